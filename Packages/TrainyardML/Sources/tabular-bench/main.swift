@@ -1,0 +1,2 @@
+import TrainyardTabular
+print("tabular-bench: not written yet")

@@ -1,0 +1,2 @@
+import TrainyardText
+print("text-bench: not written yet")
