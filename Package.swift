@@ -1,0 +1,94 @@
+// swift-tools-version: 6.1
+// Trainyard: training-to-serving for machine-learning models, as one Swift binary.
+//
+// Targets stack by dependency (docs/architecture.md):
+//   TrainyardCore     domain types, spec, errors, configuration, the ports (protocols)
+//   TrainyardML…      numerics and models (the standalone package in Packages/TrainyardML)
+//   TrainyardStorage  SQLite metadata store + queue, filesystem artifact store
+//   TrainyardRuntime  workers, trainers (command, tabular, text), staging, predictors
+//   TrainyardServer   HTTP: control API, inference, operations
+//   trainyard         the CLI
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = []
+
+let package = Package(
+    name: "Trainyard",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "trainyard", targets: ["trainyard"]),
+        .library(name: "TrainyardCore", targets: ["TrainyardCore"]),
+    ],
+    dependencies: [
+        .package(path: "Packages/TrainyardML"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0", traits: [.defaults, "YAML"]),
+    ],
+    targets: [
+        .target(
+            name: "TrainyardCore",
+            dependencies: [
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Configuration", package: "swift-configuration"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TrainyardStorage",
+            dependencies: [
+                "TrainyardCore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TrainyardRuntime",
+            dependencies: [
+                "TrainyardCore",
+                "TrainyardStorage",
+                .product(name: "TrainyardTabular", package: "TrainyardML"),
+                .product(name: "TrainyardText", package: "TrainyardML"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TrainyardServer",
+            dependencies: [
+                "TrainyardCore",
+                "TrainyardRuntime",
+                .product(name: "Hummingbird", package: "hummingbird"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "trainyard",
+            dependencies: [
+                "TrainyardCore",
+                "TrainyardStorage",
+                "TrainyardRuntime",
+                "TrainyardServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "TrainyardCoreTests", dependencies: ["TrainyardCore"]),
+        .testTarget(name: "TrainyardStorageTests", dependencies: ["TrainyardStorage"]),
+        .testTarget(name: "TrainyardRuntimeTests", dependencies: ["TrainyardRuntime"]),
+        .testTarget(
+            name: "TrainyardServerTests",
+            dependencies: [
+                "TrainyardServer",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,40 @@
+import Dispatch
+
+/// A pointer or value handed to worker threads that write disjoint parts of it.
+struct UnsafeSendable<T>: @unchecked Sendable {
+    var value: T
+    init(_ value: T) { self.value = value }
+}
+
+/// Runs `body(chunkIndex, range)` over `0..<count` split into at most `workers` contiguous chunks.
+///
+/// Chunks are fixed by `count` and `workers` only, so results combined in chunk order are
+/// deterministic regardless of scheduling. Runs inline when `count < minimumPerWorker * 2`.
+func parallelChunks(count: Int, workers: Int = activeWorkerCount, minimumPerWorker: Int = 1,
+                    _ body: @Sendable (Int, Range<Int>) -> Void) {
+    let chunks = max(1, min(workers, count / max(minimumPerWorker, 1)))
+    if chunks <= 1 {
+        body(0, 0..<count)
+        return
+    }
+    DispatchQueue.concurrentPerform(iterations: chunks) { c in
+        let lo = count * c / chunks
+        let hi = count * (c + 1) / chunks
+        body(c, lo..<hi)
+    }
+}
+
+/// Number of worker threads used for parallel loops (the active processor count, at least 1).
+let activeWorkerCount: Int = {
+    #if canImport(Glibc)
+    return max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+    #else
+    return max(1, ProcessInfo.processInfo.activeProcessorCount)
+    #endif
+}()
+
+#if canImport(Glibc)
+import Glibc
+#else
+import Foundation
+#endif

@@ -1,0 +1,209 @@
+import Configuration
+import Foundation
+
+/// Everything a Trainyard process is configured with.
+///
+/// Precedence, lowest to highest: built-in defaults < `trainyard.yaml` (in the working
+/// directory, or `--config FILE`) < `TRAINYARD_*` environment variables < command-line flags.
+/// Keys (YAML path / environment variable):
+///
+/// | key | env | default |
+/// |---|---|---|
+/// | `data_dir` | `TRAINYARD_DATA_DIR` | `./.trainyard` |
+/// | `project` / `environment` | `TRAINYARD_PROJECT` / `TRAINYARD_ENVIRONMENT` | `default` / `dev` |
+/// | `server.host` / `server.port` | `TRAINYARD_SERVER_HOST` / `_PORT` | `127.0.0.1` / `8080` |
+/// | `server.max_body_bytes` | `TRAINYARD_SERVER_MAX_BODY_BYTES` | 64 MiB |
+/// | `server.insecure` | `TRAINYARD_SERVER_INSECURE` | false |
+/// | `workers` | `TRAINYARD_WORKERS` | 2 |
+/// | `queue.lease_seconds` | `TRAINYARD_QUEUE_LEASE_SECONDS` | 30 |
+/// | `queue.max_running_train` | `TRAINYARD_QUEUE_MAX_RUNNING_TRAIN` | unlimited |
+/// | `queue.max_running_transform` | … | unlimited |
+/// | `auth.tokens` | `TRAINYARD_AUTH_TOKENS` | none; entries `name:secret:scope1+scope2`, comma-separated |
+/// | `url` | `TRAINYARD_URL` | none: the server a CLI talks to |
+public struct TrainyardConfiguration: Sendable {
+    public var dataDirectory: URL
+    public var namespace: Namespace
+    public var serverHost: String
+    public var serverPort: Int
+    public var maxBodyBytes: Int
+    public var insecure: Bool
+    public var workers: Int
+    public var leaseDuration: Duration
+    public var maxRunning: [JobKind: Int]
+    public var tokens: [AccessToken]
+    public var serverURL: String?
+
+    public init(dataDirectory: URL = URL(fileURLWithPath: ".trainyard"), namespace: Namespace = Namespace(),
+                serverHost: String = "127.0.0.1", serverPort: Int = 8080, maxBodyBytes: Int = 64 << 20,
+                insecure: Bool = false, workers: Int = 2, leaseDuration: Duration = .seconds(30),
+                maxRunning: [JobKind: Int] = [:], tokens: [AccessToken] = [], serverURL: String? = nil) {
+        self.dataDirectory = dataDirectory
+        self.namespace = namespace
+        self.serverHost = serverHost
+        self.serverPort = serverPort
+        self.maxBodyBytes = maxBodyBytes
+        self.insecure = insecure
+        self.workers = workers
+        self.leaseDuration = leaseDuration
+        self.maxRunning = maxRunning
+        self.tokens = tokens
+        self.serverURL = serverURL
+    }
+
+    /// Values given on the command line (nil = not given).
+    public struct Overrides: Sendable {
+        public var dataDirectory: String?
+        public var serverHost: String?
+        public var serverPort: Int?
+        public var workers: Int?
+        public var insecure: Bool?
+        public var serverURL: String?
+        public var project: String?
+        public var environment: String?
+        public init(dataDirectory: String? = nil, serverHost: String? = nil, serverPort: Int? = nil, workers: Int? = nil,
+                    insecure: Bool? = nil, serverURL: String? = nil, project: String? = nil, environment: String? = nil) {
+            self.dataDirectory = dataDirectory
+            self.serverHost = serverHost
+            self.serverPort = serverPort
+            self.workers = workers
+            self.insecure = insecure
+            self.serverURL = serverURL
+            self.project = project
+            self.environment = environment
+        }
+    }
+
+    /// Loads configuration from the layered sources.
+    ///
+    /// - Parameters:
+    ///   - file: the YAML file; nil means `trainyard.yaml` in the working directory if present.
+    ///   - environment: the process environment (injected for tests).
+    public static func load(file: String? = nil, environment: [String: String] = ProcessInfo.processInfo.environment,
+                            overrides: Overrides = Overrides()) async throws -> TrainyardConfiguration {
+        var flagValues: [AbsoluteConfigKey: ConfigValue] = [:]
+        func set(_ key: String, _ content: ConfigContent?) {
+            if let content { flagValues[AbsoluteConfigKey(key.split(separator: ".").map(String.init))] = ConfigValue(content, isSecret: false) }
+        }
+        set("data_dir", overrides.dataDirectory.map { .string($0) })
+        set("server.host", overrides.serverHost.map { .string($0) })
+        set("server.port", overrides.serverPort.map { .int($0) })
+        set("workers", overrides.workers.map { .int($0) })
+        set("server.insecure", overrides.insecure.map { .bool($0) })
+        set("url", overrides.serverURL.map { .string($0) })
+        set("project", overrides.project.map { .string($0) })
+        set("environment", overrides.environment.map { .string($0) })
+
+        var providers: [any ConfigProvider] = [
+            InMemoryProvider(name: "flags", values: flagValues),
+            EnvironmentVariablesProvider(environmentVariables: environment,
+                                         secretsSpecifier: .specific(["TRAINYARD_AUTH_TOKENS"])).prefixKeys(with: "trainyard"),
+        ]
+        let path = file ?? "trainyard.yaml"
+        if file != nil || FileManager.default.fileExists(atPath: path) {
+            guard FileManager.default.fileExists(atPath: path) else {
+                throw TrainyardError(.invalidArgument, "configuration file \(path) does not exist")
+            }
+            do {
+                providers.append(try await FileProvider<YAMLSnapshot>(filePath: .init(path)))
+            } catch {
+                throw TrainyardError(.invalidArgument, "configuration file \(path) is not valid YAML: \(error)")
+            }
+        }
+        let config = ConfigReader(providers: providers)
+
+        var result = TrainyardConfiguration()
+        result.dataDirectory = URL(fileURLWithPath: config.string(forKey: "data_dir", default: ".trainyard"))
+        result.namespace = try Namespace(project: config.string(forKey: "project", default: "default"),
+                                         environment: config.string(forKey: "environment", default: "dev"))
+        result.serverHost = config.string(forKey: "server.host", default: "127.0.0.1")
+        result.serverPort = config.int(forKey: "server.port", default: 8080)
+        guard (0...65535).contains(result.serverPort) else {
+            throw TrainyardError(.invalidArgument, "server.port must be in [0, 65535]; got \(result.serverPort)")
+        }
+        result.maxBodyBytes = config.int(forKey: "server.max_body_bytes", default: 64 << 20)
+        result.insecure = config.bool(forKey: "server.insecure", default: false)
+        result.workers = config.int(forKey: "workers", default: 2)
+        guard (0...256).contains(result.workers) else {
+            throw TrainyardError(.invalidArgument, "workers must be in [0, 256]; got \(result.workers)")
+        }
+        result.leaseDuration = .seconds(config.int(forKey: "queue.lease_seconds", default: 30))
+        for kind in JobKind.allCases {
+            if let cap = config.int(forKey: ConfigKey(["queue", "max_running_\(kind.rawValue)"])) { result.maxRunning[kind] = cap }
+        }
+        let rawTokens = config.stringArray(forKey: "auth.tokens", isSecret: true, default: [])
+        result.tokens = try rawTokens.filter { !$0.isEmpty }.map { try AccessToken(parsing: $0) }
+        result.serverURL = config.string(forKey: "url")
+        return result
+    }
+
+    /// The SQLite file of the embedded store.
+    public var databaseFile: URL { dataDirectory.appendingPathComponent("trainyard.sqlite") }
+    /// The artifact folder of the embedded store (namespaced below it).
+    public var artifactDirectory: URL { dataDirectory.appendingPathComponent("artifacts") }
+}
+
+/// Keeps dev / qa / prod (or several projects) apart in one store: every table and every
+/// artifact key is prefixed with it (the systems Trainyard replaces used PROJECT_NAME + PROJECT_ENV).
+public struct Namespace: Sendable, Hashable, CustomStringConvertible {
+    public let project: String
+    public let environment: String
+
+    public init(project: String = "default", environment: String = "dev") throws(TrainyardError) {
+        for (key, value) in [("project", project), ("environment", environment)] {
+            let ok = !value.isEmpty && value.count <= 32 && value.utf8.allSatisfy { ($0 >= 0x61 && $0 <= 0x7A) || ($0 >= 0x30 && $0 <= 0x39) || $0 == 0x5F }
+            guard ok else { throw TrainyardError(.invalidArgument, "\(key) \"\(value)\" must be 1–32 characters of a-z, 0-9 and _") }
+        }
+        self.project = project
+        self.environment = environment
+    }
+
+    public init() { project = "default"; environment = "dev" }
+
+    /// Prefix of every table name: `default_dev_`.
+    public var tablePrefix: String { "\(project)_\(environment)_" }
+    /// Prefix of every artifact key: `default/dev/`.
+    public var keyPrefix: String { "\(project)/\(environment)/" }
+    public var description: String { "\(project)/\(environment)" }
+}
+
+/// A bearer token and what it may do.
+public struct AccessToken: Sendable, Equatable {
+    public var name: String
+    public var secret: String
+    public var scopes: Set<Scope>
+
+    public enum Scope: String, Sendable, CaseIterable {
+        /// Everything.
+        case admin
+        /// Submit and cancel jobs, move aliases.
+        case train
+        /// Call inference routes.
+        case predict
+        /// Read jobs, logs, models.
+        case read
+    }
+
+    public init(name: String, secret: String, scopes: Set<Scope>) {
+        self.name = name
+        self.secret = secret
+        self.scopes = scopes
+    }
+
+    /// `name:secret:scope1+scope2`.
+    public init(parsing entry: String) throws(TrainyardError) {
+        let parts = entry.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false).map(String.init)
+        guard parts.count == 3, !parts[0].isEmpty, parts[1].count >= 8 else {
+            throw TrainyardError(.invalidArgument, "auth.tokens entry \"\(parts.first ?? "")…\" must be name:secret:scope1+scope2 with a secret of at least 8 characters")
+        }
+        var scopes = Set<Scope>()
+        for raw in parts[2].split(separator: "+") {
+            guard let s = Scope(rawValue: String(raw)) else {
+                throw TrainyardError(.invalidArgument, "auth.tokens entry \"\(parts[0])\": unknown scope \"\(raw)\"; expected admin, train, predict or read")
+            }
+            scopes.insert(s)
+        }
+        self.init(name: parts[0], secret: parts[1], scopes: scopes)
+    }
+
+    public func allows(_ scope: Scope) -> Bool { scopes.contains(.admin) || scopes.contains(scope) }
+}

@@ -1,0 +1,162 @@
+import Foundation
+
+public typealias JobID = Int64
+
+/// What a job does.
+public enum JobKind: String, Sendable, Codable, CaseIterable {
+    case train
+    case transform
+}
+
+/// `queued → running → succeeded / failed / cancelled`; a failed attempt with retries left goes
+/// back to `queued` (see `RetryPolicy`).
+public enum JobState: String, Sendable, Codable, CaseIterable {
+    case queued
+    case running
+    case succeeded
+    case failed
+    case cancelled
+
+    public var isTerminal: Bool { self == .succeeded || self == .failed || self == .cancelled }
+}
+
+/// A unit of work in the queue, as stored.
+public struct Job: Sendable, Codable, Equatable, Identifiable {
+    public var id: JobID
+    public var kind: JobKind
+    public var state: JobState
+    public var model: ModelName
+    /// The spec after staging (data locations point into the artifact store).
+    public var spec: Spec
+    public var priority: Int
+    /// Attempts started so far (0 while never run).
+    public var attempt: Int
+    /// First attempt plus `spec.retries`.
+    public var maxAttempts: Int
+    /// Not started before this instant (delayed start, retry backoff).
+    public var runAfter: Date
+    public var createdAt: Date
+    public var startedAt: Date?
+    public var finishedAt: Date?
+    public var leaseExpiresAt: Date?
+    public var workerID: String?
+    public var cancelRequested: Bool
+    /// Why the last attempt failed (kept when a retry succeeds, cleared never).
+    public var failureReason: String?
+    /// The registered version, once succeeded.
+    public var resultVersion: Int?
+    public var progress: JobProgress?
+    /// Who submitted it (token name or `local`).
+    public var submittedBy: String
+
+    enum CodingKeys: String, CodingKey {
+        case id, kind, state, model, spec, priority, attempt, progress
+        case maxAttempts = "max_attempts"
+        case runAfter = "run_after"
+        case createdAt = "created_at"
+        case startedAt = "started_at"
+        case finishedAt = "finished_at"
+        case leaseExpiresAt = "lease_expires_at"
+        case workerID = "worker_id"
+        case cancelRequested = "cancel_requested"
+        case failureReason = "failure_reason"
+        case resultVersion = "result_version"
+        case submittedBy = "submitted_by"
+    }
+
+    public init(id: JobID, kind: JobKind, state: JobState, model: ModelName, spec: Spec, priority: Int, attempt: Int,
+                maxAttempts: Int, runAfter: Date, createdAt: Date, startedAt: Date? = nil, finishedAt: Date? = nil,
+                leaseExpiresAt: Date? = nil, workerID: String? = nil, cancelRequested: Bool = false,
+                failureReason: String? = nil, resultVersion: Int? = nil, progress: JobProgress? = nil, submittedBy: String = "local") {
+        self.id = id
+        self.kind = kind
+        self.state = state
+        self.model = model
+        self.spec = spec
+        self.priority = priority
+        self.attempt = attempt
+        self.maxAttempts = maxAttempts
+        self.runAfter = runAfter
+        self.createdAt = createdAt
+        self.startedAt = startedAt
+        self.finishedAt = finishedAt
+        self.leaseExpiresAt = leaseExpiresAt
+        self.workerID = workerID
+        self.cancelRequested = cancelRequested
+        self.failureReason = failureReason
+        self.resultVersion = resultVersion
+        self.progress = progress
+        self.submittedBy = submittedBy
+    }
+}
+
+/// Live training progress, reported by the trainer and stored on the job.
+public struct JobProgress: Sendable, Codable, Equatable {
+    public var epoch: Int?
+    public var totalEpochs: Int?
+    /// The loss the progress line shows (validation loss when there is one).
+    public var loss: Double?
+    public var etaSeconds: Double?
+    public var metrics: [String: Double]
+    public var message: String?
+
+    public init(epoch: Int? = nil, totalEpochs: Int? = nil, loss: Double? = nil, etaSeconds: Double? = nil,
+                metrics: [String: Double] = [:], message: String? = nil) {
+        self.epoch = epoch
+        self.totalEpochs = totalEpochs
+        self.loss = loss
+        self.etaSeconds = etaSeconds
+        self.metrics = metrics
+        self.message = message
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case epoch, loss, metrics, message
+        case totalEpochs = "total_epochs"
+        case etaSeconds = "eta_seconds"
+    }
+}
+
+/// What a caller asks to enqueue.
+public struct EnqueueRequest: Sendable {
+    public var kind: JobKind
+    public var spec: Spec
+    public var priority: Int
+    /// Earliest start (delayed start); nil = now.
+    public var runAfter: Date?
+    public var submittedBy: String
+
+    public init(kind: JobKind = .train, spec: Spec, priority: Int? = nil, runAfter: Date? = nil, submittedBy: String = "local") {
+        self.kind = kind
+        self.spec = spec
+        self.priority = priority ?? spec.priority
+        self.runAfter = runAfter
+        self.submittedBy = submittedBy
+    }
+}
+
+/// A filter for listing jobs.
+public struct JobFilter: Sendable, Equatable {
+    public var states: Set<JobState>
+    public var kind: JobKind?
+    public var model: ModelName?
+    public var limit: Int
+    /// Only jobs with an id below this (pagination, newest first).
+    public var beforeID: JobID?
+
+    public init(states: Set<JobState> = [], kind: JobKind? = nil, model: ModelName? = nil, limit: Int = 100, beforeID: JobID? = nil) {
+        self.states = states
+        self.kind = kind
+        self.model = model
+        self.limit = limit
+        self.beforeID = beforeID
+    }
+}
+
+/// One line of a job's log.
+public struct LogLine: Sendable, Codable, Equatable {
+    public var sequence: Int64
+    public var at: Date
+    public var text: String
+    public init(sequence: Int64, at: Date, text: String) { self.sequence = sequence; self.at = at; self.text = text }
+}

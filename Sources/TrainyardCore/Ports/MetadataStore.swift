@@ -1,0 +1,62 @@
+import Foundation
+
+/// The queue and the model registry: one port, so a backend keeps both in one transactional
+/// store (completion registers a version and marks the job succeeded atomically).
+///
+/// Implementations: `SQLiteMetadataStore` (embedded, WAL). All of them pass the same contract
+/// suite (Tests/TrainyardStorageTests/MetadataStoreContract.swift).
+///
+/// Queue contract:
+/// - `dequeue` leases the best eligible job (highest priority, then oldest `runAfter`, then
+///   lowest id) whose kind is under its running cap, and first returns jobs whose lease expired
+///   to the queue (or fails them when no attempts remain).
+/// - Writes about a running job present its `LeaseToken`; a stale token gets `.leaseLost`.
+/// - `fail` applies `RetryPolicy`: back to `queued` after a backoff, or `failed` with the reason.
+public protocol MetadataStore: Sendable {
+    // MARK: Queue
+    func enqueue(_ request: EnqueueRequest) async throws -> Job
+    func dequeue(workerID: String, kinds: Set<JobKind>, leaseDuration: Duration) async throws -> Lease?
+    func heartbeat(_ lease: LeaseToken, leaseDuration: Duration, progress: JobProgress?) async throws -> HeartbeatReply
+    /// Marks the job succeeded; with a registration, registers the version in the same transaction.
+    func complete(_ lease: LeaseToken, registration: VersionRegistration?) async throws -> CompletionOutcome
+    /// Records a failed attempt: retried after a backoff if `retryable` and attempts remain, else `failed`.
+    func fail(_ lease: LeaseToken, reason: String, retryable: Bool) async throws -> Job
+    /// The worker stopped a job because cancellation was requested.
+    func acknowledgeCancellation(_ lease: LeaseToken) async throws -> Job
+    /// Gives a job back to the queue without counting the attempt (graceful shutdown).
+    func release(_ lease: LeaseToken) async throws -> Job
+    /// Cancels a queued job at once, or asks a running one to stop. Terminal jobs: `.conflict`.
+    func cancel(_ id: JobID) async throws -> Job
+    func job(_ id: JobID) async throws -> Job?
+    func jobs(_ filter: JobFilter) async throws -> [Job]
+    /// When the next queued job becomes eligible or a lease expires (for a worker's sleep).
+    func nextWakeup() async throws -> Date?
+    /// Per-kind cap on concurrently running jobs; nil removes the cap.
+    func setRunningCap(_ cap: Int?, for kind: JobKind) async throws
+
+    // MARK: Logs
+    func appendLog(_ id: JobID, lines: [String]) async throws
+    func logs(_ id: JobID, after sequence: Int64, limit: Int) async throws -> [LogLine]
+
+    // MARK: Registry
+    /// Reserves the version number this job will register (idempotent per job: a retried
+    /// attempt gets the same number, so artifacts land in the same place and no number is skipped).
+    func reserveVersion(_ lease: LeaseToken) async throws -> Int
+    func models() async throws -> [ModelSummary]
+    func model(_ name: ModelName) async throws -> ModelSummary?
+    func versions(of name: ModelName) async throws -> [ModelVersion]
+    func version(_ name: ModelName, _ number: Int) async throws -> ModelVersion?
+    /// Resolves `name`, `name@alias` or `name:N` to a ready version; `.notFound` otherwise.
+    func resolve(_ reference: ModelReference) async throws -> ModelVersion
+    func aliases(of name: ModelName) async throws -> [Alias]
+    /// Points `alias` at `version` (creating or moving it), audited with `actor`.
+    @discardableResult
+    func setAlias(_ alias: AliasName, of name: ModelName, to version: Int, actor: String, reason: String?) async throws -> Alias
+    func deleteAlias(_ alias: AliasName, of name: ModelName, actor: String) async throws
+    func aliasEvents(of name: ModelName) async throws -> [AliasEvent]
+    /// Archives (hides from default resolution) or restores a version; refused while an alias points at it.
+    func setStatus(_ status: VersionStatus, of name: ModelName, version: Int) async throws -> ModelVersion
+    /// Deletes a version's registry row; refused while an alias points at it.
+    func deleteVersion(_ name: ModelName, version: Int) async throws
+    func setTags(_ tags: [String: String], of name: ModelName, version: Int) async throws -> ModelVersion
+}

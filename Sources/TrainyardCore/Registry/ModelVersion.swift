@@ -1,0 +1,146 @@
+import Foundation
+
+/// A registered, immutable version of a model.
+public struct ModelVersion: Sendable, Codable, Equatable {
+    public var model: ModelName
+    public var version: Int
+    public var status: VersionStatus
+    public var createdAt: Date
+    public var jobID: JobID?
+    public var manifest: Manifest
+    /// Aliases pointing here (filled when read).
+    public var aliases: [AliasName]
+    public var tags: [String: String]
+
+    public init(model: ModelName, version: Int, status: VersionStatus, createdAt: Date, jobID: JobID?, manifest: Manifest,
+                aliases: [AliasName] = [], tags: [String: String] = [:]) {
+        self.model = model
+        self.version = version
+        self.status = status
+        self.createdAt = createdAt
+        self.jobID = jobID
+        self.manifest = manifest
+        self.aliases = aliases
+        self.tags = tags
+    }
+
+    public var metrics: [String: Double] { manifest.metrics }
+
+    enum CodingKeys: String, CodingKey {
+        case model, version, status, manifest, aliases, tags
+        case createdAt = "created_at"
+        case jobID = "job_id"
+    }
+}
+
+public enum VersionStatus: String, Sendable, Codable {
+    case ready
+    case archived
+}
+
+/// A model and its latest state.
+public struct ModelSummary: Sendable, Codable, Equatable {
+    public var name: ModelName
+    public var createdAt: Date
+    public var latestVersion: Int?
+    public var versionCount: Int
+    public var aliases: [String: Int]
+    public var task: TaskKind?
+
+    public init(name: ModelName, createdAt: Date, latestVersion: Int?, versionCount: Int, aliases: [String: Int], task: TaskKind?) {
+        self.name = name
+        self.createdAt = createdAt
+        self.latestVersion = latestVersion
+        self.versionCount = versionCount
+        self.aliases = aliases
+        self.task = task
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, aliases, task
+        case createdAt = "created_at"
+        case latestVersion = "latest_version"
+        case versionCount = "version_count"
+    }
+}
+
+/// An alias and the version it points at.
+public struct Alias: Sendable, Codable, Equatable {
+    public var model: ModelName
+    public var alias: AliasName
+    public var version: Int
+    public var updatedAt: Date
+    public var updatedBy: String
+
+    public init(model: ModelName, alias: AliasName, version: Int, updatedAt: Date, updatedBy: String) {
+        self.model = model
+        self.alias = alias
+        self.version = version
+        self.updatedAt = updatedAt
+        self.updatedBy = updatedBy
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case model, alias, version
+        case updatedAt = "updated_at"
+        case updatedBy = "updated_by"
+    }
+}
+
+/// The audit trail of alias moves: who moved what, from where to where, when.
+public struct AliasEvent: Sendable, Codable, Equatable {
+    public var model: ModelName
+    public var alias: AliasName
+    /// nil when the alias was created.
+    public var fromVersion: Int?
+    /// nil when the alias was deleted.
+    public var toVersion: Int?
+    public var actor: String
+    public var at: Date
+    public var reason: String?
+
+    public init(model: ModelName, alias: AliasName, fromVersion: Int?, toVersion: Int?, actor: String, at: Date, reason: String?) {
+        self.model = model
+        self.alias = alias
+        self.fromVersion = fromVersion
+        self.toVersion = toVersion
+        self.actor = actor
+        self.at = at
+        self.reason = reason
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case model, alias, actor, at, reason
+        case fromVersion = "from_version"
+        case toVersion = "to_version"
+    }
+}
+
+/// What a successful job registers, committed atomically with the job's success.
+public struct VersionRegistration: Sendable {
+    /// The manifest; its `version` must be the number `reserveVersion` returned.
+    public var manifest: Manifest
+    /// Move this alias to the new version if its metric beats the current one (or the alias is unset).
+    public var promote: Promotion?
+
+    public init(manifest: Manifest, promote: Promotion?) {
+        self.manifest = manifest
+        self.promote = promote
+    }
+}
+
+/// The result of a fenced completion.
+public struct CompletionOutcome: Sendable, Equatable {
+    public var job: Job
+    public var version: Int?
+    /// Whether the promotion alias was moved to the new version.
+    public var promoted: Bool
+    public var promotionNote: String?
+
+    public init(job: Job, version: Int?, promoted: Bool, promotionNote: String?) {
+        self.job = job
+        self.version = version
+        self.promoted = promoted
+        self.promotionNote = promotionNote
+    }
+}

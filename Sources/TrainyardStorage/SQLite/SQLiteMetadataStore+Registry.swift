@@ -1,0 +1,247 @@
+import Foundation
+import GRDB
+import TrainyardCore
+
+extension SQLiteMetadataStore {
+    public func reserveVersion(_ lease: LeaseToken) async throws -> Int {
+        let now = self.now
+        return try await pool.write { [t] db in
+            try Self.checkLease(db, t, lease, now: now)
+            let row = try Row.fetchOne(db, sql: "SELECT model, spec, reserved_version FROM \(t.jobs) WHERE id = ?", arguments: [lease.jobID])!
+            if let reserved: Int = row["reserved_version"] { return reserved }
+            let model: String = row["model"]
+            let spec = try JSON.decode(Spec.self, from: row["spec"] as String)
+            try db.execute(sql: "INSERT INTO \(t.models) (name, created_at, next_version, task) VALUES (?, ?, 1, ?) ON CONFLICT(name) DO NOTHING",
+                           arguments: [model, now, spec.task.rawValue])
+            let number = try Int.fetchOne(db, sql: "SELECT next_version FROM \(t.models) WHERE name = ?", arguments: [model])!
+            try db.execute(sql: "UPDATE \(t.models) SET next_version = next_version + 1, task = ? WHERE name = ?",
+                           arguments: [spec.task.rawValue, model])
+            try db.execute(sql: "UPDATE \(t.jobs) SET reserved_version = ? WHERE id = ?", arguments: [number, lease.jobID])
+            return number
+        }
+    }
+
+    public func complete(_ lease: LeaseToken, registration: VersionRegistration?) async throws -> CompletionOutcome {
+        let now = self.now
+        let manifestText = try registration.map { try JSON.encodeString($0.manifest) }
+        let outcome = try await pool.write { [t] db -> CompletionOutcome in
+            try Self.checkLease(db, t, lease, now: now)
+            var promoted = false
+            var note: String?
+            var version: Int?
+            if let registration, let manifestText {
+                let reserved = try Int.fetchOne(db, sql: "SELECT reserved_version FROM \(t.jobs) WHERE id = ?", arguments: [lease.jobID])
+                let manifest = registration.manifest
+                guard reserved == manifest.version else {
+                    throw TrainyardError(.conflict, "job \(lease.jobID): manifest version \(manifest.version) was not reserved (reserved: \(reserved.map(String.init) ?? "none"))")
+                }
+                try db.execute(sql: """
+                    INSERT INTO \(t.versions) (model, version, status, created_at, job_id, manifest, tags)
+                    VALUES (?, ?, 'ready', ?, ?, ?, ?)
+                    """, arguments: [manifest.model.rawValue, manifest.version, now, lease.jobID, manifestText,
+                                     try JSON.encodeString(manifest.tags)])
+                version = manifest.version
+                if let promotion = registration.promote {
+                    (promoted, note) = try Self.promoteIfBetter(db, t, manifest: manifest, promotion: promotion, actor: "job:\(lease.jobID)", now: now)
+                }
+            }
+            try db.execute(sql: """
+                UPDATE \(t.jobs) SET state = 'succeeded', finished_at = ?, lease_token = NULL, lease_expires_at = NULL,
+                    result_version = ? WHERE id = ?
+                """, arguments: [now, version, lease.jobID])
+            return CompletionOutcome(job: try Self.fetchJob(db, t, lease.jobID)!, version: version, promoted: promoted, promotionNote: note)
+        }
+        onChange()
+        return outcome
+    }
+
+    /// Moves the alias when the new version's metric beats the aliased one (or the alias is unset).
+    static func promoteIfBetter(_ db: Database, _ t: TableNames, manifest: Manifest, promotion: Promotion, actor: String,
+                                now: Double) throws -> (Bool, String) {
+        guard let newValue = manifest.metrics[promotion.metric] else {
+            return (false, "not promoted: the new version has no metric \(promotion.metric)")
+        }
+        let current = try Row.fetchOne(db, sql: """
+            SELECT v.version, v.manifest FROM \(t.aliases) a JOIN \(t.versions) v ON v.model = a.model AND v.version = a.version
+            WHERE a.model = ? AND a.alias = ?
+            """, arguments: [manifest.model.rawValue, promotion.alias.rawValue])
+        var reason = "\(promotion.alias) was unset"
+        if let current {
+            let currentManifest = try JSON.decode(Manifest.self, from: current["manifest"] as String)
+            let currentVersion: Int = current["version"]
+            if let old = currentManifest.metrics[promotion.metric] {
+                let better = promotion.higherIsBetter ? newValue > old : newValue < old
+                let comparison = "\(promotion.metric) \(format(newValue)) vs \(format(old)) of version \(currentVersion)"
+                guard better else { return (false, "not promoted: \(comparison)") }
+                reason = comparison
+            }
+        }
+        try setAliasRow(db, t, model: manifest.model.rawValue, alias: promotion.alias.rawValue, version: manifest.version,
+                        actor: actor, reason: "promoted: \(reason)", now: now)
+        return (true, "promoted to \(promotion.alias): \(reason)")
+    }
+
+    static func format(_ v: Double) -> String { String(format: "%.6g", v) }
+
+    static func setAliasRow(_ db: Database, _ t: TableNames, model: String, alias: String, version: Int, actor: String,
+                            reason: String?, now: Double) throws {
+        let previous = try Int.fetchOne(db, sql: "SELECT version FROM \(t.aliases) WHERE model = ? AND alias = ?", arguments: [model, alias])
+        try db.execute(sql: """
+            INSERT INTO \(t.aliases) (model, alias, version, updated_at, updated_by) VALUES (?, ?, ?, ?, ?)
+            ON CONFLICT(model, alias) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at, updated_by = excluded.updated_by
+            """, arguments: [model, alias, version, now, actor])
+        try db.execute(sql: """
+            INSERT INTO \(t.aliasEvents) (model, alias, from_version, to_version, actor, at, reason) VALUES (?, ?, ?, ?, ?, ?, ?)
+            """, arguments: [model, alias, previous, version, actor, now, reason])
+    }
+
+    public func models() async throws -> [ModelSummary] {
+        try await pool.read { [t] db in
+            try String.fetchAll(db, sql: "SELECT name FROM \(t.models) ORDER BY name").compactMap { try Self.summary(db, t, $0) }
+        }
+    }
+
+    public func model(_ name: ModelName) async throws -> ModelSummary? {
+        try await pool.read { [t] db in try Self.summary(db, t, name.rawValue) }
+    }
+
+    static func summary(_ db: Database, _ t: TableNames, _ name: String) throws -> ModelSummary? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM \(t.models) WHERE name = ?", arguments: [name]) else { return nil }
+        let stats = try Row.fetchOne(db, sql: "SELECT MAX(version) AS latest, COUNT(*) AS n FROM \(t.versions) WHERE model = ?", arguments: [name])!
+        var aliases: [String: Int] = [:]
+        for a in try Row.fetchAll(db, sql: "SELECT alias, version FROM \(t.aliases) WHERE model = ?", arguments: [name]) {
+            aliases[a["alias"]] = a["version"]
+        }
+        return ModelSummary(name: try ModelName(name), createdAt: Date(timeIntervalSince1970: row["created_at"]),
+                            latestVersion: stats["latest"], versionCount: stats["n"], aliases: aliases,
+                            task: (row["task"] as String?).flatMap(TaskKind.init(rawValue:)))
+    }
+
+    public func versions(of name: ModelName) async throws -> [ModelVersion] {
+        try await pool.read { [t] db in
+            let aliases = try Self.aliasMap(db, t, name.rawValue)
+            return try Row.fetchAll(db, sql: "SELECT * FROM \(t.versions) WHERE model = ? ORDER BY version DESC", arguments: [name.rawValue])
+                .map { try SQLiteRows.version($0, aliases: aliases[$0["version"] as Int] ?? []) }
+        }
+    }
+
+    public func version(_ name: ModelName, _ number: Int) async throws -> ModelVersion? {
+        try await pool.read { [t] db in try Self.fetchVersion(db, t, name.rawValue, number) }
+    }
+
+    static func fetchVersion(_ db: Database, _ t: TableNames, _ name: String, _ number: Int) throws -> ModelVersion? {
+        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM \(t.versions) WHERE model = ? AND version = ?", arguments: [name, number]) else {
+            return nil
+        }
+        return try SQLiteRows.version(row, aliases: try aliasMap(db, t, name)[number] ?? [])
+    }
+
+    static func aliasMap(_ db: Database, _ t: TableNames, _ name: String) throws -> [Int: [AliasName]] {
+        var map: [Int: [AliasName]] = [:]
+        for row in try Row.fetchAll(db, sql: "SELECT alias, version FROM \(t.aliases) WHERE model = ? ORDER BY alias", arguments: [name]) {
+            map[row["version"], default: []].append(try AliasName(row["alias"] as String))
+        }
+        return map
+    }
+
+    public func resolve(_ reference: ModelReference) async throws -> ModelVersion {
+        try await pool.read { [t] db in
+            let name = reference.name.rawValue
+            let number: Int?
+            switch reference.selector {
+            case .version(let v):
+                number = v
+            case .alias(let alias):
+                number = try Int.fetchOne(db, sql: "SELECT version FROM \(t.aliases) WHERE model = ? AND alias = ?", arguments: [name, alias.rawValue])
+                if number == nil {
+                    guard try Self.summary(db, t, name) != nil else { throw TrainyardError.notFound("model \(name)") }
+                    throw TrainyardError.notFound("alias \(alias) of model \(name)")
+                }
+            case .default:
+                number = try Int.fetchOne(db, sql: "SELECT version FROM \(t.aliases) WHERE model = ? AND alias = 'production'", arguments: [name])
+                    ?? Int.fetchOne(db, sql: "SELECT MAX(version) FROM \(t.versions) WHERE model = ? AND status = 'ready'", arguments: [name])
+            }
+            guard let number, let version = try Self.fetchVersion(db, t, name, number) else {
+                if try Self.summary(db, t, name) == nil { throw TrainyardError.notFound("model \(name)") }
+                throw TrainyardError.notFound("version \(reference) (no ready version matches)")
+            }
+            return version
+        }
+    }
+
+    public func aliases(of name: ModelName) async throws -> [Alias] {
+        try await pool.read { [t] db in
+            try Row.fetchAll(db, sql: "SELECT * FROM \(t.aliases) WHERE model = ? ORDER BY alias", arguments: [name.rawValue]).map(SQLiteRows.alias)
+        }
+    }
+
+    public func setAlias(_ alias: AliasName, of name: ModelName, to version: Int, actor: String, reason: String?) async throws -> Alias {
+        let now = self.now
+        return try await pool.write { [t] db in
+            guard let v = try Self.fetchVersion(db, t, name.rawValue, version) else {
+                throw TrainyardError.notFound("version \(name):\(version)")
+            }
+            guard v.status == .ready else { throw TrainyardError.conflict("version \(name):\(version) is archived; restore it before aliasing it") }
+            try Self.setAliasRow(db, t, model: name.rawValue, alias: alias.rawValue, version: version, actor: actor, reason: reason, now: now)
+            return try SQLiteRows.alias(Row.fetchOne(db, sql: "SELECT * FROM \(t.aliases) WHERE model = ? AND alias = ?",
+                                                      arguments: [name.rawValue, alias.rawValue])!)
+        }
+    }
+
+    public func deleteAlias(_ alias: AliasName, of name: ModelName, actor: String) async throws {
+        let now = self.now
+        try await pool.write { [t] db in
+            guard let previous = try Int.fetchOne(db, sql: "SELECT version FROM \(t.aliases) WHERE model = ? AND alias = ?",
+                                                  arguments: [name.rawValue, alias.rawValue]) else {
+                throw TrainyardError.notFound("alias \(alias) of model \(name)")
+            }
+            try db.execute(sql: "DELETE FROM \(t.aliases) WHERE model = ? AND alias = ?", arguments: [name.rawValue, alias.rawValue])
+            try db.execute(sql: "INSERT INTO \(t.aliasEvents) (model, alias, from_version, to_version, actor, at, reason) VALUES (?, ?, ?, NULL, ?, ?, 'deleted')",
+                           arguments: [name.rawValue, alias.rawValue, previous, actor, now])
+        }
+    }
+
+    public func aliasEvents(of name: ModelName) async throws -> [AliasEvent] {
+        try await pool.read { [t] db in
+            try Row.fetchAll(db, sql: "SELECT * FROM \(t.aliasEvents) WHERE model = ? ORDER BY id", arguments: [name.rawValue]).map { row in
+                AliasEvent(model: try ModelName(row["model"] as String), alias: try AliasName(row["alias"] as String),
+                           fromVersion: row["from_version"], toVersion: row["to_version"], actor: row["actor"],
+                           at: Date(timeIntervalSince1970: row["at"]), reason: row["reason"])
+            }
+        }
+    }
+
+    static func refuseIfAliased(_ db: Database, _ t: TableNames, _ name: ModelName, _ version: Int, action: String) throws {
+        let aliases = try String.fetchAll(db, sql: "SELECT alias FROM \(t.aliases) WHERE model = ? AND version = ? ORDER BY alias",
+                                          arguments: [name.rawValue, version])
+        if !aliases.isEmpty {
+            throw TrainyardError.conflict("cannot \(action) \(name):\(version): alias \(aliases.joined(separator: ", ")) points at it; move or delete the alias first")
+        }
+    }
+
+    public func setStatus(_ status: VersionStatus, of name: ModelName, version: Int) async throws -> ModelVersion {
+        try await pool.write { [t] db in
+            guard try Self.fetchVersion(db, t, name.rawValue, version) != nil else { throw TrainyardError.notFound("version \(name):\(version)") }
+            if status == .archived { try Self.refuseIfAliased(db, t, name, version, action: "archive") }
+            try db.execute(sql: "UPDATE \(t.versions) SET status = ? WHERE model = ? AND version = ?", arguments: [status.rawValue, name.rawValue, version])
+            return try Self.fetchVersion(db, t, name.rawValue, version)!
+        }
+    }
+
+    public func deleteVersion(_ name: ModelName, version: Int) async throws {
+        try await pool.write { [t] db in
+            guard try Self.fetchVersion(db, t, name.rawValue, version) != nil else { throw TrainyardError.notFound("version \(name):\(version)") }
+            try Self.refuseIfAliased(db, t, name, version, action: "delete")
+            try db.execute(sql: "DELETE FROM \(t.versions) WHERE model = ? AND version = ?", arguments: [name.rawValue, version])
+        }
+    }
+
+    public func setTags(_ tags: [String: String], of name: ModelName, version: Int) async throws -> ModelVersion {
+        let text = try JSON.encodeString(tags)
+        return try await pool.write { [t] db in
+            guard try Self.fetchVersion(db, t, name.rawValue, version) != nil else { throw TrainyardError.notFound("version \(name):\(version)") }
+            try db.execute(sql: "UPDATE \(t.versions) SET tags = ? WHERE model = ? AND version = ?", arguments: [text, name.rawValue, version])
+            return try Self.fetchVersion(db, t, name.rawValue, version)!
+        }
+    }
+}

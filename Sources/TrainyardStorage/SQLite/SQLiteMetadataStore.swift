@@ -1,0 +1,133 @@
+import Foundation
+import GRDB
+import TrainyardCore
+
+/// The embedded `MetadataStore`: one SQLite file in WAL mode, shared safely by every process
+/// on the machine (server, workers, CLI), with versioned migrations.
+///
+/// Tables are prefixed with the namespace (`default_dev_jobs`), so several projects and
+/// environments can share one file. All queue transitions happen inside single write
+/// transactions; SQLite serialises writers, which is what makes dequeue exclusive.
+public final class SQLiteMetadataStore: MetadataStore {
+    let pool: DatabasePool
+    let t: TableNames
+    let clock: any WallClock
+    let retryPolicy: RetryPolicy
+    /// Called after each enqueue and each state change that may free a slot, so in-process
+    /// workers wake without polling.
+    let onChange: @Sendable () -> Void
+
+    /// Opens (creating if needed) the database at `file` and migrates it.
+    public init(file: URL, namespace: Namespace = Namespace(), clock: any WallClock = SystemClock(),
+                retryPolicy: RetryPolicy = RetryPolicy(), onChange: @escaping @Sendable () -> Void = {}) throws {
+        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(10)
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        pool = try DatabasePool(path: file.path, configuration: configuration)
+        t = TableNames(namespace)
+        self.clock = clock
+        self.retryPolicy = retryPolicy
+        self.onChange = onChange
+        try Self.migrator(t).migrate(pool)
+    }
+
+    static func migrator(_ t: TableNames) -> DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("\(t.prefix)v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE \(t.jobs) (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    kind TEXT NOT NULL,
+                    state TEXT NOT NULL,
+                    model TEXT NOT NULL,
+                    spec TEXT NOT NULL,
+                    priority INTEGER NOT NULL,
+                    attempt INTEGER NOT NULL DEFAULT 0,
+                    max_attempts INTEGER NOT NULL,
+                    run_after REAL NOT NULL,
+                    created_at REAL NOT NULL,
+                    started_at REAL,
+                    finished_at REAL,
+                    lease_token TEXT,
+                    lease_expires_at REAL,
+                    worker_id TEXT,
+                    cancel_requested INTEGER NOT NULL DEFAULT 0,
+                    failure_reason TEXT,
+                    result_version INTEGER,
+                    reserved_version INTEGER,
+                    progress TEXT,
+                    submitted_by TEXT NOT NULL
+                );
+                CREATE INDEX \(t.prefix)jobs_ready ON \(t.jobs)(state, kind, priority DESC, run_after, id);
+                CREATE INDEX \(t.prefix)jobs_model ON \(t.jobs)(model, id);
+                CREATE TABLE \(t.jobLogs) (
+                    job_id INTEGER NOT NULL,
+                    seq INTEGER NOT NULL,
+                    at REAL NOT NULL,
+                    text TEXT NOT NULL,
+                    PRIMARY KEY (job_id, seq)
+                ) WITHOUT ROWID;
+                CREATE TABLE \(t.queueCaps) (kind TEXT PRIMARY KEY, cap INTEGER NOT NULL);
+                CREATE TABLE \(t.models) (
+                    name TEXT PRIMARY KEY,
+                    created_at REAL NOT NULL,
+                    next_version INTEGER NOT NULL DEFAULT 1,
+                    task TEXT
+                );
+                CREATE TABLE \(t.versions) (
+                    model TEXT NOT NULL,
+                    version INTEGER NOT NULL,
+                    status TEXT NOT NULL,
+                    created_at REAL NOT NULL,
+                    job_id INTEGER,
+                    manifest TEXT NOT NULL,
+                    tags TEXT NOT NULL DEFAULT '{}',
+                    PRIMARY KEY (model, version)
+                );
+                CREATE UNIQUE INDEX \(t.prefix)versions_job ON \(t.versions)(job_id) WHERE job_id IS NOT NULL;
+                CREATE TABLE \(t.aliases) (
+                    model TEXT NOT NULL,
+                    alias TEXT NOT NULL,
+                    version INTEGER NOT NULL,
+                    updated_at REAL NOT NULL,
+                    updated_by TEXT NOT NULL,
+                    PRIMARY KEY (model, alias)
+                );
+                CREATE TABLE \(t.aliasEvents) (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    model TEXT NOT NULL,
+                    alias TEXT NOT NULL,
+                    from_version INTEGER,
+                    to_version INTEGER,
+                    actor TEXT NOT NULL,
+                    at REAL NOT NULL,
+                    reason TEXT
+                );
+                """)
+        }
+        return migrator
+    }
+
+    var now: Double { clock.now().timeIntervalSince1970 }
+}
+
+/// Namespaced table names. The prefix is validated by `Namespace` (a-z, 0-9, _), which is
+/// what makes interpolating it into SQL safe; values are always bound arguments.
+struct TableNames: Sendable {
+    let prefix: String
+    let jobs, jobLogs, queueCaps, models, versions, aliases, aliasEvents: String
+
+    init(_ namespace: Namespace) {
+        prefix = namespace.tablePrefix
+        jobs = prefix + "jobs"
+        jobLogs = prefix + "job_logs"
+        queueCaps = prefix + "queue_caps"
+        models = prefix + "models"
+        versions = prefix + "versions"
+        aliases = prefix + "aliases"
+        aliasEvents = prefix + "alias_events"
+    }
+}
