@@ -1,2 +1,112 @@
+// text-bench: measures Trainyard's text models on the shared data sets.
+//
+//   text-bench sst2 DATA_DIR [key=value ...]      train on train.tsv, dev accuracy, sentences/s
+//   text-bench rt FILE [key=value ...]            10-fold cross-validated accuracy
+//   text-bench conll DATA_DIR [key=value ...]     train on train.txt, dev F1, tokens/s
+//
+// Prints `result: name=value` lines for benchmarks/text/run to collect.
+import Foundation
 import TrainyardText
-print("text-bench: not written yet")
+
+func readFile(_ path: String) -> [UInt8] {
+    guard let data = FileManager.default.contents(atPath: path) else {
+        FileHandle.standardError.write("cannot read \(path)\n".data(using: .utf8)!)
+        exit(2)
+    }
+    return Array(data)
+}
+
+func now() -> Double { Date().timeIntervalSince1970 }
+
+func parseParams(_ args: ArraySlice<String>) -> [String: ParamValue] {
+    var out: [String: ParamValue] = [:]
+    for a in args {
+        let parts = a.split(separator: "=", maxSplits: 1).map(String.init)
+        guard parts.count == 2 else { continue }
+        let v = parts[1]
+        if v.hasPrefix("[") {
+            out[parts[0]] = .list(v.dropFirst().dropLast().split(separator: ",").map { .int(Int($0.trimmingCharacters(in: .whitespaces))!) })
+        } else if let i = Int(v) { out[parts[0]] = .int(i) }
+        else if let d = Double(v) { out[parts[0]] = .double(d) }
+        else if v == "true" || v == "false" { out[parts[0]] = .bool(v == "true") }
+        else { out[parts[0]] = .string(v) }
+    }
+    return out
+}
+
+struct PrintObserver: TrainingObserver {
+    let verbose: Bool
+    func epochFinished(_ report: EpochReport) -> Bool {
+        if verbose {
+            let m = report.metrics.sorted { $0.key < $1.key }.map { "\($0.key)=\(String(format: "%.4f", $0.value))" }.joined(separator: " ")
+            print("  epoch \(report.epoch)/\(report.totalEpochs) \(m)")
+        }
+        return true
+    }
+}
+
+let args = CommandLine.arguments
+guard args.count >= 3 else {
+    print("usage: text-bench sst2|rt|conll PATH [key=value ...]")
+    exit(2)
+}
+let verbose = ProcessInfo.processInfo.environment["VERBOSE"] != nil
+var params = parseParams(args.dropFirst(3))
+let validationFraction: Double = {
+    if case .double(let d)? = params["validation_fraction"] { return d }
+    return 0.1
+}()
+params["validation_fraction"] = nil
+
+switch args[1] {
+case "sst2":
+    let train = readFile(args[2] + "/train.tsv")
+    let dev = readFile(args[2] + "/dev.tsv")
+    let t0 = now()
+    let result = try TextClassification.train(
+        TextClassificationRequest(train: train, validation: .fraction(validationFraction), params: params),
+        observer: PrintObserver(verbose: verbose))
+    let trainSeconds = now() - t0
+    let classifier = try TextClassifier(model: result.model)
+    let report = try classifier.evaluate(data: dev)
+    let devTexts = try TextDatasetReader.read(dev, format: .auto).map(\.text)
+    var batch: [String] = []
+    while batch.count < 200_000 { batch.append(contentsOf: devTexts) }
+    _ = try classifier.predict(Array(batch.prefix(2000)))
+    let t1 = now()
+    let predictions = try classifier.predict(batch)
+    let predictSeconds = now() - t1
+    precondition(predictions.count == batch.count)
+    print("result: dev_accuracy=\(report.metrics["accuracy"]! * 100)")
+    print("result: train_seconds=\(trainSeconds)")
+    print("result: sentences_per_second=\(Double(batch.count) / predictSeconds)")
+    print("result: model_bytes=\(result.model.count)")
+    print("result: best_epoch=\(result.metrics["best_epoch"] ?? 0)")
+case "rt":
+    let records = try TextDatasetReader.read(readFile(args[2]), format: .auto)
+    var rng = SeededGenerator(seed: 7)
+    var order = Array(records.indices)
+    order.shuffle(using: &rng)
+    let folds = 10
+    var correct = 0
+    let t0 = now()
+    for fold in 0..<folds {
+        let testIdx = order.indices.filter { $0 % folds == fold }.map { order[$0] }
+        let testSet = Set(testIdx)
+        let trainRecords = records.indices.filter { !testSet.contains($0) }.map { records[$0] }
+        func tsv(_ rs: [LabeledText]) -> [UInt8] {
+            Array(("label\tsentence\n" + rs.map { "\($0.label)\t\($0.text)" }.joined(separator: "\n")).utf8)
+        }
+        let result = try TextClassification.train(
+            TextClassificationRequest(train: tsv(trainRecords), format: .tsv, validation: .fraction(validationFraction), params: params),
+            observer: PrintObserver(verbose: false))
+        let classifier = try TextClassifier(model: result.model)
+        let predictions = try classifier.predict(testIdx.map { records[$0].text })
+        for (k, i) in testIdx.enumerated() where predictions[k].label == records[i].label { correct += 1 }
+    }
+    print("result: cv_accuracy=\(Double(correct) / Double(records.count) * 100)")
+    print("result: cv_seconds=\(now() - t0)")
+default:
+    print("unknown task \(args[1])")
+    exit(2)
+}

@@ -257,7 +257,7 @@ public enum TextDatasetReader {
             switch rawLabel {
             case let s as String: label = s
             case let n as NSNumber:
-                if CFGetTypeID(n) == CFBooleanGetTypeID() { label = n.boolValue ? "true" : "false" }
+                if String(cString: n.objCType) == "c" { label = n.boolValue ? "true" : "false" }
                 else if n.doubleValue == n.doubleValue.rounded(), abs(n.doubleValue) < 1e15 { label = String(Int64(n.doubleValue)) }
                 else { label = n.stringValue }
             default:

@@ -35,9 +35,9 @@ public enum Tokenizer {
     /// Splits `text` into tokens with scalar offsets into `text`.
     public static func tokenize(_ text: String) -> [Token] {
         let scalars = scalarValues(of: text)
-        var spans: [TokenSpan] = []
-        scalars.withUnsafeBufferPointer { spans(of: $0, into: &spans) }
-        return spans.map { span in
+        var found: [TokenSpan] = []
+        scalars.withUnsafeBufferPointer { Self.spans(of: $0, into: &found) }
+        return found.map { span in
             var view = String.UnicodeScalarView()
             for i in Int(span.start)..<Int(span.end) { view.append(Unicode.Scalar(scalars[i])!) }
             return Token(text: String(view), start: Int(span.start), end: Int(span.end))
@@ -140,7 +140,7 @@ public enum Tokenizer {
         let c = lowerASCII(s[i])
         guard c == 104 || c == 119 else { return nil }  // h, w
         func matches(_ prefix: StaticString) -> Bool {
-            let count = prefix.utf8CodeUnitsCount
+            let count = prefix.utf8CodeUnitCount
             guard i + count <= s.count else { return false }
             return prefix.withUTF8Buffer { p in
                 for k in 0..<count where lowerASCII(s[i + k]) != UInt32(p[k]) { return false }

@@ -1,0 +1,282 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Held-out data for early stopping and the reported metrics.
+public enum TextValidation: Sendable {
+    /// A seeded random fraction of the training data (0 < f < 1).
+    case fraction(Double)
+    /// Separate data in the same format as the training data.
+    case data([UInt8])
+}
+
+/// What to train a text classifier on.
+public struct TextClassificationRequest: Sendable {
+    public var train: [UInt8]
+    public var format: TextFormat
+    public var textColumn: String?
+    public var labelColumn: String?
+    public var validation: TextValidation
+    public var params: [String: ParamValue]
+    public var seed: UInt64
+
+    public init(train: [UInt8], format: TextFormat = .auto, textColumn: String? = nil, labelColumn: String? = nil,
+                validation: TextValidation = .fraction(0.1), params: [String: ParamValue] = [:], seed: UInt64 = 42) {
+        self.train = train
+        self.format = format
+        self.textColumn = textColumn
+        self.labelColumn = labelColumn
+        self.validation = validation
+        self.params = params
+        self.seed = seed
+    }
+}
+
+/// A trained model and how it got there.
+public struct TextTrainingResult: Sendable {
+    /// The serialized model; load it with `TextClassifier(model:)` or `EntityRecognizer(model:)`.
+    public var model: [UInt8]
+    /// Validation metrics of the returned model (`accuracy`, `macro_f1`, … or `precision`, `recall`, `f1`).
+    public var metrics: [String: Double]
+    /// One report per epoch, as sent to the observer.
+    public var history: [EpochReport]
+    /// Class labels (classification) or entity types (NER).
+    public var labels: [String]
+    public var resolvedParams: [String: ParamValue]
+
+    public init(model: [UInt8], metrics: [String: Double], history: [EpochReport], labels: [String], resolvedParams: [String: ParamValue]) {
+        self.model = model
+        self.metrics = metrics
+        self.history = history
+        self.labels = labels
+        self.resolvedParams = resolvedParams
+    }
+}
+
+/// Text classification (binary or multiclass): hashed word/char n-grams, TF-IDF (+ Naive-Bayes
+/// scaling), L2-normalised, multinomial logistic regression trained by SGD.
+///
+/// ```swift
+/// let result = try TextClassification.train(TextClassificationRequest(train: bytes), observer: SilentObserver())
+/// let classifier = try TextClassifier(model: result.model)
+/// let p = try classifier.predict(["a gorgeous, witty film"])[0].score   // P(positive)
+/// ```
+public enum TextClassification {
+    /// Checks hyper-parameters without training.
+    public static func validate(params: [String: ParamValue]) throws(ParameterError) {
+        _ = try TextClassificationConfig(params)
+    }
+
+    /// Trains a classifier. Deterministic for a given seed.
+    ///
+    /// - Throws: `ParameterError`, `TextInputError` (bad data, one class, empty text), or
+    ///   `TrainingStopped` when the observer returns false.
+    public static func train(_ request: TextClassificationRequest, observer: any TrainingObserver) throws -> TextTrainingResult {
+        let config = try TextClassificationConfig(request.params)
+        let seed = config.seed ?? request.seed
+        var trainRecords = try TextDatasetReader.read(request.train, format: request.format,
+                                                      textColumn: request.textColumn, labelColumn: request.labelColumn)
+        var validationRecords: [LabeledText]
+        switch request.validation {
+        case .fraction(let f):
+            guard f > 0, f < 1 else { throw ParameterError(key: "validation", message: "fraction must be in (0, 1); got \(f)") }
+            var rng = SeededGenerator(seed: seed ^ 0x5EED)
+            var order = Array(trainRecords.indices)
+            order.shuffle(using: &rng)
+            let n = trainRecords.count
+            let held = n >= 10 ? max(1, Int((Double(n) * f).rounded())) : 0
+            let heldSet = Set(order.prefix(held))
+            validationRecords = heldSet.sorted().map { trainRecords[$0] }
+            trainRecords = trainRecords.indices.filter { !heldSet.contains($0) }.map { trainRecords[$0] }
+        case .data(let bytes):
+            validationRecords = try TextDatasetReader.read(bytes, format: request.format,
+                                                           textColumn: request.textColumn, labelColumn: request.labelColumn)
+        }
+        for record in trainRecords + validationRecords {
+            try checkText(record.text, maxLength: config.maxTextLength, line: record.line)
+        }
+        let labels = Array(Set(trainRecords.map(\.label))).sorted()
+        guard labels.count >= 2 else {
+            throw TextInputError(.singleClass, "the training data has only one label (\(labels.first ?? "")); a classifier needs at least two")
+        }
+        let labelIndex = Dictionary(uniqueKeysWithValues: labels.enumerated().map { ($1, $0) })
+        // Validation texts with labels unseen in training cannot be scored as correct; keep them
+        // (they count as errors) unless they would be the only ones.
+        let trainY = trainRecords.map { Int32(labelIndex[$0.label]!) }
+        let validationY = validationRecords.map { Int32(labelIndex[$0.label] ?? -1) }
+
+        var trainer = TextClassifierTrainer(config: config, labels: labels, seed: seed)
+        let outcome = try trainer.fit(trainTexts: trainRecords.map(\.text), trainY: trainY,
+                                      validationTexts: validationRecords.map(\.text), validationY: validationY,
+                                      observer: observer)
+        return TextTrainingResult(model: outcome.model.serialized(), metrics: outcome.metrics, history: outcome.history,
+                                  labels: labels, resolvedParams: config.resolved(seed: seed))
+    }
+
+    static func checkText(_ text: String, maxLength: Int, line: Int? = nil, index: Int? = nil) throws(TextInputError) {
+        let place = line.map { _ in "" } ?? index.map { "text \($0): " } ?? ""
+        if text.unicodeScalars.allSatisfy({ Tokenizer.isSpace($0.value) }) {
+            throw TextInputError(.emptyText, line: line, "\(place)empty text")
+        }
+        if text.utf8.count > maxLength {
+            let length = text.unicodeScalars.count
+            if length > maxLength {
+                throw TextInputError(.textTooLong, line: line, "\(place)text of \(length) characters is longer than max_text_length \(maxLength)")
+            }
+        }
+    }
+
+    /// The positive class of a binary problem: "1"/"pos"/"positive"/"true" if present, else the
+    /// second label in sorted order.
+    static func positiveIndex(_ labels: [String]) -> Int? {
+        guard labels.count == 2 else { return nil }
+        for (i, l) in labels.enumerated() where ["1", "pos", "positive", "true", "yes"].contains(l.lowercased()) { return i }
+        return 1
+    }
+}
+
+/// SGD training of the multinomial logistic regression on featurized texts.
+struct TextClassifierTrainer {
+    let config: TextClassificationConfig
+    let labels: [String]
+    let seed: UInt64
+
+    struct Outcome {
+        var model: TextClassifierModel
+        var metrics: [String: Double]
+        var history: [EpochReport]
+    }
+
+    mutating func fit(trainTexts: [String], trainY: [Int32], validationTexts: [String], validationY: [Int32],
+                      observer: any TrainingObserver) throws -> Outcome {
+        let K = labels.count
+        let bits = config.buckets.trailingZeroBitCount
+        var featurizer = TextFeaturizer(wordNgrams: config.wordNgrams, charMin: config.charNgrams[0],
+                                        charMax: config.charNgrams[1], bucketBits: bits, sublinearTF: config.sublinearTF)
+        var rows = featurizer.termCounts(trainTexts)
+        let n = rows.count
+        let buckets = config.buckets
+        // Document frequencies (overall and per class) → idf and Naive-Bayes ratios.
+        var df = [Float](repeating: 0, count: buckets)
+        var classDF = config.nbWeighting ? [Float](repeating: 0, count: buckets * K) : []
+        var classCount = [Float](repeating: 0, count: K)
+        for r in 0..<n {
+            let y = Int(trainY[r])
+            classCount[y] += 1
+            for k in rows.offsets[r]..<rows.offsets[r + 1] {
+                let f = Int(rows.indices[k])
+                df[f] += 1
+                if config.nbWeighting { classDF[f * K + y] += 1 }
+            }
+        }
+        var weights = [Float](repeating: 0, count: buckets)
+        let docs = Float(n)
+        for f in 0..<buckets where df[f] >= Float(config.minCount) {
+            var w = logf((1 + docs) / (1 + df[f])) + 1
+            if config.nbWeighting {
+                // max over classes of |log(P(f|c) / P(f|not c))|, add-one smoothed presence rates.
+                var best: Float = 0
+                for c in 0..<K {
+                    let inC = (classDF[f * K + c] + 1) / (classCount[c] + 2)
+                    let outC = (df[f] - classDF[f * K + c] + 1) / (docs - classCount[c] + 2)
+                    best = max(best, abs(logf(inC / outC)))
+                }
+                w *= 0.5 + best
+            }
+            weights[f] = w
+        }
+        featurizer.weights = weights
+        featurizer.weightRows(&rows)
+        var validationRows = featurizer.termCounts(validationTexts)
+        featurizer.weightRows(&validationRows)
+
+        // Bottou-style SGD with the weight-scale trick for exact sparse L2 steps.
+        var v = [Float](repeating: 0, count: buckets * K)
+        var bias = [Float](repeating: 0, count: K)
+        var scale: Float = 1
+        let lambda = Float(config.l2)
+        let eta0 = Float(config.learningRate)
+        var t: Float = 0
+        var rng = SeededGenerator(seed: seed)
+        var order = Array(0..<n)
+        var history: [EpochReport] = []
+        var best: (score: Double, loss: Double, v: [Float], bias: [Float], epoch: Int)? = nil
+        var sinceBest = 0
+        var p = [Float](repeating: 0, count: K)
+        for epoch in 1...config.epochs {
+            order.shuffle(using: &rng)
+            var lossSum: Double = 0
+            v.withUnsafeMutableBufferPointer { w in
+                rows.indices.withUnsafeBufferPointer { ind in
+                    rows.values.withUnsafeBufferPointer { val in
+                        for r in order {
+                            let lo = rows.offsets[r], hi = rows.offsets[r + 1]
+                            let y = Int(trainY[r])
+                            var maxZ: Float = -.infinity
+                            for k in 0..<K {
+                                var z: Float = 0
+                                for e in lo..<hi { z += w[Int(ind[e]) &* K &+ k] * val[e] }
+                                z = z * scale + bias[k]
+                                p[k] = z
+                                maxZ = max(maxZ, z)
+                            }
+                            var sum: Float = 0
+                            for k in 0..<K { p[k] = expf(p[k] - maxZ); sum += p[k] }
+                            lossSum -= Double(logf(max(p[y] / sum, 1e-30)))
+                            let eta = eta0 / (1 + lambda * eta0 * t)
+                            t += 1
+                            scale *= 1 - eta * lambda
+                            if scale < 1e-5 {
+                                for i in 0..<w.count { w[i] *= scale }
+                                scale = 1
+                            }
+                            let step = eta / scale
+                            for k in 0..<K {
+                                let g = p[k] / sum - (k == y ? 1 : 0)
+                                if abs(g) < 1e-7 { continue }
+                                let s = step * g
+                                for e in lo..<hi { w[Int(ind[e]) &* K &+ k] -= s * val[e] }
+                                bias[k] -= eta * g * 0.1
+                            }
+                        }
+                    }
+                }
+            }
+            var snapshotV = v
+            if scale != 1 { for i in 0..<snapshotV.count { snapshotV[i] *= scale } }
+            let model = TextClassifierModel(featurizer: featurizer, labels: labels, weights: snapshotV, bias: bias,
+                                            maxTextLength: config.maxTextLength)
+            var metrics: [String: Double] = ["train_loss": lossSum / Double(max(n, 1))]
+            var score = -lossSum
+            var loss = lossSum
+            if !validationRows.offsets.isEmpty, validationRows.count > 0 {
+                let m = model.metrics(rows: validationRows, truth: validationY)
+                metrics["validation_loss"] = m["logloss"]
+                metrics["validation_accuracy"] = m["accuracy"]
+                metrics["validation_macro_f1"] = m["macro_f1"]
+                score = m["accuracy"] ?? 0
+                loss = m["logloss"] ?? 0
+            }
+            let report = EpochReport(epoch: epoch, totalEpochs: config.epochs, metrics: metrics)
+            history.append(report)
+            if best == nil || score > best!.score || (score == best!.score && loss < best!.loss) {
+                best = (score, loss, snapshotV, bias, epoch)
+                sinceBest = 0
+            } else {
+                sinceBest += 1
+            }
+            guard observer.epochFinished(report) else { throw TrainingStopped() }
+            if config.earlyStoppingRounds > 0, sinceBest >= config.earlyStoppingRounds { break }
+        }
+        let chosen = best!
+        let model = TextClassifierModel(featurizer: featurizer, labels: labels, weights: chosen.v, bias: chosen.bias,
+                                        maxTextLength: config.maxTextLength)
+        var metrics: [String: Double] = ["best_epoch": Double(chosen.epoch)]
+        if validationRows.count > 0 {
+            for (k, value) in model.metrics(rows: validationRows, truth: validationY) { metrics[k] = value }
+        }
+        return Outcome(model: model, metrics: metrics, history: history)
+    }
+}

@@ -1,0 +1,181 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Hashed word and character n-gram features with TF-IDF weighting and L2 normalisation.
+///
+/// A text becomes a sparse vector over `buckets` (a power of two) hashed features:
+/// word n-grams of lowercased tokens (1…`wordNgrams`) and, when `charMin > 0`, character n-grams
+/// of each lowercased token padded with spaces (scikit-learn's `char_wb`). Values are
+/// `(1 + log tf) · idf` (sublinear tf) or `tf · idf`, then the row is scaled to unit L2 norm.
+struct TextFeaturizer: Sendable {
+    var wordNgrams: Int
+    var charMin: Int
+    var charMax: Int
+    var bucketBits: Int
+    var sublinearTF: Bool
+    /// Per-bucket weight (idf, times an optional Naive-Bayes ratio); 0 for buckets unseen in training.
+    var weights: [Float] = []
+
+    var buckets: Int { 1 << bucketBits }
+    var mask: UInt64 { UInt64(buckets - 1) }
+
+    /// Per-thread scratch space, reused across texts.
+    struct Scratch {
+        var scalars: [UInt32] = []
+        var spans: [TokenSpan] = []
+        var tokenHashes: [UInt64] = []
+        var ids: [UInt32] = []
+        init() {
+            scalars.reserveCapacity(1024)
+            spans.reserveCapacity(256)
+            tokenHashes.reserveCapacity(256)
+            ids.reserveCapacity(4096)
+        }
+    }
+
+    @inline(__always) static func lower(_ c: UInt32) -> UInt32 {
+        if c < 0x80 { return c &- 65 < 26 ? c | 0x20 : c }
+        guard let s = Unicode.Scalar(c), s.properties.changesWhenLowercased else { return c }
+        return s.properties.lowercaseMapping.unicodeScalars.first?.value ?? c
+    }
+
+    /// Fills `scratch.ids` with the (unsorted, repeated) bucket ids of `text`.
+    func hashedIDs(_ text: String, _ scratch: inout Scratch) {
+        scratch.scalars.removeAll(keepingCapacity: true)
+        for s in text.unicodeScalars { scratch.scalars.append(Self.lower(s.value)) }
+        scratch.spans.removeAll(keepingCapacity: true)
+        scratch.tokenHashes.removeAll(keepingCapacity: true)
+        scratch.ids.removeAll(keepingCapacity: true)
+        let mask = self.mask
+        scratch.scalars.withUnsafeBufferPointer { s in
+            Tokenizer.spans(of: s, into: &scratch.spans)
+            for span in scratch.spans {
+                var h = FeatureHasher(seed: 1)
+                for i in Int(span.start)..<Int(span.end) { h.add(s[i]) }
+                let th = h.value
+                scratch.tokenHashes.append(th)
+                scratch.ids.append(UInt32(truncatingIfNeeded: mixHash(th, 0x11) & mask))
+                if charMin > 0 {
+                    // Character n-grams of " token ", capped so one huge token cannot dominate.
+                    let lo = Int(span.start) - 1
+                    let hi = min(Int(span.end), Int(span.start) + 40)
+                    let length = hi - lo + 1
+                    for n in charMin...charMax where n <= length {
+                        for a in 0...(length - n) {
+                            var g = FeatureHasher(seed: UInt64(n) &+ 100)
+                            for k in a..<(a + n) {
+                                let p = lo + k
+                                g.add(p == lo || p == hi ? 32 : s[p])
+                            }
+                            scratch.ids.append(UInt32(truncatingIfNeeded: g.value & mask))
+                        }
+                    }
+                }
+            }
+        }
+        if wordNgrams >= 2 {
+            let count = scratch.tokenHashes.count
+            for n in 2...wordNgrams where n <= count {
+                for a in 0...(count - n) {
+                    var h = UInt64(n) &* 0x5851_F42D_4C95_7F2D
+                    for k in a..<(a + n) { h = mixHash(h, scratch.tokenHashes[k]) }
+                    scratch.ids.append(UInt32(truncatingIfNeeded: h & mask))
+                }
+            }
+        }
+    }
+
+    /// Sorts and merges `ids` into (bucket, term count) pairs appended to `indices`/`counts`.
+    static func countTerms(_ ids: inout [UInt32], indices: inout [Int32], counts: inout [Float]) {
+        ids.sort()
+        var i = 0
+        let n = ids.count
+        while i < n {
+            let id = ids[i]
+            var j = i + 1
+            while j < n, ids[j] == id { j += 1 }
+            indices.append(Int32(bitPattern: id))
+            counts.append(Float(j - i))
+            i = j
+        }
+    }
+
+    /// Applies tf weighting, the per-bucket weights and L2 normalisation to one row in place.
+    func weightRow(indices: UnsafeBufferPointer<Int32>, values: UnsafeMutableBufferPointer<Float>) {
+        var norm: Float = 0
+        weights.withUnsafeBufferPointer { w in
+            for k in 0..<values.count {
+                let tf = values[k]
+                let v = (sublinearTF ? 1 + logf(tf) : tf) * w[Int(indices[k])]
+                values[k] = v
+                norm += v * v
+            }
+        }
+        if norm > 0 {
+            let scale = 1 / norm.squareRoot()
+            for k in 0..<values.count { values[k] *= scale }
+        }
+    }
+}
+
+/// Compressed sparse rows: row r's entries are `indices/values[offsets[r]..<offsets[r+1]]`.
+struct SparseRows: Sendable {
+    var offsets: [Int] = [0]
+    var indices: [Int32] = []
+    var values: [Float] = []
+    var count: Int { offsets.count - 1 }
+
+    mutating func append(contentsOf other: SparseRows) {
+        let base = indices.count
+        indices.append(contentsOf: other.indices)
+        values.append(contentsOf: other.values)
+        for r in 1..<other.offsets.count { offsets.append(base + other.offsets[r]) }
+    }
+}
+
+extension TextFeaturizer {
+    /// Term counts of all texts (unweighted), in parallel; row order = text order.
+    func termCounts(_ texts: [String]) -> SparseRows {
+        let workers = activeWorkerCount
+        let parts = UnsafeSendable(UnsafeMutablePointer<SparseRows>.allocate(capacity: workers))
+        parts.value.initialize(repeating: SparseRows(), count: workers)
+        defer { parts.value.deinitialize(count: workers); parts.value.deallocate() }
+        let usedChunks = UnsafeSendable(UnsafeMutablePointer<Int>.allocate(capacity: 1))
+        usedChunks.value.initialize(to: 0)
+        defer { usedChunks.value.deallocate() }
+        parallelChunks(count: texts.count, workers: workers, minimumPerWorker: 256) { chunk, range in
+            var scratch = Scratch()
+            var rows = SparseRows()
+            rows.offsets.reserveCapacity(range.count + 1)
+            for r in range {
+                hashedIDs(texts[r], &scratch)
+                Self.countTerms(&scratch.ids, indices: &rows.indices, counts: &rows.values)
+                rows.offsets.append(rows.indices.count)
+            }
+            parts.value[chunk] = rows
+        }
+        var all = SparseRows()
+        for c in 0..<workers where parts.value[c].count > 0 { all.append(contentsOf: parts.value[c]) }
+        return all
+    }
+
+    /// Weights every row of `rows` in place (tf transform, bucket weights, L2 norm).
+    func weightRows(_ rows: inout SparseRows) {
+        let offsets = rows.offsets
+        rows.indices.withUnsafeBufferPointer { ind in
+            rows.values.withUnsafeMutableBufferPointer { val in
+                let i = UnsafeSendable(ind), v = UnsafeSendable(val)
+                parallelChunks(count: offsets.count - 1, minimumPerWorker: 1024) { _, range in
+                    for r in range {
+                        let lo = offsets[r], hi = offsets[r + 1]
+                        weightRow(indices: UnsafeBufferPointer(rebasing: i.value[lo..<hi]),
+                                  values: UnsafeMutableBufferPointer(rebasing: v.value[lo..<hi]))
+                    }
+                }
+            }
+        }
+    }
+}
