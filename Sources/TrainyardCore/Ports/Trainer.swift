@@ -1,0 +1,95 @@
+import Foundation
+
+/// Trains one task. The runtime picks the trainer by `spec.task`, hands it local copies of the
+/// data channels, a place to write artifacts and a progress reporter, and registers what it
+/// returns. Trainers know nothing about queues, leases or storage.
+public protocol Trainer: Sendable {
+    /// Task-specific checks at submit time (hyper-parameters, algorithm), so a bad spec is
+    /// rejected before anything is enqueued. Errors name the key path (and line via `spec`).
+    func validate(_ spec: ParsedSpec) throws(TrainyardError)
+
+    /// Trains. Throw `TrainingFailure` for a failure with a reason; `CancellationError` (or
+    /// stop early when `run.progress.isCancelled`) when asked to stop.
+    func train(_ run: TrainingRun) async throws -> TrainingOutput
+}
+
+/// Everything a trainer gets for one attempt.
+public struct TrainingRun: Sendable {
+    public var jobID: JobID
+    public var attempt: Int
+    public var spec: Spec
+    /// Data channels (`train`, `validation`) downloaded to local files.
+    public var inputs: [String: URL]
+    /// The staged code folder (`task: command`), materialised locally.
+    public var codeDirectory: URL?
+    /// A scratch folder owned by this attempt; artifacts may be written here.
+    public var workDirectory: URL
+    public var warmStart: WarmStart?
+    public var progress: any ProgressReporter
+
+    public init(jobID: JobID, attempt: Int, spec: Spec, inputs: [String: URL], codeDirectory: URL?, workDirectory: URL,
+                warmStart: WarmStart?, progress: any ProgressReporter) {
+        self.jobID = jobID
+        self.attempt = attempt
+        self.spec = spec
+        self.inputs = inputs
+        self.codeDirectory = codeDirectory
+        self.workDirectory = workDirectory
+        self.warmStart = warmStart
+        self.progress = progress
+    }
+}
+
+/// The version a run continues from, with its artifacts downloaded into `directory`.
+public struct WarmStart: Sendable {
+    public var version: Int
+    public var manifest: Manifest
+    public var directory: URL
+    public init(version: Int, manifest: Manifest, directory: URL) { self.version = version; self.manifest = manifest; self.directory = directory }
+
+    /// A downloaded artifact of the parent version, if it has one by that name.
+    public func file(_ name: String) -> URL? {
+        manifest.artifact(named: name) == nil ? nil : directory.appendingPathComponent(name)
+    }
+}
+
+/// What a successful training attempt produced.
+public struct TrainingOutput: Sendable {
+    public var algorithm: String?
+    /// Artifact name (`model.bin`, `checkpoint.bin`, a file of the model dir) → local file.
+    public var artifacts: [String: URL]
+    public var metrics: [String: Double]
+    public var history: [MetricPoint]
+    public var params: [String: JSONValue]
+    public var inputSchema: JSONValue?
+    public var outputSchema: JSONValue?
+
+    public init(algorithm: String?, artifacts: [String: URL], metrics: [String: Double], history: [MetricPoint] = [],
+                params: [String: JSONValue] = [:], inputSchema: JSONValue? = nil, outputSchema: JSONValue? = nil) {
+        self.algorithm = algorithm
+        self.artifacts = artifacts
+        self.metrics = metrics
+        self.history = history
+        self.params = params
+        self.inputSchema = inputSchema
+        self.outputSchema = outputSchema
+    }
+}
+
+/// A training attempt that failed for a stated reason.
+public struct TrainingFailure: Error, Sendable, CustomStringConvertible {
+    public var reason: String
+    /// False when retrying cannot help (bad data, bad parameters).
+    public var retryable: Bool
+    public init(_ reason: String, retryable: Bool = true) { self.reason = reason; self.retryable = retryable }
+    public var description: String { reason }
+}
+
+/// How a trainer reports progress and learns it should stop. Cheap and thread-safe: it may be
+/// called from a training thread after every epoch.
+public protocol ProgressReporter: Sendable {
+    func report(_ progress: JobProgress)
+    func log(_ line: String)
+    /// Cancellation was requested or the timeout passed: stop at the next check.
+    var isCancelled: Bool { get }
+}

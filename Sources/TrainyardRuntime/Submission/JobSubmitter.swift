@@ -1,0 +1,45 @@
+import Foundation
+import TrainyardCore
+
+/// Turns spec text into a queued job: parse → task checks → stage data and code → enqueue.
+///
+/// Everything that can be known at submit time is checked before anything is written to the
+/// queue, so a bad spec leaves no trace (blobs staged before a later failure are harmless:
+/// content-addressed and deduplicated).
+public struct JobSubmitter: Sendable {
+    public let services: TrainyardServices
+
+    public init(services: TrainyardServices) { self.services = services }
+
+    public struct Options: Sendable {
+        /// The spec's folder: relative paths resolve against it, and (`task: command`) it is the
+        /// code that gets staged. Nil for specs submitted over HTTP, which must use absolute
+        /// `file://` URIs or already staged `artifact:sha256:` references.
+        public var baseDirectory: URL?
+        public var submittedBy: String
+        public var priority: Int?
+        public var delay: Duration?
+
+        public init(baseDirectory: URL? = nil, submittedBy: String = "local", priority: Int? = nil, delay: Duration? = nil) {
+            self.baseDirectory = baseDirectory
+            self.submittedBy = submittedBy
+            self.priority = priority
+            self.delay = delay
+        }
+    }
+
+    /// Parses and checks a spec without enqueuing it.
+    public func check(_ text: String) throws(TrainyardError) -> ParsedSpec {
+        let parsed = try SpecParser().parse(text)
+        try services.trainers.trainer(for: parsed.spec.task).validate(parsed)
+        return parsed
+    }
+
+    public func submit(_ text: String, options: Options = Options()) async throws -> Job {
+        let parsed = try check(text)
+        let staged = try await Stager(artifacts: services.artifacts).stage(parsed, baseDirectory: options.baseDirectory)
+        let runAfter = options.delay.map { services.clock.now().addingTimeInterval($0.seconds) }
+        return try await services.store.enqueue(EnqueueRequest(kind: .train, spec: staged, priority: options.priority,
+                                                               runAfter: runAfter, submittedBy: options.submittedBy))
+    }
+}

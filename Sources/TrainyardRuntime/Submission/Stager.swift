@@ -1,0 +1,138 @@
+import Crypto
+import Foundation
+import TrainyardCore
+
+/// Copies what a spec refers to into the artifact store, content-addressed by sha256, so any
+/// worker on any machine can read exactly those bytes and the version's lineage can name them.
+///
+/// - Data files: `data.train` / `data.validation` paths (relative to the spec's folder) or
+///   `file://` URIs become `artifact:sha256:<hex>` references; identical bytes are stored once.
+/// - Code (`task: command`): the spec's folder becomes a tree blob (a JSON list of files and
+///   their digests), recorded as the `code` entry of `spec.staged`.
+public struct Stager: Sendable {
+    public let artifacts: any ArtifactStore
+    /// Folders never staged as code: build outputs, VCS data, virtual environments, caches.
+    static let ignoredNames: Set<String> = [".git", ".build", ".trainyard", ".venv", "venv", "__pycache__", "node_modules", ".swiftpm"]
+    static let maxCodeBytes: Int64 = 256 << 20
+
+    public init(artifacts: any ArtifactStore) { self.artifacts = artifacts }
+
+    public func stage(_ parsed: ParsedSpec, baseDirectory: URL?) async throws -> Spec {
+        var spec = parsed.spec
+        var staged: [DataDigest] = []
+        if let train = spec.data.train {
+            let (ref, digest) = try await stageData(train, key: "data.train", parsed: parsed, base: baseDirectory)
+            spec.data.train = ref
+            staged.append(digest)
+        }
+        if case .location(let loc) = spec.data.validation {
+            let (ref, digest) = try await stageData(loc, key: "data.validation", parsed: parsed, base: baseDirectory)
+            spec.data.validation = .location(ref)
+            staged.append(digest)
+        }
+        if spec.task == .command, let base = baseDirectory {
+            staged.append(try await stageCode(base))
+        }
+        spec.staged = staged
+        return spec
+    }
+
+    func stageData(_ location: String, key: String, parsed: ParsedSpec, base: URL?) async throws -> (String, DataDigest) {
+        if let sha = ArtifactKeys.sha256(ofReference: location) {
+            guard try await artifacts.exists(ArtifactKeys.blob(sha256: sha)) else {
+                throw parsed.error(at: key, "staged data \(location) is not in the artifact store")
+            }
+            return (location, DataDigest(key: key, source: location, sha256: sha, bytes: -1))
+        }
+        if location.hasPrefix("s3://") {
+            throw parsed.error(at: key, "s3:// data needs an S3 artifact store, which this deployment does not have; use a local path")
+        }
+        let file: URL
+        if location.hasPrefix("file://") {
+            guard let url = URL(string: location), url.isFileURL else { throw parsed.error(at: key, "invalid file URI \"\(location)\"") }
+            file = url
+        } else if location.hasPrefix("/") {
+            file = URL(fileURLWithPath: location)
+        } else if location.contains("://") {
+            throw parsed.error(at: key, "unsupported URI scheme in \"\(location)\"; use a path, file:// or s3://")
+        } else {
+            guard let base else {
+                throw parsed.error(at: key, "relative path \"\(location)\" needs the spec's folder: submit with the CLI (which stages local files) or use an absolute file:// URI")
+            }
+            file = base.appendingPathComponent(location)
+        }
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: file.path, isDirectory: &isDirectory) else {
+            throw parsed.error(at: key, "file \(file.path) does not exist")
+        }
+        guard !isDirectory.boolValue else { throw parsed.error(at: key, "\(file.path) is a folder; expected a data file") }
+        guard FileManager.default.isReadableFile(atPath: file.path) else { throw parsed.error(at: key, "file \(file.path) is not readable") }
+        let (sha, size) = try Self.digest(of: file)
+        guard size > 0 else { throw parsed.error(at: key, "file \(file.path) is empty") }
+        let blobKey = ArtifactKeys.blob(sha256: sha)
+        if try await !artifacts.exists(blobKey) {
+            try await artifacts.put(blobKey, file: file)
+        }
+        return (ArtifactKeys.blobReference(sha256: sha), DataDigest(key: key, source: location, sha256: sha, bytes: size))
+    }
+
+    /// One entry of a staged code tree.
+    public struct TreeEntry: Codable, Sendable, Equatable {
+        public var path: String
+        public var sha256: String
+        public var executable: Bool
+    }
+
+    func stageCode(_ folder: URL) async throws -> DataDigest {
+        var entries: [TreeEntry] = []
+        var total: Int64 = 0
+        let root = folder.standardizedFileURL
+        guard let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey, .isDirectoryKey]) else {
+            throw TrainyardError(.invalidArgument, "cannot read the spec's folder \(folder.path)")
+        }
+        for case let file as URL in enumerator {
+            if Self.ignoredNames.contains(file.lastPathComponent) { enumerator.skipDescendants(); continue }
+            guard (try? file.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) == true else { continue }
+            let relative = String(file.standardizedFileURL.path.dropFirst(root.path.count + 1))
+            let (sha, size) = try Self.digest(of: file)
+            total += size
+            guard total <= Self.maxCodeBytes else {
+                throw TrainyardError(.invalidArgument, "the spec's folder \(folder.path) holds more than \(Self.maxCodeBytes >> 20) MiB; move data out of it and reference it under data:")
+            }
+            if try await !artifacts.exists(ArtifactKeys.blob(sha256: sha)) {
+                try await artifacts.put(ArtifactKeys.blob(sha256: sha), file: file)
+            }
+            entries.append(TreeEntry(path: relative, sha256: sha, executable: FileManager.default.isExecutableFile(atPath: file.path)))
+        }
+        entries.sort { $0.path < $1.path }
+        let tree = try JSON.encode(entries)
+        let treeSHA = SHA256.hex(of: tree)
+        try await artifacts.put(ArtifactKeys.blob(sha256: treeSHA), data: tree)
+        return DataDigest(key: "code", source: folder.path, sha256: treeSHA, bytes: total)
+    }
+
+    /// Rebuilds a staged code tree into `folder`.
+    public static func materializeCode(sha256: String, artifacts: any ArtifactStore, into folder: URL) async throws {
+        let tree = try JSON.decode([TreeEntry].self, from: try await artifacts.get(ArtifactKeys.blob(sha256: sha256)))
+        for entry in tree {
+            guard !entry.path.split(separator: "/").contains("..") else { continue }
+            let target = folder.appendingPathComponent(entry.path)
+            try await artifacts.download(ArtifactKeys.blob(sha256: entry.sha256), to: target)
+            if entry.executable {
+                try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: target.path)
+            }
+        }
+    }
+
+    static func digest(of file: URL) throws -> (String, Int64) {
+        let handle = try FileHandle(forReadingFrom: file)
+        defer { try? handle.close() }
+        var hasher = SHA256()
+        var size: Int64 = 0
+        while let chunk = try handle.read(upToCount: 1 << 20), !chunk.isEmpty {
+            hasher.update(data: chunk)
+            size += Int64(chunk.count)
+        }
+        return (hasher.finalize().map { String(format: "%02x", $0) }.joined(), size)
+    }
+}

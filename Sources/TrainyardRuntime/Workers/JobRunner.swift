@@ -1,0 +1,268 @@
+import Crypto
+import Foundation
+import Logging
+import Synchronization
+import TrainyardCore
+
+/// Runs one leased job to its end: prepares inputs, runs the trainer under heartbeat, timeout
+/// and cancellation, then writes artifacts first and commits the registry row last.
+///
+/// Failure handling: a `TrainingFailure` carries its own retryability; any other error is
+/// retryable; cancellation is acknowledged as `cancelled`; a lost lease (the job was handed to
+/// another worker) abandons the attempt without writing anything more.
+public struct JobRunner: Sendable {
+    public let services: TrainyardServices
+    public let workerID: String
+    /// How often progress and logs are flushed and the lease extended.
+    public var heartbeatInterval: Duration
+
+    public init(services: TrainyardServices, workerID: String, heartbeatInterval: Duration? = nil) {
+        self.services = services
+        self.workerID = workerID
+        self.heartbeatInterval = heartbeatInterval ?? min(.seconds(1), services.configuration.leaseDuration / 3)
+    }
+
+    enum Ending: Sendable {
+        case succeeded(TrainingOutput, parentVersion: Int?)
+        case failed(String, retryable: Bool)
+        case cancelled
+        case timedOut
+        case leaseLost
+        case shutdown
+    }
+
+    /// Shared between the heartbeat loop and the trainer wait.
+    final class Flags: Sendable {
+        private let state = Mutex<(leaseLost: Bool, cancelRequested: Bool)>((false, false))
+        var leaseLost: Bool { state.withLock { $0.leaseLost } }
+        var cancelRequested: Bool { state.withLock { $0.cancelRequested } }
+        func setLeaseLost() { state.withLock { $0.leaseLost = true } }
+        func setCancelRequested() { state.withLock { $0.cancelRequested = true } }
+    }
+
+    /// - Parameter shutdown: returns true once the worker should stop (graceful shutdown with
+    ///   the grace period over); the attempt is then released back to the queue.
+    public func run(_ lease: Lease, shutdown: @escaping @Sendable () -> Bool = { false }) async {
+        let job = lease.job
+        var jobLogger = services.logger
+        jobLogger[metadataKey: "trainyard.job.id"] = "\(job.id)"
+        jobLogger[metadataKey: "trainyard.job.attempt"] = "\(lease.token.attempt)"
+        let logger = jobLogger
+        let recorder = JobProgressRecorder()
+        let flags = Flags()
+        recorder.log("attempt \(lease.token.attempt) of \(job.maxAttempts) started on \(workerID)")
+        let work = services.configuration.dataDirectory.appendingPathComponent("work/job-\(job.id)-\(lease.token.attempt)-\(UUID().uuidString.prefix(8))")
+        defer { try? FileManager.default.removeItem(at: work) }
+
+        let ending: Ending = await withTaskGroup(of: Ending?.self) { group in
+            // Heartbeat: flush logs/progress, extend the lease, learn about cancellation.
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: heartbeatInterval)
+                    if Task.isCancelled { break }
+                    await flush(lease.token, recorder, flags, logger: logger)
+                    if flags.leaseLost || flags.cancelRequested || shutdown() { recorder.cancel() }
+                    if flags.leaseLost { return .leaseLost }
+                }
+                return nil
+            }
+            group.addTask {
+                do {
+                    let run = try await prepare(lease, work: work, recorder: recorder)
+                    let trainer = try services.trainers.trainer(for: job.spec.task)
+                    let output = try await withTimeout(job.spec.timeout, recorder: recorder) { try await trainer.train(run) }
+                    guard let output else { return .timedOut }
+                    if recorder.isCancelled { return flags.leaseLost ? .leaseLost : (shutdown() ? .shutdown : .cancelled) }
+                    return .succeeded(output, parentVersion: run.warmStart?.version)
+                } catch let failure as TrainingFailure {
+                    return recorder.isCancelled ? (shutdown() ? .shutdown : .cancelled) : .failed(failure.reason, retryable: failure.retryable)
+                } catch is CancellationError {
+                    return shutdown() ? .shutdown : .cancelled
+                } catch let error as TrainyardError {
+                    if recorder.isCancelled { return shutdown() ? .shutdown : .cancelled }
+                    return .failed(error.message, retryable: !error.code.isClientError)
+                } catch {
+                    if recorder.isCancelled { return shutdown() ? .shutdown : .cancelled }
+                    return .failed("\(error)", retryable: true)
+                }
+            }
+            var result: Ending = .leaseLost
+            for await value in group {
+                if let value { result = value; break }
+            }
+            group.cancelAll()
+            return result
+        }
+        await finish(lease, ending: ending, recorder: recorder, flags: flags, work: work, logger: logger)
+    }
+
+    /// Runs `body`, returning nil if `timeout` passes first (the recorder is then cancelled so
+    /// the trainer stops at its next check).
+    func withTimeout(_ timeout: Duration, recorder: JobProgressRecorder,
+                     _ body: @escaping @Sendable () async throws -> TrainingOutput) async throws -> TrainingOutput? {
+        try await withThrowingTaskGroup(of: TrainingOutput?.self) { group in
+            group.addTask { try await body() }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                recorder.cancel()
+                return nil
+            }
+            let first = try await group.next()!
+            group.cancelAll()
+            if first == nil {
+                // Timed out: give the trainer a moment to notice and stop, then move on.
+                return nil
+            }
+            return first
+        }
+    }
+
+    func flush(_ token: LeaseToken, _ recorder: JobProgressRecorder, _ flags: Flags, logger: Logger) async {
+        let (lines, progress) = recorder.drain()
+        do {
+            try await services.store.appendLog(token.jobID, lines: lines)
+            let reply = try await services.store.heartbeat(token, leaseDuration: services.configuration.leaseDuration, progress: progress)
+            if reply.cancelRequested { flags.setCancelRequested() }
+        } catch let error as TrainyardError where error.code == .leaseLost {
+            logger.warning("lease lost; abandoning attempt")
+            flags.setLeaseLost()
+        } catch {
+            logger.warning("heartbeat failed: \(error)")
+        }
+    }
+
+    /// Downloads data channels, materialises code, and fetches the warm-start parent.
+    func prepare(_ lease: Lease, work: URL, recorder: JobProgressRecorder) async throws -> TrainingRun {
+        let spec = lease.job.spec
+        let inputDir = work.appendingPathComponent("input")
+        var inputs: [String: URL] = [:]
+        var channels: [(String, String)] = []
+        if let train = spec.data.train { channels.append(("train", train)) }
+        if case .location(let v) = spec.data.validation { channels.append(("validation", v)) }
+        for (channel, reference) in channels {
+            guard let sha = ArtifactKeys.sha256(ofReference: reference) else {
+                throw TrainingFailure("data channel \(channel) was not staged (\(reference))", retryable: false)
+            }
+            let source = spec.staged.first { $0.key == "data.\(channel)" }?.source ?? "data"
+            let name = URL(fileURLWithPath: source).lastPathComponent
+            let file = inputDir.appendingPathComponent(channel).appendingPathComponent(name.isEmpty ? "data" : name)
+            do {
+                try await services.artifacts.download(ArtifactKeys.blob(sha256: sha), to: file)
+            } catch let error as TrainyardError where error.code == .notFound {
+                throw TrainingFailure("staged data for \(channel) (sha256 \(sha.prefix(12))…) is missing from the artifact store", retryable: false)
+            }
+            guard try Stager.digest(of: file).0 == sha else {
+                throw TrainingFailure("staged data for \(channel) is corrupt: its sha256 no longer matches", retryable: false)
+            }
+            inputs[channel] = file
+        }
+        var codeDirectory: URL?
+        if let code = spec.staged.first(where: { $0.key == "code" }) {
+            let dir = work.appendingPathComponent("code")
+            try await Stager.materializeCode(sha256: code.sha256, artifacts: services.artifacts, into: dir)
+            codeDirectory = dir
+        }
+        var warmStart: WarmStart?
+        if let ws = spec.warmStart {
+            let reference: ModelReference
+            if let number = Int(ws) { reference = ModelReference(name: spec.name, selector: .version(number)) } else {
+                reference = ModelReference(name: spec.name, selector: .alias(try AliasName(ws)))
+            }
+            do {
+                let parent = try await services.store.resolve(reference)
+                let dir = work.appendingPathComponent("parent")
+                for artifact in parent.manifest.artifacts {
+                    let file = dir.appendingPathComponent(artifact.name)
+                    try await services.artifacts.download(ArtifactKeys.versionFile(spec.name, parent.version, artifact.name), to: file)
+                    guard try Stager.digest(of: file).0 == artifact.sha256 else {
+                        throw TrainingFailure("warm start: artifact \(artifact.name) of \(reference) is corrupt (sha256 mismatch)", retryable: false)
+                    }
+                }
+                warmStart = WarmStart(version: parent.version, manifest: parent.manifest, directory: dir)
+                recorder.log("warm start from \(spec.name):\(parent.version)")
+            } catch let error as TrainyardError where error.code == .notFound {
+                // First run of a continuous-training loop: nothing to continue from yet.
+                recorder.log("warm start: \(reference) not found; training from scratch")
+            }
+        }
+        let scratch = work.appendingPathComponent("scratch")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        return TrainingRun(jobID: lease.job.id, attempt: lease.token.attempt, spec: spec, inputs: inputs,
+                           codeDirectory: codeDirectory, workDirectory: scratch, warmStart: warmStart, progress: recorder)
+    }
+
+    func finish(_ lease: Lease, ending: Ending, recorder: JobProgressRecorder, flags: Flags, work: URL, logger: Logger) async {
+        let store = services.store
+        let token = lease.token
+        do {
+            switch ending {
+            case .succeeded(let output, let parentVersion):
+                let version = try await register(lease, output: output, parentVersion: parentVersion, recorder: recorder)
+                logger.info("job succeeded", metadata: ["trainyard.version": "\(version.map(String.init) ?? "-")"])
+            case .failed(let reason, let retryable):
+                recorder.log("attempt failed: \(reason)")
+                await flushLogs(token, recorder)
+                let job = try await store.fail(token, reason: reason, retryable: retryable)
+                logger.info("attempt failed", metadata: ["trainyard.job.state": "\(job.state.rawValue)"])
+            case .timedOut:
+                let reason = "timed out after \(DurationText.format(lease.job.spec.timeout))"
+                recorder.log(reason)
+                await flushLogs(token, recorder)
+                _ = try await store.fail(token, reason: reason, retryable: true)
+            case .cancelled:
+                recorder.log("cancelled")
+                await flushLogs(token, recorder)
+                _ = try await store.acknowledgeCancellation(token)
+            case .shutdown:
+                recorder.log("worker shutting down; job returned to the queue")
+                await flushLogs(token, recorder)
+                _ = try await store.release(token)
+            case .leaseLost:
+                logger.warning("lease lost; attempt abandoned")
+                return
+            }
+        } catch let error as TrainyardError where error.code == .leaseLost {
+            logger.warning("lease lost before the attempt could be recorded")
+            return
+        } catch {
+            logger.error("could not record the end of the attempt: \(error)")
+            _ = try? await store.fail(token, reason: "internal error while recording the result: \(error)", retryable: true)
+        }
+        // Keep the whole log beside the job's artifacts too.
+        if let lines = try? await store.logs(token.jobID, after: 0, limit: 1_000_000) {
+            let text = lines.map(\.text).joined(separator: "\n") + "\n"
+            _ = try? await services.artifacts.put(ArtifactKeys.jobLog(token.jobID), data: Data(text.utf8))
+        }
+    }
+
+    func flushLogs(_ token: LeaseToken, _ recorder: JobProgressRecorder) async {
+        let (lines, _) = recorder.drain()
+        try? await services.store.appendLog(token.jobID, lines: lines)
+    }
+
+    /// Artifacts first (each with its digest), then `manifest.json`, then the registry row:
+    /// no reader ever sees a version whose files are not all in place.
+    func register(_ lease: Lease, output: TrainingOutput, parentVersion: Int?, recorder: JobProgressRecorder) async throws -> Int? {
+        let spec = lease.job.spec
+        let number = try await services.store.reserveVersion(lease.token)
+        var entries: [ArtifactEntry] = []
+        for (name, file) in output.artifacts.sorted(by: { $0.key < $1.key }) {
+            let stored = try await services.artifacts.put(ArtifactKeys.versionFile(spec.name, number, name), file: file)
+            entries.append(ArtifactEntry(name: name, sha256: stored.sha256, bytes: stored.bytes))
+        }
+        let lineage = Lineage(jobID: lease.job.id, attempt: lease.token.attempt,
+                              data: spec.staged.filter { $0.key != "code" }, code: spec.staged.first { $0.key == "code" },
+                              parentVersion: parentVersion, createdAt: services.clock.now(), worker: workerID)
+        let manifest = Manifest(model: spec.name, version: number, task: spec.task, algorithm: output.algorithm,
+                                inputSchema: output.inputSchema, outputSchema: output.outputSchema, params: output.params,
+                                metrics: output.metrics, history: output.history, lineage: lineage, artifacts: entries,
+                                serve: spec.serve, tags: spec.tags)
+        try await services.artifacts.put(ArtifactKeys.versionFile(spec.name, number, "manifest.json"), data: try JSON.encode(manifest, pretty: true))
+        let metricsText = output.metrics.sorted { $0.key < $1.key }.map { "\($0.key)=\(String(format: "%.6g", $0.value))" }.joined(separator: " ")
+        recorder.log("registered \(spec.name):\(number) \(metricsText)")
+        await flushLogs(lease.token, recorder)
+        let outcome = try await services.store.complete(lease.token, registration: VersionRegistration(manifest: manifest, promote: spec.promote))
+        if let note = outcome.promotionNote { try? await services.store.appendLog(lease.job.id, lines: [note]) }
+        return outcome.version
+    }
+}

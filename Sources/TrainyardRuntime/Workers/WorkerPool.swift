@@ -1,0 +1,117 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+import TrainyardCore
+
+/// N workers taking jobs from the queue: a `Service`, so `trainyard up` runs it beside the HTTP
+/// server in one ServiceGroup and `trainyard worker` runs it alone.
+///
+/// - Idle workers wait on the in-process `WakeupSignal` (enqueues in the same process wake them
+///   at once) with a bounded timeout, backing off exponentially up to `maxPoll` so an
+///   enqueue from another process (a separate server) is still seen promptly.
+/// - Graceful shutdown (SIGTERM/SIGINT): stop taking jobs; a running job gets `shutdownGrace`
+///   to finish, then is stopped and its lease released back to the queue.
+/// - `exitWhenIdle`: return after that long with no job (scale to zero).
+public final class WorkerPool: Service, Sendable {
+    public struct Options: Sendable {
+        public var workers: Int
+        public var kinds: Set<JobKind>
+        public var exitWhenIdle: Duration?
+        public var shutdownGrace: Duration
+        public var minPoll: Duration
+        public var maxPoll: Duration
+        public var namePrefix: String
+
+        public init(workers: Int = 2, kinds: Set<JobKind> = Set(JobKind.allCases), exitWhenIdle: Duration? = nil,
+                    shutdownGrace: Duration = .seconds(10), minPoll: Duration = .milliseconds(50), maxPoll: Duration = .seconds(2),
+                    namePrefix: String = WorkerPool.defaultNamePrefix) {
+            self.workers = workers
+            self.kinds = kinds
+            self.exitWhenIdle = exitWhenIdle
+            self.shutdownGrace = shutdownGrace
+            self.minPoll = minPoll
+            self.maxPoll = maxPoll
+            self.namePrefix = namePrefix
+        }
+    }
+
+    public static var defaultNamePrefix: String {
+        "\(ProcessInfo.processInfo.hostName)-\(ProcessInfo.processInfo.processIdentifier)"
+    }
+
+    public let services: TrainyardServices
+    public let options: Options
+    private let shutdownState = Mutex<ContinuousClock.Instant?>(nil)
+
+    public init(services: TrainyardServices, options: Options) {
+        self.services = services
+        self.options = options
+    }
+
+    /// Jobs run to an end by this pool (for tests and `--exit-when-idle` reporting).
+    public let completed = Atomic<Int>(0)
+
+    public func run() async throws {
+        guard options.workers > 0 else { return }
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                for index in 0..<options.workers {
+                    group.addTask { await self.workerLoop(index) }
+                }
+            }
+        } onGracefulShutdown: {
+            self.shutdownState.withLock { $0 = ContinuousClock.now }
+            self.services.wakeup.signal()
+        }
+    }
+
+    var shuttingDown: Bool { shutdownState.withLock { $0 != nil } }
+
+    /// True once shutdown began and the grace period is over.
+    var graceOver: Bool {
+        shutdownState.withLock { started in
+            guard let started else { return false }
+            return ContinuousClock.now - started >= options.shutdownGrace
+        }
+    }
+
+    func workerLoop(_ index: Int) async {
+        let workerID = "\(options.namePrefix)-w\(index)"
+        var logger = services.logger
+        logger[metadataKey: "trainyard.worker"] = "\(workerID)"
+        let runner = JobRunner(services: services, workerID: workerID)
+        var poll = options.minPoll
+        var idleSince = ContinuousClock.now
+        while !shuttingDown && !Task.isCancelled {
+            let lease: Lease?
+            do {
+                lease = try await services.store.dequeue(workerID: workerID, kinds: options.kinds, leaseDuration: services.configuration.leaseDuration)
+            } catch {
+                logger.error("dequeue failed: \(error)")
+                lease = nil
+            }
+            if let lease {
+                await runner.run(lease, shutdown: { [self] in graceOver })
+                completed.add(1, ordering: .relaxed)
+                poll = options.minPoll
+                idleSince = ContinuousClock.now
+                continue
+            }
+            if let limit = options.exitWhenIdle, ContinuousClock.now - idleSince >= limit {
+                logger.info("idle for \(DurationText.format(limit)); exiting")
+                // Stop the sibling workers too: the pool is idle as a whole.
+                shutdownState.withLock { if $0 == nil { $0 = ContinuousClock.now } }
+                services.wakeup.signal()
+                return
+            }
+            var wait = poll
+            if let next = try? await services.store.nextWakeup() {
+                let until = next.timeIntervalSince(services.clock.now())
+                if until > 0 { wait = min(wait, .milliseconds(Int64(until * 1000) + 1)) }
+            }
+            await services.wakeup.wait(timeout: wait)
+            poll = min(poll * 2, options.maxPoll)
+        }
+    }
+}
