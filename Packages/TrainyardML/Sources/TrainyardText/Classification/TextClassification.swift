@@ -154,7 +154,8 @@ struct TextClassifierTrainer {
         let K = labels.count
         let bits = config.buckets.trailingZeroBitCount
         var featurizer = TextFeaturizer(wordNgrams: config.wordNgrams, charMin: config.charNgrams[0],
-                                        charMax: config.charNgrams[1], bucketBits: bits, sublinearTF: config.sublinearTF)
+                                        charMax: config.charNgrams[1], bucketBits: bits, sublinearTF: config.sublinearTF,
+                                        negation: config.negation)
         var rows = featurizer.termCounts(trainTexts)
         let n = rows.count
         let buckets = config.buckets
@@ -205,6 +206,16 @@ struct TextClassifierTrainer {
         var best: (score: Double, loss: Double, v: [Float], bias: [Float], epoch: Int)? = nil
         var sinceBest = 0
         var p = [Float](repeating: 0, count: K)
+        // Optional per-example weights ∝ tokens^α (mean 1): SST-2 trains on phrases, tests on sentences.
+        var exampleWeight = [Float](repeating: 1, count: n)
+        if config.lengthWeighting > 0 {
+            var total: Float = 0
+            for r in 0..<n {
+                exampleWeight[r] = powf(Float(Tokenizer.tokenize(trainTexts[r]).count), Float(config.lengthWeighting))
+                total += exampleWeight[r]
+            }
+            for r in 0..<n { exampleWeight[r] *= Float(n) / total }
+        }
         for epoch in 1...config.epochs {
             order.shuffle(using: &rng)
             var lossSum: Double = 0
@@ -232,7 +243,7 @@ struct TextClassifierTrainer {
                                 for i in 0..<w.count { w[i] *= scale }
                                 scale = 1
                             }
-                            let step = eta / scale
+                            let step = eta / scale * exampleWeight[r]
                             for k in 0..<K {
                                 let g = p[k] / sum - (k == y ? 1 : 0)
                                 if abs(g) < 1e-7 { continue }

@@ -4,26 +4,30 @@
 /// |---|---|---|
 /// | `word_ngrams` | 2 | longest word n-gram (1 = unigrams only) |
 /// | `char_ngrams` | [2, 5] | character n-gram lengths [min, max] inside words; [0, 0] turns them off |
-/// | `buckets` | 2^21 | hash buckets, rounded up to a power of two |
+/// | `buckets` | 2^20 | hash buckets, rounded up to a power of two |
 /// | `epochs` | 12 | most passes of SGD over the training texts |
 /// | `l2` | 2e-5 | L2 penalty per example (λ of Bottou's SGD schedule) |
 /// | `learning_rate` | 0.5 | initial SGD step η₀, decayed as η₀ / (1 + λ η₀ t) |
 /// | `min_count` | 1 | features seen in fewer training texts are dropped |
 /// | `sublinear_tf` | true | use 1 + log(tf) instead of tf |
-/// | `nb_weighting` | true | scale features by their Naive-Bayes log-count ratio (NB-SVM style) |
+/// | `negation` | true | add `NOT_word` features inside negation scopes |
+/// | `length_weighting` | 0 | weight training examples by tokens^α |
+/// | `nb_weighting` | false | scale features by their Naive-Bayes log-count ratio (NB-SVM style) |
 /// | `early_stopping_rounds` | 3 | stop after this many epochs without a better validation score (0 = off) |
 /// | `max_text_length` | 100000 | longest accepted text, in code points |
 /// | `seed` | request seed | overrides the request's seed |
 public struct TextClassificationConfig: Sendable, Equatable {
     public var wordNgrams = 2
     public var charNgrams = [2, 5]
-    public var buckets = 1 << 21
+    public var buckets = 1 << 20
     public var epochs = 12
     public var l2 = 2e-5
     public var learningRate = 0.5
     public var minCount = 1
     public var sublinearTF = true
-    public var nbWeighting = true
+    public var nbWeighting = false
+    public var negation = true
+    public var lengthWeighting = 0.0
     public var earlyStoppingRounds = 3
     public var maxTextLength = 100_000
     public var seed: UInt64? = nil
@@ -46,6 +50,8 @@ public struct TextClassificationConfig: Sendable, Equatable {
         minCount = try r.int("min_count", default: d.minCount, in: 1...1_000_000)
         sublinearTF = try r.bool("sublinear_tf", default: d.sublinearTF)
         nbWeighting = try r.bool("nb_weighting", default: d.nbWeighting)
+        negation = try r.bool("negation", default: d.negation)
+        lengthWeighting = try r.double("length_weighting", default: d.lengthWeighting, in: 0...2)
         earlyStoppingRounds = try r.int("early_stopping_rounds", default: d.earlyStoppingRounds, in: 0...1000)
         maxTextLength = try r.int("max_text_length", default: d.maxTextLength, in: 1...100_000_000)
         if params["seed"] != nil { seed = UInt64(try r.int("seed", default: 0, in: 0...Int.max)) }
@@ -59,6 +65,7 @@ public struct TextClassificationConfig: Sendable, Equatable {
             "buckets": .int(buckets), "epochs": .int(epochs), "l2": .double(l2),
             "learning_rate": .double(learningRate), "min_count": .int(minCount),
             "sublinear_tf": .bool(sublinearTF), "nb_weighting": .bool(nbWeighting),
+            "negation": .bool(negation), "length_weighting": .double(lengthWeighting),
             "early_stopping_rounds": .int(earlyStoppingRounds), "max_text_length": .int(maxTextLength),
             "seed": .int(Int(truncatingIfNeeded: self.seed ?? seed)),
         ]

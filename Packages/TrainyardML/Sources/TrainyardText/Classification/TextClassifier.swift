@@ -31,8 +31,61 @@ struct TextClassifierModel: Sendable {
     var weights: [Float]
     var bias: [Float]
     var maxTextLength: Int
+    /// Prediction layout: per bucket `[featureWeight, classWeight_0, …, classWeight_K-1]`, so
+    /// one feature costs one cache line.
+    let packed: [Float]
 
     var classCount: Int { labels.count }
+
+    static func pack(_ featureWeights: [Float], _ classWeights: [Float], K: Int) -> [Float] {
+        var packed = [Float](repeating: 0, count: featureWeights.count * (K + 1))
+        for f in 0..<featureWeights.count where featureWeights[f] != 0 {
+            packed[f * (K + 1)] = featureWeights[f]
+            for k in 0..<K { packed[f * (K + 1) + 1 + k] = classWeights[f * K + k] }
+        }
+        return packed
+    }
+
+    /// Class probabilities from term counts (unweighted), fused tf-idf, norm and dot product.
+    @inline(__always)
+    func probabilities(terms indices: UnsafeBufferPointer<Int32>, counts: UnsafeBufferPointer<Float>, sublinear: Bool,
+                       into out: inout [Double]) {
+        let K = classCount
+        let stride = K + 1
+        packed.withUnsafeBufferPointer { w in
+            var norm: Float = 0
+            if K == 2 {
+                var z0: Float = 0, z1: Float = 0
+                for e in 0..<indices.count {
+                    let base = Int(indices[e]) &* 3
+                    let tf = counts[e]
+                    let v = (tf == 1 || !sublinear ? tf : 1 + logf(tf)) * w[base]
+                    norm += v * v
+                    z0 += v * w[base + 1]
+                    z1 += v * w[base + 2]
+                }
+                let scale: Float = norm > 0 ? 1 / norm.squareRoot() : 0
+                out[0] = Double(z0 * scale + bias[0])
+                out[1] = Double(z1 * scale + bias[1])
+            } else {
+                for k in 0..<K { out[k] = 0 }
+                for e in 0..<indices.count {
+                    let base = Int(indices[e]) &* stride
+                    let tf = counts[e]
+                    let v = (tf == 1 || !sublinear ? tf : 1 + logf(tf)) * w[base]
+                    norm += v * v
+                    for k in 0..<K { out[k] += Double(v * w[base + 1 + k]) }
+                }
+                let scale = norm > 0 ? 1 / Double(norm).squareRoot() : 0
+                for k in 0..<K { out[k] = out[k] * scale + Double(bias[k]) }
+            }
+        }
+        var maxZ = -Double.infinity
+        for k in 0..<K { maxZ = max(maxZ, out[k]) }
+        var sum = 0.0
+        for k in 0..<K { out[k] = exp(out[k] - maxZ); sum += out[k] }
+        for k in 0..<K { out[k] /= sum }
+    }
 
     /// Class probabilities of one weighted sparse row into `out` (count K).
     @inline(__always)
@@ -98,6 +151,7 @@ struct TextClassifierModel: Sendable {
         w.write(featurizer.charMax)
         w.write(featurizer.bucketBits)
         w.write(featurizer.sublinearTF)
+        w.write(featurizer.negation)
         w.write(maxTextLength)
         w.write(labels)
         w.write(bias)
@@ -123,6 +177,7 @@ struct TextClassifierModel: Sendable {
         self.weights = weights
         self.bias = bias
         self.maxTextLength = maxTextLength
+        packed = Self.pack(featurizer.weights, weights, K: labels.count)
     }
 
     init(bytes: [UInt8]) throws {
@@ -132,6 +187,7 @@ struct TextClassifierModel: Sendable {
         let charMax = try r.readInt()
         let bits = try r.readInt()
         let sublinear = try r.readBool()
+        let negation = try r.readBool()
         maxTextLength = try r.readInt()
         labels = try r.readStrings()
         bias = try r.readFloats()
@@ -151,8 +207,9 @@ struct TextClassifierModel: Sendable {
             for k in 0..<K { cw[Int(f) * K + k] = classWeights[i * K + k] }
         }
         featurizer = TextFeaturizer(wordNgrams: wordNgrams, charMin: charMin, charMax: charMax, bucketBits: bits,
-                                    sublinearTF: sublinear, weights: fw)
+                                    sublinearTF: sublinear, negation: negation, weights: fw)
         weights = cw
+        packed = Self.pack(fw, cw, K: K)
     }
 }
 
@@ -183,8 +240,9 @@ public final class TextClassifier: Sendable {
             try TextClassification.checkText(text, maxLength: model.maxTextLength, index: i)
         }
         let K = model.classCount
-        var probs = [Double](repeating: 0, count: texts.count * K)
-        probs.withUnsafeMutableBufferPointer { buffer in
+        let labels = self.labels
+        let positiveIndex = self.positiveIndex
+        return [TextPrediction](unsafeUninitializedCapacity: texts.count) { buffer, initialized in
             let out = UnsafeSendable(buffer)
             parallelChunks(count: texts.count, minimumPerWorker: 64) { _, range in
                 var scratch = TextFeaturizer.Scratch()
@@ -195,32 +253,25 @@ public final class TextClassifier: Sendable {
                     model.featurizer.hashedIDs(texts[r], &scratch)
                     indices.removeAll(keepingCapacity: true)
                     values.removeAll(keepingCapacity: true)
-                    TextFeaturizer.countTerms(&scratch.ids, indices: &indices, counts: &values)
+                    TextFeaturizer.countTerms(scratch.ids, table: &scratch.table, indices: &indices, counts: &values)
                     indices.withUnsafeBufferPointer { ind in
-                        values.withUnsafeMutableBufferPointer { val in
-                            model.featurizer.weightRow(indices: ind, values: val)
-                            model.probabilities(indices: ind, values: UnsafeBufferPointer(val), into: &p)
+                        values.withUnsafeBufferPointer { val in
+                            model.probabilities(terms: ind, counts: val, sublinear: model.featurizer.sublinearTF, into: &p)
                         }
                     }
-                    for k in 0..<K { out.value[r * K + k] = p[k] }
+                    var arg = 0
+                    var dict: [String: Double] = [:]
+                    dict.reserveCapacity(K)
+                    for k in 0..<K {
+                        dict[labels[k]] = p[k]
+                        if p[k] > p[arg] { arg = k }
+                    }
+                    (out.value.baseAddress! + r).initialize(to: TextPrediction(
+                        label: labels[arg], probabilities: dict, score: positiveIndex.map { p[$0] }))
                 }
             }
+            initialized = texts.count
         }
-        var predictions: [TextPrediction] = []
-        predictions.reserveCapacity(texts.count)
-        for r in 0..<texts.count {
-            var arg = 0
-            var dict: [String: Double] = [:]
-            dict.reserveCapacity(K)
-            for k in 0..<K {
-                let v = probs[r * K + k]
-                dict[labels[k]] = v
-                if v > probs[r * K + arg] { arg = k }
-            }
-            predictions.append(TextPrediction(label: labels[arg], probabilities: dict,
-                                              score: positiveIndex.map { probs[r * K + $0] }))
-        }
-        return predictions
     }
 
     /// Metrics (`accuracy`, `macro_f1`, `logloss`, `auc` for binary) on labelled data.

@@ -16,6 +16,9 @@ struct TextFeaturizer: Sendable {
     var charMax: Int
     var bucketBits: Int
     var sublinearTF: Bool
+    /// Adds `NOT_word` features for words between a negator (not, n't, no, never, …) and the
+    /// next clause punctuation, the classic sentiment-analysis negation scope.
+    var negation: Bool = false
     /// Per-bucket weight (idf, times an optional Naive-Bayes ratio); 0 for buckets unseen in training.
     var weights: [Float] = []
 
@@ -28,6 +31,7 @@ struct TextFeaturizer: Sendable {
         var spans: [TokenSpan] = []
         var tokenHashes: [UInt64] = []
         var ids: [UInt32] = []
+        var table: [UInt32] = []
         init() {
             scalars.reserveCapacity(1024)
             spans.reserveCapacity(256)
@@ -42,35 +46,67 @@ struct TextFeaturizer: Sendable {
         return s.properties.lowercaseMapping.unicodeScalars.first?.value ?? c
     }
 
+    /// Appends the lowercased scalar values of `text`; ASCII bytes take a fast path.
+    static func appendLoweredScalars(of text: String, to out: inout [UInt32]) {
+        var text = text
+        let done: Bool = text.withUTF8 { bytes in
+            var ascii = true
+            for b in bytes where b >= 0x80 { ascii = false; break }
+            guard ascii else { return false }
+            for b in bytes { out.append(UInt32(b &- 65 < 26 ? b | 0x20 : b)) }
+            return true
+        }
+        if !done {
+            for s in text.unicodeScalars { out.append(lower(s.value)) }
+        }
+    }
+
+    static func tokenHash(_ word: String) -> UInt64 {
+        var h = FeatureHasher(seed: 1)
+        for c in word.unicodeScalars { h.add(lower(c.value)) }
+        return h.value
+    }
+    static let negators: Set<UInt64> = Set(["not", "n't", "no", "never", "nothing", "neither", "nor", "none",
+                                            "nobody", "without", "hardly", "barely", "cannot", "nowhere"].map(tokenHash))
+    static let scopeEnders: Set<UInt64> = Set([".", ",", "!", "?", ";", ":", "but", "--", "-", "...", "however", "yet"].map(tokenHash))
+
     /// Fills `scratch.ids` with the (unsorted, repeated) bucket ids of `text`.
     func hashedIDs(_ text: String, _ scratch: inout Scratch) {
         scratch.scalars.removeAll(keepingCapacity: true)
-        for s in text.unicodeScalars { scratch.scalars.append(Self.lower(s.value)) }
+        Self.appendLoweredScalars(of: text, to: &scratch.scalars)
         scratch.spans.removeAll(keepingCapacity: true)
         scratch.tokenHashes.removeAll(keepingCapacity: true)
         scratch.ids.removeAll(keepingCapacity: true)
         let mask = self.mask
+        let negation = self.negation
         scratch.scalars.withUnsafeBufferPointer { s in
             Tokenizer.spans(of: s, into: &scratch.spans)
+            var negated = false
             for span in scratch.spans {
                 var h = FeatureHasher(seed: 1)
                 for i in Int(span.start)..<Int(span.end) { h.add(s[i]) }
                 let th = h.value
                 scratch.tokenHashes.append(th)
                 scratch.ids.append(UInt32(truncatingIfNeeded: mixHash(th, 0x11) & mask))
+                if negation {
+                    if negated { scratch.ids.append(UInt32(truncatingIfNeeded: mixHash(th, 0x22) & mask)) }
+                    if Self.negators.contains(th) { negated = true }
+                    else if Self.scopeEnders.contains(th) { negated = false }
+                }
                 if charMin > 0 {
-                    // Character n-grams of " token ", capped so one huge token cannot dominate.
+                    // Character n-grams of " token ", capped so one huge token cannot dominate;
+                    // one running hash per start position emits every length in charMin…charMax.
                     let lo = Int(span.start) - 1
                     let hi = min(Int(span.end), Int(span.start) + 40)
                     let length = hi - lo + 1
-                    for n in charMin...charMax where n <= length {
-                        for a in 0...(length - n) {
-                            var g = FeatureHasher(seed: UInt64(n) &+ 100)
-                            for k in a..<(a + n) {
-                                let p = lo + k
-                                g.add(p == lo || p == hi ? 32 : s[p])
-                            }
-                            scratch.ids.append(UInt32(truncatingIfNeeded: g.value & mask))
+                    for a in 0..<length {
+                        var g = FeatureHasher(seed: 100)
+                        let top = min(charMax, length - a)
+                        if top < charMin { break }
+                        for n in 1...top {
+                            let p = lo + a + n - 1
+                            g.add(p == lo || p == hi ? 32 : s[p])
+                            if n >= charMin { scratch.ids.append(UInt32(truncatingIfNeeded: g.value & mask)) }
                         }
                     }
                 }
@@ -88,18 +124,39 @@ struct TextFeaturizer: Sendable {
         }
     }
 
-    /// Sorts and merges `ids` into (bucket, term count) pairs appended to `indices`/`counts`.
-    static func countTerms(_ ids: inout [UInt32], indices: inout [Int32], counts: inout [Float]) {
-        ids.sort()
-        var i = 0
+    /// Merges repeated `ids` into (bucket, term count) pairs appended to `indices`/`counts`, in
+    /// first-occurrence order, with an open-addressing table in `scratch` (no sort).
+    static func countTerms(_ ids: [UInt32], table: inout [UInt32], indices: inout [Int32], counts: inout [Float]) {
         let n = ids.count
-        while i < n {
-            let id = ids[i]
-            var j = i + 1
-            while j < n, ids[j] == id { j += 1 }
-            indices.append(Int32(bitPattern: id))
-            counts.append(Float(j - i))
-            i = j
+        guard n > 0 else { return }
+        var size = 64
+        while size < 2 * n { size <<= 1 }
+        if table.count < size { table = [UInt32](repeating: .max, count: size) }
+        let mask = size - 1
+        let base = indices.count
+        table.withUnsafeMutableBufferPointer { t in
+            for id in ids {
+                var slot = Int(truncatingIfNeeded: (UInt64(id) &* 0x9E37_79B9_7F4A_7C15) >> 40) & mask
+                while true {
+                    let e = t[slot]
+                    if e == .max {
+                        t[slot] = UInt32(indices.count - base)
+                        indices.append(Int32(bitPattern: id))
+                        counts.append(1)
+                        break
+                    }
+                    if UInt32(bitPattern: indices[base + Int(e)]) == id {
+                        counts[base + Int(e)] += 1
+                        break
+                    }
+                    slot = (slot + 1) & mask
+                }
+            }
+            // Reset only the slots used.
+            for k in base..<indices.count {
+                var slot = Int(truncatingIfNeeded: (UInt64(UInt32(bitPattern: indices[k])) &* 0x9E37_79B9_7F4A_7C15) >> 40) & mask
+                while t[slot] != .max { t[slot] = .max; slot = (slot + 1) & mask }
+            }
         }
     }
 
@@ -109,7 +166,7 @@ struct TextFeaturizer: Sendable {
         weights.withUnsafeBufferPointer { w in
             for k in 0..<values.count {
                 let tf = values[k]
-                let v = (sublinearTF ? 1 + logf(tf) : tf) * w[Int(indices[k])]
+                let v = (tf == 1 || !sublinearTF ? tf : 1 + logf(tf)) * w[Int(indices[k])]
                 values[k] = v
                 norm += v * v
             }
@@ -152,7 +209,7 @@ extension TextFeaturizer {
             rows.offsets.reserveCapacity(range.count + 1)
             for r in range {
                 hashedIDs(texts[r], &scratch)
-                Self.countTerms(&scratch.ids, indices: &rows.indices, counts: &rows.values)
+                Self.countTerms(scratch.ids, table: &scratch.table, indices: &rows.indices, counts: &rows.values)
                 rows.offsets.append(rows.indices.count)
             }
             parts.value[chunk] = rows
