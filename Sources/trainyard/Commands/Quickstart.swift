@@ -1,0 +1,83 @@
+import ArgumentParser
+import Foundation
+import Synchronization
+import TrainyardCore
+import TrainyardRuntime
+
+struct Quickstart: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train every bundled example (examples/*/spec.yaml) on the embedded store and serve them."
+    )
+
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "Examples folder.")
+    var examples = "examples"
+    @Option(help: "Port to serve on (default 8080).")
+    var port: Int?
+    @Flag(help: "Exit after training instead of serving.")
+    var noServe = false
+
+    func run() async throws {
+        let configuration = try await global.loadConfiguration(.init(serverPort: port))
+        let logger = makeLogger("trainyard")
+        let services = try await makeServices(configuration, logger: logger)
+        let folder = URL(fileURLWithPath: examples)
+        let specs = try FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)
+            .map { $0.appendingPathComponent("spec.yaml") }
+            .filter { FileManager.default.fileExists(atPath: $0.path) }
+            .sorted { $0.path < $1.path }
+        guard !specs.isEmpty else { throw TrainyardError(.invalidArgument, "no examples/*/spec.yaml under \(folder.path); run from the repository root") }
+        print("Trainyard quickstart: training \(specs.count) example models on \(configuration.dataDirectory.path)")
+        let plane = LocalControlPlane(services: services)
+        var jobs: [Job] = []
+        for spec in specs {
+            let job = try await plane.submit(specFile: spec, priority: nil, delay: nil)
+            print("  submitted job \(job.id): \(job.model) (\(job.spec.task.rawValue)) from \(spec.deletingLastPathComponent().lastPathComponent)/spec.yaml")
+            jobs.append(job)
+        }
+        let pool = WorkerPool(services: services, options: .init(workers: max(1, configuration.workers), exitWhenIdle: .seconds(3600)))
+        let poolTask = Task { try await pool.run() }
+        var finished: [Job] = []
+        var lastLine = ""
+        let started = ContinuousClock.now
+        while true {
+            finished = []
+            for j in jobs { finished.append(try await plane.job(j.id)) }
+            let line = finished.map { "\($0.model): \(Format.progress($0))" }.joined(separator: " | ")
+            if line != lastLine { print("  [\(DurationText.format(ContinuousClock.now - started))] \(line)"); lastLine = line }
+            if finished.allSatisfy({ $0.state.isTerminal }) { break }
+            try await Task.sleep(for: .milliseconds(500))
+        }
+        poolTask.cancel()
+        print("")
+        var table = Table("MODEL", "TASK", "STATE", "VERSION", "METRICS")
+        for j in finished {
+            var metrics = j.failureReason.map { String($0.prefix(80)) } ?? ""
+            if let v = j.resultVersion, let version = try await services.store.version(j.model, v) { metrics = Format.metrics(version.metrics, limit: 5) }
+            table.add(j.model.rawValue, j.spec.task.rawValue, j.state.rawValue, j.resultVersion.map(String.init) ?? "-", metrics)
+        }
+        print(table.render())
+        let failed = finished.filter { $0.state != .succeeded }
+        let url = "http://\(configuration.serverHost):\(configuration.serverPort)"
+        print("""
+
+            Try next:
+              swift run -c release trainyard models ls
+              swift run -c release trainyard models show \(finished.first?.model.rawValue ?? "NAME")
+              swift run -c release trainyard jobs ls
+            """)
+        if noServe {
+            if !failed.isEmpty { throw CommandFailure(message: "\(failed.count) example(s) did not train", exitCode: 1) }
+            return
+        }
+        print("""
+              curl -s \(url)/api/v1/models | python3 -m json.tool
+              curl -s \(url)/api/v1/jobs?state=succeeded
+
+            Serving on \(url) (Ctrl-C to stop).
+            """)
+        let servePool = WorkerPool(services: services, options: .init(workers: max(1, configuration.workers)))
+        let http = try makeHTTPService(services: services, onListening: { _ in })
+        try await runUntilSignalled([servePool, http], logger: logger)
+    }
+}

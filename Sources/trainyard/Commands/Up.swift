@@ -1,0 +1,51 @@
+import ArgumentParser
+import Foundation
+import TrainyardCore
+import TrainyardRuntime
+
+struct Up: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Server + workers in one process on the embedded store (default ./.trainyard).")
+
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "Port to listen on (default 8080; 0 picks a free one).")
+    var port: Int?
+    @Option(help: "Address to bind (default 127.0.0.1).")
+    var host: String?
+    @Option(help: "In-process workers (default 2).")
+    var workers: Int?
+    @Flag(help: "Allow a non-loopback address without auth tokens.")
+    var insecure = false
+
+    func run() async throws {
+        let configuration = try await global.loadConfiguration(.init(serverHost: host, serverPort: port, workers: workers, insecure: insecure ? true : nil))
+        let logger = makeLogger("trainyard")
+        let services = try await makeServices(configuration, logger: logger)
+        let pool = WorkerPool(services: services, options: .init(workers: configuration.workers))
+        let http = try makeHTTPService(services: services, onListening: { port in
+            logger.info("listening on http://\(configuration.serverHost):\(port) with \(configuration.workers) workers; store \(configuration.dataDirectory.path)")
+        })
+        try await runUntilSignalled([pool, http], logger: logger)
+    }
+}
+
+struct Server: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "HTTP server only (control API and inference), for scale-out beside `trainyard worker`.")
+
+    @OptionGroup var global: GlobalOptions
+    @Option(help: "Port to listen on (default 8080).")
+    var port: Int?
+    @Option(help: "Address to bind (default 127.0.0.1).")
+    var host: String?
+    @Flag(help: "Allow a non-loopback address without auth tokens.")
+    var insecure = false
+
+    func run() async throws {
+        let configuration = try await global.loadConfiguration(.init(serverHost: host, serverPort: port, insecure: insecure ? true : nil))
+        let logger = makeLogger("trainyard")
+        let services = try await makeServices(configuration, logger: logger)
+        let http = try makeHTTPService(services: services, onListening: { port in
+            logger.info("listening on http://\(configuration.serverHost):\(port); store \(configuration.dataDirectory.path)")
+        })
+        try await runUntilSignalled([http], logger: logger)
+    }
+}

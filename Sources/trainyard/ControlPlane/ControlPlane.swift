@@ -1,0 +1,23 @@
+import Foundation
+import TrainyardCore
+
+/// What user commands need from Trainyard, whether it is the local store or a server.
+/// One seam, two implementations (`LocalControlPlane`, `RemoteControlPlane`), so no command
+/// special-cases where it runs.
+protocol ControlPlane: Sendable {
+    /// Submits the spec file (its folder is the base of relative paths and, for `command`, the code).
+    func submit(specFile: URL, priority: Int?, delay: Duration?) async throws -> Job
+    func job(_ id: JobID) async throws -> Job
+    func jobs(_ filter: JobFilter) async throws -> [Job]
+    func cancel(_ id: JobID) async throws -> Job
+    func logs(_ id: JobID, after: Int64) async throws -> [LogLine]
+    func models() async throws -> [ModelSummary]
+    func model(_ name: ModelName) async throws -> ModelSummary
+    func versions(_ name: ModelName) async throws -> [ModelVersion]
+    func aliases(_ name: ModelName) async throws -> [Alias]
+    func setAlias(_ alias: AliasName, of name: ModelName, to version: Int) async throws -> Alias
+    func deleteAlias(_ alias: AliasName, of name: ModelName) async throws
+    /// Whether jobs submitted here are run by someone else (a server's workers). The local
+    /// plane with `--wait` runs them itself when nobody else does.
+    var isRemote: Bool { get }
+}
