@@ -16,10 +16,15 @@ enum Parallel {
             body(0, 0..<count)
             return
         }
-        DispatchQueue.concurrentPerform(iterations: n) { c in
-            let lo = count * c / n
-            let hi = count * (c + 1) / n
-            body(c, lo..<hi)
+        withoutActuallyEscaping(body) { body in
+            // concurrentPerform returns only after every iteration ran, so `body` never
+            // outlives this call; callers give each chunk disjoint memory to write.
+            let shared = UncheckedSendable(body)
+            DispatchQueue.concurrentPerform(iterations: n) { c in
+                let lo = count * c / n
+                let hi = count * (c + 1) / n
+                shared.value(c, lo..<hi)
+            }
         }
     }
 
@@ -27,6 +32,11 @@ enum Parallel {
     static func chunks(for count: Int, threshold: Int) -> Int {
         count >= threshold ? workers : 1
     }
+}
+
+struct UncheckedSendable<T>: @unchecked Sendable {
+    let value: T
+    init(_ value: T) { self.value = value }
 }
 
 enum System {

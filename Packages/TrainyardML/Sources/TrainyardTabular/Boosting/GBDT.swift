@@ -1,0 +1,272 @@
+/// Hyper-parameters of the gradient-boosted trees (`gbdt`), declared once with defaults and
+/// ranges; `resolved` lists every effective value.
+struct GBDTConfig: Sendable {
+    var trees = 1000
+    var learningRate = 0.05
+    var maxLeaves = 48
+    var minDataInLeaf = 20
+    var lambdaL2 = 1.0
+    var maxBins = 255
+    var maxDepth = 0
+    var baggingFraction = 1.0
+    var featureFraction = 1.0
+    var earlyStoppingRounds = 50
+    var seed: UInt64 = 42
+
+    init(params: [String: ParamValue], seed defaultSeed: UInt64) throws(ParameterError) {
+        var r = ParameterReader(params)
+        let d = GBDTConfigDefaults()
+        trees = try r.int("trees", default: d.trees, in: 1...100_000)
+        learningRate = try r.double("learning_rate", default: d.learningRate, in: 1e-6...1)
+        maxLeaves = try r.int("max_leaves", default: d.maxLeaves, in: 2...4096)
+        minDataInLeaf = try r.int("min_data_in_leaf", default: d.minDataInLeaf, in: 1...1_000_000)
+        lambdaL2 = try r.double("lambda_l2", default: d.lambdaL2, in: 0...1e9)
+        maxBins = try r.int("max_bins", default: d.maxBins, in: 3...255)
+        maxDepth = try r.int("max_depth", default: 0, in: 0...64)
+        baggingFraction = try r.double("bagging_fraction", default: d.baggingFraction, in: 0.01...1)
+        featureFraction = try r.double("feature_fraction", default: d.featureFraction, in: 0.01...1)
+        earlyStoppingRounds = try r.int("early_stopping_rounds", default: d.earlyStoppingRounds, in: 0...100_000)
+        let s = try r.int("seed", default: Int(truncatingIfNeeded: defaultSeed), in: Int.min...Int.max)
+        seed = UInt64(bitPattern: Int64(s))
+        try r.finish()
+    }
+
+    var resolved: [String: ParamValue] {
+        [
+            "trees": .int(trees), "learning_rate": .double(learningRate), "max_leaves": .int(maxLeaves),
+            "min_data_in_leaf": .int(minDataInLeaf), "lambda_l2": .double(lambdaL2), "max_bins": .int(maxBins),
+            "max_depth": .int(maxDepth), "bagging_fraction": .double(baggingFraction),
+            "feature_fraction": .double(featureFraction), "early_stopping_rounds": .int(earlyStoppingRounds),
+            "seed": .int(Int(Int64(bitPattern: seed))),
+        ]
+    }
+}
+
+/// Defaults chosen on a validation part of diamonds (see benchmarks/tabular/RESULTS.md).
+private struct GBDTConfigDefaults {
+    let trees = 1000
+    let learningRate = 0.05
+    let maxLeaves = 48
+    let minDataInLeaf = 20
+    let lambdaL2 = 1.0
+    let maxBins = 255
+    let baggingFraction = 1.0
+    let featureFraction = 1.0
+    let earlyStoppingRounds = 50
+}
+
+/// A trained boosted ensemble with its bin mappers: raw feature values in, scores out.
+struct GBDTModel: Sendable, Equatable {
+    var mappers: [BinMapper]
+    var forest: Forest
+    var objective: Objective
+
+    /// Class-major raw scores (scoreCount × n) for encoded rows; both cores for big batches.
+    func rawScores(_ table: EncodedTable) -> [Double] {
+        let n = table.count, f = mappers.count, k = forest.scoreCount
+        var scores = [Double](repeating: 0, count: n * k)
+        scores.withUnsafeMutableBufferPointer { buf in
+            for c in 0..<k { (buf.baseAddress! + c * n).update(repeating: forest.initialScores[c], count: n) }
+            let out = SharedBuffer(base: buf.baseAddress!, count: buf.count)
+            let block = 1024
+            Parallel.forEachChunk(count: n, chunks: Parallel.chunks(for: n * max(forest.treeCount, 1), threshold: 200_000)) { _, range in
+                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: block * max(f, 1)) { rows in
+                    var start = range.lowerBound
+                    while start < range.upperBound {
+                        let end = min(start + block, range.upperBound)
+                        for j in 0..<f {
+                            let mapper = mappers[j]
+                            table.columns[j].withUnsafeBufferPointer { col in
+                                for r in start..<end { rows[(r - start) * f + j] = mapper.bin(col[r]) }
+                            }
+                        }
+                        forest.addScores(trees: 0..<forest.treeCount, rows: UnsafePointer(rows.baseAddress!), featureCount: f,
+                                         rowRange: start..<end, n: n, scores: out.base)
+                        start = end
+                    }
+                }
+            }
+        }
+        return scores
+    }
+
+    /// Row-major predictions: values (regression) or class probabilities.
+    func predict(_ table: EncodedTable) -> [Double] {
+        objective.transform(scores: rawScores(table), n: table.count)
+    }
+
+    func write(to w: inout BinaryWriter) {
+        switch objective {
+        case .l2: w.write(0)
+        case .binary: w.write(1)
+        case .multiclass(let k): w.write(k)
+        }
+        w.write(mappers.count)
+        for m in mappers { m.write(to: &w) }
+        forest.write(to: &w)
+    }
+
+    static func read(from r: inout BinaryReader) throws -> GBDTModel {
+        let o = try r.readInt()
+        let objective: Objective = o == 0 ? .l2 : o == 1 ? .binary : .multiclass(o)
+        guard o >= 0 else { throw ModelFormatError("bad objective \(o)") }
+        let count = try r.readInt()
+        guard count >= 0, count < 1_000_000 else { throw ModelFormatError("bad feature count \(count)") }
+        let mappers = try (0..<count).map { _ in try BinMapper.read(from: &r) }
+        let forest = try Forest.read(from: &r, featureCount: count)
+        guard forest.scoreCount == objective.scoreCount else { throw ModelFormatError("gbdt score count does not match its objective") }
+        return GBDTModel(mappers: mappers, forest: forest, objective: objective)
+    }
+}
+
+/// The boosting driver (LightGBM's `GBDT::Train`): gradients → one tree per score →
+/// score updates → metrics, early stopping and the observer, round after round.
+enum GBDTTrainer {
+    struct Outcome {
+        var model: GBDTModel
+        var history: [EpochReport]
+    }
+
+    static func train(config: GBDTConfig, task: TabularTask, classCount: Int, train: EncodedTable, validation: EncodedTable?,
+                      warmStart: GBDTModel?, observer: any TrainingObserver) throws -> Outcome {
+        let objective = warmStart?.objective ?? Objective.forTask(task, classCount: classCount)
+        let k = objective.scoreCount
+        let n = train.count
+        let mappers: [BinMapper] = warmStart?.mappers ?? train.columns.indices.map { j in
+            let col = train.columns[j]
+            if j < train.categoryCounts.count, train.categoryCounts[j] > 0 {
+                return BinMapper.categorical(col, categoryCount: train.categoryCounts[j], maxBins: config.maxBins + 1)
+            }
+            return BinMapper.numeric(sampleForBinning(col, seed: config.seed), maxBins: config.maxBins + 1)
+        }
+        let f = mappers.count
+        let trainRows = BinnedRows(train, mappers: mappers)
+        let validRows = validation.map { BinnedRows($0, mappers: mappers) }
+        var forest = warmStart?.forest ?? Forest(scoreCount: k, initialScores: objective.initialScores(labels: train.target))
+        let existingTrees = forest.treeCount
+
+        // Scores start from the existing model's predictions (warm start) or the initial score.
+        func startScores(_ rows: BinnedRows) -> [Double] {
+            var s = [Double](repeating: 0, count: rows.count * k)
+            s.withUnsafeMutableBufferPointer { buf in
+                for c in 0..<k { (buf.baseAddress! + c * rows.count).update(repeating: forest.initialScores[c], count: rows.count) }
+                rows.bins.withUnsafeBufferPointer { b in
+                    forest.addScores(trees: 0..<existingTrees, rows: b.baseAddress!, featureCount: f, rowRange: 0..<rows.count, n: rows.count, scores: buf.baseAddress!)
+                }
+            }
+            return s
+        }
+        var scores = startScores(trainRows)
+        var validScores = validRows.map(startScores) ?? []
+
+        var learnerConfig = HistogramTreeLearner.Configuration()
+        learnerConfig.maxLeaves = config.maxLeaves
+        learnerConfig.minDataInLeaf = config.minDataInLeaf
+        learnerConfig.lambdaL2 = config.lambdaL2
+        learnerConfig.maxDepth = config.maxDepth
+        let learner = HistogramTreeLearner(rows: trainRows, mappers: mappers, config: learnerConfig)
+        var grad = [Float](repeating: 0, count: n * k)
+        var hess = [Float](repeating: 0, count: n * k)
+        var rng = SeededGenerator(seed: config.seed)
+        var history: [EpochReport] = []
+        var bestLoss = Double.infinity
+        var bestIteration = 0
+        var iterationsDone = 0
+
+        for iteration in 1...config.trees {
+            train.target.withUnsafeBufferPointer { y in
+                scores.withUnsafeBufferPointer { s in
+                    grad.withUnsafeMutableBufferPointer { g in
+                        hess.withUnsafeMutableBufferPointer { h in
+                            objective.gradients(scores: s.baseAddress!, labels: y.baseAddress!, n: n, grad: g.baseAddress!, hess: h.baseAddress!)
+                        }
+                    }
+                }
+            }
+            // Row subsampling (bagging) and feature subsampling, from the seeded generator.
+            var bagged = false
+            if config.baggingFraction < 1 {
+                var rows: [Int32] = []
+                rows.reserveCapacity(Int(Double(n) * config.baggingFraction) + 16)
+                for i in 0..<n where rng.nextUnit() < config.baggingFraction { rows.append(Int32(i)) }
+                if rows.count >= 2 * config.minDataInLeaf { learner.setRows(rows); bagged = true } else { learner.setAllRows() }
+            }
+            var allowed = [Bool](repeating: true, count: f)
+            if config.featureFraction < 1 {
+                let keep = max(1, Int((Double(f) * config.featureFraction).rounded()))
+                var order = Array(0..<f)
+                for i in stride(from: f - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+                allowed = [Bool](repeating: false, count: f)
+                for j in order.prefix(keep) { allowed[j] = true }
+            }
+            var anySplit = false
+            for c in 0..<k {
+                let tree = grad.withUnsafeBufferPointer { g in
+                    hess.withUnsafeBufferPointer { h in
+                        learner.grow(grad: g.baseAddress! + c * n, hess: h.baseAddress! + c * n, allowed: allowed, shrinkage: config.learningRate)
+                    }
+                }
+                if !tree.feature.isEmpty { anySplit = true }
+                forest.append(tree)
+                let t = forest.treeCount - 1
+                scores.withUnsafeMutableBufferPointer { s in
+                    if bagged {
+                        trainRows.bins.withUnsafeBufferPointer { b in
+                            forest.addScores(trees: t..<(t + 1), rows: b.baseAddress!, featureCount: f, rowRange: 0..<n, n: n, scores: s.baseAddress!)
+                        }
+                    } else {
+                        for l in 0..<learner.leafTotal {
+                            let v = tree.leafValues[l]
+                            let b = learner.leafBegin[l]
+                            let out = s.baseAddress! + c * n
+                            for j in b..<(b + learner.leafCount[l]) { out[Int(learner.indices[j])] += v }
+                        }
+                    }
+                }
+                if let validRows {
+                    let m = validRows.count
+                    validScores.withUnsafeMutableBufferPointer { s in
+                        validRows.bins.withUnsafeBufferPointer { b in
+                            forest.addScores(trees: t..<(t + 1), rows: b.baseAddress!, featureCount: f, rowRange: 0..<m, n: m, scores: s.baseAddress!)
+                        }
+                    }
+                }
+            }
+            iterationsDone = iteration
+            var metrics: [String: Double] = [:]
+            let trainMetrics = TabularMetrics.evaluate(task: task, truth: train.target, predictions: objective.transform(scores: scores, n: n), classCount: classCount, full: false)
+            metrics["train_loss"] = TabularMetrics.loss(task: task, trainMetrics)
+            var lossForStopping = metrics["train_loss"]!
+            if let validation {
+                let vm = TabularMetrics.evaluate(task: task, truth: validation.target, predictions: objective.transform(scores: validScores, n: validation.count), classCount: classCount, full: false)
+                for (key, v) in vm { metrics[key] = v }
+                metrics["validation_loss"] = TabularMetrics.loss(task: task, vm)
+                lossForStopping = metrics["validation_loss"]!
+            } else {
+                for (key, v) in trainMetrics { metrics[key] = v }
+            }
+            let report = EpochReport(epoch: iteration, totalEpochs: config.trees, metrics: metrics)
+            history.append(report)
+            if lossForStopping < bestLoss - 1e-12 {
+                bestLoss = lossForStopping
+                bestIteration = iteration
+            }
+            guard observer.epochFinished(report) else { throw TrainingStopped() }
+            if !anySplit { break }
+            if validation != nil, config.earlyStoppingRounds > 0, iteration - bestIteration >= config.earlyStoppingRounds { break }
+        }
+        if validation != nil && bestIteration > 0 && bestIteration < iterationsDone {
+            forest.truncate(toTrees: existingTrees + bestIteration * k)
+        }
+        return Outcome(model: GBDTModel(mappers: mappers, forest: forest, objective: objective), history: history)
+    }
+
+    /// Bin boundaries come from at most 200,000 values (a seeded sample), like LightGBM's
+    /// `bin_construct_sample_cnt`.
+    private static func sampleForBinning(_ col: [Double], seed: UInt64) -> [Double] {
+        let cap = 200_000
+        guard col.count > cap else { return col }
+        var rng = SeededGenerator(seed: seed ^ 0xB1)
+        return (0..<cap).map { _ in col[Int(rng.next() % UInt64(col.count))] }
+    }
+}

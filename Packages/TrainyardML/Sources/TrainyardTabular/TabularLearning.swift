@@ -1,0 +1,314 @@
+import Foundation
+
+/// The two tabular tasks, under their public names.
+public enum TabularTask: String, Sendable, Codable {
+    case regression = "tabular-regression"
+    case classification = "tabular-classification"
+}
+
+/// Where validation rows come from: a seeded random fraction of the training file (0 = none:
+/// no early stopping, final metrics on the training data), or a separate CSV file.
+public enum TabularValidation: Sendable {
+    case fraction(Double)
+    case data([UInt8])
+}
+
+/// One training run: task, algorithm and its `model.params`, target column, data, seed, and
+/// optionally the checkpoint of a previous run to continue from (warm start).
+public struct TabularTrainingRequest: Sendable {
+    public var task: TabularTask
+    /// `gbdt`, `mlp` or `linear`.
+    public var algorithm: String
+    public var params: [String: ParamValue]
+    public var target: String
+    /// CSV or TSV bytes with a header row.
+    public var train: [UInt8]
+    public var validation: TabularValidation
+    /// Default seed; `params["seed"]` overrides it.
+    public var seed: UInt64
+    /// A previous `TabularTrainingResult.checkpoint` of the same algorithm and schema.
+    public var warmStart: [UInt8]?
+
+    public init(task: TabularTask, algorithm: String = "gbdt", params: [String: ParamValue] = [:], target: String,
+                train: [UInt8], validation: TabularValidation = .fraction(0.15), seed: UInt64 = 42, warmStart: [UInt8]? = nil) {
+        self.task = task
+        self.algorithm = algorithm
+        self.params = params
+        self.target = target
+        self.train = train
+        self.validation = validation
+        self.seed = seed
+        self.warmStart = warmStart
+    }
+}
+
+/// What a run produced: the serving model bytes (no optimizer state), the checkpoint bytes
+/// (model + optimizer state, for warm starts), final validation metrics under the public
+/// names, the per-epoch history, the schema and every effective hyper-parameter.
+public struct TabularTrainingResult: Sendable {
+    public var model: [UInt8]
+    public var checkpoint: [UInt8]
+    public var metrics: [String: Double]
+    public var history: [EpochReport]
+    public var schema: TabularSchema
+    public var resolvedParams: [String: ParamValue]
+}
+
+/// Entry point of the tabular learners (sklearn-like: configuration → fit → model).
+///
+/// ```swift
+/// let result = try TabularLearning.train(
+///     TabularTrainingRequest(task: .regression, target: "price", train: csvBytes), observer: SilentObserver())
+/// let predictor = try TabularPredictor(model: result.model)
+/// ```
+/// Training is CPU-bound and blocking: call it from a worker thread, never from an event loop.
+public enum TabularLearning {
+    public static let algorithms: [String] = ["gbdt", "mlp", "linear"]
+
+    /// Checks `params` for `algorithm` without training: unknown keys, wrong types and values
+    /// out of range throw a `ParameterError` naming the key.
+    public static func validate(task: TabularTask, algorithm: String, params: [String: ParamValue]) throws(ParameterError) {
+        _ = try resolve(task: task, algorithm: algorithm, params: params, seed: 42)
+    }
+
+    /// Every hyper-parameter of `algorithm` with its effective value (defaults filled in).
+    public static func resolvedParams(task: TabularTask, algorithm: String, params: [String: ParamValue], seed: UInt64 = 42) throws(ParameterError) -> [String: ParamValue] {
+        try resolve(task: task, algorithm: algorithm, params: params, seed: seed).resolved
+    }
+
+    /// Cheap submit-time check on the first bytes of a file: parses the header line and
+    /// verifies that `target` is one of its columns.
+    /// - Returns: the column names.
+    /// - Throws: `TabularDataError` (`emptyFile`, `duplicateColumn`, `targetMissing`).
+    @discardableResult
+    public static func validateHeader(_ prefix: [UInt8], target: String) throws -> [String] {
+        var reader = CSVStreamReader()
+        _ = try? reader.read(prefix)
+        if reader.header == nil { _ = try? reader.finish() }
+        guard let header = reader.header else { throw TabularDataError(.emptyFile, "the file is empty or its header line is incomplete") }
+        guard header.contains(target) else {
+            throw TabularDataError(.targetMissing, "target column '\(target)' not found; columns: \(header.joined(separator: ", "))", column: target)
+        }
+        return header
+    }
+
+    enum Config {
+        case gbdt(GBDTConfig)
+        case mlp(MLPConfig)
+        case linear(LinearConfig)
+
+        var resolved: [String: ParamValue] {
+            switch self {
+            case .gbdt(let c): return c.resolved
+            case .mlp(let c): return c.resolved
+            case .linear(let c): return c.resolved
+            }
+        }
+    }
+
+    static func resolve(task: TabularTask, algorithm: String, params: [String: ParamValue], seed: UInt64) throws(ParameterError) -> Config {
+        switch algorithm {
+        case "gbdt": return .gbdt(try GBDTConfig(params: params, seed: seed))
+        case "mlp": return .mlp(try MLPConfig(params: params, seed: seed))
+        case "linear": return .linear(try LinearConfig(task: task, params: params))
+        default:
+            throw ParameterError(key: "algorithm", message: "must be one of \(algorithms.joined(separator: ", ")); got \"\(algorithm)\"")
+        }
+    }
+
+    /// Trains a model.
+    /// - Throws: `ParameterError` (bad params), `TabularDataError` (bad data, incompatible
+    ///   warm start), `ModelFormatError` (unreadable checkpoint), `TrainingStopped` (the
+    ///   observer returned false).
+    public static func train(_ request: TabularTrainingRequest, observer: any TrainingObserver) throws -> TabularTrainingResult {
+        let config = try resolve(task: request.task, algorithm: request.algorithm, params: request.params, seed: request.seed)
+        let table = try CSVTable.parse(request.train)
+        var schema = try TabularSchema.infer(from: table, target: request.target, task: request.task)
+        var previous: TabularCheckpoint? = nil
+        if let bytes = request.warmStart {
+            let checkpoint = try TabularCheckpoint(bytes: bytes)
+            guard checkpoint.model.algorithm == request.algorithm else {
+                throw TabularDataError(.incompatibleSchema, "incompatible warm start: checkpoint is a '\(checkpoint.model.algorithm)' model, request asks for '\(request.algorithm)'")
+            }
+            try checkpoint.model.schema.checkCompatible(with: schema)
+            schema = checkpoint.model.schema
+            previous = checkpoint
+        }
+        let encoder = FeatureEncoder(schema: schema)
+        var trainData = try encoder.encode(table, target: .required)
+        var validData: EncodedTable? = nil
+        switch request.validation {
+        case .fraction(let f):
+            guard f >= 0 && f <= 0.5 else {
+                throw ParameterError(key: "validation", message: "fraction must be in [0, 0.5]; got \(f)")
+            }
+            let count = Int((Double(trainData.count) * f).rounded())
+            if count >= 1 && trainData.count - count >= 2 {
+                var order = Array(0..<trainData.count)
+                var rng = SeededGenerator(seed: request.seed ^ 0x5EED_0F_5A11)
+                for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
+                validData = trainData.subset(Array(order[0..<count]).sorted())
+                trainData = trainData.subset(Array(order[count...]).sorted())
+            }
+        case .data(let bytes):
+            validData = try encoder.encode(CSVTable.parse(bytes), target: .required)
+        }
+        guard trainData.count >= 2 else {
+            throw TabularDataError(.tooFewRows, "need at least 2 training rows with a target value; got \(trainData.count)")
+        }
+        if validData?.count == 0 { validData = nil }
+        let classCount = schema.classes?.count ?? 0
+
+        let payload: TabularModelPayload
+        var state: [UInt8] = []
+        var history: [EpochReport]
+        switch config {
+        case .gbdt(let c):
+            var warm: GBDTModel? = nil
+            if let previous, case .gbdt(let m) = previous.model.payload { warm = m }
+            let outcome = try GBDTTrainer.train(config: c, task: request.task, classCount: classCount, train: trainData,
+                                                validation: validData, warmStart: warm, observer: observer)
+            payload = .gbdt(outcome.model)
+            history = outcome.history
+        case .mlp(let c):
+            var warm: (MLPModel, AdamState)? = nil
+            if let previous, case .mlp(let m) = previous.model.payload {
+                var r = try BinaryReader(previous.state, magic: "TYAD", maxVersion: 1)
+                warm = (m, try AdamState.read(from: &r))
+            }
+            let outcome = try MLPTrainer.train(config: c, task: request.task, classCount: classCount, train: trainData,
+                                               validation: validData, warmStart: warm, observer: observer)
+            payload = .mlp(outcome.model)
+            var w = BinaryWriter(magic: "TYAD", version: 1)
+            outcome.adam.write(to: &w)
+            state = w.bytes
+            history = outcome.history
+        case .linear(let c):
+            var warm: (LinearModel, RidgeStatistics?)? = nil
+            if let previous, case .linear(let m) = previous.model.payload {
+                var stats: RidgeStatistics? = nil
+                if !previous.state.isEmpty {
+                    var r = try BinaryReader(previous.state, magic: "TYRS", maxVersion: 1)
+                    stats = try RidgeStatistics.read(from: &r)
+                }
+                warm = (m, stats)
+            }
+            let outcome = try LinearTrainer.train(config: c, task: request.task, classCount: classCount, train: trainData,
+                                                  validation: validData, warmStart: warm, observer: observer)
+            payload = .linear(outcome.model)
+            if let stats = outcome.statistics {
+                var w = BinaryWriter(magic: "TYRS", version: 1)
+                stats.write(to: &w)
+                state = w.bytes
+            }
+            history = outcome.history
+        }
+        let model = TabularModel(task: request.task, algorithm: request.algorithm, schema: schema, payload: payload)
+        let evalData = validData ?? trainData
+        let metrics = TabularMetrics.evaluate(task: request.task, truth: evalData.target, predictions: model.predict(evalData),
+                                              classCount: classCount, full: true)
+        let modelBytes = model.serialized()
+        return TabularTrainingResult(model: modelBytes, checkpoint: TabularCheckpoint.serialize(model: modelBytes, state: state),
+                                     metrics: metrics, history: history, schema: schema, resolvedParams: config.resolved)
+    }
+}
+
+/// The learned state of any tabular algorithm.
+enum TabularModelPayload: Sendable {
+    case gbdt(GBDTModel)
+    case mlp(MLPModel)
+    case linear(LinearModel)
+}
+
+/// A serving model: task, algorithm, schema and learned state. File layout (little-endian,
+/// `BinaryWriter`): magic `TYTB`, version, task, algorithm, schema JSON, algorithm payload.
+struct TabularModel: Sendable {
+    static let magic = "TYTB"
+    static let version: UInt32 = 1
+
+    let task: TabularTask
+    let algorithm: String
+    let schema: TabularSchema
+    let payload: TabularModelPayload
+
+    /// Row-major predictions: values (regression) or class probabilities.
+    func predict(_ table: EncodedTable) -> [Double] {
+        switch payload {
+        case .gbdt(let m): return m.predict(table)
+        case .mlp(let m): return m.predict(table)
+        case .linear(let m): return m.predict(table)
+        }
+    }
+
+    func serialized() -> [UInt8] {
+        var w = BinaryWriter(magic: Self.magic, version: Self.version)
+        w.write(task.rawValue)
+        w.write(algorithm)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        w.write(String(decoding: (try? encoder.encode(schema)) ?? Data(), as: UTF8.self))
+        switch payload {
+        case .gbdt(let m): m.write(to: &w)
+        case .mlp(let m): m.write(to: &w)
+        case .linear(let m): m.write(to: &w)
+        }
+        return w.bytes
+    }
+
+    init(task: TabularTask, algorithm: String, schema: TabularSchema, payload: TabularModelPayload) {
+        self.task = task
+        self.algorithm = algorithm
+        self.schema = schema
+        self.payload = payload
+    }
+
+    init(bytes: [UInt8]) throws {
+        var r = try BinaryReader(bytes, magic: Self.magic, maxVersion: Self.version)
+        guard let task = TabularTask(rawValue: try r.readString()) else { throw ModelFormatError("unknown tabular task") }
+        self.task = task
+        algorithm = try r.readString()
+        do {
+            schema = try JSONDecoder().decode(TabularSchema.self, from: Data(try r.readString().utf8))
+        } catch let e as ModelFormatError {
+            throw e
+        } catch {
+            throw ModelFormatError("unreadable schema in tabular model: \(error)")
+        }
+        switch algorithm {
+        case "gbdt": payload = .gbdt(try GBDTModel.read(from: &r))
+        case "mlp": payload = .mlp(try MLPModel.read(from: &r))
+        case "linear": payload = .linear(try LinearModel.read(from: &r))
+        default: throw ModelFormatError("unknown tabular algorithm '\(algorithm)'")
+        }
+        let featureCount = schema.features.count
+        let consistent: Bool
+        switch payload {
+        case .gbdt(let m): consistent = m.mappers.count == featureCount
+        case .mlp(let m): consistent = m.encoding.categoryCounts.count == featureCount
+        case .linear(let m): consistent = m.encoding.categoryCounts.count == featureCount
+        }
+        guard consistent else { throw ModelFormatError("tabular model does not match its schema") }
+    }
+}
+
+/// Checkpoint layout: magic `TYCK`, version, the serving model bytes, the optimizer state
+/// bytes (Adam moments for `mlp`, least-squares statistics for ridge, empty for `gbdt`).
+struct TabularCheckpoint {
+    let model: TabularModel
+    let modelBytes: [UInt8]
+    let state: [UInt8]
+
+    init(bytes: [UInt8]) throws {
+        var r = try BinaryReader(bytes, magic: "TYCK", maxVersion: 1)
+        modelBytes = try r.readBytes()
+        state = try r.readBytes()
+        model = try TabularModel(bytes: modelBytes)
+    }
+
+    static func serialize(model: [UInt8], state: [UInt8]) -> [UInt8] {
+        var w = BinaryWriter(magic: "TYCK", version: 1)
+        w.write(model)
+        w.write(state)
+        return w.bytes
+    }
+}
