@@ -67,6 +67,7 @@ let task = opts["task"] == "classification" ? TabularTask.classification : .regr
 let algorithm = opts["algorithm"] ?? "gbdt"
 let target = opts["target"] ?? "price"
 let seed = UInt64(opts["seed"] ?? "42") ?? 42
+let validation = TabularValidation.fraction(Double(opts["validation"] ?? "0.15") ?? 0.15)
 let quiet = SilentObserver()
 
 do {
@@ -79,7 +80,7 @@ do {
         for _ in 0..<repeats {
             let t0 = now()
             last = try TabularLearning.train(TabularTrainingRequest(task: task, algorithm: algorithm, params: opts.params, target: target,
-                                                                    train: train, seed: seed), observer: quiet)
+                                                                    train: train, validation: validation, seed: seed), observer: quiet)
             times.append(now() - t0)
         }
         let result = last!
@@ -107,6 +108,9 @@ do {
             "model_bytes": result.model.count,
         ]
         out["params"] = result.resolvedParams.mapValues { $0.description }
+        if opts["history"] != nil {
+            out["history"] = result.history.map { ["epoch": $0.epoch, "train_loss": $0.metrics["train_loss"] ?? -1, "validation_loss": $0.metrics["validation_loss"] ?? -1] as [String: Any] }
+        }
         print(json(out))
     case "cv":
         let data = readBytes(opts["data"]!)

@@ -1,17 +1,17 @@
 /// Hyper-parameters of the gradient-boosted trees (`gbdt`), declared once with defaults and
 /// ranges; `resolved` lists every effective value.
 struct GBDTConfig: Sendable {
-    var trees = 1000
-    var learningRate = 0.05
-    var maxLeaves = 48
-    var minDataInLeaf = 20
-    var lambdaL2 = 1.0
-    var maxBins = 255
-    var maxDepth = 0
-    var baggingFraction = 1.0
-    var featureFraction = 1.0
-    var earlyStoppingRounds = 50
-    var seed: UInt64 = 42
+    var trees: Int
+    var learningRate: Double
+    var maxLeaves: Int
+    var minDataInLeaf: Int
+    var lambdaL2: Double
+    var maxBins: Int
+    var maxDepth: Int
+    var baggingFraction: Double
+    var featureFraction: Double
+    var earlyStoppingRounds: Int
+    var seed: UInt64
 
     init(params: [String: ParamValue], seed defaultSeed: UInt64) throws(ParameterError) {
         var r = ParameterReader(params)
@@ -46,20 +46,30 @@ struct GBDTConfig: Sendable {
 private struct GBDTConfigDefaults {
     let trees = 1000
     let learningRate = 0.05
-    let maxLeaves = 48
-    let minDataInLeaf = 20
-    let lambdaL2 = 1.0
+    // ≤ 32 leaves lets the table scorer pack two trees per 64-bit mask (fast prediction).
+    let maxLeaves = 32
+    let minDataInLeaf = 10
+    let lambdaL2 = 0.0
     let maxBins = 255
     let baggingFraction = 1.0
-    let featureFraction = 1.0
+    let featureFraction = 0.8
     let earlyStoppingRounds = 50
 }
 
 /// A trained boosted ensemble with its bin mappers: raw feature values in, scores out.
-struct GBDTModel: Sendable, Equatable {
+struct GBDTModel: Sendable {
     var mappers: [BinMapper]
     var forest: Forest
     var objective: Objective
+    /// The table scorer for prediction; nil when a tree has more than 64 leaves.
+    let scorer: ForestScorer?
+
+    init(mappers: [BinMapper], forest: Forest, objective: Objective) {
+        self.mappers = mappers
+        self.forest = forest
+        self.objective = objective
+        scorer = ForestScorer(forest: forest, mappers: mappers)
+    }
 
     /// Class-major raw scores (scoreCount × n) for encoded rows; both cores for big batches.
     func rawScores(_ table: EncodedTable) -> [Double] {
@@ -68,23 +78,39 @@ struct GBDTModel: Sendable, Equatable {
         scores.withUnsafeMutableBufferPointer { buf in
             for c in 0..<k { (buf.baseAddress! + c * n).update(repeating: forest.initialScores[c], count: n) }
             let out = SharedBuffer(base: buf.baseAddress!, count: buf.count)
-            let block = 1024
-            Parallel.forEachChunk(count: n, chunks: Parallel.chunks(for: n * max(forest.treeCount, 1), threshold: 200_000)) { _, range in
-                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: block * max(f, 1)) { rows in
+            let block = 2048
+            let chunks = Parallel.chunks(for: n * max(forest.treeCount, 1), threshold: 200_000)
+            Parallel.forEachChunk(count: n, chunks: chunks) { _, range in
+                withUnsafeTemporaryAllocation(of: UInt8.self, capacity: block * max(f, 1)) { bins in
+                withUnsafeTemporaryAllocation(of: UInt64.self, capacity: block) { acc in
                     var start = range.lowerBound
                     while start < range.upperBound {
                         let end = min(start + block, range.upperBound)
-                        for j in 0..<f {
-                            let mapper = mappers[j]
-                            table.columns[j].withUnsafeBufferPointer { col in
-                                for r in start..<end { rows[(r - start) * f + j] = mapper.bin(col[r]) }
+                        let m = end - start
+                        if let scorer {
+                            // Column-major bins for the table scorer.
+                            for j in 0..<f {
+                                let mapper = mappers[j]
+                                let col = bins.baseAddress! + j * block
+                                table.columns[j].withUnsafeBufferPointer { src in
+                                    for r in 0..<m { col[r] = mapper.bin(src[start + r]) }
+                                }
                             }
+                            scorer.addScores(columns: UnsafePointer(bins.baseAddress!), stride: block, m: m, rowStart: start, n: n,
+                                             scores: out.base, acc: acc.baseAddress!)
+                        } else {
+                            for j in 0..<f {
+                                let mapper = mappers[j]
+                                table.columns[j].withUnsafeBufferPointer { src in
+                                    for r in 0..<m { bins[r * f + j] = mapper.bin(src[start + r]) }
+                                }
+                            }
+                            forest.addScores(trees: 0..<forest.treeCount, rows: UnsafePointer(bins.baseAddress!), featureCount: f,
+                                             rowRange: start..<end, n: n, scores: out.base)
                         }
-                        forest.addScores(trees: 0..<forest.treeCount, rows: UnsafePointer(rows.baseAddress!), featureCount: f,
-                                         rowRange: start..<end, n: n, scores: out.base)
                         start = end
                     }
-                }
+                }}
             }
         }
         return scores

@@ -74,13 +74,15 @@ struct BinMapper: Sendable, Equatable {
             let c = Int(v)
             return c >= 0 && c < categoryBins.count ? categoryBins[c] : 0
         }
+        // Branch-free lower bound: the loop count depends only on the bound count.
         return upperBounds.withUnsafeBufferPointer { ub in
-            var lo = 0, hi = ub.count - 1
-            while lo < hi {
-                let mid = (lo + hi) >> 1
-                if v <= ub[mid] { hi = mid } else { lo = mid + 1 }
+            var base = 0, len = ub.count
+            while len > 1 {
+                let half = len >> 1
+                base = ub[base + half - 1] < v ? base + half : base
+                len -= half
             }
-            return UInt8(truncatingIfNeeded: lo + 1)
+            return UInt8(truncatingIfNeeded: base + 1)
         }
     }
 
@@ -96,7 +98,8 @@ struct BinMapper: Sendable, Equatable {
         let ub = try r.readDoubles()
         let cb = try r.readBytes()
         let bc = try r.readInt()
-        guard bc >= 1, bc <= 256 else { throw ModelFormatError("bad bin count \(bc)") }
+        guard bc >= 1, bc <= 256, isCategorical ? cb.allSatisfy({ Int($0) < bc }) : ub.count == bc - 1,
+              isCategorical || ub.last == .infinity else { throw ModelFormatError("bad bin mapper") }
         return BinMapper(isCategorical: isCategorical, upperBounds: ub, categoryBins: cb, binCount: bc)
     }
 }

@@ -2,9 +2,13 @@
 /// ((x − mean) / std, missing → 0, i.e. the mean), categorical features one-hot (missing or
 /// unknown → all zeros). Row-major nSamples × `width` Floats.
 ///
+/// Standardised values are clipped to ±`clip` (5σ): a few wild values (diamonds has a
+/// `y` of 58.9 mm where 4–10 is usual) would otherwise dominate a neural net's activations.
+///
 /// The statistics are fitted once on the first training data and kept on warm start, so a
 /// resumed model sees inputs on the same scale.
 struct DenseEncoding: Sendable, Equatable {
+    static let clip = 5.0
     var means: [Double]
     var stds: [Double]
     var categoryCounts: [Int]
@@ -61,7 +65,7 @@ struct DenseEncoding: Sendable, Equatable {
                             let c = Int(v)
                             if c >= 0 && c < cats { out[i * width + off + c] = 1 }
                         } else {
-                            out[i * width + off] = Float((v - mean) * invStd)
+                            out[i * width + off] = Float(min(max((v - mean) * invStd, -Self.clip), Self.clip))
                         }
                     }
                     i += 1

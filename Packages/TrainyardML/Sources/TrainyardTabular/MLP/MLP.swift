@@ -173,6 +173,7 @@ final class MLPWorkspace {
     /// valid until the next call.
     @discardableResult
     func forward(params: UnsafePointer<Float>, x: UnsafePointer<Float>, m: Int) -> UnsafePointer<Float> {
+        precondition(m <= rows, "workspace holds \(rows) rows, asked for \(m)")
         let L = sizes.count - 1
         for l in 0..<L {
             let input: UnsafePointer<Float> = l == 0 ? x : UnsafePointer(acts[l])
@@ -275,8 +276,8 @@ enum MLPTrainer {
             : train.target.map { Float($0) }
         let batch = min(config.batchSize, n)
         let workers = batch >= 32 ? min(Parallel.workers, 2) : 1
-        let half = (batch + workers - 1) / workers
-        let workspaces = (0..<workers).map { _ in MLPWorkspace(sizes: sizes, rows: half) }
+        // Sized for a whole batch: a small last batch runs on one worker.
+        let workspaces = (0..<workers).map { _ in MLPWorkspace(sizes: sizes, rows: batch) }
         let pCount = model.params.count
         var workerGrads = [[Float]](repeating: [Float](repeating: 0, count: pCount), count: workers)
         var xb = [Float](repeating: 0, count: batch * d)

@@ -1,0 +1,139 @@
+/// Scores a forest without walking its trees (QuickScorer's idea, specialised to binned
+/// inputs): for every tree and every feature it splits on, a table maps each bin to the set of
+/// the tree's leaves still reachable (a 64-bit mask). A row's exit leaf is the lowest bit of
+/// the AND of its features' masks.
+///
+/// Per tree and row this is a few independent loads and ANDs, with no data-dependent
+/// branches, so rows in a block run back to back. Needs ≤ 64 leaves per tree; `init` returns
+/// nil otherwise and callers walk the trees instead.
+struct ForestScorer: Sendable {
+    let scoreCount: Int
+    /// Consecutive trees whose leaves fit in one 64-bit mask together (e.g. two 32-leaf
+    /// trees) share a group: one pass over the features scores all of them.
+    let groupCount: Int
+    /// Per group, `groupTrees[g]..<groupTrees[g+1]` are its trees.
+    let groupTrees: [Int32]
+    /// Per tree: first leaf in `leafValues`, bit offset in its group's mask, class.
+    let treeLeafBase: [Int32]
+    let treeShift: [Int32]
+    let treeClass: [Int32]
+    /// Per group, `usedStart[g]..<usedStart[g+1]` index `usedFeature`/`usedOffset`.
+    let usedStart: [Int32]
+    let usedFeature: [Int32]
+    let usedOffset: [Int32]
+    let tables: [UInt64]
+    let leafValues: [Double]
+
+    init?(forest: Forest, mappers: [BinMapper]) {
+        let T = forest.treeCount
+        func nodeRange(_ t: Int) -> Range<Int> { forest.treeNodeStart[t]..<(t + 1 < T ? forest.treeNodeStart[t + 1] : forest.nodeFeature.count) }
+        func leafRange(_ t: Int) -> Range<Int> { forest.treeLeafStart[t]..<(t + 1 < T ? forest.treeLeafStart[t + 1] : forest.leafValues.count) }
+        var groupTrees: [Int32] = [0]
+        var leafBase: [Int32] = [], shifts: [Int32] = [], classes: [Int32] = []
+        var usedStart: [Int32] = [0], usedFeature: [Int32] = [], usedOffset: [Int32] = []
+        var tables: [UInt64] = []
+        var t = 0
+        while t < T {
+            // Greedily pack trees while their leaves fit in 64 bits.
+            var members: [Int] = []
+            var bits = 0
+            while t < T && bits + leafRange(t).count <= 64 {
+                members.append(t)
+                bits += leafRange(t).count
+                t += 1
+            }
+            guard !members.isEmpty else { return nil }  // a tree with more than 64 leaves
+            var tableOf: [Int: Int] = [:]  // feature → offset in `tables`
+            var shift = 0
+            for tree in members {
+                let ns = nodeRange(tree), ls = leafRange(tree).lowerBound
+                leafBase.append(Int32(ls))
+                shifts.append(Int32(shift))
+                classes.append(Int32(tree % forest.scoreCount))
+                // Leaf sets below each node; children always have higher indices than parents.
+                var below = [UInt64](repeating: 0, count: ns.count)
+                func childMask(_ c: Int32) -> UInt64 {
+                    c >= 0 ? below[Int(c) - ns.lowerBound] : 1 << UInt64(Int(~c) - ls + shift)
+                }
+                for node in ns.reversed() {
+                    below[node - ns.lowerBound] = childMask(forest.nodeChildren[2 * node]) | childMask(forest.nodeChildren[2 * node + 1])
+                }
+                for node in ns {
+                    let f = Int(forest.nodeFeature[node])
+                    let bins = mappers[f].binCount
+                    let offset: Int
+                    if let o = tableOf[f] {
+                        offset = o
+                    } else {
+                        offset = tables.count
+                        tables.append(contentsOf: repeatElement(UInt64.max, count: bins))
+                        tableOf[f] = offset
+                        usedFeature.append(Int32(f))
+                        usedOffset.append(Int32(offset))
+                    }
+                    let left = childMask(forest.nodeChildren[2 * node]), right = childMask(forest.nodeChildren[2 * node + 1])
+                    for b in 0..<bins {
+                        let goesLeft = (forest.nodeBits[node * 4 + (b >> 6)] >> UInt64(b & 63)) & 1 == 1
+                        tables[offset + b] &= goesLeft ? ~right : ~left
+                    }
+                }
+                shift += leafRange(tree).count
+            }
+            groupTrees.append(Int32(t))
+            usedStart.append(Int32(usedFeature.count))
+        }
+        scoreCount = forest.scoreCount
+        groupCount = groupTrees.count - 1
+        self.groupTrees = groupTrees
+        treeLeafBase = leafBase
+        treeShift = shifts
+        treeClass = classes
+        self.usedStart = usedStart
+        self.usedFeature = usedFeature
+        self.usedOffset = usedOffset
+        self.tables = tables
+        leafValues = forest.leafValues
+    }
+
+    /// Adds every tree's output for `m` rows to class-major `scores` (stride `n`) at `rowStart`.
+    /// - Parameters: `columns`: bins column-major, feature f of row r at `columns[f * stride + r]`.
+    ///   `acc`: scratch for at least `m` masks.
+    func addScores(columns: UnsafePointer<UInt8>, stride: Int, m: Int, rowStart: Int, n: Int,
+                   scores: UnsafeMutablePointer<Double>, acc: UnsafeMutablePointer<UInt64>) {
+        tables.withUnsafeBufferPointer { tab in
+        leafValues.withUnsafeBufferPointer { leaves in
+        usedStart.withUnsafeBufferPointer { us in
+        usedFeature.withUnsafeBufferPointer { uf in
+        usedOffset.withUnsafeBufferPointer { uo in
+        groupTrees.withUnsafeBufferPointer { gt in
+        treeLeafBase.withUnsafeBufferPointer { lb in
+        treeShift.withUnsafeBufferPointer { sh in
+        treeClass.withUnsafeBufferPointer { cls in
+            let tables = tab.baseAddress!
+            for g in 0..<groupCount {
+                let u0 = Int(us[g]), u1 = Int(us[g + 1])
+                if u0 == u1 {
+                    for r in 0..<m { acc[r] = UInt64.max }
+                } else {
+                    // First feature initialises the masks, the others AND into them.
+                    do {
+                        let table = tables + Int(uo[u0])
+                        let col = columns + Int(uf[u0]) * stride
+                        for r in 0..<m { acc[r] = table[Int(col[r])] }
+                    }
+                    for u in (u0 + 1)..<u1 {
+                        let table = tables + Int(uo[u])
+                        let col = columns + Int(uf[u]) * stride
+                        for r in 0..<m { acc[r] &= table[Int(col[r])] }
+                    }
+                }
+                for t in Int(gt[g])..<Int(gt[g + 1]) {
+                    let out = scores + Int(cls[t]) * n + rowStart
+                    let values = leaves.baseAddress! + Int(lb[t])
+                    let shift = UInt64(sh[t])
+                    for r in 0..<m { out[r] += values[(acc[r] &>> shift).trailingZeroBitCount] }
+                }
+            }
+        }}}}}}}}}
+    }
+}
