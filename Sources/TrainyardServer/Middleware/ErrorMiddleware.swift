@@ -1,0 +1,80 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import TrainyardCore
+
+/// Renders every error as `{"error": {"code", "message", "details"}}`.
+///
+/// `TrainyardError`s render themselves with their status; Hummingbird's own HTTP errors (route
+/// not found, body too large) get the same shape; anything else is an internal error: logged
+/// with its description and answered with a bare 500 whose message reveals nothing.
+struct ErrorMiddleware: RouterMiddleware {
+    typealias Context = TrainyardRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            return Self.response(for: error, request: request, context: context)
+        }
+    }
+
+    struct Envelope: Encodable {
+        struct Body: Encodable {
+            var code: String
+            var message: String
+            var details: [TrainyardError.Detail]
+        }
+        var error: Body
+    }
+
+    static func response(for error: any Error, request: Request, context: Context) -> Response {
+        let status: Int
+        let body: Envelope.Body
+        var headers: HTTPFields = [:]
+        switch error {
+        case let error as TrainyardError where error.code != .internal:
+            status = error.code.httpStatus
+            body = .init(code: error.code.rawValue, message: error.message, details: error.details)
+            if error.code == .unauthorized { headers[.wwwAuthenticate] = "Bearer realm=\"trainyard\"" }
+            if error.code.httpStatus >= 500 {
+                context.logger.error("request failed: \(error.code.rawValue)", metadata: ["error.message": .string(error.message)])
+            }
+        case let error as any HTTPResponseError where error.status.code < 500:
+            status = error.status.code
+            let message = (error as? HTTPError)?.body ?? error.status.reasonPhrase
+            body = .init(code: code(forStatus: error.status.code), message: message, details: [])
+            if let http = error as? HTTPError { for field in http.headers where field.name != .contentType { headers.append(field) } }
+        default:
+            status = 500
+            body = .init(code: TrainyardError.Code.internal.rawValue,
+                         message: "internal error; see the server log for request \(context.requestID)", details: [])
+            context.logger.error("internal error", metadata: ["error.type": .string(String(reflecting: type(of: error))),
+                                                                "error.description": .string(String(describing: error))])
+        }
+        if request.method == .head {
+            return Response(status: .init(code: status), headers: headers)
+        }
+        do {
+            return try HTTPHelpers.json(Envelope(error: body), status: .init(code: status), headers: headers)
+        } catch {
+            return Response(status: .internalServerError)
+        }
+    }
+
+    static func code(forStatus status: Int) -> String {
+        switch status {
+        case 400: return TrainyardError.Code.invalidArgument.rawValue
+        case 401: return TrainyardError.Code.unauthorized.rawValue
+        case 403: return TrainyardError.Code.forbidden.rawValue
+        case 404: return TrainyardError.Code.notFound.rawValue
+        case 405: return "method_not_allowed"
+        case 408: return TrainyardError.Code.timeout.rawValue
+        case 409: return TrainyardError.Code.conflict.rawValue
+        case 413: return TrainyardError.Code.payloadTooLarge.rawValue
+        case 415: return TrainyardError.Code.unsupportedMediaType.rawValue
+        default: return "http_\(status)"
+        }
+    }
+}

@@ -1,0 +1,148 @@
+import Foundation
+import TrainyardCore
+
+/// Builds the OpenAPI 3.1 document from the route table.
+public enum OpenAPIDocument {
+    public static func build(routes: [APIRoute], authEnabled: Bool) -> JSONValue {
+        var paths: [String: [String: JSONValue]] = [:]
+        for route in routes {
+            var operation: [String: JSONValue] = [
+                "operationId": .string(route.operationID),
+                "summary": .string(route.summary),
+                "tags": .array([.string(route.tag)]),
+            ]
+            var parameters: [JSONValue] = route.pathParameters.map { name in
+                .object([
+                    "name": .string(name), "in": .string("path"), "required": .bool(true),
+                    "schema": ["id", "version"].contains(name) ? Schema.integer : Schema.string,
+                ])
+            }
+            parameters += route.query.map { p in
+                .object(["name": .string(p.name), "in": .string(p.location), "required": .bool(p.required),
+                         "description": .string(p.description), "schema": p.schema])
+            }
+            if !parameters.isEmpty { operation["parameters"] = .array(parameters) }
+            if let body = route.requestBody {
+                operation["requestBody"] = .object([
+                    "description": .string(body.description),
+                    "required": .bool(body.required),
+                    "content": .object(body.content.mapValues { .object(["schema": $0]) }),
+                ])
+            }
+            var responses: [String: JSONValue] = [:]
+            for r in route.responses {
+                var response: [String: JSONValue] = ["description": .string(r.description)]
+                if !r.content.isEmpty { response["content"] = .object(r.content.mapValues { .object(["schema": $0]) }) }
+                responses[String(r.status)] = .object(response)
+            }
+            if route.scope != nil {
+                let errorContent: JSONValue = .object(["application/json": .object(["schema": Schema.ref("Error")])])
+                if responses["401"] == nil {
+                    responses["401"] = .object(["description": .string("Missing or unknown bearer token"), "content": errorContent])
+                }
+                if responses["403"] == nil {
+                    responses["403"] = .object(["description": .string("The token lacks the required scope"), "content": errorContent])
+                }
+                operation["security"] = .array([.object(["bearer": .array([.string(route.scope!.rawValue)])])])
+                operation["x-trainyard-scope"] = .string(route.scope!.rawValue)
+            } else {
+                operation["security"] = .array([])
+            }
+            responses["default"] = .object(["description": .string("Error"),
+                                            "content": .object(["application/json": .object(["schema": Schema.ref("Error")])])])
+            operation["responses"] = .object(responses)
+            paths[route.path, default: [:]][route.method.rawValue.lowercased()] = .object(operation)
+        }
+        return .object([
+            "openapi": .string("3.1.0"),
+            "info": .object([
+                "title": .string("Trainyard"),
+                "version": .string("1"),
+                "description": .string("Control API (/api/v1) and operations routes of a Trainyard server. Errors are always {\"error\": {\"code\", \"message\", \"details\"}}."
+                    + (authEnabled ? " This server requires bearer tokens on /api/v1." : "")),
+            ]),
+            "paths": .object(paths.mapValues { .object($0) }),
+            "components": .object([
+                "schemas": .object(schemas),
+                "securitySchemes": .object(["bearer": .object(["type": .string("http"), "scheme": .string("bearer"),
+                                                               "description": .string("A token from auth.tokens; scopes admin, train, predict, read")])]),
+            ]),
+        ])
+    }
+
+    static let schemas: [String: JSONValue] = [
+        "Error": Schema.object([
+            "error": Schema.object([
+                "code": Schema.string,
+                "message": Schema.string,
+                "details": Schema.array(Schema.object([
+                    "path": Schema.string, "line": Schema.integer, "column": Schema.integer, "message": Schema.string,
+                ], required: ["message"])),
+            ], required: ["code", "message", "details"]),
+        ], required: ["error"]),
+        "JobProgress": Schema.object([
+            "epoch": Schema.integer, "total_epochs": Schema.integer, "loss": Schema.number, "eta_seconds": Schema.number,
+            "metrics": Schema.map(Schema.number), "message": Schema.string,
+        ]),
+        "Job": Schema.object([
+            "id": Schema.integer,
+            "kind": Schema.enumeration(JobKind.allCases.map(\.rawValue)),
+            "state": Schema.enumeration(JobState.allCases.map(\.rawValue)),
+            "model": Schema.string,
+            "spec": Schema.with(Schema.object([:]), description: "The spec after staging (snake_case keys)"),
+            "priority": Schema.integer, "attempt": Schema.integer, "max_attempts": Schema.integer,
+            "run_after": Schema.dateTime, "created_at": Schema.dateTime, "started_at": Schema.dateTime,
+            "finished_at": Schema.dateTime, "lease_expires_at": Schema.dateTime, "worker_id": Schema.string,
+            "cancel_requested": Schema.boolean, "failure_reason": Schema.string, "result_version": Schema.integer,
+            "progress": Schema.ref("JobProgress"), "submitted_by": Schema.string,
+        ], required: ["id", "kind", "state", "model", "spec", "priority", "attempt", "max_attempts", "created_at"]),
+        "JobList": Schema.object(["jobs": Schema.array(Schema.ref("Job")), "next_before": Schema.integer], required: ["jobs"]),
+        "JobSubmission": Schema.object([
+            "spec": Schema.with(Schema.anyValue, description: "The spec as YAML/JSON text, or as a JSON object"),
+            "staged": Schema.array(Schema.ref("DataDigest")),
+        ], required: ["spec"], description: "A wrapped submission; a bare spec object is accepted too"),
+        "Spec": Schema.with(Schema.object([
+            "name": Schema.string, "task": Schema.string, "data": Schema.object([:]), "model": Schema.object([:]),
+            "warm_start": Schema.string, "promote": Schema.object([:]), "retries": Schema.integer, "timeout": Schema.string,
+            "command": Schema.array(Schema.string), "serve": Schema.array(Schema.string),
+        ], required: ["name", "task"]), description: "A training spec (see the blueprint); YAML or JSON"),
+        "DataDigest": Schema.object(["key": Schema.string, "source": Schema.string, "sha256": Schema.string, "bytes": Schema.integer],
+                                    required: ["key", "source", "sha256", "bytes"]),
+        "LogLine": Schema.object(["sequence": Schema.integer, "at": Schema.dateTime, "text": Schema.string], required: ["sequence", "at", "text"]),
+        "LogPage": Schema.object(["lines": Schema.array(Schema.ref("LogLine")), "next_after": Schema.integer], required: ["lines", "next_after"]),
+        "JobEvent": Schema.object([
+            "id": Schema.integer, "state": Schema.string, "attempt": Schema.integer, "progress": Schema.ref("JobProgress"),
+            "cancel_requested": Schema.boolean, "failure_reason": Schema.string, "result_version": Schema.integer,
+        ], description: "Data of an SSE `progress` event"),
+        "Blob": Schema.object(["key": Schema.string, "sha256": Schema.string, "bytes": Schema.integer, "reference": Schema.string,
+                               "created": Schema.boolean]),
+        "ModelSummary": Schema.object([
+            "name": Schema.string, "created_at": Schema.dateTime, "latest_version": Schema.integer, "version_count": Schema.integer,
+            "aliases": Schema.map(Schema.integer), "task": Schema.string,
+        ], required: ["name", "created_at", "version_count", "aliases"]),
+        "ModelList": Schema.object(["models": Schema.array(Schema.ref("ModelSummary"))], required: ["models"]),
+        "ModelVersion": Schema.object([
+            "model": Schema.string, "version": Schema.integer, "status": Schema.enumeration(["ready", "archived"]),
+            "created_at": Schema.dateTime, "job_id": Schema.integer,
+            "manifest": Schema.with(Schema.object([:]), description: "task, algorithm, params, metrics, history, lineage, artifacts"),
+            "aliases": Schema.array(Schema.string), "tags": Schema.map(Schema.string),
+        ], required: ["model", "version", "status", "created_at", "manifest"]),
+        "VersionList": Schema.object(["versions": Schema.array(Schema.ref("ModelVersion"))], required: ["versions"]),
+        "VersionPatch": Schema.object(["status": Schema.enumeration(["ready", "archived"]), "tags": Schema.map(Schema.string)]),
+        "MetricHistory": Schema.object([
+            "model": Schema.string, "version": Schema.integer, "metrics": Schema.map(Schema.number),
+            "history": Schema.array(Schema.object(["step": Schema.integer, "metrics": Schema.map(Schema.number)])),
+        ], required: ["model", "version", "metrics", "history"]),
+        "Alias": Schema.object([
+            "model": Schema.string, "alias": Schema.string, "version": Schema.integer, "updated_at": Schema.dateTime, "updated_by": Schema.string,
+        ], required: ["model", "alias", "version"]),
+        "AliasList": Schema.object(["aliases": Schema.array(Schema.ref("Alias"))], required: ["aliases"]),
+        "AliasUpdate": Schema.object(["version": Schema.integer, "reason": Schema.string], required: ["version"]),
+        "AliasEvent": Schema.object([
+            "model": Schema.string, "alias": Schema.string, "from_version": Schema.integer, "to_version": Schema.integer,
+            "actor": Schema.string, "at": Schema.dateTime, "reason": Schema.string,
+        ], required: ["model", "alias", "actor", "at"]),
+        "AliasHistory": Schema.object(["events": Schema.array(Schema.ref("AliasEvent"))], required: ["events"]),
+        "Status": Schema.object(["status": Schema.string, "reason": Schema.string], required: ["status"]),
+    ]
+}
