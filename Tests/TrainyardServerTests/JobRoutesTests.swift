@@ -198,6 +198,11 @@ struct JobRoutesTests {
             #expect(events.filter { $0.name == "log" }.count == 2)
             #expect(events.last?.name == "end")
 
+            // An EventSource reconnecting resumes after the last id it saw.
+            let resumed = try await client.execute(uri: "/api/v1/jobs/\(job.id)/logs", method: .get,
+                                                   headers: [.accept: "text/event-stream", .init("Last-Event-ID")!: "2"])
+            #expect(parseEvents(resumed.text).filter { $0.name == "log" }.map { $0.data["text"]?.stringValue } == ["during-2"])
+
             let states = try await client.execute(uri: "/api/v1/jobs/\(job.id)/events", method: .get)
             let stateEvents = parseEvents(states.text)
             #expect(stateEvents.map(\.name) == ["progress", "end"])
@@ -230,6 +235,23 @@ struct JobRoutesTests {
             let submitted = try await client.execute(uri: "/api/v1/jobs", method: .post, headers: [.contentType: "application/yaml"], body: body(spec))
             #expect(submitted.status == .created)
             #expect(try submitted.decode(Job.self).spec.data.train == "artifact:sha256:\(real)")
+
+            // What the CLI sends: the original spec text plus the digests it uploaded.
+            let original = Specs.command("cli") + "\ndata:\n  train: data/train.csv\n"
+            let submission = try JSON.encodeString(Submission(spec: original, staged: [
+                DataDigest(key: "data.train", source: "data/train.csv", sha256: real, bytes: Int64(content.utf8.count)),
+            ]))
+            let cli = try await client.execute(uri: "/api/v1/jobs", method: .post, headers: [.contentType: "application/json"], body: body(submission))
+            #expect(cli.status == .created)
+            let cliJob = try cli.decode(Job.self)
+            #expect(cliJob.spec.data.train == "artifact:sha256:\(real)")
+            #expect(cliJob.spec.staged.first?.source == "data/train.csv")
+
+            let missingBlob = try JSON.encodeString(Submission(spec: original, staged: [
+                DataDigest(key: "data.train", source: "data/train.csv", sha256: String(repeating: "0", count: 64), bytes: 1),
+            ]))
+            let refused = try await client.execute(uri: "/api/v1/jobs", method: .post, headers: [.contentType: "application/json"], body: body(missingBlob))
+            #expect(refused.status == .badRequest)
         }
         #expect(try await f.services.artifacts.get(ArtifactKeys.blob(sha256: real)) == Data(content.utf8))
     }
@@ -247,6 +269,11 @@ struct JobRoutesTests {
         }
         #expect(try await f.store.jobs(JobFilter()).isEmpty)
     }
+}
+
+struct Submission: Encodable {
+    var spec: String
+    var staged: [DataDigest]
 }
 
 struct SSEEvent {

@@ -32,7 +32,9 @@ struct AccessLogMiddleware: RouterMiddleware {
     private func log(_ context: Context, _ request: Request, status: Int, start: ContinuousClock.Instant) {
         let elapsed = ContinuousClock.now - start
         let ms = Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
-        context.logger.info("\(request.method) \(request.uri.path) \(status)", metadata: [
+        // Probes hit these every few seconds: keep them out of the info log unless they fail.
+        let quiet = status < 400 && Self.probePaths.contains(request.uri.path)
+        context.logger.log(level: quiet ? .debug : .info, "\(request.method) \(request.uri.path) \(status)", metadata: [
             "http.method": .string(request.method.rawValue),
             "http.path": .string(request.uri.path),
             "http.status": .stringConvertible(status),
@@ -48,6 +50,8 @@ struct AccessLogMiddleware: RouterMiddleware {
         else { return nil }
         return raw
     }
+
+    static let probePaths: Set<String> = ["/healthz", "/readyz"]
 
     static func newID() -> String { UUID().uuidString.lowercased() }
 }

@@ -159,8 +159,9 @@ extension ControlAPI {
     @Sendable func jobLogs(_ request: Request, _ context: TrainyardRequestContext) async throws -> Response {
         let id = try Params.jobID(context)
         var after: Int64 = 0
-        if let raw = Params.string(request, "after") {
-            guard let v = Int64(raw), v >= 0 else { throw TrainyardError(.invalidArgument, "query parameter after=\"\(raw)\" must be a non-negative integer") }
+        // An EventSource reconnecting sends the last id it saw; an explicit ?after= wins.
+        if let raw = Params.string(request, "after") ?? request.headers[.lastEventID] {
+            guard let v = Int64(raw), v >= 0 else { throw TrainyardError(.invalidArgument, "after=\"\(raw)\" (query parameter or Last-Event-ID) must be a non-negative integer") }
             after = v
         }
         let accept = request.headers[.accept]?.lowercased() ?? ""

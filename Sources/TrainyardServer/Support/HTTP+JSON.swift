@@ -6,6 +6,7 @@ import TrainyardCore
 
 extension HTTPField.Name {
     static let requestID = HTTPField.Name("X-Request-Id")!
+    static let lastEventID = HTTPField.Name("Last-Event-ID")!
 }
 
 /// Responses and request reading shared by the routes.
