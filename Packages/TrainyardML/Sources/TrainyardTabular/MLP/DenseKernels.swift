@@ -1,44 +1,72 @@
-/// Row-major Float kernels for small dense layers. Every inner loop is an axpy over the
-/// output width (`y[0..<n] += a * x[0..<n]`), which the compiler vectorises; zero inputs
-/// (ReLU outputs, one-hot columns) are skipped.
+/// Row-major Float kernels for small dense layers.
+///
+/// All three products of a layer reduce to one primitive, `accumulate`: an output row
+/// (≤ a few hundred Floats) plus a weighted sum of matrix rows. The output is held in
+/// registers in 32-wide panels while the sum runs, so each step costs one load of the matrix
+/// row instead of a load and a store of the output; zero weights (ReLU outputs, one-hot
+/// inputs) are skipped.
 enum DenseKernels {
-    /// y[0..<n] += a * x[0..<n]
+    typealias V = SIMD8<Float>
+
+    @inline(__always) static func load(_ p: UnsafePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
+    @inline(__always) static func store(_ v: V, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self) }
+
+    /// out[0..<n] += Σ_{p < count} a[p · aStride] · rows[p · rowStride + 0..<n]
     @inline(__always)
-    static func axpy(_ n: Int, _ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>) {
+    static func accumulate(count: Int, a: UnsafePointer<Float>, aStride: Int, rows: UnsafePointer<Float>, rowStride: Int,
+                           n: Int, out: UnsafeMutablePointer<Float>) {
         var j = 0
+        while j + 32 <= n {
+            var c0 = load(out + j), c1 = load(out + j + 8), c2 = load(out + j + 16), c3 = load(out + j + 24)
+            var ap = a, rp = rows + j
+            for _ in 0..<count {
+                let av = ap.pointee
+                if av != 0 {
+                    c0 += av * load(rp); c1 += av * load(rp + 8); c2 += av * load(rp + 16); c3 += av * load(rp + 24)
+                }
+                ap += aStride
+                rp += rowStride
+            }
+            store(c0, out + j); store(c1, out + j + 8); store(c2, out + j + 16); store(c3, out + j + 24)
+            j += 32
+        }
         while j + 8 <= n {
-            let xv = UnsafeRawPointer(x + j).loadUnaligned(as: SIMD8<Float>.self)
-            let yv = UnsafeRawPointer(y + j).loadUnaligned(as: SIMD8<Float>.self)
-            UnsafeMutableRawPointer(y + j).storeBytes(of: yv + a * xv, as: SIMD8<Float>.self)
+            var c0 = load(out + j)
+            for p in 0..<count {
+                let av = a[p * aStride]
+                if av != 0 { c0 += av * load(rows + p * rowStride + j) }
+            }
+            store(c0, out + j)
             j += 8
         }
-        while j < n { y[j] += a * x[j]; j += 1 }
+        while j < n {
+            var c: Float = out[j]
+            for p in 0..<count { c += a[p * aStride] * rows[p * rowStride + j] }
+            out[j] = c
+            j += 1
+        }
     }
 
     /// Z[m×n] = A[m×k] · W[k×n] + b, then ReLU when `relu`.
     static func forward(m: Int, k: Int, n: Int, a: UnsafePointer<Float>, w: UnsafePointer<Float>, b: UnsafePointer<Float>,
                         z: UnsafeMutablePointer<Float>, relu: Bool) {
         for i in 0..<m {
-            let zi = z + i * n, ai = a + i * k
+            let zi = z + i * n
             zi.update(from: b, count: n)
-            for p in 0..<k {
-                let av = ai[p]
-                if av != 0 { axpy(n, av, w + p * n, zi) }
-            }
+            accumulate(count: k, a: a + i * k, aStride: 1, rows: w, rowStride: n, n: n, out: zi)
             if relu { for j in 0..<n where zi[j] < 0 { zi[j] = 0 } }
         }
     }
 
-    /// dW[k×n] += Aᵀ · dZ, db[n] += column sums of dZ[m×n].
+    /// dW[k×n] += Aᵀ · dZ (column p of A weights the rows of dZ), db[n] += column sums of dZ[m×n].
     static func weightGradients(m: Int, k: Int, n: Int, a: UnsafePointer<Float>, dz: UnsafePointer<Float>,
                                 dw: UnsafeMutablePointer<Float>, db: UnsafeMutablePointer<Float>) {
         for i in 0..<m {
-            let dzi = dz + i * n, ai = a + i * k
-            axpy(n, 1, dzi, db)
-            for p in 0..<k {
-                let av = ai[p]
-                if av != 0 { axpy(n, av, dzi, dw + p * n) }
-            }
+            let dzi = dz + i * n
+            for j in 0..<n { db[j] += dzi[j] }
+        }
+        for p in 0..<k {
+            accumulate(count: m, a: a + p, aStride: k, rows: dz, rowStride: n, n: n, out: dw + p * n)
         }
     }
 
@@ -46,12 +74,9 @@ enum DenseKernels {
     static func inputGradients(m: Int, k: Int, n: Int, dz: UnsafePointer<Float>, wt: UnsafePointer<Float>,
                                a: UnsafePointer<Float>, da: UnsafeMutablePointer<Float>) {
         for i in 0..<m {
-            let dai = da + i * k, dzi = dz + i * n, ai = a + i * k
+            let dai = da + i * k, ai = a + i * k
             dai.update(repeating: 0, count: k)
-            for j in 0..<n {
-                let g = dzi[j]
-                if g != 0 { axpy(k, g, wt + j * k, dai) }
-            }
+            accumulate(count: n, a: dz + i * n, aStride: 1, rows: wt, rowStride: k, n: k, out: dai)
             for p in 0..<k where ai[p] <= 0 { dai[p] = 0 }
         }
     }

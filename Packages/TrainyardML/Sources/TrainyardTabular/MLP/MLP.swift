@@ -5,11 +5,14 @@ import Darwin
 #endif
 
 /// Hyper-parameters of the multi-layer perceptron (`mlp`).
+///
+/// Defaults chosen on a validation part of diamonds: a 128-64 ReLU net, batches of 512,
+/// Adam at 0.01 with cosine decay over 40 epochs; the best validation epoch is restored.
 struct MLPConfig: Sendable {
     var hiddenLayers = [128, 64]
-    var epochs = 60
-    var batchSize = 128
-    var learningRate = 0.002
+    var epochs = 40
+    var batchSize = 512
+    var learningRate = 0.01
     var weightDecay = 0.0
     var earlyStoppingRounds = 10
     var schedule = "cosine"
@@ -274,7 +277,8 @@ enum MLPTrainer {
         let y: [Float] = task == .regression
             ? train.target.map { Float(($0 - model.targetMean) / model.targetStd) }
             : train.target.map { Float($0) }
-        let batch = min(config.batchSize, n)
+        // `batch_size` is an upper bound: small data sets (iris) still get ≥ 10 steps an epoch.
+        let batch = max(1, min(config.batchSize, max(16, n / 10), n))
         let workers = batch >= 32 ? min(Parallel.workers, 2) : 1
         // Sized for a whole batch: a small last batch runs on one worker.
         let workspaces = (0..<workers).map { _ in MLPWorkspace(sizes: sizes, rows: batch) }
