@@ -83,6 +83,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "trainyard-bench",
+            dependencies: ["TrainyardCore", "TrainyardRuntime", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/trainyard-bench",
+            swiftSettings: swiftSettings
+        ),
         .testTarget(name: "TrainyardCoreTests", dependencies: ["TrainyardCore"]),
         .testTarget(name: "TrainyardStorageTests", dependencies: ["TrainyardStorage"]),
         .testTarget(name: "TrainyardRuntimeTests", dependencies: ["TrainyardRuntime"]),

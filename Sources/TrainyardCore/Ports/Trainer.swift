@@ -22,7 +22,8 @@ public struct TrainingRun: Sendable {
     public var inputs: [String: URL]
     /// The staged code folder (`task: command`), materialised locally.
     public var codeDirectory: URL?
-    /// A scratch folder owned by this attempt; artifacts may be written here.
+    /// A scratch folder owned by this attempt (not yet created: create it if you need it);
+    /// artifacts may be written here. It is removed when the attempt ends.
     public var workDirectory: URL
     public var warmStart: WarmStart?
     public var progress: any ProgressReporter

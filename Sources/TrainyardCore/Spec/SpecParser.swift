@@ -175,7 +175,7 @@ private struct Walker {
             let valid = ModelName.isValid(ws) || (Int(ws).map { $0 >= 1 } ?? false)
             if !valid { problem("warm_start", node, "must be an alias or a version number of this model; got \"\(ws)\"") }
         }
-        let promote = f["promote"].flatMap { promotion($0) }
+        let promote = f["promote"].flatMap { promotion($0, task: task) }
         let retries = int(f["retries"], "retries", in: 0...20) ?? 1
         var timeout = Duration.seconds(3600)
         if let node = f["timeout"] {
@@ -271,7 +271,9 @@ private struct Walker {
         return m
     }
 
-    mutating func promotion(_ node: Node) -> Promotion? {
+    /// - Parameter task: `task: command` programs report metrics under their own names
+    ///   (`loss`, `val_acc`, …), so only other tasks are held to the built-in metric names.
+    mutating func promotion(_ node: Node, task: TaskKind?) -> Promotion? {
         guard let f = fields(node, at: "promote", known: ["alias", "metric"]) else { return nil }
         guard let aliasNode = f["alias"], let raw = string(aliasNode, "promote.alias") else {
             problem("promote.alias", node, "required key is missing"); return nil
@@ -280,7 +282,7 @@ private struct Walker {
             problem("promote.metric", node, "required key is missing (e.g. rmse, accuracy, f1)"); return nil
         }
         let known = ["rmse", "mae", "r2", "accuracy", "macro_f1", "logloss", "auc", "precision", "recall", "f1"]
-        if !known.contains(metric) && !metric.contains("_") {
+        if task != .command && !known.contains(metric) && !metric.contains("_") {
             problem("promote.metric", metricNode, "unknown metric \"\(metric)\"; built-in metrics: \(known.joined(separator: ", "))")
         }
         do { return Promotion(alias: try AliasName(raw), metric: metric) } catch {

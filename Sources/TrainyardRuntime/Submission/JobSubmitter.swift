@@ -19,12 +19,18 @@ public struct JobSubmitter: Sendable {
         public var submittedBy: String
         public var priority: Int?
         public var delay: Duration?
+        /// Data and code a remote client already uploaded as blobs (`PUT /api/v1/blobs/…`):
+        /// `data.train` / `data.validation` / `code` → digest. Those locations are replaced by
+        /// their `artifact:sha256:` references before staging.
+        public var staged: [DataDigest]
 
-        public init(baseDirectory: URL? = nil, submittedBy: String = "local", priority: Int? = nil, delay: Duration? = nil) {
+        public init(baseDirectory: URL? = nil, submittedBy: String = "local", priority: Int? = nil, delay: Duration? = nil,
+                    staged: [DataDigest] = []) {
             self.baseDirectory = baseDirectory
             self.submittedBy = submittedBy
             self.priority = priority
             self.delay = delay
+            self.staged = staged
         }
     }
 
@@ -37,7 +43,8 @@ public struct JobSubmitter: Sendable {
 
     public func submit(_ text: String, options: Options = Options()) async throws -> Job {
         let parsed = try check(text)
-        let staged = try await Stager(artifacts: services.artifacts).stage(parsed, baseDirectory: options.baseDirectory)
+        let staged = try await Stager(artifacts: services.artifacts).stage(parsed, baseDirectory: options.baseDirectory,
+                                                                          preStaged: options.staged)
         let runAfter = options.delay.map { services.clock.now().addingTimeInterval($0.seconds) }
         return try await services.store.enqueue(EnqueueRequest(kind: .train, spec: staged, priority: options.priority,
                                                                runAfter: runAfter, submittedBy: options.submittedBy))

@@ -17,7 +17,19 @@ public struct Stager: Sendable {
 
     public init(artifacts: any ArtifactStore) { self.artifacts = artifacts }
 
-    public func stage(_ parsed: ParsedSpec, baseDirectory: URL?) async throws -> Spec {
+    /// - Parameter preStaged: digests a remote client uploaded already; their locations are
+    ///   replaced by blob references (which must exist in the store).
+    public func stage(_ parsed: ParsedSpec, baseDirectory: URL?, preStaged: [DataDigest] = []) async throws -> Spec {
+        var parsed = parsed
+        for digest in preStaged {
+            let reference = ArtifactKeys.blobReference(sha256: digest.sha256)
+            switch digest.key {
+            case "data.train": parsed.spec.data.train = reference
+            case "data.validation": parsed.spec.data.validation = .location(reference)
+            case "code": break
+            default: throw TrainyardError(.invalidArgument, "unknown staged key \(digest.key); expected data.train, data.validation or code")
+            }
+        }
         var spec = parsed.spec
         var staged: [DataDigest] = []
         if let train = spec.data.train {
@@ -30,8 +42,19 @@ public struct Stager: Sendable {
             spec.data.validation = .location(ref)
             staged.append(digest)
         }
-        if spec.task == .command, let base = baseDirectory {
-            staged.append(try await stageCode(base))
+        if spec.task == .command {
+            if let code = preStaged.first(where: { $0.key == "code" }) {
+                guard try await artifacts.exists(ArtifactKeys.blob(sha256: code.sha256)) else {
+                    throw TrainyardError(.invalidArgument, "staged code tree \(code.sha256) is not in the artifact store")
+                }
+                staged.append(code)
+            } else if let base = baseDirectory {
+                staged.append(try await stageCode(base))
+            }
+        }
+        // Keep the user's original locations in lineage for pre-staged data.
+        for (i, d) in staged.enumerated() {
+            if let original = preStaged.first(where: { $0.key == d.key }) { staged[i] = original }
         }
         spec.staged = staged
         return spec

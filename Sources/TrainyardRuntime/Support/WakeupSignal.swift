@@ -34,6 +34,9 @@ public final class WakeupSignal: Sendable {
                 await withTaskCancellationHandler {
                     await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                         let resumeNow = self.state.withLock { s -> Bool in
+                            // Cancelled before registering (the cancellation handler already ran
+                            // and found nothing to resume): do not wait for a signal that may never come.
+                            if Task.isCancelled { return true }
                             if s.pending { s.pending = false; return true }
                             s.waiters[id] = c
                             return false

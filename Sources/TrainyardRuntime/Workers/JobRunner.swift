@@ -52,7 +52,9 @@ public struct JobRunner: Sendable {
         let flags = Flags()
         recorder.log("attempt \(lease.token.attempt) of \(job.maxAttempts) started on \(workerID)")
         let work = services.configuration.dataDirectory.appendingPathComponent("work/job-\(job.id)-\(lease.token.attempt)-\(UUID().uuidString.prefix(8))")
-        defer { try? FileManager.default.removeItem(at: work) }
+        // Created only by those who need it (data, code, warm start, a trainer's files):
+        // directory churn is not free, and a no-op job should cost a few transactions.
+        defer { if FileManager.default.fileExists(atPath: work.path) { try? FileManager.default.removeItem(at: work) } }
 
         let ending: Ending = await withTaskGroup(of: Ending?.self) { group in
             // Heartbeat: flush logs/progress, extend the lease, learn about cancellation.
@@ -186,7 +188,6 @@ public struct JobRunner: Sendable {
             }
         }
         let scratch = work.appendingPathComponent("scratch")
-        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         return TrainingRun(jobID: lease.job.id, attempt: lease.token.attempt, spec: spec, inputs: inputs,
                            codeDirectory: codeDirectory, workDirectory: scratch, warmStart: warmStart, progress: recorder)
     }
