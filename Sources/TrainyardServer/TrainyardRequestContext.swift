@@ -10,14 +10,19 @@ public struct TrainyardRequestContext: RequestContext {
     public var maxUploadSize: Int
     /// The request id (`X-Request-Id`, echoed or generated); also in the logger metadata as `trainyard.request.id`.
     public var requestID: String
-    /// The authenticated caller; nil when auth is off or no token was sent.
-    public var caller: Caller?
+    /// The authenticated caller; nil when auth is off or no token was sent. Shared by every
+    /// copy of this context, so outer middleware (the access log) sees what inner middleware set.
+    public var caller: Caller? {
+        get { shared.withLock { $0 } }
+        nonmutating set { shared.withLock { $0 = newValue } }
+    }
+    private let shared: SharedCaller
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         maxUploadSize = 2 << 20
         requestID = ""
-        caller = nil
+        shared = SharedCaller()
     }
 
     /// The name recorded as actor in audit trails (`anonymous` without auth).
@@ -36,3 +41,10 @@ public struct Caller: Sendable, Equatable {
 
     public func allows(_ scope: AccessToken.Scope) -> Bool { scopes.contains(.admin) || scopes.contains(scope) }
 }
+
+final class SharedCaller: Sendable {
+    private let value = Mutex<Caller?>(nil)
+    func withLock<R: Sendable>(_ body: (inout Caller?) -> R) -> R { value.withLock { body(&$0) } }
+}
+
+import Synchronization

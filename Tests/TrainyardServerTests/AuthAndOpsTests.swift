@@ -53,7 +53,8 @@ struct AuthAndOpsTests {
             #expect(try await client.execute(uri: "/readyz", method: .get).status == .ok)
             #expect(try await client.execute(uri: "/openapi.json", method: .get).status == .ok)
         }
-        // Secrets never reach the log.
+        // The access log names the caller; secrets never reach the log.
+        #expect(f.logs.all.contains { $0.metadata["http.path"] == "/api/v1/jobs" && $0.metadata["trainyard.caller"] == "ci" })
         for record in f.logs.all {
             let text = record.message + record.metadata.values.joined()
             for token in Self.tokens { #expect(!text.contains(token.secret)) }
