@@ -106,6 +106,44 @@ case "rt":
     }
     print("result: cv_accuracy=\(Double(correct) / Double(records.count) * 100)")
     print("result: cv_seconds=\(now() - t0)")
+case "conll":
+    let train = readFile(args[2] + "/train.txt")
+    let dev = readFile(args[2] + "/valid.txt")
+    let useDev: Bool = { if case .string("dev")? = params["validation"] { return true }; return false }()
+    params["validation"] = nil
+    let t0 = now()
+    let result = try EntityRecognition.train(
+        NERTrainingRequest(train: train, validation: useDev ? .data(dev) : .fraction(validationFraction), params: params),
+        observer: PrintObserver(verbose: verbose))
+    let trainSeconds = now() - t0
+    let recognizer = try EntityRecognizer(model: result.model)
+    let t1 = now()
+    let report = try recognizer.evaluate(conll: dev)
+    let evalSeconds = now() - t1
+    let sentences = try CoNLLReader.read(dev).map(\.tokens)
+    let tokenCount = sentences.reduce(0) { $0 + $1.count }
+    _ = recognizer.tag(Array(sentences.prefix(200)))
+    var best = Double.infinity
+    for _ in 0..<3 {
+        let t2 = now()
+        _ = recognizer.tag(sentences)
+        best = min(best, now() - t2)
+    }
+    // Raw-text path: tokenize + tag + entities with offsets.
+    let raw = sentences.map { $0.joined(separator: " ") }
+    let t3 = now()
+    _ = recognizer.recognize(batch: raw)
+    let rawSeconds = now() - t3
+    print("result: dev_f1=\(report.metrics["f1"]! * 100)")
+    print("result: dev_precision=\(report.metrics["precision"]! * 100)")
+    print("result: dev_recall=\(report.metrics["recall"]! * 100)")
+    for (type, m) in report.perType!.sorted(by: { $0.key < $1.key }) { print("result: dev_f1_\(type)=\(m["f1"]! * 100)") }
+    print("result: train_seconds=\(trainSeconds)")
+    print("result: tokens_per_second=\(Double(tokenCount) / best)")
+    print("result: raw_text_tokens_per_second=\(Double(tokenCount) / rawSeconds)")
+    print("result: evaluate_seconds=\(evalSeconds)")
+    print("result: iterations=\(result.metrics["iterations"] ?? 0) best_iteration=\(result.metrics["best_iteration"] ?? 0) attributes=\(result.metrics["attributes"] ?? 0) parameters=\(result.metrics["parameters"] ?? 0) evaluations=\(result.metrics["evaluations"] ?? 0)")
+    print("result: model_bytes=\(result.model.count)")
 default:
     print("unknown task \(args[1])")
     exit(2)

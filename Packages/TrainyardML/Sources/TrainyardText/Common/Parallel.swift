@@ -38,3 +38,10 @@ import Glibc
 #else
 import Foundation
 #endif
+
+/// `DispatchQueue.concurrentPerform` with a `@Sendable` body.
+enum DispatchQueueShim {
+    static func concurrentPerform(iterations: Int, _ body: @Sendable (Int) -> Void) {
+        DispatchQueue.concurrentPerform(iterations: iterations) { body($0) }
+    }
+}
