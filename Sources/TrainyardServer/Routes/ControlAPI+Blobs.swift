@@ -16,8 +16,9 @@ extension ControlAPI {
                         .error(400, "{hex} is not a sha256 or does not match the body"),
                         .error(413, "Body larger than server.max_body_bytes"),
                      ], handler: putBlob),
-            APIRoute(.head, "/api/v1/blobs/sha256/{hex}", scope: .read, operationID: "headBlob",
-                     summary: "Whether a blob is stored (200) or not (404)", tag: "blobs",
+            // Part of the upload protocol (check, then PUT what is missing), so it takes the uploader's scope.
+            APIRoute(.head, "/api/v1/blobs/sha256/{hex}", scope: .train, operationID: "headBlob",
+                     summary: "Whether a blob is stored (200) or not (404); the CLI checks before uploading", tag: "blobs",
                      responses: [APIResponse(200, "Stored"), APIResponse(404, "Not stored"), APIResponse(400, "{hex} is not a sha256")]) { _, context in
                 let hex = try Self.sha256Parameter(context)
                 let exists = try await services.artifacts.exists(ArtifactKeys.blob(sha256: hex))
