@@ -1,0 +1,485 @@
+import Foundation
+import Testing
+import TrainyardCore
+
+/// The behaviour every `MetadataStore` backend must show, written once over `any MetadataStore`.
+///
+/// A backend's test suite builds one with a factory (given the clock the store must read and
+/// the retry policy it must apply) and calls each check from its own `@Test`.
+/// The retry policy used is deterministic: 10 s, doubling, capped at 100 s, no jitter.
+struct MetadataStoreContract: Sendable {
+    typealias Factory = @Sendable (_ clock: ManualClock, _ retryPolicy: RetryPolicy) async throws -> any MetadataStore
+
+    let factory: Factory
+    static let retryPolicy = RetryPolicy(baseDelay: .seconds(10), maxDelay: .seconds(100), jitter: 0)
+    static let long: Duration = .seconds(3600)
+
+    func make() async throws -> (any MetadataStore, ManualClock) {
+        let clock = ManualClock()
+        return (try await factory(clock, Self.retryPolicy), clock)
+    }
+
+    static func spec(_ name: String = "iris", retries: Int = 1, priority: Int = 0,
+                     promote: Promotion? = nil, task: TaskKind = .command) -> Spec {
+        Spec(name: try! ModelName(name), task: task, promote: promote, retries: retries, priority: priority,
+             command: ["python3", "train.py"])
+    }
+
+    static func registration(_ lease: Lease, version: Int, metrics: [String: Double] = [:], promote: Promotion? = nil,
+                             at date: Date) -> VersionRegistration {
+        let manifest = Manifest(model: lease.job.model, version: version, task: lease.job.spec.task, algorithm: "test",
+                                metrics: metrics,
+                                lineage: Lineage(jobID: lease.job.id, attempt: lease.token.attempt, data: [], createdAt: date),
+                                artifacts: [ArtifactEntry(name: "model.bin", sha256: "00", bytes: 1)])
+        return VersionRegistration(manifest: manifest, promote: promote)
+    }
+
+    /// Dequeues, reserves and completes one job of `model` with `metrics`; returns the version.
+    @discardableResult
+    static func train(_ store: any MetadataStore, _ clock: ManualClock, _ model: String, metrics: [String: Double] = [:],
+                      promote: Promotion? = nil) async throws -> CompletionOutcome {
+        _ = try await store.enqueue(EnqueueRequest(spec: spec(model, promote: promote)))
+        let lease = try #require(try await store.dequeue(workerID: "w", kinds: [.train], leaseDuration: long))
+        let number = try await store.reserveVersion(lease.token)
+        return try await store.complete(lease.token, registration: registration(lease, version: number, metrics: metrics,
+                                                                                 promote: promote, at: clock.now()))
+    }
+
+    static func expectCode(_ code: TrainyardError.Code, sourceLocation: Testing.SourceLocation = #_sourceLocation,
+                           _ body: () async throws -> Void) async {
+        do {
+            try await body()
+            Issue.record("expected error \(code)", sourceLocation: sourceLocation)
+        } catch let error as TrainyardError {
+            #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
+        } catch {
+            Issue.record("expected TrainyardError \(code), got \(error)", sourceLocation: sourceLocation)
+        }
+    }
+
+    // MARK: Queue
+
+    func dequeueOrder() async throws {
+        let (store, clock) = try await make()
+        let now = clock.now()
+        let a = try await store.enqueue(EnqueueRequest(spec: Self.spec("a")))
+        let b = try await store.enqueue(EnqueueRequest(spec: Self.spec("b"), priority: 5))
+        let c = try await store.enqueue(EnqueueRequest(spec: Self.spec("c"), runAfter: now.addingTimeInterval(60)))
+        let d = try await store.enqueue(EnqueueRequest(spec: Self.spec("d"), runAfter: now.addingTimeInterval(-10)))
+        let e = try await store.enqueue(EnqueueRequest(spec: Self.spec("e")))
+        #expect(a.state == .queued && a.attempt == 0 && a.maxAttempts == 2)
+        #expect(c.runAfter == now.addingTimeInterval(60))
+
+        var order: [JobID] = []
+        while let lease = try await store.dequeue(workerID: "w1", kinds: [.train], leaseDuration: Self.long) {
+            order.append(lease.job.id)
+            #expect(lease.job.state == .running)
+            #expect(lease.job.attempt == 1)
+            #expect(lease.token.attempt == 1)
+            #expect(lease.job.workerID == "w1")
+        }
+        #expect(order == [b.id, d.id, a.id, e.id])
+        // The delayed job becomes eligible once its time comes.
+        let wake = try await store.nextWakeup()
+        #expect(wake == now.addingTimeInterval(60))
+        clock.advance(by: .seconds(59))
+        #expect(try await store.dequeue(workerID: "w1", kinds: [.train], leaseDuration: Self.long) == nil)
+        clock.advance(by: .seconds(1))
+        let late = try await store.dequeue(workerID: "w1", kinds: [.train], leaseDuration: Self.long)
+        #expect(late?.job.id == c.id)
+        // Kinds not asked for are not dequeued.
+        _ = try await store.enqueue(EnqueueRequest(kind: .transform, spec: Self.spec("t")))
+        #expect(try await store.dequeue(workerID: "w1", kinds: [.train], leaseDuration: Self.long) == nil)
+        #expect(try await store.dequeue(workerID: "w1", kinds: [.transform], leaseDuration: Self.long)?.job.kind == .transform)
+    }
+
+    func leaseExclusivity() async throws {
+        let (store, _) = try await make()
+        _ = try await store.enqueue(EnqueueRequest(spec: Self.spec()))
+        let first = try await store.dequeue(workerID: "w1", kinds: [.train], leaseDuration: Self.long)
+        let second = try await store.dequeue(workerID: "w2", kinds: [.train], leaseDuration: Self.long)
+        #expect(first != nil)
+        #expect(second == nil)
+
+        for i in 0..<200 { _ = try await store.enqueue(EnqueueRequest(spec: Self.spec("m\(i % 7)"))) }
+        let leased = try await withThrowingTaskGroup(of: [JobID].self) { group in
+            for w in 0..<4 {
+                group.addTask {
+                    var mine: [JobID] = []
+                    while let lease = try await store.dequeue(workerID: "w\(w)", kinds: [.train], leaseDuration: Self.long) {
+                        mine.append(lease.job.id)
+                    }
+                    return mine
+                }
+            }
+            var all: [JobID] = []
+            for try await ids in group { all += ids }
+            return all
+        }
+        #expect(leased.count == 200)
+        #expect(Set(leased).count == 200)
+        let running = try await store.jobs(JobFilter(states: [.running], limit: 1000))
+        #expect(running.count == 201)
+    }
+
+    func heartbeatExtendsAndExpiredLeasesAreReclaimed() async throws {
+        let (store, clock) = try await make()
+        let job = try await store.enqueue(EnqueueRequest(spec: Self.spec(retries: 1)))
+        let lease = try #require(try await store.dequeue(workerID: "w1", kinds: [.train], leaseDuration: .seconds(30)))
+        #expect(lease.expiresAt == clock.now().addingTimeInterval(30))
+
+        clock.advance(by: .seconds(20))
+        let progress = JobProgress(epoch: 2, totalEpochs: 10, loss: 0.5, metrics: ["loss": 0.5])
+        let reply = try await store.heartbeat(lease.token, leaseDuration: .seconds(30), progress: progress)
+        #expect(reply.expiresAt == clock.now().addingTimeInterval(30))
+        #expect(!reply.cancelRequested)
+        #expect(try await store.job(job.id)?.progress == progress)
+
+        clock.advance(by: .seconds(20)) // 40 s after dequeue, 20 s after the heartbeat: still held
+        #expect(try await store.dequeue(workerID: "w2", kinds: [.train], leaseDuration: .seconds(30)) == nil)
+        _ = try await store.heartbeat(lease.token, leaseDuration: .seconds(30), progress: nil)
+
+        clock.advance(by: .seconds(31)) // expired
+        #expect(try await store.dequeue(workerID: "w2", kinds: [.train], leaseDuration: .seconds(30)) == nil) // backoff
+        let requeued = try #require(try await store.job(job.id))
+        #expect(requeued.state == .queued)
+        #expect(requeued.failureReason?.contains("lease expired") == true)
+        #expect(requeued.runAfter == clock.now().addingTimeInterval(10))
+
+        clock.advance(by: .seconds(10))
+        let second = try #require(try await store.dequeue(workerID: "w2", kinds: [.train], leaseDuration: .seconds(30)))
+        #expect(second.job.id == job.id)
+        #expect(second.token.attempt == 2)
+        #expect(second.job.workerID == "w2")
+        #expect(second.token != lease.token)
+
+        // The old holder is fenced off from every write.
+        let stale = lease.token
+        await Self.expectCode(.leaseLost) { _ = try await store.heartbeat(stale, leaseDuration: .seconds(30), progress: nil) }
+        await Self.expectCode(.leaseLost) { _ = try await store.complete(stale, registration: nil) }
+        await Self.expectCode(.leaseLost) { _ = try await store.fail(stale, reason: "x", retryable: true) }
+        await Self.expectCode(.leaseLost) { _ = try await store.reserveVersion(stale) }
+        await Self.expectCode(.leaseLost) { _ = try await store.release(stale) }
+        await Self.expectCode(.leaseLost) { _ = try await store.acknowledgeCancellation(stale) }
+        #expect(try await store.job(job.id)?.state == .running)
+
+        // The last attempt's lease expiring fails the job for good.
+        clock.advance(by: .seconds(31))
+        #expect(try await store.dequeue(workerID: "w3", kinds: [.train], leaseDuration: .seconds(30)) == nil)
+        let failed = try #require(try await store.job(job.id))
+        #expect(failed.state == .failed)
+        #expect(failed.failureReason?.contains("lease expired") == true)
+        #expect(failed.finishedAt != nil)
+        await Self.expectCode(.leaseLost) { _ = try await store.heartbeat(second.token, leaseDuration: .seconds(30), progress: nil) }
+    }
+
+    func failRetriesWithBackoffThenFails() async throws {
+        let (store, clock) = try await make()
+        let job = try await store.enqueue(EnqueueRequest(spec: Self.spec(retries: 2)))
+        #expect(job.maxAttempts == 3)
+        var delays: [TimeInterval] = []
+        for attempt in 1...3 {
+            let lease = try #require(try await store.dequeue(workerID: "w", kinds: [.train], leaseDuration: Self.long))
+            #expect(lease.token.attempt == attempt)
+            let after = try await store.fail(lease.token, reason: "boom \(attempt)", retryable: true)
+            #expect(after.failureReason == "boom \(attempt)")
+            #expect(after.attempt == attempt)
+            if attempt < 3 {
+                #expect(after.state == .queued)
+                let wait = after.runAfter.timeIntervalSince(clock.now())
+                #expect(wait > 0)
+                delays.append(wait)
+                #expect(try await store.dequeue(workerID: "w", kinds: [.train], leaseDuration: Self.long) == nil)
+                clock.advance(by: .seconds(wait))
+            } else {
+                #expect(after.state == .failed)
+                #expect(after.finishedAt != nil)
+            }
+        }
+        #expect(delays == [10, 20])
+        let deadLetters = try await store.jobs(JobFilter(states: [.failed]))
+        #expect(deadLetters.map(\.id) == [job.id])
+        #expect(deadLetters.first?.failureReason == "boom 3")
+        #expect(try await store.jobs(JobFilter(states: [.queued, .running])).isEmpty)
+    }
+
+    func nonRetryableFailsAtOnce() async throws {
+        let (store, _) = try await make()
+        let job = try await store.enqueue(EnqueueRequest(spec: Self.spec(retries: 5)))
+        let lease = try #require(try await store.dequeue(workerID: "w", kinds: [.train], leaseDuration: Self.long))
+        let failed = try await store.fail(lease.token, reason: "bad data", retryable: false)
+        #expect(failed.state == .failed)
+        #expect(failed.failureReason == "bad data")
+        #expect(try await store.job(job.id)?.state == .failed)
+    }
+
+    func cancellation() async throws {
+        let (store, _) = try await make()
+        // Queued: cancelled at once.
+        let queued = try await store.enqueue(EnqueueRequest(spec: Self.spec("q")))
+        let cancelled = try await store.cancel(queued.id)
+        #expect(cancelled.state == .cancelled)
+        #expect(cancelled.finishedAt != nil)
+        #expect(try await store.dequeue(workerID: "w", kinds: [.train], leaseDuration: Self.long) == nil)
+
+        // Running: asked to stop, the worker learns it on heartbeat and acknowledges.
+        let running = try await store.enqueue(EnqueueRequest(spec: Self.spec("r")))
+        let lease = try #require(try await store.dequeue(workerID: "w", kinds: [.train], leaseDuration: Self.long))
+        #expect(lease.job.id == running.id)
+        let requested = try await store.cancel(running.id)
+        #expect(requested.state == .running)
+        #expect(requested.cancelRequested)
+        let reply = try await store.heartbeat(lease.token, leaseDuration: Self.long, progress: nil)
+        #expect(reply.cancelRequested)
+        let acknowledged = try await store.acknowledgeCancellation(lease.token)
+        #expect(acknowledged.state == .cancelled)
+        #expect(acknowledged.finishedAt != nil)
+
+        // Terminal: conflict; unknown: not found.
+        await Self.expectCode(.conflict) { _ = try await store.cancel(running.id) }
+        await Self.expectCode(.conflict) { _ = try await store.cancel(queued.id) }
+        await Self.expectCode(.notFound) { _ = try await store.cancel(999_999) }
+
+        // A failure reported after cancellation was asked for ends as cancelled, not retried.
+        let third = try await store.enqueue(EnqueueRequest(spec: Self.spec("f", retries: 3)))
+        let lease3 = try #require(try await store.dequeue(workerID: "w", kinds: [.train], leaseDuration: Self.long))
+        #expect(lease3.job.id == third.id)
+        _ = try await store.cancel(third.id)
+        #expect(try await store.fail(lease3.token, reason: "stopped", retryable: true).state == .cancelled)
+    }
+
+    func runningCap() async throws {
+        let (store, _) = try await make()
+        try await store.setRunningCap(1, for: .train)
+        let t1 = try await store.enqueue(EnqueueRequest(spec: Self.spec("a")))
+        let t2 = try await store.enqueue(EnqueueRequest(spec: Self.spec("b")))
+        let x = try await store.enqueue(EnqueueRequest(kind: .transform, spec: Self.spec("c")))
+        let all = Set(JobKind.allCases)
+        let first = try #require(try await store.dequeue(workerID: "w", kinds: all, leaseDuration: Self.long))
+        #expect(first.job.id == t1.id)
+        let second = try #require(try await store.dequeue(workerID: "w", kinds: all, leaseDuration: Self.long))
+        #expect(second.job.id == x.id) // train is at its cap; transform is not capped
+        #expect(try await store.dequeue(workerID: "w", kinds: all, leaseDuration: Self.long) == nil)
+        _ = try await store.complete(first.token, registration: nil)
+        let third = try #require(try await store.dequeue(workerID: "w", kinds: all, leaseDuration: Self.long))
+        #expect(third.job.id == t2.id)
+
+        // Removing the cap lets more run at once.
+        try await store.setRunningCap(0, for: .train)
+        _ = try await store.enqueue(EnqueueRequest(spec: Self.spec("d")))
+        #expect(try await store.dequeue(workerID: "w", kinds: [.train], leaseDuration: Self.long) == nil)
+        try await store.setRunningCap(nil, for: .train)
+        #expect(try await store.dequeue(workerID: "w", kinds: [.train], leaseDuration: Self.long) != nil)
+    }
+
+    func releaseDoesNotConsumeAnAttempt() async throws {
+        let (store, _) = try await make()
+        let job = try await store.enqueue(EnqueueRequest(spec: Self.spec(retries: 0)))
+        let lease = try #require(try await store.dequeue(workerID: "w1", kinds: [.train], leaseDuration: Self.long))
+        let released = try await store.release(lease.token)
+        #expect(released.state == .queued)
+        #expect(released.attempt == 0)
+        #expect(released.workerID == nil)
+        await Self.expectCode(.leaseLost) { _ = try await store.heartbeat(lease.token, leaseDuration: Self.long, progress: nil) }
+        let again = try #require(try await store.dequeue(workerID: "w2", kinds: [.train], leaseDuration: Self.long))
+        #expect(again.job.id == job.id)
+        #expect(again.token.attempt == 1)
+        // Still the one and only attempt: a failure now is final.
+        #expect(try await store.fail(again.token, reason: "x", retryable: true).state == .failed)
+    }
+
+    // MARK: Registry
+
+    func versionReservationAndCompletion() async throws {
+        let (store, clock) = try await make()
+        _ = try await store.enqueue(EnqueueRequest(spec: Self.spec("iris")))
+        _ = try await store.enqueue(EnqueueRequest(spec: Self.spec("iris")))
+        _ = try await store.enqueue(EnqueueRequest(spec: Self.spec("wine")))
+        let l1 = try #require(try await store.dequeue(workerID: "w", kinds: [.train], leaseDuration: Self.long))
+        let l2 = try #require(try await store.dequeue(workerID: "w", kinds: [.train], leaseDuration: Self.long))
+        let l3 = try #require(try await store.dequeue(workerID: "w", kinds: [.train], leaseDuration: Self.long))
+        #expect(try await store.reserveVersion(l1.token) == 1)
+        #expect(try await store.reserveVersion(l1.token) == 1) // idempotent
+        #expect(try await store.reserveVersion(l2.token) == 2)
+        #expect(try await store.reserveVersion(l3.token) == 1) // per model
+
+        // A manifest whose number was not reserved is refused.
+        await Self.expectCode(.conflict) {
+            _ = try await store.complete(l2.token, registration: Self.registration(l2, version: 7, at: clock.now()))
+        }
+        let outcome = try await store.complete(l2.token, registration: Self.registration(l2, version: 2, metrics: ["rmse": 1.5], at: clock.now()))
+        #expect(outcome.version == 2)
+        #expect(outcome.job.state == .succeeded)
+        #expect(outcome.job.resultVersion == 2)
+        #expect(outcome.job.finishedAt != nil)
+        _ = try await store.complete(l1.token, registration: Self.registration(l1, version: 1, at: clock.now()))
+        // Completing twice is refused (the lease is gone).
+        await Self.expectCode(.leaseLost) {
+            _ = try await store.complete(l1.token, registration: Self.registration(l1, version: 1, at: clock.now()))
+        }
+
+        let versions = try await store.versions(of: try ModelName("iris"))
+        #expect(versions.map(\.version) == [2, 1])
+        let v2 = try #require(try await store.version(try ModelName("iris"), 2))
+        #expect(v2.metrics == ["rmse": 1.5])
+        #expect(v2.jobID == l2.job.id)
+        #expect(v2.status == .ready)
+        #expect(v2.manifest.lineage.jobID == l2.job.id)
+        let summary = try #require(try await store.model(try ModelName("iris")))
+        #expect(summary.latestVersion == 2)
+        #expect(summary.versionCount == 2)
+        #expect(summary.task == .command)
+        #expect(try await store.models().map(\.name.rawValue) == ["iris", "wine"])
+        #expect(try await store.model(try ModelName("nope")) == nil)
+        #expect(try await store.version(try ModelName("iris"), 9) == nil)
+    }
+
+    func retriedJobRegistersExactlyOneVersion() async throws {
+        let (store, clock) = try await make()
+        let job = try await store.enqueue(EnqueueRequest(spec: Self.spec("iris", retries: 2)))
+        let first = try #require(try await store.dequeue(workerID: "w1", kinds: [.train], leaseDuration: .seconds(30)))
+        #expect(try await store.reserveVersion(first.token) == 1)
+        // The worker stalls; its lease expires and another worker takes over.
+        clock.advance(by: .seconds(31))
+        _ = try await store.dequeue(workerID: "w2", kinds: [.train], leaseDuration: .seconds(30))
+        clock.advance(by: .seconds(10))
+        let second = try #require(try await store.dequeue(workerID: "w2", kinds: [.train], leaseDuration: .seconds(30)))
+        #expect(second.job.id == job.id)
+        #expect(try await store.reserveVersion(second.token) == 1) // the same number
+        let outcome = try await store.complete(second.token, registration: Self.registration(second, version: 1, at: clock.now()))
+        #expect(outcome.version == 1)
+        // The stalled worker wakes up and tries to finish: fenced.
+        await Self.expectCode(.leaseLost) {
+            _ = try await store.complete(first.token, registration: Self.registration(first, version: 1, at: clock.now()))
+        }
+        let versions = try await store.versions(of: try ModelName("iris"))
+        #expect(versions.count == 1)
+        #expect(versions.first?.jobID == job.id)
+        // The next job gets the next number, none skipped.
+        let next = try await Self.train(store, clock, "iris")
+        #expect(next.version == 2)
+    }
+
+    func promotionOnlyWhenBetter() async throws {
+        let (store, clock) = try await make()
+        let rmse = Promotion(alias: .production, metric: "rmse")
+        let name = try ModelName("iris")
+        let o1 = try await Self.train(store, clock, "iris", metrics: ["rmse": 1.0], promote: rmse)
+        #expect(o1.promoted)
+        let o2 = try await Self.train(store, clock, "iris", metrics: ["rmse": 2.0], promote: rmse)
+        #expect(!o2.promoted)
+        #expect(o2.promotionNote?.contains("not promoted") == true)
+        #expect(try await store.aliases(of: name).first?.version == 1)
+        let o3 = try await Self.train(store, clock, "iris", metrics: ["rmse": 0.5], promote: rmse)
+        #expect(o3.promoted)
+        let o4 = try await Self.train(store, clock, "iris", metrics: ["mae": 0.1], promote: rmse)
+        #expect(!o4.promoted) // no such metric
+        let aliases = try await store.aliases(of: name)
+        #expect(aliases.map(\.version) == [3])
+        #expect(aliases.first?.updatedBy == "job:\(o3.job.id)")
+        let events = try await store.aliasEvents(of: name)
+        #expect(events.map(\.fromVersion) == [nil, 1])
+        #expect(events.map(\.toVersion) == [1, 3])
+        #expect(events.allSatisfy { $0.actor.hasPrefix("job:") && $0.reason?.hasPrefix("promoted") == true })
+
+        // Higher is better for accuracy.
+        let acc = Promotion(alias: try AliasName("staging"), metric: "accuracy")
+        let wine = try ModelName("wine")
+        #expect(try await Self.train(store, clock, "wine", metrics: ["accuracy": 0.8], promote: acc).promoted)
+        #expect(try await !Self.train(store, clock, "wine", metrics: ["accuracy": 0.7], promote: acc).promoted)
+        #expect(try await !Self.train(store, clock, "wine", metrics: ["accuracy": 0.8], promote: acc).promoted) // ties do not move
+        #expect(try await Self.train(store, clock, "wine", metrics: ["accuracy": 0.9], promote: acc).promoted)
+        #expect(try await store.resolve(ModelReference(name: wine, selector: .alias(acc.alias))).version == 4)
+    }
+
+    func aliasesAuditArchiveAndResolve() async throws {
+        let (store, clock) = try await make()
+        let name = try ModelName("iris")
+        for _ in 1...3 { try await Self.train(store, clock, "iris") }
+        let staging = try AliasName("staging")
+
+        // Default resolution without production: the latest ready version.
+        #expect(try await store.resolve(ModelReference(name: name)).version == 3)
+
+        let alias = try await store.setAlias(.production, of: name, to: 2, actor: "alice", reason: "release")
+        #expect(alias.version == 2)
+        #expect(alias.updatedBy == "alice")
+        try await store.setAlias(staging, of: name, to: 3, actor: "bob", reason: nil)
+        try await store.setAlias(.production, of: name, to: 1, actor: "carol", reason: "rollback")
+        #expect(try await store.resolve(ModelReference(name: name)).version == 1)
+        #expect(try await store.resolve(try ModelReference(parsing: "iris@staging")).version == 3)
+        #expect(try await store.resolve(try ModelReference(parsing: "iris:2")).version == 2)
+        #expect(try await store.version(name, 1)?.aliases == [.production])
+        #expect(try await store.versions(of: name).first { $0.version == 3 }?.aliases == [staging])
+        #expect(try await store.model(name)?.aliases == ["production": 1, "staging": 3])
+
+        await Self.expectCode(.notFound) { _ = try await store.setAlias(staging, of: name, to: 9, actor: "x", reason: nil) }
+        await Self.expectCode(.notFound) { _ = try await store.resolve(try ModelReference(parsing: "iris:9")) }
+        await Self.expectCode(.notFound) { _ = try await store.resolve(try ModelReference(parsing: "iris@canary")) }
+        await Self.expectCode(.notFound) { _ = try await store.resolve(try ModelReference(parsing: "ghost")) }
+        await Self.expectCode(.notFound) { _ = try await store.resolve(try ModelReference(parsing: "ghost@production")) }
+        await Self.expectCode(.notFound) { _ = try await store.resolve(try ModelReference(parsing: "ghost:1")) }
+
+        // Archive and delete are refused while an alias points at the version.
+        await Self.expectCode(.conflict) { _ = try await store.setStatus(.archived, of: name, version: 1) }
+        await Self.expectCode(.conflict) { try await store.deleteVersion(name, version: 3) }
+        try await store.deleteAlias(staging, of: name, actor: "dave")
+        await Self.expectCode(.notFound) { try await store.deleteAlias(staging, of: name, actor: "dave") }
+        let archived = try await store.setStatus(.archived, of: name, version: 3)
+        #expect(archived.status == .archived)
+        await Self.expectCode(.conflict) { _ = try await store.setAlias(staging, of: name, to: 3, actor: "x", reason: nil) }
+        // Archived versions are skipped by default resolution.
+        try await store.deleteAlias(.production, of: name, actor: "erin")
+        #expect(try await store.resolve(ModelReference(name: name)).version == 2)
+        #expect(try await store.setStatus(.ready, of: name, version: 3).status == .ready)
+        try await store.deleteVersion(name, version: 3)
+        #expect(try await store.version(name, 3) == nil)
+        #expect(try await store.resolve(ModelReference(name: name)).version == 2)
+        await Self.expectCode(.notFound) { try await store.deleteVersion(name, version: 3) }
+
+        let tagged = try await store.setTags(["owner": "ml"], of: name, version: 2)
+        #expect(tagged.tags == ["owner": "ml"])
+
+        // The audit trail, in order, with actors.
+        let events = try await store.aliasEvents(of: name)
+        #expect(events.map(\.actor) == ["alice", "bob", "carol", "dave", "erin"])
+        #expect(events.map(\.alias.rawValue) == ["production", "staging", "production", "staging", "production"])
+        #expect(events.map(\.fromVersion) == [nil, nil, 2, 3, 1])
+        #expect(events.map(\.toVersion) == [2, 3, 1, nil, nil])
+        #expect(events[0].reason == "release")
+        #expect(events[0].at == clock.now())
+    }
+
+    // MARK: Logs
+
+    func logs() async throws {
+        let (store, _) = try await make()
+        let job = try await store.enqueue(EnqueueRequest(spec: Self.spec()))
+        let other = try await store.enqueue(EnqueueRequest(spec: Self.spec()))
+        try await store.appendLog(job.id, lines: ["one", "two"])
+        try await store.appendLog(job.id, lines: [])
+        try await store.appendLog(other.id, lines: ["elsewhere"])
+        try await store.appendLog(job.id, lines: ["three"])
+        let all = try await store.logs(job.id, after: 0, limit: 100)
+        #expect(all.map(\.text) == ["one", "two", "three"])
+        #expect(all.map(\.sequence) == [1, 2, 3])
+        #expect(try await store.logs(job.id, after: 1, limit: 1).map(\.text) == ["two"])
+        #expect(try await store.logs(job.id, after: 3, limit: 100).isEmpty)
+        #expect(try await store.logs(other.id, after: 0, limit: 100).map(\.sequence) == [1])
+    }
+
+    func listingFilters() async throws {
+        let (store, _) = try await make()
+        var ids: [JobID] = []
+        for i in 0..<5 { ids.append(try await store.enqueue(EnqueueRequest(spec: Self.spec(i % 2 == 0 ? "even" : "odd"))).id) }
+        #expect(try await store.jobs(JobFilter()).map(\.id) == ids.reversed())
+        #expect(try await store.jobs(JobFilter(model: try ModelName("odd"))).map(\.id) == [ids[3], ids[1]])
+        #expect(try await store.jobs(JobFilter(limit: 2)).map(\.id) == [ids[4], ids[3]])
+        #expect(try await store.jobs(JobFilter(limit: 2, beforeID: ids[3])).map(\.id) == [ids[2], ids[1]])
+        #expect(try await store.jobs(JobFilter(kind: .transform)).isEmpty)
+        #expect(try await store.job(999_999) == nil)
+        let job = try #require(try await store.job(ids[0]))
+        #expect(job.spec == Self.spec("even"))
+        #expect(job.submittedBy == "local")
+    }
+}
