@@ -67,6 +67,9 @@ let package = Package(
                 "TrainyardCore",
                 "TrainyardRuntime",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -89,6 +92,8 @@ let package = Package(
             path: "Sources/trainyard-bench",
             swiftSettings: swiftSettings
         ),
+        // End-to-end through the real binary: exit codes, crash recovery, the quickstart.
+        .testTarget(name: "TrainyardCLITests", dependencies: ["trainyard"]),
         .testTarget(name: "TrainyardCoreTests", dependencies: ["TrainyardCore"]),
         .testTarget(name: "TrainyardStorageTests", dependencies: ["TrainyardStorage"]),
         .testTarget(name: "TrainyardRuntimeTests", dependencies: ["TrainyardRuntime"]),
@@ -97,6 +102,7 @@ let package = Package(
             dependencies: [
                 "TrainyardServer",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
     ],

@@ -43,10 +43,15 @@ public struct AliasName: Hashable, Sendable, Codable, Comparable, CustomStringCo
         guard ModelName.isValid(rawValue), !rawValue.allSatisfy(\.isNumber) else {
             throw TrainyardError(.invalidArgument, "invalid alias \"\(rawValue)\": must match [a-z0-9][a-z0-9._-]{0,63} and not be a number")
         }
+        // `GET /api/v1/models/{name}/aliases/history` is the audit trail.
+        guard !Self.reserved.contains(rawValue) else {
+            throw TrainyardError(.invalidArgument, "invalid alias \"\(rawValue)\": the name is reserved")
+        }
         self.rawValue = rawValue
     }
 
     public static let production = try! AliasName("production")
+    static let reserved: Set<String> = ["history"]
     public var description: String { rawValue }
     public static func < (a: AliasName, b: AliasName) -> Bool { a.rawValue < b.rawValue }
 

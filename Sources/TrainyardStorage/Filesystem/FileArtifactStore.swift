@@ -25,6 +25,7 @@ public struct FileArtifactStore: ArtifactStore {
         return root.appendingPathComponent(key)
     }
 
+    @discardableResult
     public func put(_ key: String, data: Data) async throws -> StoredObject {
         let destination = try url(key)
         try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)
@@ -34,6 +35,7 @@ public struct FileArtifactStore: ArtifactStore {
         return StoredObject(key: key, sha256: SHA256.hex(of: data), bytes: Int64(data.count))
     }
 
+    @discardableResult
     public func put(_ key: String, file: URL) async throws -> StoredObject {
         let destination = try url(key)
         try FileManager.default.createDirectory(at: destination.deletingLastPathComponent(), withIntermediateDirectories: true)

@@ -1,0 +1,77 @@
+import Foundation
+import Testing
+
+/// Runs the built `trainyard` binary in a temporary data folder.
+struct CLIHarness {
+    let dataDirectory: URL
+    let workDirectory: URL
+
+    init() throws {
+        let root = FileManager.default.temporaryDirectory.appendingPathComponent("trainyard-cli-\(UUID().uuidString)")
+        dataDirectory = root.appendingPathComponent("data")
+        workDirectory = root.appendingPathComponent("work")
+        try FileManager.default.createDirectory(at: workDirectory, withIntermediateDirectories: true)
+    }
+
+    /// The `trainyard` executable beside the test bundle.
+    static var binary: URL {
+        var dir = Bundle.main.bundleURL
+        for _ in 0..<4 {
+            let candidate = dir.appendingPathComponent("trainyard")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("trainyard")
+    }
+
+    var environment: [String: String] {
+        var env = ProcessInfo.processInfo.environment
+        env["TRAINYARD_DATA_DIR"] = dataDirectory.path
+        env["TRAINYARD_LOG_LEVEL"] = "warning"
+        return env
+    }
+
+    struct Result {
+        var status: Int32
+        var stdout: String
+        var stderr: String
+    }
+
+    /// Runs to completion.
+    @discardableResult
+    func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> Result {
+        let process = start(arguments, environment: extra)
+        let out = process.standardOutput as! Pipe, err = process.standardError as! Pipe
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    /// Starts in the background (output captured to pipes).
+    func start(_ arguments: [String], environment extra: [String: String] = [:]) -> Process {
+        let process = Process()
+        process.executableURL = Self.binary
+        process.arguments = arguments
+        process.currentDirectoryURL = workDirectory
+        process.environment = environment.merging(extra) { _, new in new }
+        process.standardOutput = Pipe()
+        process.standardError = Pipe()
+        try! process.run()
+        return process
+    }
+
+    func write(_ name: String, _ text: String) throws -> URL {
+        let url = workDirectory.appendingPathComponent(name)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        return url
+    }
+
+    /// `trainyard jobs show ID --json`, decoded loosely.
+    func job(_ id: Int) throws -> [String: Any] {
+        let r = try run(["jobs", "show", String(id), "--json"])
+        return (try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]) ?? [:]
+    }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import Testing
+
+/// A worker process killed with SIGKILL in the middle of a job: the job returns to the queue
+/// when its lease expires, a second worker completes it, and exactly one version is registered.
+@Suite("Worker crash recovery", .serialized)
+struct WorkerCrashTests {
+    @Test func killedWorkerJobIsRetriedAndRegisteredOnce() async throws {
+        let cli = try CLIHarness()
+        let marker = "crash-\(UUID().uuidString.prefix(8))"
+        _ = try cli.write("slow/train.py", """
+            import os, sys, time
+            # \(marker)
+            for step in range(1, 7):
+                print(f"metric: loss={1.0 / step} step={step}", flush=True)
+                time.sleep(0.5)
+            open(os.path.join(os.environ["TRAINYARD_MODEL_DIR"], "model.txt"), "w").write("done")
+            """)
+        let spec = try cli.write("slow/spec.yaml", """
+            name: slow
+            task: command
+            command: ["python3", "train.py", "\(marker)"]
+            retries: 2
+            """)
+        let lease = ["TRAINYARD_QUEUE_LEASE_SECONDS": "2"]
+        #expect(try cli.run(["train", spec.path], environment: lease).status == 0)
+
+        let first = cli.start(["worker", "--workers", "1"], environment: lease)
+        // Wait until the job runs and has made progress.
+        var running = false
+        for _ in 0..<100 {
+            try await Task.sleep(for: .milliseconds(100))
+            let job = try cli.job(1)
+            if job["state"] as? String == "running", job["progress"] != nil { running = true; break }
+        }
+        #expect(running)
+        kill(first.processIdentifier, SIGKILL)
+        first.waitUntilExit()
+        // The orphaned training program dies with its worker in production (container exit);
+        // here it is stopped by hand so it cannot write anything more.
+        let pkill = Process()
+        pkill.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        pkill.arguments = ["pkill", "-9", "-f", marker]
+        try pkill.run()
+        pkill.waitUntilExit()
+
+        let second = cli.start(["worker", "--workers", "1", "--exit-when-idle", "4s"], environment: lease)
+        var finalState = ""
+        for _ in 0..<300 {
+            try await Task.sleep(for: .milliseconds(100))
+            finalState = try cli.job(1)["state"] as? String ?? ""
+            if finalState == "succeeded" || finalState == "failed" { break }
+        }
+        second.waitUntilExit()
+        #expect(second.terminationStatus == 0)
+        let job = try cli.job(1)
+        #expect(finalState == "succeeded")
+        #expect(job["attempt"] as? Int == 2)
+        #expect((job["failure_reason"] as? String)?.contains("lease expired") == true)
+        let versions = try cli.run(["models", "show", "slow", "--json"])
+        let list = try JSONSerialization.jsonObject(with: Data(versions.stdout.utf8)) as? [[String: Any]]
+        #expect(list?.count == 1)
+        #expect(list?.first?["version"] as? Int == 1)
+    }
+}
