@@ -175,7 +175,8 @@ public enum TextDatasetReader {
                           separatorName: String) throws(TextInputError) -> [LabeledText] {
         guard let first = rows.first else { return [] }
         let header = first.1.map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
-        let wanted = [textColumn, labelColumn].compactMap { $0?.lowercased() }
+        // Column indices ("0", "1") select columns of header-less data; only names mark a header.
+        let wanted = [textColumn, labelColumn].compactMap { $0 }.filter { Int($0) == nil }.map { $0.lowercased() }
         let hasHeader = wanted.contains(where: header.contains)
             || header.contains(where: { textNames.contains($0) || labelNames.contains($0) })
         let width = first.1.count

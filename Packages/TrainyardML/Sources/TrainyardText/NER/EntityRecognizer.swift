@@ -35,8 +35,8 @@ public final class EntityRecognizer: Sendable {
     }
 
     /// Tokenizes `text`, tags it and returns its entities with code point offsets.
-    /// - Throws: `TextInputError` if the text is longer than the model's `max_text_length`.
-    ///   Empty text has no entities.
+    /// - Throws: `TextInputError` if the text is empty (or only whitespace) or longer than the
+    ///   model's `max_text_length`.
     public func recognize(_ text: String) throws -> [Entity] {
         var scratch = CRFScratch()
         return try recognize(text, scratch: &scratch)
@@ -66,7 +66,7 @@ public final class EntityRecognizer: Sendable {
         }
         var spans: [TokenSpan] = []
         scalars.withUnsafeBufferPointer { Tokenizer.spans(of: $0, into: &spans) }
-        if spans.isEmpty { return [] }
+        if spans.isEmpty { throw TextInputError(.emptyText, "empty text") }
         let sentence = TokenizedSentence(scalars: scalars, spans: spans)
         var hashes: [UInt64] = []
         var ends: [Int] = []
