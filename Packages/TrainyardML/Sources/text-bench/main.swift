@@ -62,9 +62,11 @@ switch args[1] {
 case "sst2":
     let train = readFile(args[2] + "/train.tsv")
     let dev = readFile(args[2] + "/dev.tsv")
+    let useDev: Bool = { if case .string("dev")? = params["validation"] { return true }; return false }()
+    params["validation"] = nil
     let t0 = now()
     let result = try TextClassification.train(
-        TextClassificationRequest(train: train, validation: .fraction(validationFraction), params: params),
+        TextClassificationRequest(train: train, validation: useDev ? .data(dev) : .fraction(validationFraction), params: params),
         observer: PrintObserver(verbose: verbose))
     let trainSeconds = now() - t0
     let classifier = try TextClassifier(model: result.model)

@@ -206,6 +206,8 @@ struct TextClassifierTrainer {
         var best: (score: Double, loss: Double, v: [Float], bias: [Float], epoch: Int)? = nil
         var sinceBest = 0
         var p = [Float](repeating: 0, count: K)
+        var recent: [([Float], [Float])] = []
+        var epochBias = bias
         // Optional per-example weights ∝ tokens^α (mean 1): SST-2 trains on phrases, tests on sentences.
         var exampleWeight = [Float](repeating: 1, count: n)
         if config.lengthWeighting > 0 {
@@ -255,9 +257,26 @@ struct TextClassifierTrainer {
                     }
                 }
             }
+            epochBias = bias
             var snapshotV = v
             if scale != 1 { for i in 0..<snapshotV.count { snapshotV[i] *= scale } }
-            let model = TextClassifierModel(featurizer: featurizer, labels: labels, weights: snapshotV, bias: bias,
+            if config.averageEpochs > 0 {
+                // Running mean of the last `averageEpochs` end-of-epoch weights.
+                recent.append((snapshotV, bias))
+                if recent.count > config.averageEpochs { recent.removeFirst() }
+                if recent.count > 1 {
+                    let inv = 1 / Float(recent.count)
+                    var meanV = [Float](repeating: 0, count: snapshotV.count)
+                    var meanB = [Float](repeating: 0, count: K)
+                    for (rv, rb) in recent {
+                        for i in 0..<meanV.count { meanV[i] += rv[i] * inv }
+                        for k in 0..<K { meanB[k] += rb[k] * inv }
+                    }
+                    snapshotV = meanV
+                    epochBias = meanB
+                }
+            }
+            let model = TextClassifierModel(featurizer: featurizer, labels: labels, weights: snapshotV, bias: epochBias,
                                             maxTextLength: config.maxTextLength)
             var metrics: [String: Double] = ["train_loss": lossSum / Double(max(n, 1))]
             var score = -lossSum
@@ -272,8 +291,8 @@ struct TextClassifierTrainer {
             }
             let report = EpochReport(epoch: epoch, totalEpochs: config.epochs, metrics: metrics)
             history.append(report)
-            if best == nil || score > best!.score || (score == best!.score && loss < best!.loss) {
-                best = (score, loss, snapshotV, bias, epoch)
+            if best == nil || !config.selectBest || score > best!.score || (score == best!.score && loss < best!.loss) {
+                best = (score, loss, snapshotV, epochBias, epoch)
                 sinceBest = 0
             } else {
                 sinceBest += 1

@@ -14,6 +14,8 @@
 /// | `length_weighting` | 0 | weight training examples by tokens^α |
 /// | `nb_weighting` | false | scale features by their Naive-Bayes log-count ratio (NB-SVM style) |
 /// | `early_stopping_rounds` | 3 | stop after this many epochs without a better validation score (0 = off) |
+/// | `average_epochs` | 0 | predict with the mean weights of the last N epochs (Polyak averaging; 0 = off) |
+/// | `select_best` | true | return the validation-best epoch instead of the last one |
 /// | `max_text_length` | 100000 | longest accepted text, in code points |
 /// | `seed` | request seed | overrides the request's seed |
 public struct TextClassificationConfig: Sendable, Equatable {
@@ -29,6 +31,8 @@ public struct TextClassificationConfig: Sendable, Equatable {
     public var negation = true
     public var lengthWeighting = 0.0
     public var earlyStoppingRounds = 3
+    public var selectBest = true
+    public var averageEpochs = 0
     public var maxTextLength = 100_000
     public var seed: UInt64? = nil
 
@@ -52,6 +56,8 @@ public struct TextClassificationConfig: Sendable, Equatable {
         nbWeighting = try r.bool("nb_weighting", default: d.nbWeighting)
         negation = try r.bool("negation", default: d.negation)
         lengthWeighting = try r.double("length_weighting", default: d.lengthWeighting, in: 0...2)
+        selectBest = try r.bool("select_best", default: d.selectBest)
+        averageEpochs = try r.int("average_epochs", default: d.averageEpochs, in: 0...1000)
         earlyStoppingRounds = try r.int("early_stopping_rounds", default: d.earlyStoppingRounds, in: 0...1000)
         maxTextLength = try r.int("max_text_length", default: d.maxTextLength, in: 1...100_000_000)
         if params["seed"] != nil { seed = UInt64(try r.int("seed", default: 0, in: 0...Int.max)) }
@@ -66,7 +72,7 @@ public struct TextClassificationConfig: Sendable, Equatable {
             "learning_rate": .double(learningRate), "min_count": .int(minCount),
             "sublinear_tf": .bool(sublinearTF), "nb_weighting": .bool(nbWeighting),
             "negation": .bool(negation), "length_weighting": .double(lengthWeighting),
-            "early_stopping_rounds": .int(earlyStoppingRounds), "max_text_length": .int(maxTextLength),
+            "select_best": .bool(selectBest), "average_epochs": .int(averageEpochs), "early_stopping_rounds": .int(earlyStoppingRounds), "max_text_length": .int(maxTextLength),
             "seed": .int(Int(truncatingIfNeeded: self.seed ?? seed)),
         ]
     }

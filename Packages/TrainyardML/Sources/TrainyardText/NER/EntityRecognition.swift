@@ -361,7 +361,7 @@ struct CRFTrainer {
         if validationCorpus != nil {
             let m = validationF1(theta)!
             finalMetrics = m
-            if let best, best.f1 > m.f1 {
+            if config.selectBest, let best, best.f1 > m.f1 {
                 chosen = best.theta
                 bestIteration = best.iteration
                 finalMetrics = validationF1(chosen)
