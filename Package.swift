@@ -5,7 +5,8 @@
 //   TrainyardCore     domain types, spec, errors, configuration, the ports (protocols)
 //   TrainyardML…      numerics and models (the standalone package in Packages/TrainyardML)
 //   TrainyardStorage  SQLite metadata store + queue, filesystem artifact store
-//   TrainyardRuntime  workers, trainers (command, tabular, text), staging, predictors
+//   TrainyardRuntime  queue workers, job runner, staging, the command (bring-your-own) trainer
+//   TrainyardLearners the native learners behind the Trainer port (tabular, text, NER)
 //   TrainyardServer   HTTP: control API, inference, operations
 //   trainyard         the CLI
 import PackageDescription
@@ -62,6 +63,16 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "TrainyardLearners",
+            dependencies: [
+                "TrainyardCore",
+                "TrainyardRuntime",
+                .product(name: "TrainyardTabular", package: "TrainyardML"),
+                .product(name: "TrainyardText", package: "TrainyardML"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "TrainyardServer",
             dependencies: [
                 "TrainyardCore",
@@ -79,6 +90,7 @@ let package = Package(
                 "TrainyardCore",
                 "TrainyardStorage",
                 "TrainyardRuntime",
+                "TrainyardLearners",
                 "TrainyardServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -8,9 +8,17 @@ public protocol Trainer: Sendable {
     /// rejected before anything is enqueued. Errors name the key path (and line via `spec`).
     func validate(_ spec: ParsedSpec) throws(TrainyardError)
 
+    /// Checks the data files themselves at submit time where they are at hand (a CSV's header
+    /// has the target column, say). `inputs` maps spec keys (`data.train`) to local files.
+    func validateData(_ spec: ParsedSpec, inputs: [String: URL]) throws(TrainyardError)
+
     /// Trains. Throw `TrainingFailure` for a failure with a reason; `CancellationError` (or
     /// stop early when `run.progress.isCancelled`) when asked to stop.
     func train(_ run: TrainingRun) async throws -> TrainingOutput
+}
+
+extension Trainer {
+    public func validateData(_ spec: ParsedSpec, inputs: [String: URL]) throws(TrainyardError) {}
 }
 
 /// Everything a trainer gets for one attempt.

@@ -43,6 +43,13 @@ public struct JobSubmitter: Sendable {
 
     public func submit(_ text: String, options: Options = Options()) async throws -> Job {
         let parsed = try check(text)
+        var local: [String: URL] = [:]
+        for (key, location) in parsed.spec.data.locations {
+            if let file = Stager.localFile(location, base: options.baseDirectory), FileManager.default.fileExists(atPath: file.path) {
+                local[key] = file
+            }
+        }
+        try services.trainers.trainer(for: parsed.spec.task).validateData(parsed, inputs: local)
         let staged = try await Stager(artifacts: services.artifacts).stage(parsed, baseDirectory: options.baseDirectory,
                                                                           preStaged: options.staged)
         let runAfter = options.delay.map { services.clock.now().addingTimeInterval($0.seconds) }

@@ -99,6 +99,14 @@ public struct Stager: Sendable {
         return (ArtifactKeys.blobReference(sha256: sha), DataDigest(key: key, source: location, sha256: sha, bytes: size))
     }
 
+    /// The local file a location names (a relative path, an absolute path or `file://`), if any.
+    public static func localFile(_ location: String, base: URL?) -> URL? {
+        if location.hasPrefix("file://") { return URL(string: location).flatMap { $0.isFileURL ? $0 : nil } }
+        if location.hasPrefix("/") { return URL(fileURLWithPath: location) }
+        if location.contains(":") { return nil }
+        return base?.appendingPathComponent(location)
+    }
+
     /// One entry of a staged code tree.
     public struct TreeEntry: Codable, Sendable, Equatable {
         public var path: String

@@ -116,10 +116,3 @@ public struct FileArtifactStore: ArtifactStore {
         return (hasher.finalize().map { String(format: "%02x", $0) }.joined(), size)
     }
 }
-
-extension SHA256 {
-    /// Lowercase hex digest of `data`.
-    public static func hex(of data: Data) -> String {
-        hash(data: data).map { String(format: "%02x", $0) }.joined()
-    }
-}

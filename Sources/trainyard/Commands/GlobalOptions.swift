@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import TrainyardCore
+import TrainyardLearners
 import TrainyardRuntime
 
 /// Options every command accepts.
@@ -48,12 +49,7 @@ func makeLogger(_ label: String, defaultLevel: Logger.Level = .info) -> Logger {
 }
 
 /// Every trainer this build ships.
-func defaultTrainers() -> TrainerRegistry {
-    var registry = TrainerRegistry()
-    registry[.command] = CommandTrainer()
-    NativeTrainers.register(into: &registry)
-    return registry
-}
+func defaultTrainers() -> TrainerRegistry { .standard }
 
 func makeServices(_ configuration: TrainyardConfiguration, logger: Logger = makeLogger("trainyard", defaultLevel: .warning)) async throws -> TrainyardServices {
     try await TrainyardServices.embedded(configuration, trainers: defaultTrainers(), logger: logger)

@@ -1,0 +1,77 @@
+import Foundation
+import TrainyardCore
+import TrainyardRuntime
+import TrainyardTabular
+
+/// `tabular-regression` / `tabular-classification` with `gbdt` (default), `mlp` or `linear`.
+///
+/// Artifacts: `model.bin` (serving model), `checkpoint.bin` (model + optimizer state, for
+/// warm starts). `warm_start:` continues from the parent version's checkpoint: gbdt adds trees,
+/// mlp resumes Adam.
+public struct TabularTrainer: Trainer {
+    public init() {}
+
+    static func task(_ kind: TaskKind) -> TabularTask { kind == .tabularClassification ? .classification : .regression }
+
+    public func validate(_ spec: ParsedSpec) throws(TrainyardError) {
+        let algorithm = spec.spec.model.algorithm ?? "gbdt"
+        let params = try LearnerBridge.params(spec.spec.model.params, spec: spec)
+        do {
+            try TabularLearning.validate(task: Self.task(spec.spec.task), algorithm: algorithm, params: params)
+        } catch {
+            throw LearnerBridge.specError(error, spec)
+        }
+    }
+
+    public func validateData(_ spec: ParsedSpec, inputs: [String: URL]) throws(TrainyardError) {
+        guard let target = spec.spec.data.target else { return }
+        for (key, file) in inputs {
+            guard let handle = try? FileHandle(forReadingFrom: file) else { continue }
+            let prefix = [UInt8]((try? handle.read(upToCount: 1 << 16)) ?? Data())
+            try? handle.close()
+            do { _ = try TabularLearning.validateHeader(prefix, target: target) } catch {
+                throw spec.error(at: key, "\(file.lastPathComponent): \(error)")
+            }
+        }
+    }
+
+    public func train(_ run: TrainingRun) async throws -> TrainingOutput {
+        let spec = run.spec
+        guard let trainFile = run.inputs["train"], let target = spec.data.target else {
+            throw TrainingFailure("tabular training needs data.train and data.target", retryable: false)
+        }
+        let algorithm = spec.model.algorithm ?? "gbdt"
+        let params = try LearnerBridge.params(spec.model.params)
+        var validation = TabularValidation.fraction(0.15)
+        switch spec.data.validation {
+        case .fraction(let f): validation = .fraction(f)
+        case .location: if let v = try LearnerBridge.bytes(run.inputs["validation"]) { validation = .data(v) }
+        case nil: break
+        }
+        var warmStart: [UInt8]?
+        if let parent = run.warmStart {
+            guard parent.manifest.algorithm == algorithm else {
+                throw TrainingFailure("warm start: \(spec.name):\(parent.version) was trained with \(parent.manifest.algorithm ?? "?"), not \(algorithm)", retryable: false)
+            }
+            warmStart = try LearnerBridge.bytes(parent.file("checkpoint.bin"))
+        }
+        let request = TabularTrainingRequest(task: Self.task(spec.task), algorithm: algorithm, params: params, target: target,
+                                             train: [UInt8](try Data(contentsOf: trainFile)), validation: validation,
+                                             seed: UInt64(spec.seed), warmStart: warmStart)
+        let observer = ProgressObserver(progress: run.progress)
+        run.progress.log("training \(algorithm) for \(spec.task.rawValue) on \(trainFile.lastPathComponent)")
+        let result: TabularTrainingResult
+        do {
+            result = try await runBlocking { try TabularLearning.train(request, observer: observer) }
+        } catch {
+            throw LearnerBridge.failure(error)
+        }
+        let schema = try JSON.decode(JSONValue.self, from: try JSON.encode(result.schema))
+        return TrainingOutput(
+            algorithm: algorithm,
+            artifacts: ["model.bin": try LearnerBridge.write(result.model, "model.bin", in: run),
+                        "checkpoint.bin": try LearnerBridge.write(result.checkpoint, "checkpoint.bin", in: run)],
+            metrics: result.metrics, history: LearnerBridge.history(result.history),
+            params: LearnerBridge.json(result.resolvedParams), inputSchema: schema)
+    }
+}
