@@ -1,4 +1,5 @@
-"""Python peers for benchmarks/tabular/run: prints one JSON object per line.
+"""Python peers for benchmarks/tabular/run: prints one JSON object per line. Single thread
+(OMP_NUM_THREADS=1, LightGBM n_jobs=1), like the reference figures in shared/data/README.md.
 
 Same files and split as Trainyard: data/train80.csv (fit), data/test20.csv (score).
 """
@@ -48,15 +49,15 @@ for c in cats:
 # LightGBM: separate so predict can pin one thread.
 times = []
 for _ in range(repeats):
-    t = time.time(); lg = lgb.LGBMRegressor(n_estimators=500, n_jobs=2, verbose=-1).fit(Xl, y); times.append(time.time() - t)
+    t = time.time(); lg = lgb.LGBMRegressor(n_estimators=500, n_jobs=1, verbose=-1).fit(Xl, y); times.append(time.time() - t)
 big = pd.concat([Xlt] * (1_000_000 // len(Xlt) + 1), ignore_index=True)
 for c in cats:
     big[c] = big[c].astype(Xlt[c].dtype)
-for threads, label in [(1, "1 thread"), (2, "2 threads")]:
+for threads, label in [(1, "1 thread")]:
     pt = []
     for _ in range(3):
         t = time.time(); lg.predict(big, num_threads=threads); pt.append(time.time() - t)
-    print(json.dumps({"peer": f"LightGBM 500 trees (predict {label})", "train_seconds_median": float(np.median(times)),
+    print(json.dumps({"peer": "LightGBM 500 trees (1 thread)", "train_seconds_median": float(np.median(times)),
                       "train_seconds": times, "test_metrics": metrics(lg.predict(Xlt)),
                       "predict_rows_per_second": len(big) / float(np.median(pt))}), flush=True)
 

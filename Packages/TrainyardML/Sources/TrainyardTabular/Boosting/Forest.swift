@@ -121,8 +121,20 @@ struct Forest: Sendable, Equatable {
               forest.nodeChildren.count == nodes * 2,
               forest.treeNodeStart.count == forest.roots.count, forest.treeLeafStart.count == forest.roots.count,
               forest.nodeFeature.allSatisfy({ $0 >= 0 && Int($0) < featureCount }),
-              (forest.nodeChildren + forest.roots).allSatisfy({ $0 >= 0 ? Int($0) < nodes : Int(~$0) < leaves })
+              (forest.nodeChildren + forest.roots).allSatisfy({ $0 >= 0 ? Int($0) < nodes : Int(~$0) < leaves }),
+              // Children come after their parent, so prediction always terminates.
+              forest.nodeChildren.indices.allSatisfy({ forest.nodeChildren[$0] < 0 || Int(forest.nodeChildren[$0]) > $0 / 2 })
         else { throw ModelFormatError("corrupt gbdt forest") }
+        // Every tree's children stay inside its own node and leaf ranges.
+        let T = forest.roots.count
+        for t in 0..<T {
+            let ns = forest.treeNodeStart[t], ne = t + 1 < T ? forest.treeNodeStart[t + 1] : nodes
+            let ls = forest.treeLeafStart[t], le = t + 1 < T ? forest.treeLeafStart[t + 1] : leaves
+            guard ns <= ne, ls < le, ne <= nodes, le <= leaves else { throw ModelFormatError("corrupt gbdt tree \(t)") }
+            func inside(_ c: Int32) -> Bool { c >= 0 ? (ns..<ne).contains(Int(c)) : (ls..<le).contains(Int(~c)) }
+            guard inside(forest.roots[t]), (ns..<ne).allSatisfy({ inside(forest.nodeChildren[2 * $0]) && inside(forest.nodeChildren[2 * $0 + 1]) })
+            else { throw ModelFormatError("corrupt gbdt tree \(t)") }
+        }
         return forest
     }
 }
