@@ -195,10 +195,14 @@ public struct JobRunner: Sendable {
     func finish(_ lease: Lease, ending: Ending, recorder: JobProgressRecorder, flags: Flags, work: URL, logger: Logger) async {
         let store = services.store
         let token = lease.token
+        // The log is archived beside what a job leaves behind (a version, a failure); every
+        // job's log stays queryable in the metadata store either way.
+        var archiveLog = true
         do {
             switch ending {
             case .succeeded(let output, let parentVersion):
                 let version = try await register(lease, output: output, parentVersion: parentVersion, recorder: recorder)
+                archiveLog = version != nil
                 logger.info("job succeeded", metadata: ["trainyard.version": "\(version.map(String.init) ?? "-")"])
             case .failed(let reason, let retryable):
                 recorder.log("attempt failed: \(reason)")
@@ -211,10 +215,12 @@ public struct JobRunner: Sendable {
                 await flushLogs(token, recorder)
                 _ = try await store.fail(token, reason: reason, retryable: true)
             case .cancelled:
+                archiveLog = false
                 recorder.log("cancelled")
                 await flushLogs(token, recorder)
                 _ = try await store.acknowledgeCancellation(token)
             case .shutdown:
+                archiveLog = false
                 recorder.log("worker shutting down; job returned to the queue")
                 await flushLogs(token, recorder)
                 _ = try await store.release(token)
@@ -229,8 +235,7 @@ public struct JobRunner: Sendable {
             logger.error("could not record the end of the attempt: \(error)")
             _ = try? await store.fail(token, reason: "internal error while recording the result: \(error)", retryable: true)
         }
-        // Keep the whole log beside the job's artifacts too.
-        if let lines = try? await store.logs(token.jobID, after: 0, limit: 1_000_000) {
+        if archiveLog, let lines = try? await store.logs(token.jobID, after: 0, limit: 1_000_000) {
             let text = lines.map(\.text).joined(separator: "\n") + "\n"
             _ = try? await services.artifacts.put(ArtifactKeys.jobLog(token.jobID), data: Data(text.utf8))
         }
@@ -245,6 +250,13 @@ public struct JobRunner: Sendable {
     /// no reader ever sees a version whose files are not all in place.
     func register(_ lease: Lease, output: TrainingOutput, parentVersion: Int?, recorder: JobProgressRecorder) async throws -> Int? {
         let spec = lease.job.spec
+        guard !output.artifacts.isEmpty else {
+            // Nothing was produced, so there is nothing to version: the job just succeeds.
+            recorder.log("the trainer produced no artifacts: no version registered")
+            await flushLogs(lease.token, recorder)
+            _ = try await services.store.complete(lease.token, registration: nil)
+            return nil
+        }
         let number = try await services.store.reserveVersion(lease.token)
         var entries: [ArtifactEntry] = []
         for (name, file) in output.artifacts.sorted(by: { $0.key < $1.key }) {

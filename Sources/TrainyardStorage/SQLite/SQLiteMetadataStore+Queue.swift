@@ -8,10 +8,10 @@ extension SQLiteMetadataStore {
         let now = self.now
         let runAfter = request.runAfter?.timeIntervalSince1970 ?? now
         let job = try await pool.write { [t] db -> Job in
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 INSERT INTO \(t.jobs) (kind, state, model, spec, priority, max_attempts, run_after, created_at, submitted_by)
                 VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [request.kind.rawValue, request.spec.name.rawValue, specText, request.priority,
+                """).execute(arguments: [request.kind.rawValue, request.spec.name.rawValue, specText, request.priority,
                                  1 + request.spec.retries, runAfter, now, request.submittedBy])
             return try Self.fetchJob(db, t, db.lastInsertedRowID)!
         }
@@ -27,8 +27,8 @@ extension SQLiteMetadataStore {
             // Kinds under their running cap.
             var eligible: [String] = []
             for kind in kinds.sorted(by: { $0.rawValue < $1.rawValue }) {
-                if let cap = try Int.fetchOne(db, sql: "SELECT cap FROM \(t.queueCaps) WHERE kind = ?", arguments: [kind.rawValue]) {
-                    let running = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(t.jobs) WHERE state = 'running' AND kind = ?",
+                if let cap = try Int.fetchOne(db.cachedStatement(sql: "SELECT cap FROM \(t.queueCaps) WHERE kind = ?"), arguments: [kind.rawValue]) {
+                    let running = try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM \(t.jobs) WHERE state = 'running' AND kind = ?"),
                                                    arguments: [kind.rawValue]) ?? 0
                     if running >= cap { continue }
                 }
@@ -36,17 +36,17 @@ extension SQLiteMetadataStore {
             }
             guard !eligible.isEmpty else { return nil }
             let placeholders = eligible.map { _ in "?" }.joined(separator: ",")
-            guard let id = try Int64.fetchOne(db, sql: """
+            guard let id = try Int64.fetchOne(db.cachedStatement(sql: """
                 SELECT id FROM \(t.jobs)
                 WHERE state = 'queued' AND kind IN (\(placeholders)) AND run_after <= ?
                 ORDER BY priority DESC, run_after, id LIMIT 1
-                """, arguments: StatementArguments(eligible) + [now]) else { return nil }
+                """), arguments: StatementArguments(eligible) + [now]) else { return nil }
             let expires = now + leaseDuration.seconds
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 UPDATE \(t.jobs) SET state = 'running', attempt = attempt + 1, lease_token = ?, lease_expires_at = ?,
                     worker_id = ?, started_at = ?, progress = NULL
                 WHERE id = ?
-                """, arguments: [token, expires, workerID, now, id])
+                """).execute(arguments: [token, expires, workerID, now, id])
             let job = try Self.fetchJob(db, t, id)!
             return Lease(token: LeaseToken(jobID: id, token: token, attempt: job.attempt), job: job,
                          expiresAt: Date(timeIntervalSince1970: expires))
@@ -57,18 +57,18 @@ extension SQLiteMetadataStore {
     /// Returns jobs whose worker stopped heartbeating to the queue (or fails them when no
     /// attempts remain); a job asked to cancel whose worker vanished becomes `cancelled`.
     static func reclaimExpiredLeases(_ db: Database, _ t: TableNames, now: Double, retryPolicy: RetryPolicy) throws {
-        let rows = try Row.fetchAll(db, sql: """
+        let rows = try Row.fetchAll(db.cachedStatement(sql: """
             SELECT id, attempt, max_attempts, cancel_requested, worker_id FROM \(t.jobs)
             WHERE state = 'running' AND lease_expires_at < ?
-            """, arguments: [now])
+            """), arguments: [now])
         for row in rows {
             let id: Int64 = row["id"]
             let worker: String = row["worker_id"] ?? "?"
             let reason = "lease expired: worker \(worker) stopped heartbeating (attempt \(row["attempt"] as Int))"
             if (row["cancel_requested"] as Int) != 0 {
-                try db.execute(sql: """
+                try db.cachedStatement(sql: """
                     UPDATE \(t.jobs) SET state = 'cancelled', finished_at = ?, lease_token = NULL, failure_reason = ? WHERE id = ?
-                    """, arguments: [now, reason, id])
+                    """).execute(arguments: [now, reason, id])
                 continue
             }
             let decision = retryPolicy.decide(attempt: row["attempt"], maxAttempts: row["max_attempts"], retryable: true,
@@ -80,21 +80,21 @@ extension SQLiteMetadataStore {
     static func apply(_ decision: RetryPolicy.Decision, _ db: Database, _ t: TableNames, id: Int64, reason: String, now: Double) throws {
         switch decision {
         case .retry(let delay):
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 UPDATE \(t.jobs) SET state = 'queued', run_after = ?, lease_token = NULL, lease_expires_at = NULL,
                     worker_id = NULL, failure_reason = ? WHERE id = ?
-                """, arguments: [now + delay.seconds, reason, id])
+                """).execute(arguments: [now + delay.seconds, reason, id])
         case .fail:
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 UPDATE \(t.jobs) SET state = 'failed', finished_at = ?, lease_token = NULL, lease_expires_at = NULL,
                     failure_reason = ? WHERE id = ?
-                """, arguments: [now, reason, id])
+                """).execute(arguments: [now, reason, id])
         }
     }
 
     /// Checks the lease is current; throws `.leaseLost` if the job moved on without this worker.
     static func checkLease(_ db: Database, _ t: TableNames, _ lease: LeaseToken, now: Double) throws {
-        guard let row = try Row.fetchOne(db, sql: "SELECT state, lease_token, lease_expires_at FROM \(t.jobs) WHERE id = ?",
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT state, lease_token, lease_expires_at FROM \(t.jobs) WHERE id = ?"),
                                          arguments: [lease.jobID]) else {
             throw TrainyardError.notFound("job \(lease.jobID)")
         }
@@ -113,12 +113,11 @@ extension SQLiteMetadataStore {
             try Self.checkLease(db, t, lease, now: now)
             let expires = now + leaseDuration.seconds
             if let progressText {
-                try db.execute(sql: "UPDATE \(t.jobs) SET lease_expires_at = ?, progress = ? WHERE id = ?",
-                               arguments: [expires, progressText, lease.jobID])
+                try db.cachedStatement(sql: "UPDATE \(t.jobs) SET lease_expires_at = ?, progress = ? WHERE id = ?").execute(arguments: [expires, progressText, lease.jobID])
             } else {
-                try db.execute(sql: "UPDATE \(t.jobs) SET lease_expires_at = ? WHERE id = ?", arguments: [expires, lease.jobID])
+                try db.cachedStatement(sql: "UPDATE \(t.jobs) SET lease_expires_at = ? WHERE id = ?").execute(arguments: [expires, lease.jobID])
             }
-            let cancel = try Int.fetchOne(db, sql: "SELECT cancel_requested FROM \(t.jobs) WHERE id = ?", arguments: [lease.jobID]) ?? 0
+            let cancel = try Int.fetchOne(db.cachedStatement(sql: "SELECT cancel_requested FROM \(t.jobs) WHERE id = ?"), arguments: [lease.jobID]) ?? 0
             return HeartbeatReply(expiresAt: Date(timeIntervalSince1970: expires), cancelRequested: cancel != 0)
         }
     }
@@ -127,11 +126,10 @@ extension SQLiteMetadataStore {
         let now = self.now
         let job = try await pool.write { [t, retryPolicy] db -> Job in
             try Self.checkLease(db, t, lease, now: now)
-            let row = try Row.fetchOne(db, sql: "SELECT attempt, max_attempts, cancel_requested FROM \(t.jobs) WHERE id = ?",
+            let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT attempt, max_attempts, cancel_requested FROM \(t.jobs) WHERE id = ?"),
                                        arguments: [lease.jobID])!
             if (row["cancel_requested"] as Int) != 0 {
-                try db.execute(sql: "UPDATE \(t.jobs) SET state = 'cancelled', finished_at = ?, lease_token = NULL, failure_reason = ? WHERE id = ?",
-                               arguments: [now, reason, lease.jobID])
+                try db.cachedStatement(sql: "UPDATE \(t.jobs) SET state = 'cancelled', finished_at = ?, lease_token = NULL, failure_reason = ? WHERE id = ?").execute(arguments: [now, reason, lease.jobID])
             } else {
                 let decision = retryPolicy.decide(attempt: row["attempt"], maxAttempts: row["max_attempts"], retryable: retryable,
                                                   unitRandom: Double.random(in: 0..<1))
@@ -147,8 +145,7 @@ extension SQLiteMetadataStore {
         let now = self.now
         let job = try await pool.write { [t] db -> Job in
             try Self.checkLease(db, t, lease, now: now)
-            try db.execute(sql: "UPDATE \(t.jobs) SET state = 'cancelled', finished_at = ?, lease_token = NULL WHERE id = ?",
-                           arguments: [now, lease.jobID])
+            try db.cachedStatement(sql: "UPDATE \(t.jobs) SET state = 'cancelled', finished_at = ?, lease_token = NULL WHERE id = ?").execute(arguments: [now, lease.jobID])
             return try Self.fetchJob(db, t, lease.jobID)!
         }
         onChange()
@@ -159,10 +156,10 @@ extension SQLiteMetadataStore {
         let now = self.now
         let job = try await pool.write { [t] db -> Job in
             try Self.checkLease(db, t, lease, now: now)
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 UPDATE \(t.jobs) SET state = 'queued', attempt = attempt - 1, lease_token = NULL, lease_expires_at = NULL,
                     worker_id = NULL, run_after = ? WHERE id = ?
-                """, arguments: [now, lease.jobID])
+                """).execute(arguments: [now, lease.jobID])
             return try Self.fetchJob(db, t, lease.jobID)!
         }
         onChange()
@@ -175,10 +172,9 @@ extension SQLiteMetadataStore {
             guard let job = try Self.fetchJob(db, t, id) else { throw TrainyardError.notFound("job \(id)") }
             switch job.state {
             case .queued:
-                try db.execute(sql: "UPDATE \(t.jobs) SET state = 'cancelled', finished_at = ?, cancel_requested = 1 WHERE id = ?",
-                               arguments: [now, id])
+                try db.cachedStatement(sql: "UPDATE \(t.jobs) SET state = 'cancelled', finished_at = ?, cancel_requested = 1 WHERE id = ?").execute(arguments: [now, id])
             case .running:
-                try db.execute(sql: "UPDATE \(t.jobs) SET cancel_requested = 1 WHERE id = ?", arguments: [id])
+                try db.cachedStatement(sql: "UPDATE \(t.jobs) SET cancel_requested = 1 WHERE id = ?").execute(arguments: [id])
             case .succeeded, .failed, .cancelled:
                 throw TrainyardError.conflict("job \(id) is already \(job.state.rawValue)")
             }
@@ -205,15 +201,15 @@ extension SQLiteMetadataStore {
             if let before = filter.beforeID { clauses.append("id < ?"); args += [before] }
             let whereSQL = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
             args += [max(1, min(filter.limit, 1000))]
-            return try Row.fetchAll(db, sql: "SELECT * FROM \(t.jobs) \(whereSQL) ORDER BY id DESC LIMIT ?", arguments: args)
+            return try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM \(t.jobs) \(whereSQL) ORDER BY id DESC LIMIT ?"), arguments: args)
                 .map(SQLiteRows.job)
         }
     }
 
     public func nextWakeup() async throws -> Date? {
         try await pool.read { [t] db in
-            let queued = try Double.fetchOne(db, sql: "SELECT MIN(run_after) FROM \(t.jobs) WHERE state = 'queued'")
-            let lease = try Double.fetchOne(db, sql: "SELECT MIN(lease_expires_at) FROM \(t.jobs) WHERE state = 'running'")
+            let queued = try Double.fetchOne(db.cachedStatement(sql: "SELECT MIN(run_after) FROM \(t.jobs) WHERE state = 'queued'"))
+            let lease = try Double.fetchOne(db.cachedStatement(sql: "SELECT MIN(lease_expires_at) FROM \(t.jobs) WHERE state = 'running'"))
             return [queued, lease].compactMap { $0 }.min().map { Date(timeIntervalSince1970: $0) }
         }
     }
@@ -221,10 +217,9 @@ extension SQLiteMetadataStore {
     public func setRunningCap(_ cap: Int?, for kind: JobKind) async throws {
         try await pool.write { [t] db in
             if let cap {
-                try db.execute(sql: "INSERT INTO \(t.queueCaps) (kind, cap) VALUES (?, ?) ON CONFLICT(kind) DO UPDATE SET cap = excluded.cap",
-                               arguments: [kind.rawValue, cap])
+                try db.cachedStatement(sql: "INSERT INTO \(t.queueCaps) (kind, cap) VALUES (?, ?) ON CONFLICT(kind) DO UPDATE SET cap = excluded.cap").execute(arguments: [kind.rawValue, cap])
             } else {
-                try db.execute(sql: "DELETE FROM \(t.queueCaps) WHERE kind = ?", arguments: [kind.rawValue])
+                try db.cachedStatement(sql: "DELETE FROM \(t.queueCaps) WHERE kind = ?").execute(arguments: [kind.rawValue])
             }
         }
         onChange()
@@ -236,7 +231,7 @@ extension SQLiteMetadataStore {
         guard !lines.isEmpty else { return }
         let now = self.now
         try await pool.write { [t] db in
-            var seq = try Int64.fetchOne(db, sql: "SELECT MAX(seq) FROM \(t.jobLogs) WHERE job_id = ?", arguments: [id]) ?? 0
+            var seq = try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(seq) FROM \(t.jobLogs) WHERE job_id = ?"), arguments: [id]) ?? 0
             let statement = try db.cachedStatement(sql: "INSERT INTO \(t.jobLogs) (job_id, seq, at, text) VALUES (?, ?, ?, ?)")
             for line in lines {
                 seq += 1
@@ -247,14 +242,14 @@ extension SQLiteMetadataStore {
 
     public func logs(_ id: JobID, after sequence: Int64, limit: Int) async throws -> [LogLine] {
         try await pool.read { [t] db in
-            try Row.fetchAll(db, sql: "SELECT seq, at, text FROM \(t.jobLogs) WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?",
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT seq, at, text FROM \(t.jobLogs) WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?"),
                              arguments: [id, sequence, limit])
                 .map { LogLine(sequence: $0["seq"], at: Date(timeIntervalSince1970: $0["at"]), text: $0["text"]) }
         }
     }
 
     static func fetchJob(_ db: Database, _ t: TableNames, _ id: Int64) throws -> Job? {
-        try Row.fetchOne(db, sql: "SELECT * FROM \(t.jobs) WHERE id = ?", arguments: [id]).map(SQLiteRows.job)
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM \(t.jobs) WHERE id = ?"), arguments: [id]).map(SQLiteRows.job)
     }
 
     static func newToken() -> String {

@@ -7,16 +7,14 @@ extension SQLiteMetadataStore {
         let now = self.now
         return try await pool.write { [t] db in
             try Self.checkLease(db, t, lease, now: now)
-            let row = try Row.fetchOne(db, sql: "SELECT model, spec, reserved_version FROM \(t.jobs) WHERE id = ?", arguments: [lease.jobID])!
+            let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT model, spec, reserved_version FROM \(t.jobs) WHERE id = ?"), arguments: [lease.jobID])!
             if let reserved: Int = row["reserved_version"] { return reserved }
             let model: String = row["model"]
             let spec = try JSON.decode(Spec.self, from: row["spec"] as String)
-            try db.execute(sql: "INSERT INTO \(t.models) (name, created_at, next_version, task) VALUES (?, ?, 1, ?) ON CONFLICT(name) DO NOTHING",
-                           arguments: [model, now, spec.task.rawValue])
-            let number = try Int.fetchOne(db, sql: "SELECT next_version FROM \(t.models) WHERE name = ?", arguments: [model])!
-            try db.execute(sql: "UPDATE \(t.models) SET next_version = next_version + 1, task = ? WHERE name = ?",
-                           arguments: [spec.task.rawValue, model])
-            try db.execute(sql: "UPDATE \(t.jobs) SET reserved_version = ? WHERE id = ?", arguments: [number, lease.jobID])
+            try db.cachedStatement(sql: "INSERT INTO \(t.models) (name, created_at, next_version, task) VALUES (?, ?, 1, ?) ON CONFLICT(name) DO NOTHING").execute(arguments: [model, now, spec.task.rawValue])
+            let number = try Int.fetchOne(db.cachedStatement(sql: "SELECT next_version FROM \(t.models) WHERE name = ?"), arguments: [model])!
+            try db.cachedStatement(sql: "UPDATE \(t.models) SET next_version = next_version + 1, task = ? WHERE name = ?").execute(arguments: [spec.task.rawValue, model])
+            try db.cachedStatement(sql: "UPDATE \(t.jobs) SET reserved_version = ? WHERE id = ?").execute(arguments: [number, lease.jobID])
             return number
         }
     }
@@ -30,25 +28,25 @@ extension SQLiteMetadataStore {
             var note: String?
             var version: Int?
             if let registration, let manifestText {
-                let reserved = try Int.fetchOne(db, sql: "SELECT reserved_version FROM \(t.jobs) WHERE id = ?", arguments: [lease.jobID])
+                let reserved = try Int.fetchOne(db.cachedStatement(sql: "SELECT reserved_version FROM \(t.jobs) WHERE id = ?"), arguments: [lease.jobID])
                 let manifest = registration.manifest
                 guard reserved == manifest.version else {
                     throw TrainyardError(.conflict, "job \(lease.jobID): manifest version \(manifest.version) was not reserved (reserved: \(reserved.map(String.init) ?? "none"))")
                 }
-                try db.execute(sql: """
+                try db.cachedStatement(sql: """
                     INSERT INTO \(t.versions) (model, version, status, created_at, job_id, manifest, tags)
                     VALUES (?, ?, 'ready', ?, ?, ?, ?)
-                    """, arguments: [manifest.model.rawValue, manifest.version, now, lease.jobID, manifestText,
+                    """).execute(arguments: [manifest.model.rawValue, manifest.version, now, lease.jobID, manifestText,
                                      try JSON.encodeString(manifest.tags)])
                 version = manifest.version
                 if let promotion = registration.promote {
                     (promoted, note) = try Self.promoteIfBetter(db, t, manifest: manifest, promotion: promotion, actor: "job:\(lease.jobID)", now: now)
                 }
             }
-            try db.execute(sql: """
+            try db.cachedStatement(sql: """
                 UPDATE \(t.jobs) SET state = 'succeeded', finished_at = ?, lease_token = NULL, lease_expires_at = NULL,
                     result_version = ? WHERE id = ?
-                """, arguments: [now, version, lease.jobID])
+                """).execute(arguments: [now, version, lease.jobID])
             return CompletionOutcome(job: try Self.fetchJob(db, t, lease.jobID)!, version: version, promoted: promoted, promotionNote: note)
         }
         onChange()
@@ -61,10 +59,10 @@ extension SQLiteMetadataStore {
         guard let newValue = manifest.metrics[promotion.metric] else {
             return (false, "not promoted: the new version has no metric \(promotion.metric)")
         }
-        let current = try Row.fetchOne(db, sql: """
+        let current = try Row.fetchOne(db.cachedStatement(sql: """
             SELECT v.version, v.manifest FROM \(t.aliases) a JOIN \(t.versions) v ON v.model = a.model AND v.version = a.version
             WHERE a.model = ? AND a.alias = ?
-            """, arguments: [manifest.model.rawValue, promotion.alias.rawValue])
+            """), arguments: [manifest.model.rawValue, promotion.alias.rawValue])
         var reason = "\(promotion.alias) was unset"
         if let current {
             let currentManifest = try JSON.decode(Manifest.self, from: current["manifest"] as String)
@@ -74,6 +72,8 @@ extension SQLiteMetadataStore {
                 let comparison = "\(promotion.metric) \(format(newValue)) vs \(format(old)) of version \(currentVersion)"
                 guard better else { return (false, "not promoted: \(comparison)") }
                 reason = comparison
+            } else {
+                reason = "version \(currentVersion) has no metric \(promotion.metric)"
             }
         }
         try setAliasRow(db, t, model: manifest.model.rawValue, alias: promotion.alias.rawValue, version: manifest.version,
@@ -85,19 +85,19 @@ extension SQLiteMetadataStore {
 
     static func setAliasRow(_ db: Database, _ t: TableNames, model: String, alias: String, version: Int, actor: String,
                             reason: String?, now: Double) throws {
-        let previous = try Int.fetchOne(db, sql: "SELECT version FROM \(t.aliases) WHERE model = ? AND alias = ?", arguments: [model, alias])
-        try db.execute(sql: """
+        let previous = try Int.fetchOne(db.cachedStatement(sql: "SELECT version FROM \(t.aliases) WHERE model = ? AND alias = ?"), arguments: [model, alias])
+        try db.cachedStatement(sql: """
             INSERT INTO \(t.aliases) (model, alias, version, updated_at, updated_by) VALUES (?, ?, ?, ?, ?)
             ON CONFLICT(model, alias) DO UPDATE SET version = excluded.version, updated_at = excluded.updated_at, updated_by = excluded.updated_by
-            """, arguments: [model, alias, version, now, actor])
-        try db.execute(sql: """
+            """).execute(arguments: [model, alias, version, now, actor])
+        try db.cachedStatement(sql: """
             INSERT INTO \(t.aliasEvents) (model, alias, from_version, to_version, actor, at, reason) VALUES (?, ?, ?, ?, ?, ?, ?)
-            """, arguments: [model, alias, previous, version, actor, now, reason])
+            """).execute(arguments: [model, alias, previous, version, actor, now, reason])
     }
 
     public func models() async throws -> [ModelSummary] {
         try await pool.read { [t] db in
-            try String.fetchAll(db, sql: "SELECT name FROM \(t.models) ORDER BY name").compactMap { try Self.summary(db, t, $0) }
+            try String.fetchAll(db.cachedStatement(sql: "SELECT name FROM \(t.models) ORDER BY name")).compactMap { try Self.summary(db, t, $0) }
         }
     }
 
@@ -106,10 +106,10 @@ extension SQLiteMetadataStore {
     }
 
     static func summary(_ db: Database, _ t: TableNames, _ name: String) throws -> ModelSummary? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM \(t.models) WHERE name = ?", arguments: [name]) else { return nil }
-        let stats = try Row.fetchOne(db, sql: "SELECT MAX(version) AS latest, COUNT(*) AS n FROM \(t.versions) WHERE model = ?", arguments: [name])!
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM \(t.models) WHERE name = ?"), arguments: [name]) else { return nil }
+        let stats = try Row.fetchOne(db.cachedStatement(sql: "SELECT MAX(version) AS latest, COUNT(*) AS n FROM \(t.versions) WHERE model = ?"), arguments: [name])!
         var aliases: [String: Int] = [:]
-        for a in try Row.fetchAll(db, sql: "SELECT alias, version FROM \(t.aliases) WHERE model = ?", arguments: [name]) {
+        for a in try Row.fetchAll(db.cachedStatement(sql: "SELECT alias, version FROM \(t.aliases) WHERE model = ?"), arguments: [name]) {
             aliases[a["alias"]] = a["version"]
         }
         return ModelSummary(name: try ModelName(name), createdAt: Date(timeIntervalSince1970: row["created_at"]),
@@ -120,7 +120,7 @@ extension SQLiteMetadataStore {
     public func versions(of name: ModelName) async throws -> [ModelVersion] {
         try await pool.read { [t] db in
             let aliases = try Self.aliasMap(db, t, name.rawValue)
-            return try Row.fetchAll(db, sql: "SELECT * FROM \(t.versions) WHERE model = ? ORDER BY version DESC", arguments: [name.rawValue])
+            return try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM \(t.versions) WHERE model = ? ORDER BY version DESC"), arguments: [name.rawValue])
                 .map { try SQLiteRows.version($0, aliases: aliases[$0["version"] as Int] ?? []) }
         }
     }
@@ -130,7 +130,7 @@ extension SQLiteMetadataStore {
     }
 
     static func fetchVersion(_ db: Database, _ t: TableNames, _ name: String, _ number: Int) throws -> ModelVersion? {
-        guard let row = try Row.fetchOne(db, sql: "SELECT * FROM \(t.versions) WHERE model = ? AND version = ?", arguments: [name, number]) else {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM \(t.versions) WHERE model = ? AND version = ?"), arguments: [name, number]) else {
             return nil
         }
         return try SQLiteRows.version(row, aliases: try aliasMap(db, t, name)[number] ?? [])
@@ -138,7 +138,7 @@ extension SQLiteMetadataStore {
 
     static func aliasMap(_ db: Database, _ t: TableNames, _ name: String) throws -> [Int: [AliasName]] {
         var map: [Int: [AliasName]] = [:]
-        for row in try Row.fetchAll(db, sql: "SELECT alias, version FROM \(t.aliases) WHERE model = ? ORDER BY alias", arguments: [name]) {
+        for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT alias, version FROM \(t.aliases) WHERE model = ? ORDER BY alias"), arguments: [name]) {
             map[row["version"], default: []].append(try AliasName(row["alias"] as String))
         }
         return map
@@ -152,14 +152,14 @@ extension SQLiteMetadataStore {
             case .version(let v):
                 number = v
             case .alias(let alias):
-                number = try Int.fetchOne(db, sql: "SELECT version FROM \(t.aliases) WHERE model = ? AND alias = ?", arguments: [name, alias.rawValue])
+                number = try Int.fetchOne(db.cachedStatement(sql: "SELECT version FROM \(t.aliases) WHERE model = ? AND alias = ?"), arguments: [name, alias.rawValue])
                 if number == nil {
                     guard try Self.summary(db, t, name) != nil else { throw TrainyardError.notFound("model \(name)") }
                     throw TrainyardError.notFound("alias \(alias) of model \(name)")
                 }
             case .default:
-                number = try Int.fetchOne(db, sql: "SELECT version FROM \(t.aliases) WHERE model = ? AND alias = 'production'", arguments: [name])
-                    ?? Int.fetchOne(db, sql: "SELECT MAX(version) FROM \(t.versions) WHERE model = ? AND status = 'ready'", arguments: [name])
+                number = try Int.fetchOne(db.cachedStatement(sql: "SELECT version FROM \(t.aliases) WHERE model = ? AND alias = 'production'"), arguments: [name])
+                    ?? Int.fetchOne(db.cachedStatement(sql: "SELECT MAX(version) FROM \(t.versions) WHERE model = ? AND status = 'ready'"), arguments: [name])
             }
             guard let number, let version = try Self.fetchVersion(db, t, name, number) else {
                 if try Self.summary(db, t, name) == nil { throw TrainyardError.notFound("model \(name)") }
@@ -171,7 +171,7 @@ extension SQLiteMetadataStore {
 
     public func aliases(of name: ModelName) async throws -> [Alias] {
         try await pool.read { [t] db in
-            try Row.fetchAll(db, sql: "SELECT * FROM \(t.aliases) WHERE model = ? ORDER BY alias", arguments: [name.rawValue]).map(SQLiteRows.alias)
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM \(t.aliases) WHERE model = ? ORDER BY alias"), arguments: [name.rawValue]).map(SQLiteRows.alias)
         }
     }
 
@@ -183,7 +183,7 @@ extension SQLiteMetadataStore {
             }
             guard v.status == .ready else { throw TrainyardError.conflict("version \(name):\(version) is archived; restore it before aliasing it") }
             try Self.setAliasRow(db, t, model: name.rawValue, alias: alias.rawValue, version: version, actor: actor, reason: reason, now: now)
-            return try SQLiteRows.alias(Row.fetchOne(db, sql: "SELECT * FROM \(t.aliases) WHERE model = ? AND alias = ?",
+            return try SQLiteRows.alias(Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM \(t.aliases) WHERE model = ? AND alias = ?"),
                                                       arguments: [name.rawValue, alias.rawValue])!)
         }
     }
@@ -191,19 +191,18 @@ extension SQLiteMetadataStore {
     public func deleteAlias(_ alias: AliasName, of name: ModelName, actor: String) async throws {
         let now = self.now
         try await pool.write { [t] db in
-            guard let previous = try Int.fetchOne(db, sql: "SELECT version FROM \(t.aliases) WHERE model = ? AND alias = ?",
+            guard let previous = try Int.fetchOne(db.cachedStatement(sql: "SELECT version FROM \(t.aliases) WHERE model = ? AND alias = ?"),
                                                   arguments: [name.rawValue, alias.rawValue]) else {
                 throw TrainyardError.notFound("alias \(alias) of model \(name)")
             }
-            try db.execute(sql: "DELETE FROM \(t.aliases) WHERE model = ? AND alias = ?", arguments: [name.rawValue, alias.rawValue])
-            try db.execute(sql: "INSERT INTO \(t.aliasEvents) (model, alias, from_version, to_version, actor, at, reason) VALUES (?, ?, ?, NULL, ?, ?, 'deleted')",
-                           arguments: [name.rawValue, alias.rawValue, previous, actor, now])
+            try db.cachedStatement(sql: "DELETE FROM \(t.aliases) WHERE model = ? AND alias = ?").execute(arguments: [name.rawValue, alias.rawValue])
+            try db.cachedStatement(sql: "INSERT INTO \(t.aliasEvents) (model, alias, from_version, to_version, actor, at, reason) VALUES (?, ?, ?, NULL, ?, ?, 'deleted')").execute(arguments: [name.rawValue, alias.rawValue, previous, actor, now])
         }
     }
 
     public func aliasEvents(of name: ModelName) async throws -> [AliasEvent] {
         try await pool.read { [t] db in
-            try Row.fetchAll(db, sql: "SELECT * FROM \(t.aliasEvents) WHERE model = ? ORDER BY id", arguments: [name.rawValue]).map { row in
+            try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM \(t.aliasEvents) WHERE model = ? ORDER BY id"), arguments: [name.rawValue]).map { row in
                 AliasEvent(model: try ModelName(row["model"] as String), alias: try AliasName(row["alias"] as String),
                            fromVersion: row["from_version"], toVersion: row["to_version"], actor: row["actor"],
                            at: Date(timeIntervalSince1970: row["at"]), reason: row["reason"])
@@ -212,7 +211,7 @@ extension SQLiteMetadataStore {
     }
 
     static func refuseIfAliased(_ db: Database, _ t: TableNames, _ name: ModelName, _ version: Int, action: String) throws {
-        let aliases = try String.fetchAll(db, sql: "SELECT alias FROM \(t.aliases) WHERE model = ? AND version = ? ORDER BY alias",
+        let aliases = try String.fetchAll(db.cachedStatement(sql: "SELECT alias FROM \(t.aliases) WHERE model = ? AND version = ? ORDER BY alias"),
                                           arguments: [name.rawValue, version])
         if !aliases.isEmpty {
             throw TrainyardError.conflict("cannot \(action) \(name):\(version): alias \(aliases.joined(separator: ", ")) points at it; move or delete the alias first")
@@ -223,7 +222,7 @@ extension SQLiteMetadataStore {
         try await pool.write { [t] db in
             guard try Self.fetchVersion(db, t, name.rawValue, version) != nil else { throw TrainyardError.notFound("version \(name):\(version)") }
             if status == .archived { try Self.refuseIfAliased(db, t, name, version, action: "archive") }
-            try db.execute(sql: "UPDATE \(t.versions) SET status = ? WHERE model = ? AND version = ?", arguments: [status.rawValue, name.rawValue, version])
+            try db.cachedStatement(sql: "UPDATE \(t.versions) SET status = ? WHERE model = ? AND version = ?").execute(arguments: [status.rawValue, name.rawValue, version])
             return try Self.fetchVersion(db, t, name.rawValue, version)!
         }
     }
@@ -232,7 +231,7 @@ extension SQLiteMetadataStore {
         try await pool.write { [t] db in
             guard try Self.fetchVersion(db, t, name.rawValue, version) != nil else { throw TrainyardError.notFound("version \(name):\(version)") }
             try Self.refuseIfAliased(db, t, name, version, action: "delete")
-            try db.execute(sql: "DELETE FROM \(t.versions) WHERE model = ? AND version = ?", arguments: [name.rawValue, version])
+            try db.cachedStatement(sql: "DELETE FROM \(t.versions) WHERE model = ? AND version = ?").execute(arguments: [name.rawValue, version])
         }
     }
 
@@ -240,7 +239,7 @@ extension SQLiteMetadataStore {
         let text = try JSON.encodeString(tags)
         return try await pool.write { [t] db in
             guard try Self.fetchVersion(db, t, name.rawValue, version) != nil else { throw TrainyardError.notFound("version \(name):\(version)") }
-            try db.execute(sql: "UPDATE \(t.versions) SET tags = ? WHERE model = ? AND version = ?", arguments: [text, name.rawValue, version])
+            try db.cachedStatement(sql: "UPDATE \(t.versions) SET tags = ? WHERE model = ? AND version = ?").execute(arguments: [text, name.rawValue, version])
             return try Self.fetchVersion(db, t, name.rawValue, version)!
         }
     }
