@@ -244,6 +244,34 @@ struct SubmitterTests {
         #expect(try await h.store.jobs(JobFilter()).isEmpty)
     }
 
+    @Test func dataLocationForms() async throws {
+        let h = try await Harness()
+        let folder = try h.specFolder()
+        let csv = folder.appendingPathComponent("data/train.csv")
+        // Absolute paths and file:// URIs need no spec folder (no code is staged without one).
+        for location in [csv.path, csv.absoluteString] {
+            let text = h.spec().replacingOccurrences(of: "data/train.csv", with: location)
+            let job = try await h.services.submitter.submit(text, options: .init(baseDirectory: nil))
+            #expect(job.spec.data.train == "artifact:sha256:\(Harness.sha256(Harness.csv))")
+            #expect(job.spec.staged.map(\.key) == ["data.train"])
+            #expect(job.spec.staged.first?.source == location)
+        }
+        let empty = folder.appendingPathComponent("data/empty.csv")
+        try Data().write(to: empty)
+        for (location, message) in [("s3://bucket/x.csv", "S3"), ("http://example.com/x.csv", "scheme"), ("data", "folder"),
+                                    ("data/empty.csv", "empty")] {
+            let text = h.spec().replacingOccurrences(of: "data/train.csv", with: location)
+            do {
+                _ = try await h.submit(text, folder: folder)
+                Issue.record("expected \(location) to be refused")
+            } catch let error as TrainyardError {
+                #expect(error.details.first?.path == "data.train")
+                #expect(error.message.contains(message), "\(error.message)")
+            }
+        }
+        #expect(try await h.store.jobs(JobFilter()).count == 2)
+    }
+
     @Test func delayedAndPrioritisedSubmission() async throws {
         let h = try await Harness()
         let folder = try h.specFolder()

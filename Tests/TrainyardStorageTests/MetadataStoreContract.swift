@@ -382,6 +382,13 @@ struct MetadataStoreContract: Sendable {
         #expect(events.map(\.toVersion) == [1, 3])
         #expect(events.allSatisfy { $0.actor.hasPrefix("job:") && $0.reason?.hasPrefix("promoted") == true })
 
+        // An aliased version without the metric is beaten by any version that has it.
+        try await store.setAlias(.production, of: name, to: 4, actor: "alice", reason: "manual")
+        let o5 = try await Self.train(store, clock, "iris", metrics: ["rmse": 9.0], promote: rmse)
+        #expect(o5.promoted)
+        #expect(o5.promotionNote?.contains("version 4 has no metric rmse") == true, "\(o5.promotionNote ?? "nil")")
+        #expect(try await store.aliasEvents(of: name).map(\.toVersion) == [1, 3, 4, 5])
+
         // Higher is better for accuracy.
         let acc = Promotion(alias: try AliasName("staging"), metric: "accuracy")
         let wine = try ModelName("wine")

@@ -80,11 +80,13 @@ public struct CommandTrainer: Trainer {
             progress.log("stderr: \(line)")
             collector.keepStderr(line)
         } }
-        // Watch for cancellation while the program runs.
+        // Watch for cancellation while the program runs: asked through the reporter, or the
+        // calling task cancelled (the watcher is detached, so it must be told explicitly).
         let grace = terminationGrace
+        let callerCancelled = StopFlag()
         let watcher = Task.detached {
             while process.isRunning {
-                if progress.isCancelled || Task.isCancelled {
+                if progress.isCancelled || callerCancelled.isSet {
                     process.terminate()
                     try? await Task.sleep(for: grace)
                     if process.isRunning { kill(process.processIdentifier, SIGKILL) }
@@ -93,10 +95,14 @@ public struct CommandTrainer: Trainer {
                 try? await Task.sleep(for: .milliseconds(100))
             }
         }
+        try await withTaskCancellationHandler {
+            try await runBlocking { process.waitUntilExit() }
+        } onCancel: {
+            callerCancelled.set()
+        }
         _ = try await (outDone, errDone)
-        try await runBlocking { process.waitUntilExit() }
         watcher.cancel()
-        if progress.isCancelled { throw CancellationError() }
+        if progress.isCancelled || callerCancelled.isSet { throw CancellationError() }
 
         guard process.terminationStatus == 0, process.terminationReason == .exit else {
             let failureFile = outputDir.appendingPathComponent("failure")
@@ -154,6 +160,13 @@ public struct CommandTrainer: Trainer {
         }
         if !buffer.isEmpty { body(String(decoding: buffer, as: UTF8.self)) }
     }
+}
+
+/// A flag set once from any thread (a cancellation handler) and read by another.
+final class StopFlag: Sendable {
+    private let state = Mutex(false)
+    func set() { state.withLock { $0 = true } }
+    var isSet: Bool { state.withLock { $0 } }
 }
 
 /// Parses `metric: name=value [step=N]` lines into final metrics, history and progress.
