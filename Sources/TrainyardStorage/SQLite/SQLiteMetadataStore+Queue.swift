@@ -202,7 +202,7 @@ extension SQLiteMetadataStore {
             let whereSQL = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
             args += [max(1, min(filter.limit, 1000))]
             return try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM \(t.jobs) \(whereSQL) ORDER BY id DESC LIMIT ?"), arguments: args)
-                .map(SQLiteRows.job)
+                .map { try SQLiteRows.job($0, specs: t.specs) }
         }
     }
 
@@ -249,7 +249,7 @@ extension SQLiteMetadataStore {
     }
 
     static func fetchJob(_ db: Database, _ t: TableNames, _ id: Int64) throws -> Job? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM \(t.jobs) WHERE id = ?"), arguments: [id]).map(SQLiteRows.job)
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM \(t.jobs) WHERE id = ?"), arguments: [id]).map { try SQLiteRows.job($0, specs: t.specs) }
     }
 
     static func newToken() -> String {

@@ -116,9 +116,13 @@ public final class SQLiteMetadataStore: MetadataStore {
 
 /// Namespaced table names. The prefix is validated by `Namespace` (a-z, 0-9, _), which is
 /// what makes interpolating it into SQL safe; values are always bound arguments.
+///
+/// It also carries the store's decoded-spec cache into the transaction closures, which
+/// capture it anyway.
 struct TableNames: Sendable {
     let prefix: String
     let jobs, jobLogs, queueCaps, models, versions, aliases, aliasEvents: String
+    let specs = SpecCache()
 
     init(_ namespace: Namespace) {
         prefix = namespace.tablePrefix
@@ -131,3 +135,27 @@ struct TableNames: Sendable {
         aliasEvents = prefix + "alias_events"
     }
 }
+
+/// Decoded job specs by job id. A job's spec never changes after enqueue, and decoding it
+/// from JSON was the largest single cost of a queue transition, so each process decodes a
+/// job's spec once. Bounded: cleared when it grows past `capacity`.
+final class SpecCache: Sendable {
+    private let entries = Mutex<[Int64: Spec]>([:])
+    let capacity = 4096
+
+    func spec(_ id: Int64, json: String) throws -> Spec {
+        if let cached = entries.withLock({ $0[id] }) { return cached }
+        let spec = try JSON.decode(Spec.self, from: json)
+        insert(id, spec)
+        return spec
+    }
+
+    func insert(_ id: Int64, _ spec: Spec) {
+        entries.withLock { e in
+            if e.count >= capacity { e.removeAll(keepingCapacity: true) }
+            e[id] = spec
+        }
+    }
+}
+
+import Synchronization

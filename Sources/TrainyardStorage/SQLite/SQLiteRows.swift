@@ -6,9 +6,8 @@ import TrainyardCore
 enum SQLiteRows {
     static func date(_ value: Double?) -> Date? { value.map { Date(timeIntervalSince1970: $0) } }
 
-    static func job(_ row: Row) throws -> Job {
-        let specText: String = row["spec"]
-        let spec = try JSON.decode(Spec.self, from: specText)
+    static func job(_ row: Row, specs: SpecCache) throws -> Job {
+        let spec = try specs.spec(row["id"], json: row["spec"])
         let progressText: String? = row["progress"]
         return Job(
             id: row["id"],
