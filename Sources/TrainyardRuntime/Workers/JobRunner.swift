@@ -33,9 +33,11 @@ public struct JobRunner: Sendable {
 
     /// Shared between the heartbeat loop and the trainer wait.
     final class Flags: Sendable {
-        private let state = Mutex<(leaseLost: Bool, cancelRequested: Bool)>((false, false))
+        private let state = Mutex<(leaseLost: Bool, cancelRequested: Bool, timedOut: Bool)>((false, false, false))
         var leaseLost: Bool { state.withLock { $0.leaseLost } }
         var cancelRequested: Bool { state.withLock { $0.cancelRequested } }
+        var timedOut: Bool { state.withLock { $0.timedOut } }
+        func setTimedOut() { state.withLock { $0.timedOut = true } }
         func setLeaseLost() { state.withLock { $0.leaseLost = true } }
         func setCancelRequested() { state.withLock { $0.cancelRequested = true } }
     }
@@ -72,10 +74,12 @@ public struct JobRunner: Sendable {
                 do {
                     let run = try await prepare(lease, work: work, recorder: recorder)
                     let trainer = try services.trainers.trainer(for: job.spec.task)
-                    let output = try await withTimeout(job.spec.timeout, recorder: recorder) { try await trainer.train(run) }
-                    guard let output else { return .timedOut }
+                    let output = try await withTimeout(job.spec.timeout, recorder: recorder, flags: flags) { try await trainer.train(run) }
+                    guard let output, !flags.timedOut else { return .timedOut }
                     if recorder.isCancelled { return flags.leaseLost ? .leaseLost : (shutdown() ? .shutdown : .cancelled) }
                     return .succeeded(output, parentVersion: run.warmStart?.version)
+                } catch _ where flags.timedOut {
+                    return .timedOut
                 } catch let failure as TrainingFailure {
                     return recorder.isCancelled ? (shutdown() ? .shutdown : .cancelled) : .failed(failure.reason, retryable: failure.retryable)
                 } catch is CancellationError {
@@ -100,12 +104,15 @@ public struct JobRunner: Sendable {
 
     /// Runs `body`, returning nil if `timeout` passes first (the recorder is then cancelled so
     /// the trainer stops at its next check).
-    func withTimeout(_ timeout: Duration, recorder: JobProgressRecorder,
+    func withTimeout(_ timeout: Duration, recorder: JobProgressRecorder, flags: Flags,
                      _ body: @escaping @Sendable () async throws -> TrainingOutput) async throws -> TrainingOutput? {
         try await withThrowingTaskGroup(of: TrainingOutput?.self) { group in
             group.addTask { try await body() }
             group.addTask {
                 try await Task.sleep(for: timeout)
+                // Flag first: the trainer may notice the cancellation and throw before this
+                // task returns, and that attempt must still be recorded as timed out.
+                flags.setTimedOut()
                 recorder.cancel()
                 return nil
             }
