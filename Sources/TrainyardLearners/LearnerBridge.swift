@@ -55,6 +55,19 @@ enum LearnerBridge {
         reports.map { MetricPoint(step: $0.epoch, metrics: $0.metrics) }
     }
 
+    /// Where validation rows come from, as the learners take it: a held-out fraction (the
+    /// spec's, else `defaultFraction`) or the bytes of the `validation` channel.
+    enum Validation { case fraction(Double), data([UInt8]) }
+
+    static func validation(_ run: TrainingRun, defaultFraction: Double) throws -> Validation {
+        switch run.spec.data.validation {
+        case .fraction(let f): return .fraction(f)
+        case .location: if let v = try bytes(run.inputs["validation"]) { return .data(v) }
+        case nil: break
+        }
+        return .fraction(defaultFraction)
+    }
+
     static func bytes(_ url: URL?) throws -> [UInt8]? {
         guard let url else { return nil }
         return [UInt8](try Data(contentsOf: url))

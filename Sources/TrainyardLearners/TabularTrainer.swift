@@ -42,11 +42,9 @@ public struct TabularTrainer: Trainer {
         }
         let algorithm = spec.model.algorithm ?? "gbdt"
         let params = try LearnerBridge.params(spec.model.params)
-        var validation = TabularValidation.fraction(0.15)
-        switch spec.data.validation {
-        case .fraction(let f): validation = .fraction(f)
-        case .location: if let v = try LearnerBridge.bytes(run.inputs["validation"]) { validation = .data(v) }
-        case nil: break
+        let validation: TabularValidation = switch try LearnerBridge.validation(run, defaultFraction: 0.15) {
+        case .fraction(let f): .fraction(f)
+        case .data(let d): .data(d)
         }
         var warmStart: [UInt8]?
         if let parent = run.warmStart {

@@ -19,12 +19,7 @@ public struct TextClassificationTrainer: Trainer {
     public func train(_ run: TrainingRun) async throws -> TrainingOutput {
         let spec = run.spec
         guard let trainFile = run.inputs["train"] else { throw TrainingFailure("text classification needs data.train", retryable: false) }
-        var validation = TextValidation.fraction(0.1)
-        switch spec.data.validation {
-        case .fraction(let f): validation = .fraction(f)
-        case .location: if let v = try LearnerBridge.bytes(run.inputs["validation"]) { validation = .data(v) }
-        case nil: break
-        }
+        let validation = try Self.textValidation(run)
         let request = TextClassificationRequest(train: [UInt8](try Data(contentsOf: trainFile)),
                                                 format: spec.data.format.flatMap(TextFormat.init(rawValue:)) ?? .auto,
                                                 textColumn: spec.data.textColumn, labelColumn: spec.data.labelColumn,
@@ -53,12 +48,7 @@ public struct NERTrainer: Trainer {
     public func train(_ run: TrainingRun) async throws -> TrainingOutput {
         let spec = run.spec
         guard let trainFile = run.inputs["train"] else { throw TrainingFailure("ner needs data.train (CoNLL)", retryable: false) }
-        var validation = TextValidation.fraction(0.1)
-        switch spec.data.validation {
-        case .fraction(let f): validation = .fraction(f)
-        case .location: if let v = try LearnerBridge.bytes(run.inputs["validation"]) { validation = .data(v) }
-        case nil: break
-        }
+        let validation = try Self.textValidation(run)
         let request = NERTrainingRequest(train: [UInt8](try Data(contentsOf: trainFile)), validation: validation,
                                          params: try LearnerBridge.params(spec.model.params), seed: UInt64(spec.seed))
         let observer = ProgressObserver(progress: run.progress)
@@ -69,5 +59,15 @@ public struct NERTrainer: Trainer {
                               params: LearnerBridge.json(result.resolvedParams),
                               inputSchema: .object(["type": .string("text")]),
                               outputSchema: .object(["entity_types": .array(result.labels.map { .string($0) })]))
+    }
+}
+
+extension Trainer {
+    /// The text learners' validation source (default: 10 % held out).
+    static func textValidation(_ run: TrainingRun) throws -> TextValidation {
+        switch try LearnerBridge.validation(run, defaultFraction: 0.1) {
+        case .fraction(let f): return .fraction(f)
+        case .data(let d): return .data(d)
+        }
     }
 }
