@@ -73,10 +73,24 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .target(
+            name: "TrainyardServing",
+            dependencies: [
+                "TrainyardCore",
+                "TrainyardRuntime",
+                "TrainyardLearners",
+                .product(name: "TrainyardTabular", package: "TrainyardML"),
+                .product(name: "TrainyardText", package: "TrainyardML"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
             name: "TrainyardServer",
             dependencies: [
                 "TrainyardCore",
                 "TrainyardRuntime",
+                "TrainyardServing",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -92,6 +106,7 @@ let package = Package(
                 "TrainyardRuntime",
                 "TrainyardLearners",
                 "TrainyardServer",
+                "TrainyardServing",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -106,9 +121,11 @@ let package = Package(
         ),
         // End-to-end through the real binary: exit codes, crash recovery, the quickstart.
         .testTarget(name: "TrainyardCLITests", dependencies: ["trainyard"]),
+        .testTarget(name: "TrainyardLearnersTests", dependencies: ["TrainyardLearners", "TrainyardRuntime"]),
         .testTarget(name: "TrainyardCoreTests", dependencies: ["TrainyardCore"]),
         .testTarget(name: "TrainyardStorageTests", dependencies: ["TrainyardStorage"]),
         .testTarget(name: "TrainyardRuntimeTests", dependencies: ["TrainyardRuntime"]),
+        .testTarget(name: "TrainyardServingTests", dependencies: ["TrainyardServing", "TrainyardStorage"]),
         .testTarget(
             name: "TrainyardServerTests",
             dependencies: [

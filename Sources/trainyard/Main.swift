@@ -49,7 +49,7 @@ struct TrainyardCommand: AsyncParsableCommand {
         abstract: "Train, register, serve and batch-score machine-learning models.",
         subcommands: [
             Up.self, Server.self, Worker.self, Quickstart.self, Train.self, Jobs.self, Models.self, AliasCommand.self,
-            Evaluate.self,
+            Evaluate.self, Predict.self,
         ]
     )
 }

@@ -38,7 +38,9 @@ public struct APIRoute: Sendable {
     /// Names of the `{captures}` in `path`, in order.
     public var pathParameters: [String] {
         path.split(separator: "/").compactMap { part in
-            part.hasPrefix("{") && part.hasSuffix("}") ? String(part.dropFirst().dropLast()) : nil
+            // `{name}` or a capture with a suffix, as in TF Serving's `{name}:predict`.
+            guard part.hasPrefix("{"), let close = part.firstIndex(of: "}") else { return nil }
+            return String(part[part.index(after: part.startIndex)..<close])
         }
     }
 }

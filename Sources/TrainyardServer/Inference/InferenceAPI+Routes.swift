@@ -1,0 +1,237 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import TrainyardCore
+import TrainyardServing
+
+extension InferenceAPI {
+    // MARK: Native
+
+    var nativeRoutes: [APIRoute] {
+        [
+            APIRoute(.post, "/api/v1/models/{name}/predict", scope: .predict, operationID: "predict",
+                     summary: "Predict with a model (default: alias production, else the latest version)", tag: "inference",
+                     query: [APIParameter("version", "Version number to use", schema: Schema.integer), APIParameter("alias", "Alias to use")],
+                     requestBody: APIRequestBody(["application/json": InferenceSchema.rows, "text/csv": Schema.string], description: "Rows to score"),
+                     responses: [.json(200, "One prediction per row", InferenceSchema.nativeAnswer)] + InferenceSchema.errors,
+                     handler: instrumented("native") { request, context in
+                let reference = try Self.reference(context.parameters.get("name") ?? "", version: Params.string(request, "version"),
+                                                   alias: Params.string(request, "alias"))
+                let rows = try await Self.rows(request, context, csv: true, json: Payloads.nativeRows)
+                let model = try await server.model(for: reference)
+                let predictions = try await model.predict(rows)
+                return Self.respond(.object(["model": .string(model.name.rawValue), "version": .int(model.number), "predictions": .array(predictions)]),
+                                    model: model)
+            }),
+        ]
+    }
+
+    // MARK: KServe Open Inference Protocol V2
+
+    var v2Routes: [APIRoute] {
+        let notReadyDoc = APIResponse.json(503, "Not ready (Retry-After)", Schema.anyValue)
+        let metadata = Schema.object(["name": Schema.string, "versions": Schema.array(Schema.string), "platform": Schema.string,
+                                      "inputs": Schema.array(Schema.anyValue), "outputs": Schema.array(Schema.anyValue)])
+        var routes: [APIRoute] = [
+            APIRoute(.get, "/v2", scope: nil, operationID: "v2ServerMetadata", summary: "V2 server metadata", tag: "kserve-v2",
+                     responses: [.json(200, "Server metadata", Schema.anyValue)]) { _, _ in
+                Self.respond(.object(["name": .string("trainyard"), "version": .string("1"), "extensions": .array([])]), model: nil)
+            },
+            APIRoute(.get, "/v2/health/live", scope: nil, operationID: "v2Live", summary: "V2 liveness", tag: "kserve-v2",
+                     responses: [.json(200, "Live", Schema.anyValue)]) { _, _ in
+                Self.respond(.object(["live": .bool(true)]), model: nil)
+            },
+            APIRoute(.get, "/v2/health/ready", scope: nil, operationID: "v2Ready", summary: "V2 readiness: 503 with Retry-After while required models load",
+                     tag: "kserve-v2", responses: [.json(200, "Ready", Schema.anyValue), notReadyDoc]) { _, _ in
+                if let reason = readiness.notReadyReason ?? server.notReadyReason { return notReady(reason) }
+                return Self.respond(.object(["ready": .bool(true)]), model: nil)
+            },
+        ]
+        for versioned in [false, true] {
+            let base = versioned ? "/v2/models/{name}/versions/{version}" : "/v2/models/{name}"
+            let suffix = versioned ? "Version" : ""
+            @Sendable func reference(_ context: TrainyardRequestContext) throws -> ModelReference {
+                try Self.reference(context.parameters.get("name") ?? "", version: versioned ? context.parameters.get("version") ?? "" : nil)
+            }
+            routes += [
+                APIRoute(.get, base, scope: .predict, operationID: "v2ModelMetadata\(suffix)", summary: "V2 model metadata", tag: "kserve-v2",
+                         responses: [.json(200, "Model metadata", metadata)] + InferenceSchema.errors) { _, context in
+                    let ref = try reference(context)
+                    let version = try await server.services.store.resolve(ref)
+                    let versions = try await server.services.store.versions(of: ref.name).filter { $0.status == .ready }.map { JSONValue.string(String($0.version)) }
+                    let (inputs, outputs) = Payloads.v2Metadata(version)
+                    return Self.respond(.object(["name": .string(ref.name.rawValue), "versions": .array(versions), "platform": .string("trainyard"),
+                                                 "inputs": .array(inputs), "outputs": .array(outputs)]), model: nil)
+                },
+                APIRoute(.get, base + "/ready", scope: nil, operationID: "v2ModelReady\(suffix)",
+                         summary: "V2 model readiness: 200 when loaded; 503 with Retry-After while it loads", tag: "kserve-v2",
+                         responses: [.json(200, "Ready", Schema.anyValue), notReadyDoc] + InferenceSchema.errors) { _, context in
+                    let ref = try reference(context)
+                    if server.isLoaded(ref) { return Self.respond(.object(["name": .string(ref.name.rawValue), "ready": .bool(true)]), model: nil) }
+                    _ = try await server.services.store.resolve(ref)  // 404 for an unknown model/version
+                    server.prefetch(ref)
+                    return notReady("\(ref) is loading")
+                },
+                APIRoute(.post, base + "/infer", scope: .predict, operationID: "v2Infer\(suffix)", summary: "V2 inference", tag: "kserve-v2",
+                         requestBody: APIRequestBody(["application/json": InferenceSchema.v2Request], description: "Input tensors"),
+                         responses: [.json(200, "Output tensors", InferenceSchema.v2Response)] + InferenceSchema.errors,
+                         handler: instrumented("v2") { request, context in
+                    let ref = try reference(context)
+                    let body = try await Self.jsonBody(request, context)
+                    let model = try await server.model(for: ref)
+                    let rows = try Payloads.v2Rows(body, schema: model.schema)
+                    let outputs = try await model.predict(rows)
+                    var answer: [String: JSONValue] = ["model_name": .string(model.name.rawValue), "model_version": .string(String(model.number)),
+                                                       "outputs": .array(Payloads.v2Outputs(outputs, model: model))]
+                    if let id = body["id"] { answer["id"] = id }
+                    return Self.respond(.object(answer), model: model)
+                }),
+            ]
+        }
+        return routes
+    }
+
+    // MARK: TensorFlow Serving REST
+
+    var tfServingRoutes: [APIRoute] {
+        let predictBody = APIRequestBody(["application/json": Schema.object(["signature_name": Schema.string, "instances": Schema.array(Schema.anyValue),
+                                                                            "inputs": Schema.anyValue])],
+                                         description: "instances (row format) or inputs (columnar format)")
+        let answer = Schema.object(["predictions": Schema.array(Schema.anyValue), "outputs": Schema.anyValue])
+        func predict(_ path: String, _ id: String, _ summary: String, _ reference: @escaping @Sendable (TrainyardRequestContext) throws -> ModelReference) -> APIRoute {
+            APIRoute(.post, path, scope: .predict, operationID: id, summary: summary, tag: "tensorflow-serving", requestBody: predictBody,
+                     responses: [.json(200, "predictions (row format) or outputs (columnar format)", answer)] + InferenceSchema.errors,
+                     handler: instrumented("tfserving") { request, context in
+                let ref = try reference(context)
+                let body = try await Self.jsonBody(request, context)
+                let (rows, columnar) = try Payloads.tfServingRows(body)
+                let model = try await server.model(for: ref)
+                let outputs = try await model.predict(rows).map(model.plain)
+                return Self.respond(.object([columnar ? "outputs" : "predictions": .array(outputs)]), model: model)
+            })
+        }
+        func status(_ path: String, _ id: String, versioned: Bool) -> APIRoute {
+            APIRoute(.get, path, scope: .predict, operationID: id, summary: "TF Serving model status", tag: "tensorflow-serving",
+                     responses: [.json(200, "model_version_status", Schema.anyValue)] + InferenceSchema.errors) { _, context in
+                let ref = try Self.reference(context.parameters.get("name") ?? "", version: versioned ? context.parameters.get("version") ?? "" : nil)
+                let version = try await server.services.store.resolve(ref)
+                let loaded = server.isLoaded(ref)
+                if !loaded { server.prefetch(ref) }
+                let entry: JSONValue = .object(["version": .string(String(version.version)), "state": .string(loaded ? "AVAILABLE" : "LOADING"),
+                                                "status": .object(["error_code": .string("OK"), "error_message": .string("")])])
+                return Self.respond(.object(["model_version_status": .array([entry])]), model: nil)
+            }
+        }
+        return [
+            predict("/v1/models/{name}:predict", "tfPredict", "TF Serving predict (default version)") { context in
+                try Self.reference(context.parameters.get("name") ?? "")
+            },
+            predict("/v1/models/{name}/versions/{version}:predict", "tfPredictVersion", "TF Serving predict with a version") { context in
+                try Self.reference(context.parameters.get("name") ?? "", version: context.parameters.get("version") ?? "")
+            },
+            predict("/v1/models/{name}/labels/{alias}:predict", "tfPredictLabel", "TF Serving predict with a version label (alias)") { context in
+                try Self.reference(context.parameters.get("name") ?? "", alias: context.parameters.get("alias") ?? "")
+            },
+            status("/v1/models/{name}", "tfModelStatus", versioned: false),
+            status("/v1/models/{name}/versions/{version}", "tfModelStatusVersion", versioned: true),
+        ]
+    }
+
+    // MARK: MLflow / SageMaker
+
+    var mlflowRoutes: [APIRoute] {
+        let ping: APIRoute.Handler = { _, _ in
+            if let reason = readiness.notReadyReason ?? server.notReadyReason { return notReady(reason) }
+            guard let ref = try? await defaultReference() else { return Self.respond(.object(["status": .string("ok")]), model: nil) }
+            if let model = server.cached(ref) { return Self.respond(.object(["status": .string("ok")]), model: model) }
+            server.prefetch(ref)
+            return notReady("\(ref) is loading")
+        }
+        return [
+            APIRoute(.get, "/ping", scope: nil, operationID: "ping",
+                     summary: "SageMaker/MLflow health: 200 once the default model is loaded (503 with Retry-After while it loads)", tag: "mlflow-sagemaker",
+                     responses: [.json(200, "Healthy", Schema.anyValue), .json(503, "Loading", Schema.anyValue)], handler: ping),
+            APIRoute(.get, "/health", scope: nil, operationID: "mlflowHealth", summary: "MLflow scoring server health (as /ping)", tag: "mlflow-sagemaker",
+                     responses: [.json(200, "Healthy", Schema.anyValue), .json(503, "Loading", Schema.anyValue)], handler: ping),
+            APIRoute(.post, "/invocations", scope: .predict, operationID: "invocations",
+                     summary: "MLflow/SageMaker scoring of the default model: dataframe_split, dataframe_records, instances, inputs, or CSV",
+                     tag: "mlflow-sagemaker",
+                     requestBody: APIRequestBody(["application/json": Schema.anyValue, "text/csv": Schema.string], description: "Rows to score"),
+                     responses: [.json(200, "Predictions", InferenceSchema.predictions)] + InferenceSchema.errors,
+                     handler: instrumented("mlflow") { request, context in
+                let model = try await server.model(for: try await defaultReference())
+                if case .command(let process) = model.backend, !model.schema.isTabular {
+                    // A bring-your-own model gets the request exactly as sent.
+                    let type = HTTPHelpers.mediaType(request)
+                    guard Self.isJSON(type) || type == "text/csv" else { throw Self.unsupported(type ?? "", accepted: "application/json or text/csv") }
+                    let body = try await Self.body(request, context)
+                    let (data, contentType) = try await process.invoke(body: Data(buffer: body), contentType: type ?? "application/json")
+                    var headers: HTTPFields = [.contentType: contentType]
+                    headers[.modelName] = model.name.rawValue
+                    headers[.modelVersion] = String(model.number)
+                    return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
+                }
+                let rows = try await Self.rows(request, context, csv: true, json: Payloads.mlflowRows)
+                let outputs = try await model.predict(rows).map(model.plain)
+                return Self.respond(.object(["predictions": .array(outputs)]), model: model)
+            }),
+        ]
+    }
+
+    // MARK: The replaced systems
+
+    var legacyRoutes: [APIRoute] {
+        [
+            APIRoute(.post, "/predict", scope: .predict, operationID: "legacyPredict",
+                     summary: "The replaced sentiment service: {\"text\": …} → {\"score\": P(positive)} (TRAINYARD_SERVING_TEXT_MODEL, default sentiment)",
+                     tag: "compatibility",
+                     requestBody: APIRequestBody(["application/json": Schema.object(["text": Schema.string], required: ["text"])], description: "The text"),
+                     responses: [.json(200, "The score", Schema.object(["score": Schema.number], required: ["score"]))] + InferenceSchema.errors,
+                     handler: instrumented("predict") { request, context in
+                let body = try await Self.jsonBody(request, context)
+                guard case .object(let o) = body else { throw TrainyardError(.invalidInput, "the body must be a JSON object {\"text\": …}") }
+                guard case .string(let text)? = o["text"] else {
+                    throw TrainyardError(.invalidInput, "the input does not match the model's schema",
+                                         details: [.init(path: "text", message: o["text"] == nil ? "missing field \"text\" (string)" : "field \"text\" must be a string")])
+                }
+                let extra = o.keys.filter { $0 != "text" }.sorted()
+                guard extra.isEmpty else {
+                    throw TrainyardError(.invalidInput, "the input does not match the model's schema",
+                                         details: extra.map { .init(path: $0, message: "unknown field \"\($0)\"; send {\"text\": …}") })
+                }
+                let model = try await server.model(for: try ModelReference(parsing: server.options.textModel))
+                let output = try await model.predict([.string(text)])[0]
+                let score = output["score"] ?? output["probabilities"]?[output["label"]?.stringValue ?? ""] ?? .null
+                return Self.respond(.object(["score": score]), model: model)
+            }),
+            APIRoute(.post, "/ner", scope: .predict, operationID: "legacyNER",
+                     summary: "The replaced NER service: plain text → [{text, tag, score, start, end}] (TRAINYARD_SERVING_NER_MODEL, default ner-wikigold)",
+                     tag: "compatibility",
+                     requestBody: APIRequestBody(["text/plain": Schema.string, "application/json": Schema.object(["text": Schema.string])], description: "The text"),
+                     responses: [.json(200, "Entities with character offsets", Schema.array(InferenceSchema.entity))] + InferenceSchema.errors,
+                     handler: instrumented("ner") { request, context in
+                let type = HTTPHelpers.mediaType(request)
+                let text: String
+                if type == nil || type == "text/plain" {
+                    let buffer = try await Self.body(request, context)
+                    text = String(decoding: buffer.readableBytesView, as: UTF8.self)
+                } else if Self.isJSON(type) {
+                    guard case .string(let t)? = try await Self.jsonBody(request, context)["text"] else {
+                        throw TrainyardError(.invalidInput, "a JSON body must be {\"text\": \"…\"}")
+                    }
+                    text = t
+                } else {
+                    throw Self.unsupported(type ?? "", accepted: "text/plain (or application/json {\"text\": …})")
+                }
+                let model = try await server.model(for: try ModelReference(parsing: server.options.nerModel))
+                let output = try await model.predict([.string(text)])[0]
+                return Self.respond(output, model: model)
+            }),
+        ]
+    }
+}
+
+extension InputSchema {
+    var isTabular: Bool { if case .tabular = self { return true } else { return false } }
+}

@@ -1,0 +1,202 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import Synchronization
+import TrainyardCore
+import TrainyardRuntime
+import TrainyardServing
+
+extension HTTPField.Name {
+    /// The version that answered an inference request.
+    public static let modelVersion = HTTPField.Name("X-Trainyard-Model-Version")!
+    /// The model that answered an inference request.
+    public static let modelName = HTTPField.Name("X-Trainyard-Model")!
+}
+
+/// The inference plane: native, KServe V2, TensorFlow Serving REST, MLflow/SageMaker, the
+/// replaced systems' `/predict` and `/ner`, and `/metrics`, as a route table for
+/// `TrainyardHTTPServer.makeApplication(extraRoutes:)`.
+///
+/// ```swift
+/// let inference = InferenceAPI(server: ModelServer(services: services), readiness: readiness)
+/// let app = try TrainyardHTTPServer.makeApplication(services: services, readiness: readiness,
+///                                                   extraRoutes: inference.routes, extraServices: [inference.server])
+/// ```
+public struct InferenceAPI: Sendable {
+    public let server: ModelServer
+    public let readiness: Readiness
+    /// `Retry-After` seconds on 503s while a model loads.
+    public var retryAfterSeconds: Int
+    private let defaultModelCache = DefaultModelCache()
+
+    public init(server: ModelServer, readiness: Readiness, retryAfterSeconds: Int = 2) {
+        self.server = server
+        self.readiness = readiness
+        self.retryAfterSeconds = retryAfterSeconds
+    }
+
+    /// Builds the model server and its routes, wiring required-model loading into `readiness`.
+    public static func make(services: TrainyardServices, readiness: Readiness, options: ServingOptions = .fromEnvironment()) -> InferenceAPI {
+        let server = ModelServer(services: services, options: options, onReadinessChange: { reason in
+            if let reason { readiness.markNotReady(reason) } else { readiness.markReady() }
+        })
+        return InferenceAPI(server: server, readiness: readiness)
+    }
+
+    public var routes: [APIRoute] { nativeRoutes + v2Routes + tfServingRoutes + mlflowRoutes + legacyRoutes + [metricsRoute] }
+
+    // MARK: Shared
+
+    /// Records metrics for every inference request, whatever its outcome (the error itself is
+    /// rendered by `ErrorMiddleware`).
+    func instrumented(_ proto: String, _ handler: @escaping APIRoute.Handler) -> APIRoute.Handler {
+        let metrics = server.metrics
+        return { request, context in
+            let start = ContinuousClock.now
+            do {
+                let response = try await handler(request, context)
+                metrics.recordRequest(protocol: proto, model: response.headers[.modelName] ?? "", version: response.headers[.modelVersion] ?? "",
+                                      status: response.status.code, seconds: (ContinuousClock.now - start).secondsValue)
+                return response
+            } catch {
+                let status: Int
+                switch error {
+                case let e as TrainyardError: status = e.code.httpStatus
+                case let e as any HTTPResponseError: status = e.status.code
+                default: status = 500
+                }
+                metrics.recordRequest(protocol: proto, model: "", version: "", status: status, seconds: (ContinuousClock.now - start).secondsValue)
+                throw error
+            }
+        }
+    }
+
+    static func isJSON(_ mediaType: String?) -> Bool {
+        guard let t = mediaType else { return true }
+        return t == "application/json" || t == "text/json" || t.hasSuffix("+json")
+    }
+
+    static func unsupported(_ mediaType: String, accepted: String) -> TrainyardError {
+        TrainyardError(.unsupportedMediaType, "Content-Type \(mediaType) is not supported here; send \(accepted)")
+    }
+
+    static func body(_ request: Request, _ context: TrainyardRequestContext) async throws -> ByteBuffer {
+        do {
+            return try await request.body.collect(upTo: context.maxUploadSize)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw HTTPHelpers.tooLarge(context.maxUploadSize)
+        }
+    }
+
+    /// A JSON body (415 for another media type, 400 for bad JSON, 413 beyond the limit).
+    static func jsonBody(_ request: Request, _ context: TrainyardRequestContext) async throws -> JSONValue {
+        let type = HTTPHelpers.mediaType(request)
+        guard isJSON(type) else { throw unsupported(type ?? "", accepted: "application/json") }
+        let buffer = try await body(request, context)
+        return try FastJSON.parse(buffer.readableBytesView)
+    }
+
+    /// Rows from a JSON (protocol-specific `json`) or CSV body.
+    static func rows(_ request: Request, _ context: TrainyardRequestContext, csv: Bool,
+                     json: (JSONValue) throws(TrainyardError) -> [JSONValue]) async throws -> [JSONValue] {
+        let type = HTTPHelpers.mediaType(request)
+        if csv, type == "text/csv" || type == "application/csv" {
+            return try Payloads.csvRows(try await body(request, context).readableBytesView)
+        }
+        guard isJSON(type) else { throw unsupported(type ?? "", accepted: csv ? "application/json or text/csv" : "application/json") }
+        return try json(try FastJSON.parse(try await body(request, context).readableBytesView))
+    }
+
+    static func respond(_ value: JSONValue, model: ServedModel?, status: HTTPResponse.Status = .ok, headers extra: HTTPFields = [:]) -> Response {
+        var headers = extra
+        headers[.contentType] = HTTPHelpers.jsonContentType
+        if let model {
+            headers[.modelName] = model.name.rawValue
+            headers[.modelVersion] = String(model.number)
+        }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: FastJSON.serialize(value))))
+    }
+
+    /// A model reference from path/query parts, validated (400 for a bad name, alias or number).
+    static func reference(_ name: String, version: String? = nil, alias: String? = nil) throws -> ModelReference {
+        let model = try ModelName(name)
+        if version != nil && alias != nil { throw TrainyardError(.invalidArgument, "give either a version or an alias, not both") }
+        if let version {
+            guard let n = Int(version), n >= 1 else { throw TrainyardError(.invalidArgument, "version \"\(version)\" must be a positive integer") }
+            return ModelReference(name: model, selector: .version(n))
+        }
+        if let alias { return ModelReference(name: model, selector: .alias(try AliasName(alias))) }
+        return ModelReference(name: model)
+    }
+
+    func notReady(_ reason: String) -> Response {
+        InferenceAPI.respond(.object(["status": .string("loading"), "reason": .string(reason)]), model: nil, status: .serviceUnavailable,
+                             headers: [.retryAfter: String(retryAfterSeconds)])
+    }
+
+    /// The model `/invocations` and `/ping` serve: the configured one, else the only registered model.
+    func defaultReference() async throws -> ModelReference {
+        if let configured = server.options.defaultModel { return try ModelReference(parsing: configured) }
+        if let cached = defaultModelCache.get() { return cached }
+        let models = try await server.services.store.models()
+        guard models.count == 1 else {
+            throw TrainyardError(.notFound, models.isEmpty
+                ? "no model is registered yet, so /invocations has nothing to serve"
+                : "several models are registered (\(models.map(\.name.rawValue).prefix(5).joined(separator: ", "))); set TRAINYARD_SERVING_DEFAULT_MODEL to the one /invocations serves")
+        }
+        let reference = ModelReference(name: models[0].name)
+        defaultModelCache.set(reference)
+        return reference
+    }
+
+    // MARK: Operations
+
+    var metricsRoute: APIRoute {
+        APIRoute(.get, "/metrics", scope: nil, operationID: "metrics", summary: "Prometheus metrics (text exposition format 0.0.4)", tag: "operations",
+                 responses: [APIResponse(200, "Metrics", content: ["text/plain": Schema.string])]) { _, _ in
+            Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                     body: .init(byteBuffer: ByteBuffer(string: server.metrics.render())))
+        }
+    }
+}
+
+/// The implicit default model, remembered for a few seconds (it costs a registry listing).
+final class DefaultModelCache: Sendable {
+    private let value = Mutex<(ModelReference, ContinuousClock.Instant)?>(nil)
+    func get() -> ModelReference? {
+        value.withLock { v in
+            guard let (ref, at) = v, ContinuousClock.now - at < .seconds(5) else { return nil }
+            return ref
+        }
+    }
+    func set(_ reference: ModelReference) { value.withLock { $0 = (reference, ContinuousClock.now) } }
+}
+
+extension Duration {
+    var secondsValue: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}
+
+/// Schemas of the inference plane, for the OpenAPI document.
+enum InferenceSchema {
+    static let rows = Schema.object(["inputs": Schema.anyValue, "instances": Schema.anyValue],
+                                    description: "Rows: an array of records ({\"column\": value}) or strings (text models); or an object of columns")
+    static let nativeAnswer = Schema.object(["model": Schema.string, "version": Schema.integer, "predictions": Schema.array(Schema.anyValue)],
+                                            required: ["model", "version", "predictions"])
+    static let predictions = Schema.object(["predictions": Schema.array(Schema.anyValue)])
+    static let tensor = Schema.object(["name": Schema.string, "shape": Schema.array(Schema.integer), "datatype": Schema.string,
+                                       "data": Schema.array(Schema.anyValue)], required: ["name", "shape", "datatype", "data"])
+    static let v2Request = Schema.object(["id": Schema.string, "inputs": Schema.array(tensor)], required: ["inputs"])
+    static let v2Response = Schema.object(["model_name": Schema.string, "model_version": Schema.string, "id": Schema.string,
+                                           "outputs": Schema.array(tensor)], required: ["model_name", "outputs"])
+    static let entity = Schema.object(["text": Schema.string, "tag": Schema.string, "score": Schema.number, "start": Schema.integer, "end": Schema.integer])
+
+    static let errors: [APIResponse] = [
+        .error(400, "Malformed request or input not matching the model's schema (every problem listed in details)"),
+        .error(404, "No such model, version or alias"),
+        .error(413, "Body larger than server.max_body_bytes"),
+        .error(415, "Unsupported Content-Type"),
+        .error(503, "The model is loading or its serve process is unavailable"),
+        .error(504, "The request timed out"),
+    ]
+}

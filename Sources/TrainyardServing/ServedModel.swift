@@ -1,0 +1,151 @@
+import Foundation
+import Logging
+import TrainyardCore
+import TrainyardLearners
+import TrainyardRuntime
+import TrainyardTabular
+import TrainyardText
+
+/// One model version loaded and warmed, ready to answer: a native predictor (tabular, text,
+/// NER) or a supervised bring-your-own serve process.
+///
+/// Immutable and shared by all requests; a request holds it for its whole duration, so a
+/// version being swapped out finishes the requests already on it (drain) before it goes.
+public final class ServedModel: Sendable {
+    public enum Backend: Sendable {
+        case tabular(TabularPredictor, MicroBatcher<[String: FeatureValue], TabularPrediction>)
+        case text(TextClassifier, MicroBatcher<String, TextPrediction>)
+        case entities(EntityRecognizer)
+        case command(CommandModelProcess)
+    }
+
+    public let version: ModelVersion
+    public let schema: InputSchema
+    public let backend: Backend
+    /// Bytes of the version's artifacts: the cost counted against the memory budget.
+    public let sizeBytes: Int64
+
+    public var name: ModelName { version.model }
+    public var number: Int { version.version }
+    public var task: TaskKind { version.manifest.task }
+
+    init(version: ModelVersion, backend: Backend) {
+        self.version = version
+        self.schema = InputSchema(manifest: version.manifest)
+        self.backend = backend
+        self.sizeBytes = version.manifest.artifacts.reduce(0) { $0 + $1.bytes }
+    }
+
+    /// Loads (download + verify + parse) and warms `version`.
+    static func load(_ version: ModelVersion, services: TrainyardServices, options: ServingOptions, metrics: ServingMetrics,
+                     logger: Logger) async throws -> ServedModel {
+        let name = version.model.rawValue, number = version.version
+        let onBatch: @Sendable (Int) -> Void = { rows in metrics.recordBatch(model: name, version: number, rows: rows) }
+        let model: ServedModel
+        switch version.manifest.task {
+        case .command:
+            guard let serve = version.manifest.serve, !serve.isEmpty else {
+                throw TrainyardError(.invalidArgument, "\(name):\(number) is a bring-your-own model without a serve command (add serve: to its spec)")
+            }
+            let process = CommandModelProcess(version: version, command: serve, services: services, options: options.command,
+                                              metrics: metrics, logger: logger)
+            try await process.start()
+            model = ServedModel(version: version, backend: .command(process))
+        default:
+            let native = try await NativeModel.load(version, reader: ArtifactReader(artifacts: services.artifacts))
+            switch native {
+            case .tabular(let p):
+                let batcher = MicroBatcher<[String: FeatureValue], TabularPrediction>(
+                    maxBatchRows: options.maxBatchRows, maxWait: options.maxBatchWait, onBatch: onBatch) { records in
+                    try p.predict(records: records)
+                }
+                model = ServedModel(version: version, backend: .tabular(p, batcher))
+            case .text(let c):
+                let batcher = MicroBatcher<String, TextPrediction>(maxBatchRows: options.maxBatchRows, maxWait: options.maxBatchWait,
+                                                                  onBatch: onBatch) { texts in try c.predict(texts) }
+                model = ServedModel(version: version, backend: .text(c, batcher))
+            case .entities(let r):
+                model = ServedModel(version: version, backend: .entities(r))
+            }
+        }
+        model.warmUp(logger: logger)
+        return model
+    }
+
+    /// Scores once so first requests do not pay for lazy initialisation (page faults, caches).
+    func warmUp(logger: Logger) {
+        do {
+            switch backend {
+            case .tabular(let p, _):
+                _ = try p.predict(records: [Dictionary(uniqueKeysWithValues: p.schema.features.map { ($0.name, FeatureValue.missing) })])
+            case .text(let c, _): _ = try c.predict(["warm up"])
+            case .entities(let r): _ = try r.recognize("Warm up in Paris.")
+            case .command: break  // ready once /ping answers 200
+            }
+        } catch {
+            logger.debug("warm-up prediction failed", metadata: ["trainyard.model": .string("\(name):\(number)"), "error.description": .string("\(error)")])
+        }
+    }
+
+    /// Predictions for rows (records or arrays for tabular models, strings or `{"text"}` for
+    /// text models), one JSON value per row: `{"prediction"}` (regression), `{"label",
+    /// "probabilities"}` (classification), `{"label", "probabilities", "score"}` (text), entity
+    /// arrays (NER), or whatever a bring-your-own model answers.
+    ///
+    /// - Throws: `.invalidInput` (400) listing every missing, extra or mistyped field.
+    public func predict(_ rows: [JSONValue]) async throws -> [JSONValue] {
+        do {
+            switch backend {
+            case .tabular(_, let batcher):
+                let records = try schema.records(rows)
+                return try await batcher.submit(records).map(Self.json)
+            case .text(_, let batcher):
+                let texts = try InputSchema.texts(rows)
+                return try await batcher.submit(texts).map(Self.json)
+            case .entities(let r):
+                let texts = try InputSchema.texts(rows)
+                return try texts.map { text in .array(try r.recognize(text).map(Self.json)) }
+            case .command(let process):
+                if case .tabular = schema { _ = try schema.records(rows) }
+                return try await process.predict(rows)
+            }
+        } catch let error as TrainyardError {
+            throw error
+        } catch {
+            throw TrainyardError(.invalidInput, "\(error)")
+        }
+    }
+
+    /// The task-specific plain form used by TF Serving and MLflow clients: the number for
+    /// regression, the label for tabular classification, the object otherwise.
+    public func plain(_ output: JSONValue) -> JSONValue {
+        switch task {
+        case .tabularRegression: return output["prediction"] ?? output
+        case .tabularClassification: return output["label"] ?? output
+        default: return output
+        }
+    }
+
+    static func json(_ p: TabularPrediction) -> JSONValue {
+        var out: [String: JSONValue] = [:]
+        if let v = p.value { out["prediction"] = .double(v) }
+        if let l = p.label { out["label"] = .string(l) }
+        if let probs = p.probabilities { out["probabilities"] = .object(probs.mapValues { .double($0) }) }
+        return .object(out)
+    }
+
+    static func json(_ p: TextPrediction) -> JSONValue {
+        var out: [String: JSONValue] = ["label": .string(p.label), "probabilities": .object(p.probabilities.mapValues { .double($0) })]
+        if let s = p.score { out["score"] = .double(s) }
+        return .object(out)
+    }
+
+    static func json(_ e: Entity) -> JSONValue {
+        .object(["text": .string(e.text), "tag": .string(e.tag), "score": .double(e.score), "start": .int(e.start), "end": .int(e.end)])
+    }
+
+    /// Stops what the version runs (a serve process) once its in-flight requests are done.
+    func retire() async {
+        if case .command(let process) = backend { await process.stop(drain: true) }
+    }
+}
