@@ -38,6 +38,15 @@ struct TextClassifierModel: Sendable {
     var classCount: Int { labels.count }
 
     static func pack(_ featureWeights: [Float], _ classWeights: [Float], K: Int) -> [Float] {
+        if K == 2 {
+            // Binary: only the class-weight difference matters, p1 = σ(Δz); 8 bytes a bucket.
+            var packed = [Float](repeating: 0, count: featureWeights.count * 2)
+            for f in 0..<featureWeights.count where featureWeights[f] != 0 {
+                packed[f * 2] = featureWeights[f]
+                packed[f * 2 + 1] = classWeights[f * 2 + 1] - classWeights[f * 2]
+            }
+            return packed
+        }
         var packed = [Float](repeating: 0, count: featureWeights.count * (K + 1))
         for f in 0..<featureWeights.count where featureWeights[f] != 0 {
             packed[f * (K + 1)] = featureWeights[f]
@@ -55,18 +64,19 @@ struct TextClassifierModel: Sendable {
         packed.withUnsafeBufferPointer { w in
             var norm: Float = 0
             if K == 2 {
-                var z0: Float = 0, z1: Float = 0
+                var dz: Float = 0
                 for e in 0..<indices.count {
-                    let base = Int(indices[e]) &* 3
+                    let base = Int(indices[e]) &* 2
                     let tf = counts[e]
                     let v = (tf == 1 || !sublinear ? tf : 1 + logf(tf)) * w[base]
                     norm += v * v
-                    z0 += v * w[base + 1]
-                    z1 += v * w[base + 2]
+                    dz += v * w[base + 1]
                 }
                 let scale: Float = norm > 0 ? 1 / norm.squareRoot() : 0
-                out[0] = Double(z0 * scale + bias[0])
-                out[1] = Double(z1 * scale + bias[1])
+                let z = Double(dz * scale + (bias[1] - bias[0]))
+                let p1 = z >= 0 ? 1 / (1 + exp(-z)) : exp(z) / (1 + exp(z))
+                out[0] = 1 - p1
+                out[1] = p1
             } else {
                 for k in 0..<K { out[k] = 0 }
                 for e in 0..<indices.count {
@@ -80,6 +90,7 @@ struct TextClassifierModel: Sendable {
                 for k in 0..<K { out[k] = out[k] * scale + Double(bias[k]) }
             }
         }
+        if K == 2 { return }
         var maxZ = -Double.infinity
         for k in 0..<K { maxZ = max(maxZ, out[k]) }
         var sum = 0.0
@@ -253,7 +264,7 @@ public final class TextClassifier: Sendable {
                     model.featurizer.hashedIDs(texts[r], &scratch)
                     indices.removeAll(keepingCapacity: true)
                     values.removeAll(keepingCapacity: true)
-                    TextFeaturizer.countTerms(scratch.ids, table: &scratch.table, indices: &indices, counts: &values)
+                    TextFeaturizer.countTerms(scratch.ids, scratch: &scratch, indices: &indices, counts: &values)
                     indices.withUnsafeBufferPointer { ind in
                         values.withUnsafeBufferPointer { val in
                             model.probabilities(terms: ind, counts: val, sublinear: model.featurizer.sublinearTF, into: &p)

@@ -32,6 +32,8 @@ struct TextFeaturizer: Sendable {
         var tokenHashes: [UInt64] = []
         var ids: [UInt32] = []
         var table: [UInt32] = []
+        var stamps: [UInt32] = []
+        var generation: UInt32 = 0
         init() {
             scalars.reserveCapacity(1024)
             spans.reserveCapacity(256)
@@ -125,37 +127,46 @@ struct TextFeaturizer: Sendable {
     }
 
     /// Merges repeated `ids` into (bucket, term count) pairs appended to `indices`/`counts`, in
-    /// first-occurrence order, with an open-addressing table in `scratch` (no sort).
-    static func countTerms(_ ids: [UInt32], table: inout [UInt32], indices: inout [Int32], counts: inout [Float]) {
+    /// first-occurrence order, with an open-addressing table whose slots are valid only when
+    /// their stamp equals the current generation (so nothing is cleared between texts).
+    static func countTerms(_ ids: [UInt32], scratch: inout Scratch, indices: inout [Int32], counts: inout [Float]) {
         let n = ids.count
         guard n > 0 else { return }
         var size = 64
         while size < 2 * n { size <<= 1 }
-        if table.count < size { table = [UInt32](repeating: .max, count: size) }
+        if scratch.table.count < size {
+            scratch.table = [UInt32](repeating: 0, count: size)
+            scratch.stamps = [UInt32](repeating: 0, count: size)
+            scratch.generation = 0
+        }
+        scratch.generation &+= 1
+        if scratch.generation == 0 {
+            for i in 0..<scratch.stamps.count { scratch.stamps[i] = 0 }
+            scratch.generation = 1
+        }
+        let generation = scratch.generation
         let mask = size - 1
         let base = indices.count
-        table.withUnsafeMutableBufferPointer { t in
-            for id in ids {
-                var slot = Int(truncatingIfNeeded: (UInt64(id) &* 0x9E37_79B9_7F4A_7C15) >> 40) & mask
-                while true {
-                    let e = t[slot]
-                    if e == .max {
-                        t[slot] = UInt32(indices.count - base)
-                        indices.append(Int32(bitPattern: id))
-                        counts.append(1)
-                        break
+        scratch.table.withUnsafeMutableBufferPointer { t in
+            scratch.stamps.withUnsafeMutableBufferPointer { stamp in
+                for id in ids {
+                    var slot = Int(truncatingIfNeeded: (UInt64(id) &* 0x9E37_79B9_7F4A_7C15) >> 40) & mask
+                    while true {
+                        if stamp[slot] != generation {
+                            stamp[slot] = generation
+                            t[slot] = UInt32(indices.count - base)
+                            indices.append(Int32(bitPattern: id))
+                            counts.append(1)
+                            break
+                        }
+                        let e = Int(t[slot])
+                        if UInt32(bitPattern: indices[base + e]) == id {
+                            counts[base + e] += 1
+                            break
+                        }
+                        slot = (slot + 1) & mask
                     }
-                    if UInt32(bitPattern: indices[base + Int(e)]) == id {
-                        counts[base + Int(e)] += 1
-                        break
-                    }
-                    slot = (slot + 1) & mask
                 }
-            }
-            // Reset only the slots used.
-            for k in base..<indices.count {
-                var slot = Int(truncatingIfNeeded: (UInt64(UInt32(bitPattern: indices[k])) &* 0x9E37_79B9_7F4A_7C15) >> 40) & mask
-                while t[slot] != .max { t[slot] = .max; slot = (slot + 1) & mask }
             }
         }
     }
@@ -200,16 +211,13 @@ extension TextFeaturizer {
         let parts = UnsafeSendable(UnsafeMutablePointer<SparseRows>.allocate(capacity: workers))
         parts.value.initialize(repeating: SparseRows(), count: workers)
         defer { parts.value.deinitialize(count: workers); parts.value.deallocate() }
-        let usedChunks = UnsafeSendable(UnsafeMutablePointer<Int>.allocate(capacity: 1))
-        usedChunks.value.initialize(to: 0)
-        defer { usedChunks.value.deallocate() }
         parallelChunks(count: texts.count, workers: workers, minimumPerWorker: 256) { chunk, range in
             var scratch = Scratch()
             var rows = SparseRows()
             rows.offsets.reserveCapacity(range.count + 1)
             for r in range {
                 hashedIDs(texts[r], &scratch)
-                Self.countTerms(scratch.ids, table: &scratch.table, indices: &rows.indices, counts: &rows.values)
+                Self.countTerms(scratch.ids, scratch: &scratch, indices: &rows.indices, counts: &rows.values)
                 rows.offsets.append(rows.indices.count)
             }
             parts.value[chunk] = rows

@@ -1,0 +1,138 @@
+import Foundation
+import Logging
+import Testing
+import TrainyardCore
+import TrainyardLearners
+import TrainyardRuntime
+
+/// The native learners through the whole system: spec → queue → worker → registry, then
+/// evaluation of the registered version, and continuous training with warm start + promotion.
+@Suite("Native training through the system", .serialized)
+struct NativeTrainingTests {
+    static let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("examples")
+
+    let root: URL
+    let services: TrainyardServices
+
+    init() async throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("trainyard-learners-\(UUID().uuidString)")
+        var config = TrainyardConfiguration()
+        config.dataDirectory = root.appendingPathComponent("data")
+        var logger = Logger(label: "test")
+        logger.logLevel = .critical
+        services = try await TrainyardServices.embedded(config, trainers: .standard, logger: logger)
+    }
+
+    func runUntilIdle() async throws {
+        try await WorkerPool(services: services, options: .init(workers: 1, exitWhenIdle: .milliseconds(300))).run()
+    }
+
+    func write(_ name: String, _ text: String) throws -> URL {
+        let url = root.appendingPathComponent(name)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try text.write(to: url, atomically: true, encoding: .utf8)
+        return url
+    }
+
+    /// Diamonds rows (header + `count` rows from `offset`) of a bundled half.
+    func diamonds(_ file: String, offset: Int, count: Int) throws -> String {
+        let lines = try String(contentsOf: Self.examples.appendingPathComponent("diamonds-price/\(file)"), encoding: .utf8)
+            .split(separator: "\n", omittingEmptySubsequences: true)
+        return ([lines[0]] + lines[(1 + offset)..<(1 + offset + count)]).joined(separator: "\n") + "\n"
+    }
+
+    @Test func warmStartOnNewDataLowersRMSEAndIsPromoted() async throws {
+        _ = try write("d/part1.csv", try diamonds("train-part1.csv", offset: 0, count: 4000))
+        _ = try write("d/part2.csv", try diamonds("train-part2.csv", offset: 0, count: 4000))
+        let test = try write("d/test.csv", try diamonds("train-part2.csv", offset: 15000, count: 2000))
+        let common = """
+            task: tabular-regression
+            model: { algorithm: gbdt, params: { trees: 80, learning_rate: 0.1 } }
+            promote: { alias: production, metric: rmse }
+            """
+        let first = try write("d/first.yaml", "name: diamonds\ndata: { train: part1.csv, target: price }\n" + common)
+        let second = try write("d/second.yaml", "name: diamonds\nwarm_start: production\ndata: { train: part2.csv, target: price }\n" + common)
+        let options = JobSubmitter.Options(baseDirectory: first.deletingLastPathComponent())
+        _ = try await services.submitter.submit(try String(contentsOf: first, encoding: .utf8), options: options)
+        try await runUntilIdle()
+        _ = try await services.submitter.submit(try String(contentsOf: second, encoding: .utf8), options: options)
+        try await runUntilIdle()
+
+        let name = try ModelName("diamonds")
+        let versions = try await services.store.versions(of: name)
+        #expect(versions.count == 2)
+        let v1 = try #require(versions.first { $0.version == 1 }), v2 = try #require(versions.first { $0.version == 2 })
+        #expect(v2.manifest.lineage.parentVersion == 1)
+        #expect(v1.manifest.artifacts.map(\.name).sorted() == ["checkpoint.bin", "model.bin"])
+        #expect(v1.manifest.history.count > 1, "per-round metric history is stored")
+        #expect(v1.manifest.inputSchema != nil)
+
+        let reader = ArtifactReader(artifacts: services.artifacts)
+        let data = [UInt8](try Data(contentsOf: test))
+        let rmse1 = try #require(try await NativeModel.load(v1, reader: reader).evaluate(data: data).metrics["rmse"])
+        let rmse2 = try #require(try await NativeModel.load(v2, reader: reader).evaluate(data: data).metrics["rmse"])
+        #expect(rmse2 < rmse1, "warm start on new data should lower test RMSE (v1 \(rmse1), v2 \(rmse2))")
+        let production = try await services.store.resolve(ModelReference(name: name, selector: .alias(.production)))
+        #expect(production.version == (v2.metrics["rmse"]! < v1.metrics["rmse"]! ? 2 : 1))
+    }
+
+    @Test func textAndEntityModelsTrainEvaluateAndPredict() async throws {
+        let sentiment = Self.examples.appendingPathComponent("sentiment/spec.yaml")
+        let ner = Self.examples.appendingPathComponent("ner-wikigold/spec.yaml")
+        for spec in [sentiment, ner] {
+            _ = try await services.submitter.submit(try String(contentsOf: spec, encoding: .utf8),
+                                                    options: .init(baseDirectory: spec.deletingLastPathComponent()))
+        }
+        try await runUntilIdle()
+        let reader = ArtifactReader(artifacts: services.artifacts)
+
+        let s = try await services.store.resolve(ModelReference(parsing: "sentiment"))
+        #expect((s.metrics["accuracy"] ?? 0) > 0.7)
+        let sModel = try await NativeModel.load(s, reader: reader)
+        let p = try sModel.predict([.string("I loved it, wonderful and great"), .object(["text": .string("terrible, awful, broken")])])
+        let scores = p.compactMap { $0["score"]?.doubleValue }
+        #expect(scores.count == 2 && scores[0] > scores[1])
+        #expect(throws: TrainyardError.self) { _ = try sModel.predict([.int(3)]) }
+
+        let n = try await services.store.resolve(ModelReference(parsing: "ner-wikigold@production"))
+        let nModel = try await NativeModel.load(n, reader: reader)
+        let text = "Barack Obama visited Paris with members of the United Nations ."
+        guard case .array(let entities)? = try nModel.predict([.string(text)]).first else {
+            Issue.record("NER prediction is not a list")
+            return
+        }
+        for e in entities {
+            let start = try #require(e["start"].flatMap { if case .int(let i) = $0 { i } else { nil } })
+            let end = try #require(e["end"].flatMap { if case .int(let i) = $0 { i } else { nil } })
+            let scalars = Array(text.unicodeScalars)
+            #expect(e["text"]?.stringValue == String(String.UnicodeScalarView(scalars[start..<end])))
+        }
+        let conll = [UInt8](try Data(contentsOf: Self.examples.appendingPathComponent("ner-wikigold/wikigold.conll.txt")))
+        let report = try nModel.evaluate(data: conll)
+        #expect(report.metrics["f1"] != nil && report.perType?.isEmpty == false)
+    }
+
+    @Test func badParametersAndMissingTargetAreRejectedAtSubmit() async throws {
+        let data = try write("bad/data.csv", "a,b,price\n1,2,3\n4,5,6\n")
+        let base = data.deletingLastPathComponent()
+        let badParam = "name: m\ntask: tabular-regression\ndata: { train: data.csv, target: price }\nmodel: { algorithm: gbdt, params: { trees: -5 } }\n"
+        do {
+            _ = try await services.submitter.submit(badParam, options: .init(baseDirectory: base))
+            Issue.record("accepted trees: -5")
+        } catch let e as TrainyardError {
+            #expect(e.code == .invalidSpec)
+            #expect(e.details.first?.path == "model.params.trees")
+            #expect(e.details.first?.line == 4)
+        }
+        let missingTarget = "name: m\ntask: tabular-regression\ndata: { train: data.csv, target: cost }\n"
+        do {
+            _ = try await services.submitter.submit(missingTarget, options: .init(baseDirectory: base))
+            Issue.record("accepted a target column that is not in the file")
+        } catch let e as TrainyardError {
+            #expect(e.code == .invalidSpec)
+            #expect(e.message.contains("cost"))
+        }
+        #expect(try await services.store.jobs(JobFilter()).isEmpty)
+    }
+}
