@@ -41,6 +41,8 @@ public struct InferenceAPI: Sendable {
         let server = ModelServer(services: services, options: options, onReadinessChange: { reason in
             if let reason { readiness.markNotReady(reason) } else { readiness.markReady() }
         })
+        // Not ready from the start (the server may accept connections before the watcher runs).
+        if let reason = server.notReadyReason { readiness.markNotReady(reason) }
         return InferenceAPI(server: server, readiness: readiness)
     }
 
