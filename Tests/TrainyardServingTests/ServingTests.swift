@@ -66,13 +66,19 @@ import TrainyardRuntime
 @Suite struct MicroBatcherTests {
     @Test func concurrentRequestsShareCalls() async throws {
         let sizes = Box<[Int]>([])
+        let submitted = Box(0)
         let batcher = MicroBatcher<Int, Int>(maxBatchRows: 16, onBatch: { n in sizes.withLock { $0.append(n) } }) { xs in
+            // The first call holds the model until every request has been submitted (bounded
+            // wait), so the others must queue behind it, whatever the machine's load.
+            let deadline = Date().addingTimeInterval(2)
+            while submitted.withLock({ $0 }) < 64 && Date() < deadline { Thread.sleep(forTimeInterval: 0.001) }
             Thread.sleep(forTimeInterval: 0.002)
             return xs.map { $0 * 10 }
         }
         try await withThrowingTaskGroup(of: Void.self) { group in
             for i in 0..<64 {
                 group.addTask {
+                    submitted.withLock { $0 += 1 }
                     let out = try await batcher.submit([i, i + 1000])
                     #expect(out == [i * 10, (i + 1000) * 10])
                 }
