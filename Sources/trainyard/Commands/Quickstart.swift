@@ -73,6 +73,11 @@ struct Quickstart: AsyncParsableCommand {
         print("""
               curl -s \(url)/api/v1/models | python3 -m json.tool
               curl -s \(url)/api/v1/jobs?state=succeeded
+              curl -s \(url)/api/v1/models/diamonds-price/predict -H 'content-type: application/json' -d '{"inputs": [{"carat": 0.7, "cut": "Ideal", "color": "G", "clarity": "VS1", "depth": 61.5, "table": 56, "x": 5.7, "y": 5.7, "z": 3.5}]}'
+              curl -s \(url)/v2/models/iris-species/infer -H 'content-type: application/json' -d '{"inputs": [{"name": "petal_length", "shape": [1], "datatype": "FP64", "data": [4.5]}, {"name": "petal_width", "shape": [1], "datatype": "FP64", "data": [1.5]}, {"name": "sepal_length", "shape": [1], "datatype": "FP64", "data": [6.0]}, {"name": "sepal_width", "shape": [1], "datatype": "FP64", "data": [2.9]}]}'
+              curl -s \(url)/predict -H 'content-type: application/json' -d '{"text": "the food was great and the staff were lovely"}'
+              curl -s \(url)/ner -H 'content-type: text/plain' -d 'Ada Lovelace worked with Charles Babbage in London.'
+              swift run -c release trainyard predict sentiment "a wonderful, moving film"
 
             Serving on \(url) (Ctrl-C to stop).
             """)
