@@ -2,7 +2,7 @@
 ///
 /// Names appear in storage keys, URLs and table rows, so they are validated once at the
 /// boundary and carried as this type afterwards.
-public struct ModelName: Hashable, Sendable, Codable, Comparable, CustomStringConvertible {
+public struct ModelName: ValidatedName, Comparable, CustomStringConvertible {
     public let rawValue: String
 
     public init(_ rawValue: String) throws(TrainyardError) {
@@ -24,19 +24,10 @@ public struct ModelName: Hashable, Sendable, Codable, Comparable, CustomStringCo
 
     public var description: String { rawValue }
     public static func < (a: ModelName, b: ModelName) -> Bool { a.rawValue < b.rawValue }
-
-    public init(from decoder: any Decoder) throws {
-        let raw = try decoder.singleValueContainer().decode(String.self)
-        do { try self.init(raw) } catch { throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.message)) }
-    }
-    public func encode(to encoder: any Encoder) throws {
-        var c = encoder.singleValueContainer()
-        try c.encode(rawValue)
-    }
 }
 
 /// An alias name (`production`, `staging`, …), same rule as model names.
-public struct AliasName: Hashable, Sendable, Codable, Comparable, CustomStringConvertible {
+public struct AliasName: ValidatedName, Comparable, CustomStringConvertible {
     public let rawValue: String
 
     public init(_ rawValue: String) throws(TrainyardError) {
@@ -54,11 +45,21 @@ public struct AliasName: Hashable, Sendable, Codable, Comparable, CustomStringCo
     static let reserved: Set<String> = ["history"]
     public var description: String { rawValue }
     public static func < (a: AliasName, b: AliasName) -> Bool { a.rawValue < b.rawValue }
+}
 
+/// A string checked once at the boundary; encoded as the plain string, and validated again
+/// when decoded (a stored or received value is never trusted blindly).
+public protocol ValidatedName: Hashable, Sendable, Codable {
+    var rawValue: String { get }
+    init(_ rawValue: String) throws(TrainyardError)
+}
+
+extension ValidatedName {
     public init(from decoder: any Decoder) throws {
         let raw = try decoder.singleValueContainer().decode(String.self)
         do { try self.init(raw) } catch { throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: error.message)) }
     }
+
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.singleValueContainer()
         try c.encode(rawValue)
