@@ -137,6 +137,7 @@ public enum TabularLearning {
         let encoder = FeatureEncoder(schema: schema)
         var trainData = try encoder.encode(table, target: .required)
         var validData: EncodedTable? = nil
+        var carved = false  // validation rows carved out of the training file
         switch request.validation {
         case .fraction(let f):
             guard f >= 0 && f <= 0.5 else {
@@ -149,6 +150,7 @@ public enum TabularLearning {
                 for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
                 validData = trainData.subset(Array(order[0..<count]).sorted())
                 trainData = trainData.subset(Array(order[count...]).sorted())
+                carved = true
             }
         case .data(let bytes):
             validData = try encoder.encode(CSVTable.parse(bytes), target: .required)
@@ -159,9 +161,13 @@ public enum TabularLearning {
         if validData?.count == 0 { validData = nil }
         let classCount = schema.classes?.count ?? 0
 
-        let payload: TabularModelPayload
+        var payload: TabularModelPayload
         var state: [UInt8] = []
         var history: [EpochReport]
+        var resolved = config.resolved
+        // Validation metrics of the model fitted without the validation rows (the refit
+        // model has seen them, so its scores on them would flatter it).
+        var heldOutModel: TabularModel? = nil
         switch config {
         case .gbdt(let c):
             var warm: GBDTModel? = nil
@@ -170,6 +176,19 @@ public enum TabularLearning {
                                                 validation: validData, warmStart: warm, observer: observer)
             payload = .gbdt(outcome.model)
             history = outcome.history
+            resolved["min_data_in_leaf"] = .int(c.effectiveMinDataInLeaf(rows: trainData.count))
+            // Refit: early stopping on the carved-out rows chose the round count; train again
+            // on all rows for that many rounds (the usual "refit on train + validation").
+            if c.refit, carved, let validData {
+                let existing = warm?.forest.treeCount ?? 0
+                let rounds = (outcome.model.forest.treeCount - existing) / max(outcome.model.objective.scoreCount, 1)
+                let all = EncodedTable.concatenate(trainData, validData)
+                let refit = try GBDTTrainer.train(config: c, task: request.task, classCount: classCount, train: all,
+                                                  validation: nil, warmStart: warm, observer: observer, refitRounds: rounds)
+                heldOutModel = TabularModel(task: request.task, algorithm: request.algorithm, schema: schema, payload: payload)
+                payload = .gbdt(refit.model)
+                resolved["min_data_in_leaf"] = .int(c.effectiveMinDataInLeaf(rows: all.count))
+            }
         case .mlp(let c):
             var warm: (MLPModel, AdamState)? = nil
             if let previous, case .mlp(let m) = previous.model.payload {
@@ -205,11 +224,11 @@ public enum TabularLearning {
         }
         let model = TabularModel(task: request.task, algorithm: request.algorithm, schema: schema, payload: payload)
         let evalData = validData ?? trainData
-        let metrics = TabularMetrics.evaluate(task: request.task, truth: evalData.target, predictions: model.predict(evalData),
+        let metrics = TabularMetrics.evaluate(task: request.task, truth: evalData.target, predictions: (heldOutModel ?? model).predict(evalData),
                                               classCount: classCount, full: true)
         let modelBytes = model.serialized()
         return TabularTrainingResult(model: modelBytes, checkpoint: TabularCheckpoint.serialize(model: modelBytes, state: state),
-                                     metrics: metrics, history: history, schema: schema, resolvedParams: config.resolved)
+                                     metrics: metrics, history: history, schema: schema, resolvedParams: resolved)
     }
 }
 

@@ -4,13 +4,18 @@ struct GBDTConfig: Sendable {
     var trees: Int
     var learningRate: Double
     var maxLeaves: Int
+    /// 0 = automatic: `GBDTConfig.automaticMinDataInLeaf(rows:)` of the training rows.
     var minDataInLeaf: Int
+    var minDataInBin: Int
     var lambdaL2: Double
     var maxBins: Int
     var maxDepth: Int
     var baggingFraction: Double
     var featureFraction: Double
     var earlyStoppingRounds: Int
+    /// After early stopping on a validation fraction carved from the training file, train
+    /// again on every row for the round count early stopping chose.
+    var refit: Bool
     var seed: UInt64
 
     init(params: [String: ParamValue], seed defaultSeed: UInt64) throws(ParameterError) {
@@ -19,13 +24,15 @@ struct GBDTConfig: Sendable {
         trees = try r.int("trees", default: d.trees, in: 1...100_000)
         learningRate = try r.double("learning_rate", default: d.learningRate, in: 1e-6...1)
         maxLeaves = try r.int("max_leaves", default: d.maxLeaves, in: 2...4096)
-        minDataInLeaf = try r.int("min_data_in_leaf", default: d.minDataInLeaf, in: 1...1_000_000)
+        minDataInLeaf = try r.int("min_data_in_leaf", default: d.minDataInLeaf, in: 0...1_000_000)
+        minDataInBin = try r.int("min_data_in_bin", default: d.minDataInBin, in: 1...1_000_000)
         lambdaL2 = try r.double("lambda_l2", default: d.lambdaL2, in: 0...1e9)
         maxBins = try r.int("max_bins", default: d.maxBins, in: 3...255)
         maxDepth = try r.int("max_depth", default: 0, in: 0...64)
         baggingFraction = try r.double("bagging_fraction", default: d.baggingFraction, in: 0.01...1)
         featureFraction = try r.double("feature_fraction", default: d.featureFraction, in: 0.01...1)
         earlyStoppingRounds = try r.int("early_stopping_rounds", default: d.earlyStoppingRounds, in: 0...100_000)
+        refit = try r.bool("refit", default: d.refit)
         let s = try r.int("seed", default: Int(truncatingIfNeeded: defaultSeed), in: Int.min...Int.max)
         seed = UInt64(bitPattern: Int64(s))
         try r.finish()
@@ -34,11 +41,25 @@ struct GBDTConfig: Sendable {
     var resolved: [String: ParamValue] {
         [
             "trees": .int(trees), "learning_rate": .double(learningRate), "max_leaves": .int(maxLeaves),
-            "min_data_in_leaf": .int(minDataInLeaf), "lambda_l2": .double(lambdaL2), "max_bins": .int(maxBins),
+            "min_data_in_leaf": minDataInLeaf == 0 ? .string("auto") : .int(minDataInLeaf), "min_data_in_bin": .int(minDataInBin),
+            "lambda_l2": .double(lambdaL2), "max_bins": .int(maxBins), "refit": .bool(refit),
             "max_depth": .int(maxDepth), "bagging_fraction": .double(baggingFraction),
             "feature_fraction": .double(featureFraction), "early_stopping_rounds": .int(earlyStoppingRounds),
             "seed": .int(Int(Int64(bitPattern: seed))),
         ]
+    }
+
+    /// The automatic `min_data_in_leaf` (the default): n/20 rows, clamped to 2…20 — LightGBM's
+    /// default of 20 for data of ≥ 400 rows, and for small data sets the scaling LightGBM
+    /// users apply by hand (a leaf may hold 5 % of the rows, never fewer than 2), so a tree on
+    /// 120 rows can still isolate a small group of rows without splitting off single rows.
+    static func automaticMinDataInLeaf(rows n: Int) -> Int {
+        min(20, max(2, n / 20))
+    }
+
+    /// `min_data_in_leaf` for `rows` training rows: the explicit value, or the automatic one.
+    func effectiveMinDataInLeaf(rows n: Int) -> Int {
+        minDataInLeaf > 0 ? minDataInLeaf : Self.automaticMinDataInLeaf(rows: n)
     }
 }
 
@@ -48,12 +69,14 @@ private struct GBDTConfigDefaults {
     let learningRate = 0.05
     // ≤ 32 leaves lets the table scorer pack two trees per 64-bit mask (fast prediction).
     let maxLeaves = 32
-    let minDataInLeaf = 10
+    let minDataInLeaf = 0  // automatic, see `GBDTConfig.automaticMinDataInLeaf`
+    let minDataInBin = 3  // LightGBM's default
     let lambdaL2 = 0.0
     let maxBins = 255
     let baggingFraction = 1.0
     let featureFraction = 0.8
     let earlyStoppingRounds = 50
+    let refit = true
 }
 
 /// A trained boosted ensemble with its bin mappers: raw feature values in, scores out.
@@ -153,8 +176,10 @@ enum GBDTTrainer {
         var history: [EpochReport]
     }
 
+    /// - Parameter refitRounds: the refit pass: exactly this many rounds, no validation, no
+    ///   per-round metrics and no observer reports (the history is the first pass's).
     static func train(config: GBDTConfig, task: TabularTask, classCount: Int, train: EncodedTable, validation: EncodedTable?,
-                      warmStart: GBDTModel?, observer: any TrainingObserver) throws -> Outcome {
+                      warmStart: GBDTModel?, observer: any TrainingObserver, refitRounds: Int? = nil) throws -> Outcome {
         let objective = warmStart?.objective ?? Objective.forTask(task, classCount: classCount)
         let k = objective.scoreCount
         let n = train.count
@@ -163,7 +188,7 @@ enum GBDTTrainer {
             if j < train.categoryCounts.count, train.categoryCounts[j] > 0 {
                 return BinMapper.categorical(col, categoryCount: train.categoryCounts[j], maxBins: config.maxBins + 1)
             }
-            return BinMapper.numeric(sampleForBinning(col, seed: config.seed), maxBins: config.maxBins + 1)
+            return BinMapper.numeric(sampleForBinning(col, seed: config.seed), maxBins: config.maxBins + 1, minDataInBin: config.minDataInBin)
         }
         let f = mappers.count
         let trainRows = BinnedRows(train, mappers: mappers)
@@ -187,7 +212,8 @@ enum GBDTTrainer {
 
         var learnerConfig = HistogramTreeLearner.Configuration()
         learnerConfig.maxLeaves = config.maxLeaves
-        learnerConfig.minDataInLeaf = config.minDataInLeaf
+        let minDataInLeaf = config.effectiveMinDataInLeaf(rows: n)
+        learnerConfig.minDataInLeaf = minDataInLeaf
         learnerConfig.lambdaL2 = config.lambdaL2
         learnerConfig.maxDepth = config.maxDepth
         let learner = HistogramTreeLearner(rows: trainRows, mappers: mappers, config: learnerConfig)
@@ -199,7 +225,8 @@ enum GBDTTrainer {
         var bestIteration = 0
         var iterationsDone = 0
 
-        for iteration in 1...config.trees {
+        let rounds = refitRounds ?? config.trees
+        for iteration in 1...max(rounds, 1) {
             train.target.withUnsafeBufferPointer { y in
                 scores.withUnsafeBufferPointer { s in
                     grad.withUnsafeMutableBufferPointer { g in
@@ -215,7 +242,7 @@ enum GBDTTrainer {
                 var rows: [Int32] = []
                 rows.reserveCapacity(Int(Double(n) * config.baggingFraction) + 16)
                 for i in 0..<n where rng.nextUnit() < config.baggingFraction { rows.append(Int32(i)) }
-                if rows.count >= 2 * config.minDataInLeaf { learner.setRows(rows); bagged = true } else { learner.setAllRows() }
+                if rows.count >= 2 * minDataInLeaf { learner.setRows(rows); bagged = true } else { learner.setAllRows() }
             }
             var allowed = [Bool](repeating: true, count: f)
             if config.featureFraction < 1 {
@@ -259,6 +286,10 @@ enum GBDTTrainer {
                 }
             }
             iterationsDone = iteration
+            if refitRounds != nil {
+                if !anySplit { break }
+                continue
+            }
             var metrics: [String: Double] = [:]
             let trainMetrics = TabularMetrics.evaluate(task: task, truth: train.target, predictions: objective.transform(scores: scores, n: n), classCount: classCount, full: false)
             metrics["train_loss"] = TabularMetrics.loss(task: task, trainMetrics)

@@ -18,8 +18,10 @@ struct BinMapper: Sendable, Equatable {
     }
 
     /// Equal-frequency bins over the distinct non-missing values of `values`.
-    /// - Parameter maxBins: bins including the missing bin, in 2...256.
-    static func numeric(_ values: [Double], maxBins: Int) -> BinMapper {
+    /// - Parameters: `maxBins`: bins including the missing bin, in 2...256. `minDataInBin`:
+    ///   a bin closes only once it holds this many values (LightGBM's `min_data_in_bin`), so
+    ///   rare values share a bin with their neighbours instead of inviting splits around one row.
+    static func numeric(_ values: [Double], maxBins: Int, minDataInBin: Int = 1) -> BinMapper {
         var sorted = values.filter { !$0.isNaN }
         sorted.sort()
         var distinct: [Double] = []
@@ -30,7 +32,14 @@ struct BinMapper: Sendable, Equatable {
         let valueBins = maxBins - 1
         var bounds: [Double] = []
         if distinct.count <= valueBins {
-            for i in 0..<max(distinct.count - 1, 0) { bounds.append(midpoint(distinct[i], distinct[i + 1])) }
+            var inBin = 0
+            for i in 0..<max(distinct.count - 1, 0) {
+                inBin += counts[i]
+                if inBin >= minDataInBin {
+                    bounds.append(midpoint(distinct[i], distinct[i + 1]))
+                    inBin = 0
+                }
+            }
         } else {
             var remaining = sorted.count
             var binsLeft = valueBins
@@ -39,7 +48,7 @@ struct BinMapper: Sendable, Equatable {
                 inBin += counts[i]
                 let mean = Double(remaining) / Double(binsLeft)
                 // Close the bin when it is full, or when the next value alone would overfill it.
-                if Double(inBin) >= mean || Double(inBin + counts[i + 1]) > mean * 1.5 && inBin > 0 && Double(inBin) >= mean * 0.5 {
+                if inBin >= minDataInBin && (Double(inBin) >= mean || Double(inBin + counts[i + 1]) > mean * 1.5 && Double(inBin) >= mean * 0.5) {
                     bounds.append(midpoint(distinct[i], distinct[i + 1]))
                     remaining -= inBin
                     inBin = 0
