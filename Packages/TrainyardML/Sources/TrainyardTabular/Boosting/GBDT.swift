@@ -291,8 +291,17 @@ enum GBDTTrainer {
                 continue
             }
             var metrics: [String: Double] = [:]
-            let trainMetrics = TabularMetrics.evaluate(task: task, truth: train.target, predictions: objective.transform(scores: scores, n: n), classCount: classCount, full: false)
-            metrics["train_loss"] = TabularMetrics.loss(task: task, trainMetrics)
+            // With a validation set only the training loss is needed: for L2 straight from
+            // the scores (no copy), otherwise through the metrics.
+            var trainMetrics: [String: Double] = [:]
+            if validation != nil, case .l2 = objective {
+                var sq = 0.0
+                for i in 0..<n { let e = scores[i] - train.target[i]; sq += e * e }
+                metrics["train_loss"] = (sq / Double(max(n, 1))).squareRoot()
+            } else {
+                trainMetrics = TabularMetrics.evaluate(task: task, truth: train.target, predictions: objective.transform(scores: scores, n: n), classCount: classCount, full: false)
+                metrics["train_loss"] = TabularMetrics.loss(task: task, trainMetrics)
+            }
             var lossForStopping = metrics["train_loss"]!
             if let validation {
                 let vm = TabularMetrics.evaluate(task: task, truth: validation.target, predictions: objective.transform(scores: validScores, n: validation.count), classCount: classCount, full: false)

@@ -6,14 +6,16 @@ import Darwin
 
 /// Hyper-parameters of the multi-layer perceptron (`mlp`).
 ///
-/// Defaults chosen on a validation part of diamonds: a 128-64 ReLU net, batches of 512,
-/// Adam at 0.01 with cosine decay over 40 epochs; the best validation epoch is restored.
+/// Defaults chosen on validation parts of diamonds (three 1/6 folds carved from the training
+/// split, never the test rows): a 128-64 ReLU net, batches of 256, Adam at 0.01 with cosine
+/// decay over 40 epochs, L2 weight decay 1e-4 (mean validation RMSE 578 → 544 against
+/// batches of 512 without decay); the best validation epoch is restored.
 struct MLPConfig: Sendable {
     var hiddenLayers = [128, 64]
     var epochs = 40
-    var batchSize = 512
+    var batchSize = 256
     var learningRate = 0.01
-    var weightDecay = 0.0
+    var weightDecay = 1e-4
     var earlyStoppingRounds = 10
     var schedule = "cosine"
     var seed: UInt64 = 42
