@@ -18,7 +18,9 @@ public protocol MetadataStore: Sendable {
     func dequeue(workerID: String, kinds: Set<JobKind>, leaseDuration: Duration) async throws -> Lease?
     func heartbeat(_ lease: LeaseToken, leaseDuration: Duration, progress: JobProgress?) async throws -> HeartbeatReply
     /// Marks the job succeeded; with a registration, registers the version in the same transaction.
-    func complete(_ lease: LeaseToken, registration: VersionRegistration?) async throws -> CompletionOutcome
+    /// `finalLog` lines are appended to the job's log in the same transaction (the last flush
+    /// of a worker costs no extra round trip).
+    func complete(_ lease: LeaseToken, registration: VersionRegistration?, finalLog: [String]) async throws -> CompletionOutcome
     /// Records a failed attempt: retried after a backoff if `retryable` and attempts remain, else `failed`.
     func fail(_ lease: LeaseToken, reason: String, retryable: Bool) async throws -> Job
     /// The worker stopped a job because cancellation was requested.
@@ -59,4 +61,11 @@ public protocol MetadataStore: Sendable {
     /// Deletes a version's registry row; refused while an alias points at it.
     func deleteVersion(_ name: ModelName, version: Int) async throws
     func setTags(_ tags: [String: String], of name: ModelName, version: Int) async throws -> ModelVersion
+}
+
+extension MetadataStore {
+    /// Completes without final log lines.
+    public func complete(_ lease: LeaseToken, registration: VersionRegistration?) async throws -> CompletionOutcome {
+        try await complete(lease, registration: registration, finalLog: [])
+    }
 }

@@ -260,8 +260,7 @@ public struct JobRunner: Sendable {
         guard !output.artifacts.isEmpty else {
             // Nothing was produced, so there is nothing to version: the job just succeeds.
             recorder.log("the trainer produced no artifacts: no version registered")
-            await flushLogs(lease.token, recorder)
-            _ = try await services.store.complete(lease.token, registration: nil)
+            _ = try await services.store.complete(lease.token, registration: nil, finalLog: recorder.drain().lines)
             return nil
         }
         let number = try await services.store.reserveVersion(lease.token)
@@ -280,8 +279,8 @@ public struct JobRunner: Sendable {
         try await services.artifacts.put(ArtifactKeys.versionFile(spec.name, number, "manifest.json"), data: try JSON.encode(manifest, pretty: true))
         let metricsText = output.metrics.sorted { $0.key < $1.key }.map { "\($0.key)=\(String(format: "%.6g", $0.value))" }.joined(separator: " ")
         recorder.log("registered \(spec.name):\(number) \(metricsText)")
-        await flushLogs(lease.token, recorder)
-        let outcome = try await services.store.complete(lease.token, registration: VersionRegistration(manifest: manifest, promote: spec.promote))
+        let outcome = try await services.store.complete(lease.token, registration: VersionRegistration(manifest: manifest, promote: spec.promote),
+                                                        finalLog: recorder.drain().lines)
         if let note = outcome.promotionNote { try? await services.store.appendLog(lease.job.id, lines: [note]) }
         return outcome.version
     }

@@ -35,12 +35,20 @@ extension SQLiteMetadataStore {
                 eligible.append(kind.rawValue)
             }
             guard !eligible.isEmpty else { return nil }
-            let placeholders = eligible.map { _ in "?" }.joined(separator: ",")
-            guard let id = try Int64.fetchOne(db.cachedStatement(sql: """
-                SELECT id FROM \(t.jobs)
-                WHERE state = 'queued' AND kind IN (\(placeholders)) AND run_after <= ?
-                ORDER BY priority DESC, run_after, id LIMIT 1
-                """), arguments: StatementArguments(eligible) + [now]) else { return nil }
+            // One ordered index probe per kind (LIMIT 1 on the (state, kind, priority, run_after,
+            // id) index), then the best of those: an `IN (…)` over kinds would sort every queued row.
+            var best: (id: Int64, priority: Int, runAfter: Double)?
+            for kind in eligible {
+                guard let row = try Row.fetchOne(db.cachedStatement(sql: """
+                    SELECT id, priority, run_after FROM \(t.jobs)
+                    WHERE state = 'queued' AND kind = ? AND run_after <= ?
+                    ORDER BY priority DESC, run_after, id LIMIT 1
+                    """), arguments: [kind, now]) else { continue }
+                let candidate = (id: row[0] as Int64, priority: row[1] as Int, runAfter: row[2] as Double)
+                if let b = best, (b.priority, -b.runAfter, -b.id) >= (candidate.priority, -candidate.runAfter, -candidate.id) { continue }
+                best = candidate
+            }
+            guard let id = best?.id else { return nil }
             let expires = now + leaseDuration.seconds
             try db.cachedStatement(sql: """
                 UPDATE \(t.jobs) SET state = 'running', attempt = attempt + 1, lease_token = ?, lease_expires_at = ?,
@@ -230,13 +238,16 @@ extension SQLiteMetadataStore {
     public func appendLog(_ id: JobID, lines: [String]) async throws {
         guard !lines.isEmpty else { return }
         let now = self.now
-        try await pool.write { [t] db in
-            var seq = try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(seq) FROM \(t.jobLogs) WHERE job_id = ?"), arguments: [id]) ?? 0
-            let statement = try db.cachedStatement(sql: "INSERT INTO \(t.jobLogs) (job_id, seq, at, text) VALUES (?, ?, ?, ?)")
-            for line in lines {
-                seq += 1
-                try statement.execute(arguments: [id, seq, now, line])
-            }
+        try await pool.write { [t] db in try Self.insertLog(db, t, id, lines, now: now) }
+    }
+
+    static func insertLog(_ db: Database, _ t: TableNames, _ id: JobID, _ lines: [String], now: Double) throws {
+        guard !lines.isEmpty else { return }
+        var seq = try Int64.fetchOne(db.cachedStatement(sql: "SELECT MAX(seq) FROM \(t.jobLogs) WHERE job_id = ?"), arguments: [id]) ?? 0
+        let statement = try db.cachedStatement(sql: "INSERT INTO \(t.jobLogs) (job_id, seq, at, text) VALUES (?, ?, ?, ?)")
+        for line in lines {
+            seq += 1
+            try statement.execute(arguments: [id, seq, now, line])
         }
     }
 

@@ -19,11 +19,12 @@ extension SQLiteMetadataStore {
         }
     }
 
-    public func complete(_ lease: LeaseToken, registration: VersionRegistration?) async throws -> CompletionOutcome {
+    public func complete(_ lease: LeaseToken, registration: VersionRegistration?, finalLog: [String]) async throws -> CompletionOutcome {
         let now = self.now
         let manifestText = try registration.map { try JSON.encodeString($0.manifest) }
         let outcome = try await pool.write { [t] db -> CompletionOutcome in
             try Self.checkLease(db, t, lease, now: now)
+            try Self.insertLog(db, t, lease.jobID, finalLog, now: now)
             var promoted = false
             var note: String?
             var version: Int?

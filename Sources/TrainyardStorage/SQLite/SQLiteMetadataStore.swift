@@ -138,10 +138,10 @@ struct TableNames: Sendable {
 
 /// Decoded job specs by job id. A job's spec never changes after enqueue, and decoding it
 /// from JSON was the largest single cost of a queue transition, so each process decodes a
-/// job's spec once. Bounded: cleared when it grows past `capacity`.
+/// job's spec once. Bounded: when it reaches `capacity`, the older half (lower ids) goes.
 final class SpecCache: Sendable {
     private let entries = Mutex<[Int64: Spec]>([:])
-    let capacity = 4096
+    let capacity = 16_384
 
     func spec(_ id: Int64, json: String) throws -> Spec {
         if let cached = entries.withLock({ $0[id] }) { return cached }
@@ -152,7 +152,10 @@ final class SpecCache: Sendable {
 
     func insert(_ id: Int64, _ spec: Spec) {
         entries.withLock { e in
-            if e.count >= capacity { e.removeAll(keepingCapacity: true) }
+            if e.count >= capacity {
+                let cut = e.keys.sorted()[e.count / 2]
+                e = e.filter { $0.key >= cut }
+            }
             e[id] = spec
         }
     }
