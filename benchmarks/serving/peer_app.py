@@ -10,6 +10,11 @@ import numpy as np
 from sklearn.ensemble import HistGradientBoostingRegressor
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
+from threadpoolctl import threadpool_limits
+
+# One thread per worker process: gunicorn runs 2 single-threaded workers on 2 cores, so OpenMP/BLAS
+# pools inside predict would only oversubscribe (the run script also exports OMP_NUM_THREADS=1).
+threadpool_limits(1)
 
 root = os.environ.get("TRAINYARD_EXAMPLES", os.path.join(os.path.dirname(__file__), "..", "..", "examples"))
 rows = list(csv.DictReader(open(os.path.join(root, "diamonds-price", "train-part1.csv"))))
@@ -23,7 +28,7 @@ def encode(r):
         v.extend(1.0 if r[c] == level else 0.0 for level in levels[c])
     return v
 
-diamonds = HistGradientBoostingRegressor(max_iter=300, learning_rate=0.1).fit(
+diamonds = HistGradientBoostingRegressor(max_iter=300, learning_rate=0.1, random_state=0).fit(
     np.array([encode(r) for r in rows]), np.array([float(r["price"]) for r in rows]))
 
 texts, labels = [], []
