@@ -260,18 +260,48 @@ struct CRFTrainer {
         // Training view: each token's state parameters (index, label) listed directly, so the
         // gradient loop streams them instead of chasing attribute offsets.
         var expanded = NERCorpus()
-        expanded.attrs.reserveCapacity(corpus.attrs.count * 5 / 4)
         var expandedLabels: [UInt8] = []
-        expandedLabels.reserveCapacity(corpus.attrs.count * 5 / 4)
-        for t in 0..<corpus.tokenCount {
-            for k in corpus.tokenStarts[t]..<corpus.tokenStarts[t + 1] {
-                let a = Int(corpus.attrs[k])
-                for p in Int(attrOffsets[a])..<Int(attrOffsets[a + 1]) {
-                    expanded.attrs.append(Int32(p))
-                    expandedLabels.append(stateLabels[p])
+        do {
+            // Sizes first, then both arrays filled in parallel over token ranges.
+            var starts = [Int](repeating: 0, count: corpus.tokenCount + 1)
+            corpus.attrs.withUnsafeBufferPointer { attrs in
+                attrOffsets.withUnsafeBufferPointer { off in
+                    var total = 0
+                    for t in 0..<corpus.tokenCount {
+                        for k in corpus.tokenStarts[t]..<corpus.tokenStarts[t + 1] {
+                            let a = Int(attrs[k])
+                            total += Int(off[a + 1] - off[a])
+                        }
+                        starts[t + 1] = total
+                    }
                 }
             }
-            expanded.tokenStarts.append(expanded.attrs.count)
+            let total = starts[corpus.tokenCount]
+            expanded.attrs = [Int32](unsafeUninitializedCapacity: total) { buffer, count in
+                adviseHugePages(UnsafeMutableRawPointer(buffer.baseAddress!), bytes: total * 4)
+                expandedLabels = [UInt8](unsafeUninitializedCapacity: total) { labelBuffer, labelCount in
+                    adviseHugePages(UnsafeMutableRawPointer(labelBuffer.baseAddress!), bytes: total)
+                    let out = UnsafeSendable((buffer.baseAddress!, labelBuffer.baseAddress!))
+                    let source = UnsafeSendable((corpus, attrOffsets, stateLabels, starts))
+                    parallelChunks(count: corpus.tokenCount, minimumPerWorker: 1024) { _, range in
+                        let (c, off, lab, st) = source.value
+                        var w = st[range.lowerBound]
+                        for t in range {
+                            for k in c.tokenStarts[t]..<c.tokenStarts[t + 1] {
+                                let a = Int(c.attrs[k])
+                                for p in Int(off[a])..<Int(off[a + 1]) {
+                                    out.value.0[w] = Int32(p)
+                                    out.value.1[w] = lab[p]
+                                    w += 1
+                                }
+                            }
+                        }
+                    }
+                    labelCount = total
+                }
+                count = total
+            }
+            expanded.tokenStarts = starts
         }
         expanded.sentenceStarts = corpus.sentenceStarts
         expanded.gold = corpus.gold
@@ -291,7 +321,7 @@ struct CRFTrainer {
 
         let P = layout.parameterCount
         let l2 = config.l2
-        var shardGradients = [[Double]](repeating: [Double](repeating: 0, count: P), count: Self.shardCount)
+        var shardGradients: [[Double]] = (0..<Self.shardCount).map { _ in hugePageArray(zeros: P) }
         var shardLoss = [Double](repeating: 0, count: Self.shardCount)
         var evaluations = 0
         let evaluate: ([Double], inout [Double]) -> Double = { theta, gradient in
@@ -329,7 +359,7 @@ struct CRFTrainer {
             return f
         }
 
-        var theta = [Double](repeating: 0, count: P)
+        var theta: [Double] = hugePageArray(zeros: P)
         var history: [EpochReport] = []
         var best: (f1: Double, theta: [Double], iteration: Int)? = nil
         let tokens = Double(max(corpus.tokenCount, 1))
