@@ -32,7 +32,9 @@ struct TextFeaturizer: Sendable {
         var tokenHashes: [UInt64] = []
         var ids: [UInt32] = []
         var table: [UInt32] = []
-        var stamps: [UInt32] = []
+        var keys: [UInt64] = []
+        var termIDs: [Int32] = []
+        var termCounts: [Float] = []
         var generation: UInt32 = 0
         init() {
             scalars.reserveCapacity(1024)
@@ -128,46 +130,62 @@ struct TextFeaturizer: Sendable {
 
     /// Merges repeated `ids` into (bucket, term count) pairs appended to `indices`/`counts`, in
     /// first-occurrence order, with an open-addressing table whose slots are valid only when
-    /// their stamp equals the current generation (so nothing is cleared between texts).
+    /// their stamp (the high half of the key) equals the current generation, so nothing is
+    /// cleared between texts. One probe reads one key: `generation << 32 | id`.
     static func countTerms(_ ids: [UInt32], scratch: inout Scratch, indices: inout [Int32], counts: inout [Float]) {
         let n = ids.count
         guard n > 0 else { return }
         var size = 64
         while size < 2 * n { size <<= 1 }
-        if scratch.table.count < size {
+        if scratch.keys.count < size {
+            scratch.keys = [UInt64](repeating: 0, count: size)
             scratch.table = [UInt32](repeating: 0, count: size)
-            scratch.stamps = [UInt32](repeating: 0, count: size)
             scratch.generation = 0
+        }
+        if scratch.termIDs.count < n {
+            scratch.termIDs = [Int32](repeating: 0, count: n)
+            scratch.termCounts = [Float](repeating: 0, count: n)
         }
         scratch.generation &+= 1
         if scratch.generation == 0 {
-            for i in 0..<scratch.stamps.count { scratch.stamps[i] = 0 }
+            for i in 0..<scratch.keys.count { scratch.keys[i] = 0 }
             scratch.generation = 1
         }
-        let generation = scratch.generation
+        let stamp = UInt64(scratch.generation) << 32
         let mask = size - 1
-        let base = indices.count
-        scratch.table.withUnsafeMutableBufferPointer { t in
-            scratch.stamps.withUnsafeMutableBufferPointer { stamp in
-                for id in ids {
-                    var slot = Int(truncatingIfNeeded: (UInt64(id) &* 0x9E37_79B9_7F4A_7C15) >> 40) & mask
-                    while true {
-                        if stamp[slot] != generation {
-                            stamp[slot] = generation
-                            t[slot] = UInt32(indices.count - base)
-                            indices.append(Int32(bitPattern: id))
-                            counts.append(1)
-                            break
-                        }
-                        let e = Int(t[slot])
-                        if UInt32(bitPattern: indices[base + e]) == id {
-                            counts[base + e] += 1
-                            break
-                        }
-                        slot = (slot + 1) & mask
+        var distinct = 0
+        scratch.keys.withUnsafeMutableBufferPointer { keyb in
+        scratch.table.withUnsafeMutableBufferPointer { tb in
+        scratch.termIDs.withUnsafeMutableBufferPointer { idb in
+        scratch.termCounts.withUnsafeMutableBufferPointer { cb in
+        ids.withUnsafeBufferPointer { ib in
+            let keys = keyb.baseAddress!, t = tb.baseAddress!, outID = idb.baseAddress!, outCount = cb.baseAddress!
+            for id in ib {
+                let key = stamp | UInt64(id)
+                var slot = Int(truncatingIfNeeded: (UInt64(id) &* 0x9E37_79B9_7F4A_7C15) >> 40) & mask
+                while true {
+                    let k = keys[slot]
+                    if k == key {
+                        outCount[Int(t[slot])] += 1
+                        break
                     }
+                    if k & 0xFFFF_FFFF_0000_0000 != stamp {
+                        keys[slot] = key
+                        t[slot] = UInt32(truncatingIfNeeded: distinct)
+                        outID[distinct] = Int32(bitPattern: id)
+                        outCount[distinct] = 1
+                        distinct += 1
+                        break
+                    }
+                    slot = (slot + 1) & mask
                 }
             }
+            indices.append(contentsOf: UnsafeBufferPointer(start: outID, count: distinct))
+            counts.append(contentsOf: UnsafeBufferPointer(start: outCount, count: distinct))
+        }
+        }
+        }
+        }
         }
     }
 
