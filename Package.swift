@@ -76,6 +76,7 @@ let package = Package(
             name: "TrainyardServing",
             dependencies: [
                 "TrainyardCore",
+                "TrainyardStorage",
                 "TrainyardRuntime",
                 "TrainyardLearners",
                 .product(name: "TrainyardTabular", package: "TrainyardML"),
@@ -119,17 +120,24 @@ let package = Package(
             path: "Sources/trainyard-bench",
             swiftSettings: swiftSettings
         ),
+        // Helpers shared by the serving and server tests (registering real versions).
+        .target(
+            name: "TrainyardTestSupport",
+            dependencies: ["TrainyardCore", "TrainyardRuntime", .product(name: "TrainyardTabular", package: "TrainyardML")],
+            swiftSettings: swiftSettings
+        ),
         // End-to-end through the real binary: exit codes, crash recovery, the quickstart.
         .testTarget(name: "TrainyardCLITests", dependencies: ["trainyard"]),
         .testTarget(name: "TrainyardLearnersTests", dependencies: ["TrainyardLearners", "TrainyardRuntime"]),
         .testTarget(name: "TrainyardCoreTests", dependencies: ["TrainyardCore"]),
         .testTarget(name: "TrainyardStorageTests", dependencies: ["TrainyardStorage"]),
         .testTarget(name: "TrainyardRuntimeTests", dependencies: ["TrainyardRuntime"]),
-        .testTarget(name: "TrainyardServingTests", dependencies: ["TrainyardServing", "TrainyardStorage"]),
+        .testTarget(name: "TrainyardServingTests", dependencies: ["TrainyardServing", "TrainyardStorage", "TrainyardTestSupport"]),
         .testTarget(
             name: "TrainyardServerTests",
             dependencies: [
                 "TrainyardServer",
+                "TrainyardTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]

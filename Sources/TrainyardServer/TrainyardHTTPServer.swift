@@ -10,7 +10,7 @@ import TrainyardRuntime
 public typealias TrainyardApplication = Application<RouterResponder<TrainyardRequestContext>>
 
 /// Builds the HTTP server: control API, operations routes, middleware (request id + access
-/// log, error rendering, body limit + authentication), and its OpenAPI document.
+/// log, CORS when configured, error rendering, body limit + authentication), and its OpenAPI document.
 ///
 /// ```swift
 /// try checkBindingSafety(configuration: services.configuration)
@@ -42,6 +42,7 @@ public enum TrainyardHTTPServer {
         let configuration = services.configuration
         let router = Router(context: TrainyardRequestContext.self)
         router.add(middleware: AccessLogMiddleware())
+        if !configuration.corsOrigins.isEmpty { router.add(middleware: CORSPolicyMiddleware(origins: configuration.corsOrigins)) }
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: RequestGuardMiddleware(maxBodyBytes: configuration.maxBodyBytes, tokens: configuration.tokens))
         let authEnabled = !configuration.tokens.isEmpty

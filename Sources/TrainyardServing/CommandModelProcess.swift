@@ -240,6 +240,8 @@ public final class CommandModelProcess: Sendable {
                 }
             } catch let error as TrainyardError {
                 throw error
+            } catch let error as URLError where error.code == .timedOut {
+                throw TrainyardError(.timeout, "the serve process of \(label) did not answer within \(Int(request.timeoutInterval)) s")
             } catch {
                 // Connection refused/reset: the process died mid-request; retry once it is back.
                 guard attempt < 3 else {

@@ -38,13 +38,17 @@ public final class MicroBatcher<Input: Sendable, Output: Sendable>: Sendable {
         self.onBatch = onBatch
     }
 
+    /// Scores `items` at once on the calling thread, without waiting for or joining a batch
+    /// (requests that are batches already).
+    public func runDirectly(_ items: [Input]) throws -> [Output] {
+        onBatch(items.count)
+        return try execute(items)
+    }
+
     /// Scores `items`, together with whatever else is waiting.
     public func submit(_ items: [Input]) async throws -> [Output] {
         // Large requests are batches already: run them directly.
-        if items.count >= maxBatchRows {
-            onBatch(items.count)
-            return try execute(items)
-        }
+        if items.count >= maxBatchRows { return try runDirectly(items) }
         let leader = state.withLock { s -> Bool in
             if s.busy { return false }
             s.busy = true

@@ -4,6 +4,7 @@ import ServiceLifecycle
 import Synchronization
 import TrainyardCore
 import TrainyardRuntime
+import TrainyardStorage
 
 /// The model server's core: resolves references to versions, keeps loaded versions in an LRU
 /// cache within a memory budget, and moves traffic when an alias moves.
@@ -51,7 +52,7 @@ public final class ModelServer: Service, Sendable {
     ///   load, and with nil once they are all loaded.
     public init(services: TrainyardServices, options: ServingOptions = ServingOptions(), metrics: ServingMetrics = ServingMetrics(),
                 onReadinessChange: @escaping @Sendable (String?) -> Void = { _ in }) {
-        self.services = services
+        self.services = Self.withArtifactCache(services, options: options)
         self.options = options
         self.metrics = metrics
         self.logger = services.logger
@@ -59,6 +60,23 @@ public final class ModelServer: Service, Sendable {
         if !options.preload.isEmpty {
             state.withLock { $0.pendingRequired = Set(options.preload) }
         }
+    }
+
+    /// `services` whose artifact store reads through a local cache, when one is configured or
+    /// the store is remote (see `ServingOptions.cacheDirectory`).
+    static func withArtifactCache(_ services: TrainyardServices, options: ServingOptions) -> TrainyardServices {
+        let remote = !services.artifacts.location.hasPrefix("file:")
+        guard let directory = options.cacheDirectory ?? (remote ? services.configuration.dataDirectory.appendingPathComponent("cache") : nil) else {
+            return services
+        }
+        var cached = services
+        do {
+            cached.artifacts = try CachingArtifactStore(remote: services.artifacts, directory: directory, maxBytes: options.cacheMaxBytes)
+        } catch {
+            services.logger.warning("artifact cache disabled: cannot use its folder", metadata: ["trainyard.cache": .string(directory.path),
+                                                                                                "error.description": .string("\(error)")])
+        }
+        return cached
     }
 
     /// Why the server is not ready for traffic (required models loading); nil when ready.
@@ -294,17 +312,76 @@ extension Duration {
     var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
-/// Runs `work`, throwing `.timeout` (504) if it takes longer than `limit`. The work itself is
-/// cancelled, but a shared model load it awaits keeps going (and is cached for the next request).
+/// Runs `work`, throwing `.timeout` (504) if it takes longer than `limit`.
+///
+/// The caller is answered at the deadline even when `work` cannot be interrupted (a CPU-bound
+/// prediction): `work` runs in its own task, which is cancelled and left to finish in the
+/// background. A shared model load it awaits keeps going and is cached for the next request.
 func withDeadline<T: Sendable>(_ limit: Duration, what: String, _ work: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T.self) { group in
-        group.addTask { try await work() }
-        group.addTask {
-            try await Task.sleep(for: limit)
-            throw TrainyardError(.timeout, "\(what) took longer than the request timeout (\(limit))")
+    let outcome = FirstOutcome<T>()
+    return try await withTaskCancellationHandler {
+        try await withCheckedThrowingContinuation { continuation in
+            outcome.install(continuation)
+            let worker = Task {
+                let result: Result<T, any Error>
+                do { result = .success(try await work()) } catch { result = .failure(error) }
+                outcome.resolve(result)
+            }
+            let timer = Task {
+                try? await Task.sleep(for: limit)
+                if outcome.resolve(.failure(TrainyardError(.timeout, "\(what) took longer than the request timeout (\(limit))"))) {
+                    worker.cancel()
+                }
+            }
+            outcome.onResolve { timer.cancel() }
         }
-        defer { group.cancelAll() }
-        guard let first = try await group.next() else { throw CancellationError() }
-        return first
+    } onCancel: {
+        outcome.resolve(.failure(CancellationError()))
+    }
+}
+
+/// The first of several racing results resumes the continuation; the others are dropped.
+final class FirstOutcome<T: Sendable>: Sendable {
+    private struct State {
+        var continuation: CheckedContinuation<T, any Error>?
+        var early: Result<T, any Error>?
+        var done = false
+        var cleanup: (@Sendable () -> Void)?
+    }
+    private let state = Mutex(State())
+
+    func install(_ continuation: CheckedContinuation<T, any Error>) {
+        let early = state.withLock { s -> Result<T, any Error>? in
+            if let early = s.early { s.early = nil; return early }
+            s.continuation = continuation
+            return nil
+        }
+        if let early { continuation.resume(with: early) }
+    }
+
+    func onResolve(_ cleanup: @escaping @Sendable () -> Void) {
+        let now = state.withLock { s -> Bool in
+            if s.done { return true }
+            s.cleanup = cleanup
+            return false
+        }
+        if now { cleanup() }
+    }
+
+    /// Delivers `result` if nothing was delivered yet; returns whether it was.
+    @discardableResult
+    func resolve(_ result: Result<T, any Error>) -> Bool {
+        let (won, continuation, cleanup) = state.withLock { s -> (Bool, CheckedContinuation<T, any Error>?, (@Sendable () -> Void)?) in
+            guard !s.done else { return (false, nil, nil) }
+            s.done = true
+            let c = s.continuation
+            s.continuation = nil
+            if c == nil { s.early = result }
+            defer { s.cleanup = nil }
+            return (true, c, s.cleanup)
+        }
+        continuation?.resume(with: result)
+        cleanup?()
+        return won
     }
 }

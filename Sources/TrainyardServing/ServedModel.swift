@@ -24,13 +24,16 @@ public final class ServedModel: Sendable {
     public let backend: Backend
     /// Bytes of the version's artifacts: the cost counted against the memory budget.
     public let sizeBytes: Int64
+    /// Past it a request answers 504 (`ServingOptions.requestTimeout`).
+    public let requestTimeout: Duration
 
     public var name: ModelName { version.model }
     public var number: Int { version.version }
     public var task: TaskKind { version.manifest.task }
 
-    init(version: ModelVersion, backend: Backend) {
+    init(version: ModelVersion, backend: Backend, requestTimeout: Duration = .seconds(30)) {
         self.version = version
+        self.requestTimeout = requestTimeout
         self.schema = InputSchema(manifest: version.manifest)
         self.backend = backend
         self.sizeBytes = version.manifest.artifacts.reduce(0) { $0 + $1.bytes }
@@ -50,7 +53,7 @@ public final class ServedModel: Sendable {
             let process = CommandModelProcess(version: version, command: serve, services: services, options: options.command,
                                               metrics: metrics, logger: logger)
             try await process.start()
-            model = ServedModel(version: version, backend: .command(process))
+            model = ServedModel(version: version, backend: .command(process), requestTimeout: options.requestTimeout)
         default:
             let native = try await NativeModel.load(version, reader: ArtifactReader(artifacts: services.artifacts))
             switch native {
@@ -59,13 +62,13 @@ public final class ServedModel: Sendable {
                     maxBatchRows: options.maxBatchRows, maxWait: options.maxBatchWait, onBatch: onBatch) { records in
                     try p.predict(records: records)
                 }
-                model = ServedModel(version: version, backend: .tabular(p, batcher))
+                model = ServedModel(version: version, backend: .tabular(p, batcher), requestTimeout: options.requestTimeout)
             case .text(let c):
                 let batcher = MicroBatcher<String, TextPrediction>(maxBatchRows: options.maxBatchRows, maxWait: options.maxBatchWait,
                                                                   onBatch: onBatch) { texts in try c.predict(texts) }
-                model = ServedModel(version: version, backend: .text(c, batcher))
+                model = ServedModel(version: version, backend: .text(c, batcher), requestTimeout: options.requestTimeout)
             case .entities(let r):
-                model = ServedModel(version: version, backend: .entities(r))
+                model = ServedModel(version: version, backend: .entities(r), requestTimeout: options.requestTimeout)
             }
         }
         model.warmUp(logger: logger)
@@ -92,8 +95,76 @@ public final class ServedModel: Sendable {
     /// "probabilities"}` (classification), `{"label", "probabilities", "score"}` (text), entity
     /// arrays (NER), or whatever a bring-your-own model answers.
     ///
-    /// - Throws: `.invalidInput` (400) listing every missing, extra or mistyped field.
+    /// - Throws: `.invalidInput` (400) listing every missing, extra or mistyped field;
+    ///   `.timeout` (504) past `requestTimeout`.
     public func predict(_ rows: [JSONValue]) async throws -> [JSONValue] {
+        // A single-row native prediction takes microseconds: it skips the deadline's two tasks.
+        // Calls to a serve process and large requests race the deadline.
+        if case .command = backend {
+            return try await withDeadline(requestTimeout, what: "the prediction of \(name):\(number)") { try await self.score(rows) }
+        }
+        if rows.count > Self.rowsWithoutDeadline || Self.textBytes(rows) > Self.textBytesWithoutDeadline {
+            // A large request is a batch already, and may take a while: it is scored on a
+            // dispatch queue, off the concurrency pool, so the deadline (and every other request)
+            // still gets a thread while it runs.
+            return try await withDeadline(requestTimeout, what: "the prediction of \(name):\(number) (\(rows.count) rows)") {
+                try await Self.offPool { try self.scoreNow(rows) }
+            }
+        }
+        return try await score(rows)
+    }
+
+    /// Runs CPU-bound `work` on a global dispatch queue and awaits its result.
+    static func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global(qos: .userInitiated).async { continuation.resume(with: Result { try work() }) }
+        }
+    }
+
+    /// Scores a native model synchronously, bypassing micro-batching (for requests that are
+    /// batches already).
+    private func scoreNow(_ rows: [JSONValue]) throws -> [JSONValue] {
+        do {
+            switch backend {
+            case .tabular(_, let batcher):
+                return try batcher.runDirectly(try schema.records(rows)).map(Self.json)
+            case .text(_, let batcher):
+                return try batcher.runDirectly(try InputSchema.texts(rows)).map(Self.json)
+            case .entities(let r):
+                return try InputSchema.texts(rows).map { text in .array(try r.recognize(text).map(Self.json)) }
+            case .command:
+                throw TrainyardError(.internal, "a bring-your-own model is not scored in process")
+            }
+        } catch let error as TrainyardError {
+            throw error
+        } catch {
+            throw TrainyardError(.invalidInput, "\(error)")
+        }
+    }
+
+    /// Forwards a request body as is to a bring-your-own model's `/invocations` (MLflow/SageMaker
+    /// clients whose payload only the model understands), within the request deadline.
+    public func forward(body: Data, contentType: String) async throws -> (Data, String) {
+        guard case .command(let process) = backend else {
+            throw TrainyardError(.invalidArgument, "\(name):\(number) is a native model; send rows, not a raw body")
+        }
+        return try await withDeadline(requestTimeout, what: "the prediction of \(name):\(number)") {
+            try await process.invoke(body: body, contentType: contentType)
+        }
+    }
+
+    static let rowsWithoutDeadline = 256
+    static let textBytesWithoutDeadline = 64 << 10
+
+    static func textBytes(_ rows: [JSONValue]) -> Int {
+        var total = 0
+        for row in rows {
+            if case .string(let s) = row { total += s.utf8.count } else if case .string(let s)? = row["text"] { total += s.utf8.count }
+        }
+        return total
+    }
+
+    private func score(_ rows: [JSONValue]) async throws -> [JSONValue] {
         do {
             switch backend {
             case .tabular(_, let batcher):

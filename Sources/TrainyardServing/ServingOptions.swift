@@ -25,10 +25,16 @@ public struct ServingOptions: Sendable {
     public var maxBatchWait: Duration
     /// Bring-your-own serve processes.
     public var command: CommandOptions
+    /// Local read-through cache of model artifacts. nil: none when the artifact store is a local
+    /// folder (nothing to download), else `{data_dir}/cache`.
+    public var cacheDirectory: URL?
+    /// The cache keeps at most this many bytes (least recently used files go first).
+    public var cacheMaxBytes: Int64
 
     public init(memoryBudgetBytes: Int64 = 2 << 30, aliasPollInterval: Duration = .milliseconds(500), requestTimeout: Duration = .seconds(30),
                 defaultModel: String? = nil, textModel: String = "sentiment", nerModel: String = "ner-wikigold", preload: [String] = [],
-                maxBatchRows: Int = 64, maxBatchWait: Duration = .zero, command: CommandOptions = CommandOptions()) {
+                maxBatchRows: Int = 64, maxBatchWait: Duration = .zero, command: CommandOptions = CommandOptions(),
+                cacheDirectory: URL? = nil, cacheMaxBytes: Int64 = 10 << 30) {
         self.memoryBudgetBytes = memoryBudgetBytes
         self.aliasPollInterval = aliasPollInterval
         self.requestTimeout = requestTimeout
@@ -39,11 +45,13 @@ public struct ServingOptions: Sendable {
         self.maxBatchRows = maxBatchRows
         self.maxBatchWait = maxBatchWait
         self.command = command
+        self.cacheDirectory = cacheDirectory
+        self.cacheMaxBytes = cacheMaxBytes
     }
 
     /// Options from `TRAINYARD_SERVING_*` environment variables (unset ones keep their defaults):
     /// `DEFAULT_MODEL`, `TEXT_MODEL`, `NER_MODEL`, `PRELOAD` (comma-separated), `MEMORY_BUDGET_MB`,
-    /// `MAX_BATCH` (rows), `MAX_BATCH_WAIT_US`, `TIMEOUT_S`, `ALIAS_POLL_MS`.
+    /// `MAX_BATCH` (rows), `MAX_BATCH_WAIT_US`, `TIMEOUT_S`, `ALIAS_POLL_MS`, `CACHE_DIR`, `CACHE_MB`.
     public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) -> ServingOptions {
         var o = ServingOptions()
         func value(_ key: String) -> String? { env["TRAINYARD_SERVING_\(key)"].flatMap { $0.isEmpty ? nil : $0 } }
@@ -56,6 +64,8 @@ public struct ServingOptions: Sendable {
         if let v = value("MAX_BATCH_WAIT_US").flatMap(Int.init), v >= 0 { o.maxBatchWait = .microseconds(v) }
         if let v = value("TIMEOUT_S").flatMap(Double.init), v > 0 { o.requestTimeout = .milliseconds(Int(v * 1000)) }
         if let v = value("ALIAS_POLL_MS").flatMap(Int.init), v > 0 { o.aliasPollInterval = .milliseconds(v) }
+        if let v = value("CACHE_DIR") { o.cacheDirectory = URL(fileURLWithPath: v) }
+        if let v = value("CACHE_MB").flatMap(Int64.init), v > 0 { o.cacheMaxBytes = v << 20 }
         return o
     }
 }

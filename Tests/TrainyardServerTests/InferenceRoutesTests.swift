@@ -7,6 +7,7 @@ import TrainyardLearners
 import TrainyardRuntime
 import TrainyardServing
 import TrainyardTabular
+import TrainyardTestSupport
 @testable import TrainyardServer
 
 /// The inference routes through the router, each protocol with requests shaped as its own docs show.
@@ -25,21 +26,9 @@ import TrainyardTabular
         await inference.server.shutdown()
     }
 
+    /// A tabular regression version with columns a, b (numbers) and c ("u"/"v").
     static func registerTabular(_ fixture: Fixture, _ name: String) async throws {
-        var csv = "a,b,c,y\n"
-        for i in 0..<200 { csv += "\(i % 17),\(i % 5),\(i % 2 == 0 ? "u" : "v"),\(3 * (i % 17) + 2 * (i % 5))\n" }
-        let result = try TabularLearning.train(TabularTrainingRequest(task: .regression, params: ["trees": .int(10)], target: "y", train: Array(csv.utf8)),
-                                               observer: SilentObserver())
-        _ = try await fixture.services.submitter.submit(Specs.command(name))
-        let lease = try #require(try await fixture.store.dequeue(workerID: "test", kinds: [.train], leaseDuration: .seconds(60)))
-        let model = try ModelName(name)
-        let version = try await fixture.store.reserveVersion(lease.token)
-        let stored = try await fixture.services.artifacts.put(ArtifactKeys.versionFile(model, version, "model.bin"), data: Data(result.model))
-        let manifest = Manifest(model: model, version: version, task: .tabularRegression, algorithm: "gbdt",
-                                inputSchema: try JSON.decode(JSONValue.self, from: try JSON.encode(result.schema)),
-                                lineage: Lineage(jobID: lease.job.id, attempt: 1, data: [], createdAt: Date()),
-                                artifacts: [ArtifactEntry(name: "model.bin", sha256: stored.sha256, bytes: stored.bytes)])
-        _ = try await fixture.store.complete(lease.token, registration: VersionRegistration(manifest: manifest, promote: nil))
+        try await RegisteredVersions.registerTabular(name, services: fixture.services)
     }
 
     static let json: HTTPFields = [.contentType: "application/json"]

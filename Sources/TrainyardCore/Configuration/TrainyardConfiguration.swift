@@ -14,6 +14,7 @@ import Foundation
 /// | `server.host` / `server.port` | `TRAINYARD_SERVER_HOST` / `_PORT` | `127.0.0.1` / `8080` |
 /// | `server.max_body_bytes` | `TRAINYARD_SERVER_MAX_BODY_BYTES` | 64 MiB |
 /// | `server.insecure` | `TRAINYARD_SERVER_INSECURE` | false |
+/// | `server.cors_origins` | `TRAINYARD_SERVER_CORS_ORIGINS` | none (no CORS headers); origins, comma-separated, or `*` |
 /// | `workers` | `TRAINYARD_WORKERS` | 2 |
 /// | `queue.lease_seconds` | `TRAINYARD_QUEUE_LEASE_SECONDS` | 30 |
 /// | `queue.max_running_train` | `TRAINYARD_QUEUE_MAX_RUNNING_TRAIN` | unlimited |
@@ -32,11 +33,14 @@ public struct TrainyardConfiguration: Sendable {
     public var maxRunning: [JobKind: Int]
     public var tokens: [AccessToken]
     public var serverURL: String?
+    /// Browser origins allowed to call the server (CORS); `["*"]` for any. Empty: no CORS headers.
+    public var corsOrigins: [String]
 
     public init(dataDirectory: URL = URL(fileURLWithPath: ".trainyard"), namespace: Namespace = Namespace(),
                 serverHost: String = "127.0.0.1", serverPort: Int = 8080, maxBodyBytes: Int = 64 << 20,
                 insecure: Bool = false, workers: Int = 2, leaseDuration: Duration = .seconds(30),
-                maxRunning: [JobKind: Int] = [:], tokens: [AccessToken] = [], serverURL: String? = nil) {
+                maxRunning: [JobKind: Int] = [:], tokens: [AccessToken] = [], serverURL: String? = nil,
+                corsOrigins: [String] = []) {
         self.dataDirectory = dataDirectory
         self.namespace = namespace
         self.serverHost = serverHost
@@ -48,6 +52,7 @@ public struct TrainyardConfiguration: Sendable {
         self.maxRunning = maxRunning
         self.tokens = tokens
         self.serverURL = serverURL
+        self.corsOrigins = corsOrigins
     }
 
     /// Values given on the command line (nil = not given).
@@ -133,6 +138,8 @@ public struct TrainyardConfiguration: Sendable {
         let rawTokens = config.stringArray(forKey: "auth.tokens", isSecret: true, default: [])
         result.tokens = try rawTokens.filter { !$0.isEmpty }.map { try AccessToken(parsing: $0) }
         result.serverURL = config.string(forKey: "url")
+        result.corsOrigins = config.stringArray(forKey: "server.cors_origins", default: [])
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         return result
     }
 

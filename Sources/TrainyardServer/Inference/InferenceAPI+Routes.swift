@@ -161,12 +161,12 @@ extension InferenceAPI {
                      responses: [.json(200, "Predictions", InferenceSchema.predictions)] + InferenceSchema.errors,
                      handler: instrumented("mlflow") { request, context in
                 let model = try await server.model(for: try await defaultReference())
-                if case .command(let process) = model.backend, !model.schema.isTabular {
+                if case .command = model.backend, !model.schema.isTabular {
                     // A bring-your-own model gets the request exactly as sent.
                     let type = HTTPHelpers.mediaType(request)
                     guard Self.isJSON(type) || type == "text/csv" else { throw Self.unsupported(type ?? "", accepted: "application/json or text/csv") }
                     let body = try await Self.body(request, context)
-                    let (data, contentType) = try await process.invoke(body: Data(buffer: body), contentType: type ?? "application/json")
+                    let (data, contentType) = try await model.forward(body: Data(buffer: body), contentType: type ?? "application/json")
                     var headers: HTTPFields = [.contentType: contentType]
                     headers[.modelName] = model.name.rawValue
                     headers[.modelVersion] = String(model.number)

@@ -46,7 +46,19 @@ public struct InferenceAPI: Sendable {
         return InferenceAPI(server: server, readiness: readiness)
     }
 
-    public var routes: [APIRoute] { nativeRoutes + v2Routes + tfServingRoutes + mlflowRoutes + legacyRoutes + [metricsRoute] }
+    public var routes: [APIRoute] {
+        nativeRoutes + Self.speaking(.kserveV2, v2Routes) + Self.speaking(.tfServing, tfServingRoutes) + Self.speaking(.mlflow, mlflowRoutes)
+            + legacyRoutes + [metricsRoute]
+    }
+
+    /// `routes` with their client errors rendered in `dialect` (status codes unchanged).
+    static func speaking(_ dialect: ErrorDialect, _ routes: [APIRoute]) -> [APIRoute] {
+        routes.map { route in
+            var route = route
+            route.handler = dialect.wrap(route.handler)
+            return route
+        }
+    }
 
     // MARK: Shared
 

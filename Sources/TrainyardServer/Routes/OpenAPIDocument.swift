@@ -58,7 +58,9 @@ public enum OpenAPIDocument {
             "info": .object([
                 "title": .string("Trainyard"),
                 "version": .string("1"),
-                "description": .string("Control API (/api/v1) and operations routes of a Trainyard server. Errors are always {\"error\": {\"code\", \"message\", \"details\"}}."
+                "description": .string("Control API (/api/v1), operations and inference routes of a Trainyard server. Errors are {\"error\": {\"code\", \"message\", \"details\"}}, "
+                    + "except on the client-protocol routes, which answer in their protocol's shape: KServe V2 and TensorFlow Serving {\"error\": \"message\"}, "
+                    + "MLflow/SageMaker {\"error_code\", \"message\"} (each with the same status code, and details as an extra key)."
                     + (authEnabled ? " This server requires bearer tokens on /api/v1." : "")),
             ]),
             "paths": .object(paths.mapValues { .object($0) }),

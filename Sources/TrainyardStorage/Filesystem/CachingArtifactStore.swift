@@ -1,0 +1,96 @@
+import Foundation
+import TrainyardCore
+
+/// A local read-through cache in front of a (remote) artifact store, for model servers.
+///
+/// Only immutable keys are cached: version files (`models/{name}/{v}/…`, which never change once
+/// registered) and content-addressed blobs (`blobs/sha256/…`). A server whose cache is empty
+/// downloads what it needs on first use; after a restart it loads from local disk. Everything
+/// else (`put`, `list`, job logs) goes straight to the remote store. Integrity is not taken on
+/// trust: `ArtifactReader` checks every artifact against its manifest sha256 wherever it came from.
+///
+/// The cache keeps at most `maxBytes`; beyond it the least recently used files are removed
+/// (their access time is refreshed on every hit).
+public struct CachingArtifactStore: ArtifactStore {
+    public let remote: any ArtifactStore
+    public let local: FileArtifactStore
+    public let maxBytes: Int64
+
+    public init(remote: any ArtifactStore, directory: URL, maxBytes: Int64 = 10 << 30) throws {
+        self.remote = remote
+        self.local = try FileArtifactStore(root: directory)
+        self.maxBytes = maxBytes
+    }
+
+    public var location: String { remote.location }
+
+    /// Whether `key` names bytes that never change (and so may be served from the cache).
+    public static func isImmutable(_ key: String) -> Bool {
+        key.hasPrefix("models/") || key.hasPrefix("blobs/sha256/")
+    }
+
+    public func get(_ key: String) async throws -> Data {
+        guard Self.isImmutable(key) else { return try await remote.get(key) }
+        if let hit = try? await local.get(key) {
+            touch(key)
+            return hit
+        }
+        let data = try await remote.get(key)
+        try await local.put(key, data: data)
+        trim(keeping: key)
+        return data
+    }
+
+    public func download(_ key: String, to file: URL) async throws {
+        guard Self.isImmutable(key) else { return try await remote.download(key, to: file) }
+        if try await local.exists(key) {
+            touch(key)
+        } else {
+            let staged = local.root.appendingPathComponent(".download-\(UUID().uuidString)")
+            defer { try? FileManager.default.removeItem(at: staged) }
+            try await remote.download(key, to: staged)
+            try await local.put(key, file: staged)
+            trim(keeping: key)
+        }
+        try await local.download(key, to: file)
+    }
+
+    public func put(_ key: String, data: Data) async throws -> StoredObject { try await remote.put(key, data: data) }
+    public func put(_ key: String, file: URL) async throws -> StoredObject { try await remote.put(key, file: file) }
+    public func exists(_ key: String) async throws -> Bool { try await remote.exists(key) }
+    public func list(prefix: String) async throws -> [String] { try await remote.list(prefix: prefix) }
+
+    public func delete(_ key: String) async throws {
+        try await remote.delete(key)
+        try? await local.delete(key)
+    }
+
+    /// Keys held locally (tests, diagnostics).
+    public func cachedKeys() async throws -> [String] { try await local.list(prefix: "") }
+
+    private func touch(_ key: String) {
+        guard let url = try? local.url(key) else { return }
+        try? FileManager.default.setAttributes([.modificationDate: Date()], ofItemAtPath: url.path)
+    }
+
+    /// Removes least recently used files until the cache fits `maxBytes` (never `keeping`).
+    private func trim(keeping key: String) {
+        let fm = FileManager.default
+        let keys: [URLResourceKey] = [.fileSizeKey, .contentModificationDateKey, .isRegularFileKey]
+        guard let walker = fm.enumerator(at: local.root, includingPropertiesForKeys: keys) else { return }
+        var files: [(url: URL, bytes: Int64, used: Date)] = []
+        var total: Int64 = 0
+        for case let url as URL in walker {
+            guard let values = try? url.resourceValues(forKeys: Set(keys)), values.isRegularFile == true else { continue }
+            let bytes = Int64(values.fileSize ?? 0)
+            total += bytes
+            files.append((url, bytes, values.contentModificationDate ?? .distantPast))
+        }
+        guard total > maxBytes else { return }
+        let kept = try? local.url(key).standardizedFileURL.path
+        for file in files.sorted(by: { $0.used < $1.used }) where total > maxBytes && file.url.standardizedFileURL.path != kept {
+            try? fm.removeItem(at: file.url)
+            total -= file.bytes
+        }
+    }
+}
