@@ -12,6 +12,14 @@ struct GBDTConfig: Sendable {
     var maxDepth: Int
     var baggingFraction: Double
     var featureFraction: Double
+    /// Per-node feature sampling from the tree's features (LightGBM's `feature_fraction_bynode`).
+    var featureFractionByNode: Double
+    // Categorical splits, LightGBM's parameters of the same names.
+    var minDataPerGroup: Int
+    var catSmooth: Double
+    var catL2: Double
+    var maxCatThreshold: Int
+    var maxCatToOnehot: Int
     var earlyStoppingRounds: Int
     /// After early stopping on a validation fraction carved from the training file, train
     /// again on every row for the round count early stopping chose.
@@ -31,6 +39,12 @@ struct GBDTConfig: Sendable {
         maxDepth = try r.int("max_depth", default: 0, in: 0...64)
         baggingFraction = try r.double("bagging_fraction", default: d.baggingFraction, in: 0.01...1)
         featureFraction = try r.double("feature_fraction", default: d.featureFraction, in: 0.01...1)
+        featureFractionByNode = try r.double("feature_fraction_bynode", default: d.featureFractionByNode, in: 0.01...1)
+        minDataPerGroup = try r.int("min_data_per_group", default: d.minDataPerGroup, in: 1...1_000_000)
+        catSmooth = try r.double("cat_smooth", default: d.catSmooth, in: 0...1e9)
+        catL2 = try r.double("cat_l2", default: d.catL2, in: 0...1e9)
+        maxCatThreshold = try r.int("max_cat_threshold", default: d.maxCatThreshold, in: 1...255)
+        maxCatToOnehot = try r.int("max_cat_to_onehot", default: d.maxCatToOnehot, in: 1...255)
         earlyStoppingRounds = try r.int("early_stopping_rounds", default: d.earlyStoppingRounds, in: 0...100_000)
         refit = try r.bool("refit", default: d.refit)
         let s = try r.int("seed", default: Int(truncatingIfNeeded: defaultSeed), in: Int.min...Int.max)
@@ -44,7 +58,10 @@ struct GBDTConfig: Sendable {
             "min_data_in_leaf": minDataInLeaf == 0 ? .string("auto") : .int(minDataInLeaf), "min_data_in_bin": .int(minDataInBin),
             "lambda_l2": .double(lambdaL2), "max_bins": .int(maxBins), "refit": .bool(refit),
             "max_depth": .int(maxDepth), "bagging_fraction": .double(baggingFraction),
-            "feature_fraction": .double(featureFraction), "early_stopping_rounds": .int(earlyStoppingRounds),
+            "feature_fraction": .double(featureFraction), "feature_fraction_bynode": .double(featureFractionByNode),
+            "min_data_per_group": .int(minDataPerGroup), "cat_smooth": .double(catSmooth), "cat_l2": .double(catL2),
+            "max_cat_threshold": .int(maxCatThreshold), "max_cat_to_onehot": .int(maxCatToOnehot),
+            "early_stopping_rounds": .int(earlyStoppingRounds),
             "seed": .int(Int(Int64(bitPattern: seed))),
         ]
     }
@@ -75,6 +92,13 @@ private struct GBDTConfigDefaults {
     let maxBins = 255
     let baggingFraction = 1.0
     let featureFraction = 0.8
+    let featureFractionByNode = 1.0
+    // Categorical splits (LightGBM's names; min_data_per_group 20 instead of its 100).
+    let minDataPerGroup = 20
+    let catSmooth = 10.0
+    let catL2 = 10.0
+    let maxCatThreshold = 32
+    let maxCatToOnehot = 4
     let earlyStoppingRounds = 50
     let refit = true
 }
@@ -216,6 +240,12 @@ enum GBDTTrainer {
         learnerConfig.minDataInLeaf = minDataInLeaf
         learnerConfig.lambdaL2 = config.lambdaL2
         learnerConfig.maxDepth = config.maxDepth
+        learnerConfig.nodeFeatureFraction = config.featureFractionByNode
+        learnerConfig.minDataPerGroup = config.minDataPerGroup
+        learnerConfig.catSmooth = config.catSmooth
+        learnerConfig.catL2 = config.catL2
+        learnerConfig.maxCatThreshold = config.maxCatThreshold
+        learnerConfig.maxCatToOnehot = config.maxCatToOnehot
         let learner = HistogramTreeLearner(rows: trainRows, mappers: mappers, config: learnerConfig)
         var grad = [Float](repeating: 0, count: n * k)
         var hess = [Float](repeating: 0, count: n * k)
@@ -256,7 +286,8 @@ enum GBDTTrainer {
             for c in 0..<k {
                 let tree = grad.withUnsafeBufferPointer { g in
                     hess.withUnsafeBufferPointer { h in
-                        learner.grow(grad: g.baseAddress! + c * n, hess: h.baseAddress! + c * n, allowed: allowed, shrinkage: config.learningRate)
+                        learner.grow(grad: g.baseAddress! + c * n, hess: h.baseAddress! + c * n, allowed: allowed, shrinkage: config.learningRate,
+                                     nodeSeed: config.seed &+ UInt64(iteration &* k &+ c) &* 0x9E37_79B9_7F4A_7C15)
                     }
                 }
                 if !tree.feature.isEmpty { anySplit = true }

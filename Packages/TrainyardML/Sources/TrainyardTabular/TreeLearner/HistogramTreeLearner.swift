@@ -20,6 +20,9 @@ final class HistogramTreeLearner {
         var maxCatThreshold = 32
         var maxCatToOnehot = 4
         var minDataPerGroup = 20
+        /// Fraction of the tree's allowed features each node may split on (LightGBM's
+        /// `feature_fraction_bynode`); 1 = all of them.
+        var nodeFeatureFraction = 1.0
     }
 
     struct Split {
@@ -37,10 +40,15 @@ final class HistogramTreeLearner {
     let isCategorical: [Bool]
     let histSize: Int  // doubles per histogram
     private let bins: SharedBuffer<UInt8>
+    /// The same bins column-major (feature × row), for partitioning a leaf on one feature.
+    private let columnBins: SharedBuffer<UInt8>
     let indices: SharedBuffer<Int32>
-    private let temp: SharedBuffer<Int32>
+    /// Partition scratch: left rows, right rows.
+    private let temp: SharedBuffer<Int32>, temp2: SharedBuffer<Int32>
     private let hists: SharedBuffer<Double>
     private let scratch: SharedBuffer<Double>
+    /// Second histogram per worker: odd rows of big leaves accumulate here (see `buildHistogram`).
+    private let oddRows: SharedBuffer<Double>
 
     // Per-leaf state.
     private(set) var leafBegin: [Int]
@@ -51,6 +59,8 @@ final class HistogramTreeLearner {
 
     /// Number of rows in play for the current tree (the bag).
     var rowCount = 0
+    /// Draws the per-node feature subsets; reseeded by `grow` for every tree.
+    private var nodeRNG = SeededGenerator(seed: 0)
 
     init(rows: BinnedRows, mappers: [BinMapper], config: Configuration) {
         self.config = config
@@ -66,10 +76,16 @@ final class HistogramTreeLearner {
         let binCopy = SharedBuffer<UInt8>.allocate(rows.bins.count, initialValue: 0)
         rows.bins.withUnsafeBufferPointer { src in binCopy.base.update(from: src.baseAddress!, count: src.count) }
         bins = binCopy
+        let columns = SharedBuffer<UInt8>.allocate(rows.bins.count, initialValue: 0)
+        let f = rows.featureCount
+        for r in 0..<n { for j in 0..<f { columns[j * n + r] = binCopy[r * f + j] } }
+        columnBins = columns
         indices = .allocate(n, initialValue: 0)
         temp = .allocate(n, initialValue: 0)
+        temp2 = .allocate(n, initialValue: 0)
         hists = .allocate(config.maxLeaves * histSize, initialValue: 0)
         scratch = .allocate(histSize, initialValue: 0)
+        oddRows = .allocate(histSize * 2, initialValue: 0)
         let L = config.maxLeaves
         leafBegin = .init(repeating: 0, count: L)
         leafCount = .init(repeating: 0, count: L)
@@ -84,7 +100,7 @@ final class HistogramTreeLearner {
     }
 
     deinit {
-        bins.deallocate(); indices.deallocate(); temp.deallocate(); hists.deallocate(); scratch.deallocate()
+        bins.deallocate(); columnBins.deallocate(); indices.deallocate(); temp.deallocate(); temp2.deallocate(); hists.deallocate(); scratch.deallocate(); oddRows.deallocate()
     }
 
     /// Uses every row for the next tree.
@@ -102,7 +118,9 @@ final class HistogramTreeLearner {
     /// Grows a tree; afterwards `leafBegin`/`leafCount` (first `leafTotal` leaves) give each
     /// leaf's rows in `indices`.
     /// - Parameters: `grad`, `hess`: n values; `allowed`: features that may split.
-    func grow(grad: UnsafePointer<Float>, hess: UnsafePointer<Float>, allowed: [Bool], shrinkage: Double) -> Tree {
+    /// `nodeSeed` seeds the per-node feature sampling (`nodeFeatureFraction` < 1).
+    func grow(grad: UnsafePointer<Float>, hess: UnsafePointer<Float>, allowed: [Bool], shrinkage: Double, nodeSeed: UInt64 = 0) -> Tree {
+        nodeRNG = SeededGenerator(seed: nodeSeed)
         var G = 0.0, H = 0.0
         for j in 0..<rowCount {
             let r = Int(indices[j])
@@ -140,23 +158,53 @@ final class HistogramTreeLearner {
         let s = best[l]
         let r = leafTotal
         leafTotal += 1
-        // Partition the leaf's rows: left rows stay in front, in order.
+        // Partition the leaf's rows: left rows first, both sides in row order. Each half of a
+        // big leaf is partitioned on its own core into the scratch buffers (branch-free: a row
+        // is written to both, one cursor advances), then the pieces are copied back in order.
         let begin = leafBegin[l], count = leafCount[l]
-        let f = featureCount, feat = s.feature
-        let words = [s.bits.0, s.bits.1, s.bits.2, s.bits.3]
+        let feat = s.feature
+        let words = SharedBuffer<UInt64>.allocate(4, initialValue: 0)
+        defer { words.deallocate() }
+        words[0] = s.bits.0; words[1] = s.bits.1; words[2] = s.bits.2; words[3] = s.bits.3
+        let chunks = min(Parallel.chunks(for: count, threshold: 16_384), 2)
+        let sizes = SharedBuffer<Int>.allocate(4, initialValue: 0)  // (left, right) per chunk
+        defer { sizes.deallocate() }
+        let col = SharedBuffer(base: columnBins.base + feat * n, count: n)
+        let idx = indices, left = temp, right = temp2
+        Parallel.forEachChunk(count: count, chunks: chunks) { c, range in
+            let w = words.base, bins = col.base
+            let src = idx.base + begin, lo = left.base + begin + range.lowerBound, ro = right.base + begin + range.lowerBound
+            var nl = 0, nr = 0
+            for j in range {
+                let row = src[j]
+                let b = Int(bins[Int(row)])
+                let goesLeft = Int(truncatingIfNeeded: (w[b &>> 6] &>> UInt64(b & 63)) & 1)
+                lo[nl] = row
+                ro[nr] = row
+                nl &+= goesLeft
+                nr &+= 1 &- goesLeft
+            }
+            sizes[2 * c] = nl; sizes[2 * c + 1] = nr
+        }
         var nl = 0, nr = 0
-        words.withUnsafeBufferPointer { w in
-            for j in begin..<(begin + count) {
-                let row = indices[j]
-                let b = Int(bins[Int(row) * f + feat])
-                if (w[b >> 6] >> UInt64(b & 63)) & 1 == 1 { indices[begin + nl] = row; nl += 1 } else { temp[nr] = row; nr += 1 }
+        do {
+            var out = indices.base + begin
+            for c in 0..<chunks {
+                let start = begin + count * c / chunks
+                out.update(from: temp.base + start, count: sizes[2 * c]); out += sizes[2 * c]
+                nl += sizes[2 * c]
+            }
+            for c in 0..<chunks {
+                let start = begin + count * c / chunks
+                out.update(from: temp2.base + start, count: sizes[2 * c + 1]); out += sizes[2 * c + 1]
+                nr += sizes[2 * c + 1]
             }
         }
-        (indices.base + begin + nl).update(from: temp.base, count: nr)
+        let words4 = [s.bits.0, s.bits.1, s.bits.2, s.bits.3]
         // Tree bookkeeping.
         let node = Int32(tree.feature.count)
         tree.feature.append(Int32(feat))
-        tree.bits.append(contentsOf: words)
+        tree.bits.append(contentsOf: words4)
         tree.children.append(~Int32(l))
         tree.children.append(~Int32(r))
         if leafParent[l] >= 0 { tree.children[2 * leafParent[l] + (leafIsLeft[l] ? 0 : 1)] = node }
@@ -193,7 +241,7 @@ final class HistogramTreeLearner {
         let begin = leafBegin[leaf], count = leafCount[leaf]
         let target = hists.base + leafSlot[leaf] * histSize
         let histSize = histSize, f = featureCount
-        let bins = bins, indices = indices, scratch = scratch
+        let bins = bins, indices = indices, scratch = scratch, oddRows = oddRows
         let g = SharedBuffer(base: UnsafeMutablePointer(mutating: grad), count: n)
         let h = SharedBuffer(base: UnsafeMutablePointer(mutating: hess), count: n)
         let out = SharedBuffer(base: target, count: histSize)
@@ -203,7 +251,30 @@ final class HistogramTreeLearner {
             Parallel.forEachChunk(count: count, chunks: min(chunks, 2)) { c, range in
                 let hist = c == 0 ? out.base : scratch.base
                 hist.update(repeating: 0, count: histSize)
-                for j in (begin + range.lowerBound)..<(begin + range.upperBound) {
+                // Big ranges: even and odd rows go to two histograms, so rows that hit the same
+                // bin (common for features with few bins) do not wait on each other's stores.
+                let dual = range.count >= 4096
+                let hist2 = oddRows.base + c * histSize
+                if dual { hist2.update(repeating: 0, count: histSize) }
+                var j = begin + range.lowerBound
+                let end = begin + range.upperBound
+                if dual {
+                    while j + 1 < end {
+                        let r0 = Int(indices[j]), r1 = Int(indices[j + 1])
+                        let g0 = Double(g[r0]), h0 = Double(h[r0]), g1 = Double(g[r1]), h1 = Double(h[r1])
+                        let row0 = bins.base + r0 * f, row1 = bins.base + r1 * f
+                        for k in 0..<f {
+                            let o = offsets[k]
+                            let b0 = (o &+ Int(row0[k])) &<< 1, b1 = (o &+ Int(row1[k])) &<< 1
+                            hist[b0] += g0
+                            hist[b0 &+ 1] += h0
+                            hist2[b1] += g1
+                            hist2[b1 &+ 1] += h1
+                        }
+                        j += 2
+                    }
+                }
+                while j < end {
                     let r = Int(indices[j])
                     let gg = Double(g[r]), hh = Double(h[r])
                     let row = bins.base + r * f
@@ -212,7 +283,9 @@ final class HistogramTreeLearner {
                         hist[b] += gg
                         hist[b &+ 1] += hh
                     }
+                    j += 1
                 }
+                if dual { for k in 0..<histSize { hist[k] += hist2[k] } }
             }
             if chunks > 1 && count > 1 {
                 for k in 0..<histSize { target[k] += scratch[k] }
@@ -220,7 +293,21 @@ final class HistogramTreeLearner {
         }
     }
 
-    private func findBestSplit(leaf: Int, allowed: [Bool]) -> Split {
+    /// The tree's `allowed` features, or a seeded subset of them for per-node sampling.
+    private func nodeFeatures(_ allowed: [Bool]) -> [Bool] {
+        guard config.nodeFeatureFraction < 1 else { return allowed }
+        let candidates = allowed.indices.filter { allowed[$0] }
+        let keep = max(1, Int((Double(candidates.count) * config.nodeFeatureFraction).rounded()))
+        guard keep < candidates.count else { return allowed }
+        var order = candidates
+        for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(nodeRNG.next() % UInt64(i + 1))) }
+        var subset = [Bool](repeating: false, count: allowed.count)
+        for j in order.prefix(keep) { subset[j] = true }
+        return subset
+    }
+
+    private func findBestSplit(leaf: Int, allowed treeAllowed: [Bool]) -> Split {
+        let allowed = nodeFeatures(treeAllowed)
         let G = leafG[leaf], H = leafH[leaf]
         let cf = Double(leafCount[leaf]) / max(H, 1e-300)
         let lambda = config.lambdaL2, minHess = config.minSumHessian
