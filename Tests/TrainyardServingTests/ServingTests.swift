@@ -3,6 +3,7 @@ import Synchronization
 import Testing
 import TrainyardCore
 import TrainyardRuntime
+import TrainyardStorage
 @testable import TrainyardServing
 
 @Suite struct PayloadTests {
@@ -122,6 +123,29 @@ import TrainyardRuntime
         await #expect(throws: TrainyardError.self) { try await server.model(for: try ModelReference(parsing: "lin:7")) }
         await #expect(throws: TrainyardError.self) { try await server.model(for: try ModelReference(parsing: "missing")) }
         #expect(server.metrics.render().contains("trainyard_models_loaded 1"))
+    }
+
+    /// A server downloads what it needs into its cache; restarted on the same cache it loads
+    /// even when the artifact store no longer has the file (and the checksum still holds).
+    @Test func loadsThroughTheArtifactCache() async throws {
+        let fixture = try await ServingFixture.make()
+        defer { fixture.remove() }
+        try await fixture.registerTabular("lin")
+        let options = ServingOptions(cacheDirectory: fixture.directory.appendingPathComponent("serving-cache"))
+        let row: JSONValue = .object(["a": .int(4), "b": .int(1), "c": .string("u")])
+        let first = ModelServer(services: fixture.services, options: options)
+        let expected = try await first.model(for: try ModelReference(parsing: "lin")).predict([row])
+        await first.shutdown()
+        let cached = try #require(first.services.artifacts as? CachingArtifactStore)
+        #expect(try await cached.cachedKeys() == ["models/lin/1/model.bin"])
+
+        try await fixture.services.artifacts.delete("models/lin/1/model.bin")
+        let restarted = ModelServer(services: fixture.services, options: options)
+        #expect(try await restarted.model(for: try ModelReference(parsing: "lin")).predict([row]) == expected)
+        await restarted.shutdown()
+        // Without the cache the same load fails: the file really is gone from the store.
+        let uncached = ModelServer(services: fixture.services)
+        await #expect(throws: TrainyardError.self) { try await uncached.model(for: try ModelReference(parsing: "lin")) }
     }
 
     /// The swap test: the alias moves 20 times while a client keeps predicting; no

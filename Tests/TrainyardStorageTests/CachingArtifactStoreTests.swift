@@ -1,0 +1,71 @@
+import Foundation
+import Synchronization
+import Testing
+import TrainyardCore
+@testable import TrainyardStorage
+
+/// Counts the reads that reach the remote store.
+final class CountingStore: ArtifactStore {
+    let base: FileArtifactStore
+    private let reads = Mutex<[String]>([])
+    init(_ base: FileArtifactStore) { self.base = base }
+    var remoteReads: [String] { reads.withLock { $0 } }
+    func put(_ key: String, data: Data) async throws -> StoredObject { try await base.put(key, data: data) }
+    func put(_ key: String, file: URL) async throws -> StoredObject { try await base.put(key, file: file) }
+    func get(_ key: String) async throws -> Data {
+        reads.withLock { $0.append(key) }
+        return try await base.get(key)
+    }
+    func download(_ key: String, to file: URL) async throws {
+        reads.withLock { $0.append(key) }
+        try await base.download(key, to: file)
+    }
+    func exists(_ key: String) async throws -> Bool { try await base.exists(key) }
+    func list(prefix: String) async throws -> [String] { try await base.list(prefix: prefix) }
+    func delete(_ key: String) async throws { try await base.delete(key) }
+    var location: String { "s3://counting/" }
+}
+
+@Suite("CachingArtifactStore")
+struct CachingArtifactStoreTests {
+    @Test func immutableKeysAreReadOnceThenServedLocally() async throws {
+        let remote = CountingStore(try FileArtifactStore(root: try temporaryDirectory("trainyard-remote")))
+        let cacheDirectory = try temporaryDirectory("trainyard-cache")
+        let cache = try CachingArtifactStore(remote: remote, directory: cacheDirectory)
+        try await remote.put("models/iris/1/model.bin", data: Data("weights".utf8))
+        try await remote.put("jobs/7/log", data: Data("line 1".utf8))
+
+        #expect(try await cache.get("models/iris/1/model.bin") == Data("weights".utf8))
+        #expect(try await cache.get("models/iris/1/model.bin") == Data("weights".utf8))
+        #expect(remote.remoteReads == ["models/iris/1/model.bin"], "the second read is local")
+        // Mutable keys always go to the remote store.
+        _ = try await cache.get("jobs/7/log")
+        _ = try await cache.get("jobs/7/log")
+        #expect(remote.remoteReads.filter { $0 == "jobs/7/log" }.count == 2)
+        #expect(try await cache.cachedKeys() == ["models/iris/1/model.bin"])
+
+        // A restarted server with the same folder reads nothing remotely, even if the remote is gone.
+        try await remote.base.delete("models/iris/1/model.bin")
+        let restarted = try CachingArtifactStore(remote: remote, directory: cacheDirectory)
+        let file = cacheDirectory.deletingLastPathComponent().appendingPathComponent("copy-\(UUID().uuidString)")
+        try await restarted.download("models/iris/1/model.bin", to: file)
+        #expect(try Data(contentsOf: file) == Data("weights".utf8))
+        #expect(remote.remoteReads.filter { $0 == "models/iris/1/model.bin" }.count == 1)
+        // A missing object is still a not-found error.
+        await #expect(throws: TrainyardError.self) { try await restarted.get("models/iris/2/model.bin") }
+    }
+
+    @Test func leastRecentlyUsedFilesLeaveBeyondTheBudget() async throws {
+        let remote = CountingStore(try FileArtifactStore(root: try temporaryDirectory("trainyard-remote")))
+        let cache = try CachingArtifactStore(remote: remote, directory: try temporaryDirectory("trainyard-cache"), maxBytes: 25)
+        for name in ["a", "b", "c"] { try await remote.put("blobs/sha256/\(name)", data: Data(repeating: 1, count: 10)) }
+        _ = try await cache.get("blobs/sha256/a")
+        try await Task.sleep(for: .milliseconds(20))
+        _ = try await cache.get("blobs/sha256/b")
+        try await Task.sleep(for: .milliseconds(20))
+        _ = try await cache.get("blobs/sha256/a")  // a is now more recent than b
+        try await Task.sleep(for: .milliseconds(20))
+        _ = try await cache.get("blobs/sha256/c")  // 30 bytes > 25: b goes
+        #expect(try await cache.cachedKeys() == ["blobs/sha256/a", "blobs/sha256/c"])
+    }
+}
