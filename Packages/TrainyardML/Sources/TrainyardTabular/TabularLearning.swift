@@ -243,7 +243,8 @@ enum TabularModelPayload: Sendable {
 /// `BinaryWriter`): magic `TYTB`, version, task, algorithm, schema JSON, algorithm payload.
 struct TabularModel: Sendable {
     static let magic = "TYTB"
-    static let version: UInt32 = 1
+    /// 2: dense encodings store their input bounds, mlp its target range (1 is still read).
+    static let version: UInt32 = 2
 
     let task: TabularTask
     let algorithm: String

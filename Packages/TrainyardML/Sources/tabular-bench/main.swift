@@ -1,6 +1,7 @@
 // tabular-bench: measures Trainyard's tabular learners on CSV files (see benchmarks/tabular/run).
 //
 //   tabular-bench fit  --algorithm gbdt --task regression --target price --train A.csv --test B.csv [--repeat 3] [--param k=v]…
+//                      [--predictions out.txt]
 //   tabular-bench cv   --algorithm linear --task classification --target species --data iris.csv [--folds 5]
 //   tabular-bench warm --algorithm gbdt --task regression --target price --part1 A.csv --part2 B.csv --test C.csv
 //
@@ -86,6 +87,11 @@ do {
         let result = last!
         let predictor = try TabularPredictor(model: result.model)
         let report = try predictor.evaluate(csv: test)
+        if let path = opts["predictions"] {
+            // Test-set predictions, one per line (for error analysis).
+            let p = try predictor.predictMatrix(csv: test)
+            try Data(p.map { String($0) }.joined(separator: "\n").utf8).write(to: URL(fileURLWithPath: path))
+        }
         // Prediction throughput on pre-parsed rows (like a peer scoring a numpy array).
         let big = try predictor.encode(csv: repeatedCSV(test, minimumRows: Int(opts["predict-rows"] ?? "1000000") ?? 1_000_000))
         var predictTimes: [Double] = []

@@ -94,7 +94,8 @@ enum LinearTrainer {
 
     static func train(config: LinearConfig, task: TabularTask, classCount: Int, train: EncodedTable, validation: EncodedTable?,
                       warmStart: (LinearModel, RidgeStatistics?)?, observer: any TrainingObserver) throws -> Outcome {
-        let encoding = warmStart?.0.encoding ?? DenseEncoding(fit: train)
+        // On warm start the first fit's statistics stay; only the input bounds widen to the new rows.
+        let encoding = warmStart?.0.encoding.widened(toCover: train) ?? DenseEncoding(fit: train)
         let x = encoding.encodeAll(train)
         let d = encoding.width, n = train.count, p = d + 1
         var history: [EpochReport] = []

@@ -18,6 +18,9 @@ struct MLPConfig: Sendable {
     var weightDecay = 1e-4
     var earlyStoppingRounds = 10
     var schedule = "cosine"
+    /// Polyak averaging: the model evaluated and kept is an exponential moving average of the
+    /// weights with this decay per step (0 = off, the raw weights).
+    var weightAveraging = 0.0
     var seed: UInt64 = 42
 
     init(params: [String: ParamValue], seed defaultSeed: UInt64) throws(ParameterError) {
@@ -30,6 +33,7 @@ struct MLPConfig: Sendable {
         weightDecay = try r.double("weight_decay", default: weightDecay, in: 0...1)
         earlyStoppingRounds = try r.int("early_stopping_rounds", default: earlyStoppingRounds, in: 0...100_000)
         schedule = try r.choice("schedule", default: schedule, from: ["cosine", "constant"])
+        weightAveraging = try r.double("weight_averaging", default: weightAveraging, in: 0...0.99999)
         let s = try r.int("seed", default: Int(truncatingIfNeeded: defaultSeed), in: Int.min...Int.max)
         seed = UInt64(bitPattern: Int64(s))
         try r.finish()
@@ -40,6 +44,7 @@ struct MLPConfig: Sendable {
             "hidden_layers": .list(hiddenLayers.map { .int($0) }), "epochs": .int(epochs), "batch_size": .int(batchSize),
             "learning_rate": .double(learningRate), "weight_decay": .double(weightDecay),
             "early_stopping_rounds": .int(earlyStoppingRounds), "schedule": .string(schedule),
+            "weight_averaging": .double(weightAveraging),
             "seed": .int(Int(Int64(bitPattern: seed))),
         ]
     }
@@ -54,6 +59,10 @@ struct MLPModel: Sendable, Equatable {
     var params: [Float]
     var targetMean: Double
     var targetStd: Double
+    /// Regression predictions are clipped to the training targets' range (no extrapolation
+    /// beyond the prices seen); ±∞ for models of format version 1.
+    var targetMin = -Double.infinity
+    var targetMax = Double.infinity
     var classCount: Int  // 0 for regression
 
     var layerCount: Int { sizes.count - 1 }
@@ -98,7 +107,7 @@ struct MLPModel: Sendable, Equatable {
                             for c in 0..<out { s += exp(Double(o[i * out + c] - mx)) }
                             for c in 0..<out { shared[(start + i) * out + c] = exp(Double(o[i * out + c] - mx)) / s }
                         } else {
-                            shared[start + i] = Double(o[i]) * targetStd + targetMean
+                            shared[start + i] = min(max(Double(o[i]) * targetStd + targetMean, targetMin), targetMax)
                         }
                     }
                     start = end
@@ -115,14 +124,17 @@ struct MLPModel: Sendable, Equatable {
         w.write(targetMean)
         w.write(targetStd)
         w.write(classCount)
+        w.write(targetMin)
+        w.write(targetMax)
     }
 
     static func read(from r: inout BinaryReader) throws -> MLPModel {
         let encoding = try DenseEncoding.read(from: &r)
         let sizes = try r.readInt32s().map(Int.init)
         let params = try r.readFloats()
-        let model = MLPModel(encoding: encoding, sizes: sizes, params: params, targetMean: try r.readDouble(),
+        var model = MLPModel(encoding: encoding, sizes: sizes, params: params, targetMean: try r.readDouble(),
                              targetStd: try r.readDouble(), classCount: try r.readInt())
+        if r.version >= 2 { model.targetMin = try r.readDouble(); model.targetMax = try r.readDouble() }
         guard sizes.count >= 2, sizes.allSatisfy({ $0 > 0 }), sizes[0] == encoding.width,
               params.count == parameterCount(sizes) else { throw ModelFormatError("corrupt mlp model") }
         return model
@@ -249,6 +261,11 @@ enum MLPTrainer {
             }
             model = previous
             adam = state
+            // The new rows may reach beyond the first data's inputs and targets.
+            model.encoding = previous.encoding.widened(toCover: train)
+            if task == .regression, let lo = train.target.min(), let hi = train.target.max() {
+                model.targetMin = min(model.targetMin, lo); model.targetMax = max(model.targetMax, hi)
+            }
         } else {
             let encoding = DenseEncoding(fit: train)
             let out = task == .classification ? classCount : 1
@@ -268,6 +285,9 @@ enum MLPTrainer {
             }
             model = MLPModel(encoding: encoding, sizes: sizes, params: params, targetMean: mean, targetStd: std,
                              classCount: task == .classification ? classCount : 0)
+            if task == .regression, let lo = train.target.min(), let hi = train.target.max() {
+                model.targetMin = lo; model.targetMax = hi
+            }
             adam = AdamState(m: [Float](repeating: 0, count: params.count), v: [Float](repeating: 0, count: params.count), step: 0)
         }
         let sizes = model.sizes
@@ -296,6 +316,10 @@ enum MLPTrainer {
         var bestLoss = Double.infinity
         var bestEpoch = 0
         var order = Array(0..<n)
+        // Averaged weights (when `weight_averaging` > 0); they start from the initial ones.
+        var averaged = model.params
+        let averaging = config.weightAveraging
+        var averagedSteps = 0
         let beta1: Float = 0.9, beta2: Float = 0.999, eps: Float = 1e-8
 
         for epoch in 1...config.epochs {
@@ -363,8 +387,22 @@ enum MLPTrainer {
                         }
                     }
                 }
+                if averaging > 0 {
+                    averagedSteps += 1
+                    // Warm-up: a plain mean over the first steps, then the fixed decay.
+                    let decay = Float(min(averaging, Double(averagedSteps) / Double(averagedSteps + 10)))
+                    model.params.withUnsafeBufferPointer { p in
+                        averaged.withUnsafeMutableBufferPointer { a in
+                            for i in 0..<pCount { a[i] = decay * a[i] + (1 - decay) * p[i] }
+                        }
+                    }
+                }
                 start += m
             }
+            // Validation and the best-epoch copy use the averaged weights.
+            var raw: [Float] = []
+            if averaging > 0 { raw = model.params; model.params = averaged }
+            defer { if averaging > 0 { model.params = raw } }
             var metrics: [String: Double] = [:]
             metrics["train_loss"] = task == .regression ? (lossSum / Double(n)).squareRoot() * model.targetStd : lossSum / Double(n)
             var stopLoss = metrics["train_loss"]!
@@ -385,7 +423,7 @@ enum MLPTrainer {
             guard observer.epochFinished(report) else { throw TrainingStopped() }
             if validation != nil, config.earlyStoppingRounds > 0, epoch - bestEpoch >= config.earlyStoppingRounds { break }
         }
-        if validation != nil { model.params = best }
+        if validation != nil { model.params = best } else if averaging > 0 { model.params = averaged }
         return Outcome(model: model, adam: adam, history: history)
     }
 }
