@@ -123,7 +123,8 @@ let package = Package(
         // Helpers shared by the serving and server tests (registering real versions).
         .target(
             name: "TrainyardTestSupport",
-            dependencies: ["TrainyardCore", "TrainyardRuntime", .product(name: "TrainyardTabular", package: "TrainyardML")],
+            dependencies: ["TrainyardCore", "TrainyardRuntime", .product(name: "TrainyardTabular", package: "TrainyardML"),
+                           .product(name: "TrainyardText", package: "TrainyardML")],
             swiftSettings: swiftSettings
         ),
         // End-to-end through the real binary: exit codes, crash recovery, the quickstart.

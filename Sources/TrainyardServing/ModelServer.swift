@@ -93,7 +93,8 @@ public final class ModelServer: Service, Sendable {
     ///   longer than `requestTimeout`, `.artifactCorrupt` for a damaged artifact.
     public func model(for reference: ModelReference) async throws -> ServedModel {
         if let model = cached(reference) { return model }
-        return try await withDeadline(options.requestTimeout, what: "loading \(reference)") {
+        // A load outlives the request that started it: the next request finds it cached.
+        return try await withDeadline(options.requestTimeout, what: "loading \(reference)", cancelsWork: false) {
             try await self.resolveAndLoad(reference)
         }
     }
@@ -317,7 +318,10 @@ extension Duration {
 /// The caller is answered at the deadline even when `work` cannot be interrupted (a CPU-bound
 /// prediction): `work` runs in its own task, which is cancelled and left to finish in the
 /// background. A shared model load it awaits keeps going and is cached for the next request.
-func withDeadline<T: Sendable>(_ limit: Duration, what: String, _ work: @escaping @Sendable () async throws -> T) async throws -> T {
+///
+/// - Parameter cancelsWork: whether `work` is cancelled at the deadline (false: it runs to its end).
+func withDeadline<T: Sendable>(_ limit: Duration, what: String, cancelsWork: Bool = true,
+                               _ work: @escaping @Sendable () async throws -> T) async throws -> T {
     let outcome = FirstOutcome<T>()
     return try await withTaskCancellationHandler {
         try await withCheckedThrowingContinuation { continuation in
@@ -329,7 +333,7 @@ func withDeadline<T: Sendable>(_ limit: Duration, what: String, _ work: @escapin
             }
             let timer = Task {
                 try? await Task.sleep(for: limit)
-                if outcome.resolve(.failure(TrainyardError(.timeout, "\(what) took longer than the request timeout (\(limit))"))) {
+                if outcome.resolve(.failure(TrainyardError(.timeout, "\(what) took longer than the request timeout (\(limit))"))), cancelsWork {
                     worker.cancel()
                 }
             }

@@ -2,6 +2,7 @@ import Foundation
 import TrainyardCore
 import TrainyardRuntime
 import TrainyardTabular
+import TrainyardText
 
 /// Registers model versions straight through the store (submit → lease → reserve → complete),
 /// so serving and server tests get real versions without running a trainer.
@@ -47,6 +48,18 @@ public enum RegisteredVersions {
                                                                       train: tabularCSV(offset: offset)), observer: SilentObserver())
         let schema = try JSON.decode(JSONValue.self, from: try JSON.encode(result.schema))
         return try await register(name, task: .tabularRegression, files: ["model.bin": Data(result.model)], inputSchema: schema, services: services)
+    }
+
+    /// Trains a binary text classifier (pos/neg) on a tiny corpus and registers it.
+    @discardableResult
+    public static func registerText(_ name: String, services: TrainyardServices) async throws -> Int {
+        var corpus = ""
+        for i in 0..<40 {
+            corpus += "__label__pos a great and wonderful film \(i)\n__label__neg an awful and boring film \(i)\n"
+        }
+        let result = try TextClassification.train(TextClassificationRequest(train: Array(corpus.utf8), format: .fasttext), observer: SilentObserver())
+        return try await register(name, task: .textClassification, files: ["model.bin": Data(result.model)],
+                                  inputSchema: .object(["type": .string("text")]), services: services)
     }
 
     /// Registers a bring-your-own version running `serveScript` (stdlib Python) that answers

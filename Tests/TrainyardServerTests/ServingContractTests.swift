@@ -67,6 +67,25 @@ import TrainyardTestSupport
         }
     }
 
+    @Test func plainTextForTextModels() async throws {
+        let fixture = try await Fixture.make()
+        defer { fixture.remove() }
+        try await RegisteredVersions.registerText("senti", services: fixture.services)
+        try await RegisteredVersions.registerTabular("lin", services: fixture.services)
+        try await withInference(fixture, options: ServingOptions()) { client, _ in
+            let plain: HTTPFields = [.contentType: "text/plain"]
+            let response = try await client.execute(uri: "/api/v1/models/senti/predict", method: .post, headers: plain,
+                                                    body: body("a great and wonderful film\r\n\nan awful and boring film\n"))
+            #expect(response.status == .ok, "\(response.text)")
+            let labels = try response.json()["predictions"]?.arrayValue?.compactMap { $0["label"]?.stringValue }
+            #expect(labels == ["pos", "neg"])
+            let empty = try await client.execute(uri: "/api/v1/models/senti/predict", method: .post, headers: plain, body: body("\n \n"))
+            #expect(empty.status == .badRequest)
+            let tabular = try await client.execute(uri: "/api/v1/models/lin/predict", method: .post, headers: plain, body: body("4,1,u"))
+            #expect(tabular.status == .unsupportedMediaType)
+        }
+    }
+
     @Test func aSlowPredictionAnswers504() async throws {
         let fixture = try await Fixture.make(maxBodyBytes: 4 << 20)
         defer { fixture.remove() }

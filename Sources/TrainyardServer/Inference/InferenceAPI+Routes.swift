@@ -13,13 +13,19 @@ extension InferenceAPI {
             APIRoute(.post, "/api/v1/models/{name}/predict", scope: .predict, operationID: "predict",
                      summary: "Predict with a model (default: alias production, else the latest version)", tag: "inference",
                      query: [APIParameter("version", "Version number to use", schema: Schema.integer), APIParameter("alias", "Alias to use")],
-                     requestBody: APIRequestBody(["application/json": InferenceSchema.rows, "text/csv": Schema.string], description: "Rows to score"),
+                     requestBody: APIRequestBody(["application/json": InferenceSchema.rows, "text/csv": Schema.string, "text/plain": Schema.string],
+                                                 description: "Rows to score; text/plain for text models: one text per line (text classification) or one document (NER)"),
                      responses: [.json(200, "One prediction per row", InferenceSchema.nativeAnswer)] + InferenceSchema.errors,
                      handler: instrumented("native") { request, context in
                 let reference = try Self.reference(context.parameters.get("name") ?? "", version: Params.string(request, "version"),
                                                    alias: Params.string(request, "alias"))
-                let rows = try await Self.rows(request, context, csv: true, json: Payloads.nativeRows)
                 let model = try await server.model(for: reference)
+                let rows: [JSONValue]
+                if HTTPHelpers.mediaType(request) == "text/plain" {
+                    rows = try Self.plainTextRows(try await Self.body(request, context), model: model)
+                } else {
+                    rows = try await Self.rows(request, context, csv: true, json: Payloads.nativeRows)
+                }
                 let predictions = try await model.predict(rows)
                 return Self.respond(.object(["model": .string(model.name.rawValue), "version": .int(model.number), "predictions": .array(predictions)]),
                                     model: model)
@@ -229,6 +235,26 @@ extension InferenceAPI {
                 return Self.respond(output, model: model)
             }),
         ]
+    }
+}
+
+extension InferenceAPI {
+    /// A text/plain body as rows: one text per non-empty line for a text classifier (a file of
+    /// sentences scored in one request), the whole body as one document for NER. 415 otherwise.
+    static func plainTextRows(_ buffer: ByteBuffer, model: ServedModel) throws -> [JSONValue] {
+        let text = String(decoding: buffer.readableBytesView, as: UTF8.self)
+        switch model.task {
+        case .ner:
+            return [.string(text)]
+        case .textClassification:
+            var lines = text.split(omittingEmptySubsequences: true, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+                .map { $0.hasSuffix("\r") ? $0.dropLast() : $0 }
+            lines.removeAll { $0.allSatisfy(\.isWhitespace) }
+            guard !lines.isEmpty else { throw TrainyardError(.invalidInput, "the text/plain body has no text: send one text per line") }
+            return lines.map { .string(String($0)) }
+        default:
+            throw unsupported("text/plain", accepted: "application/json or text/csv (text/plain is for text models)")
+        }
     }
 }
 
