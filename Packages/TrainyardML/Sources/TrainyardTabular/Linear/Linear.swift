@@ -9,8 +9,16 @@ import Darwin
 ///
 /// `l2` follows scikit-learn: Ridge's `alpha` (penalty ½·l2·‖w‖² on the summed squared error)
 /// and LogisticRegression's `1 / C`. `epochs` (classification only) caps L-BFGS iterations.
+///
+/// `l2_units`: the inputs are standardised for the solver, but by default (`raw`) the penalty
+/// is on the coefficients of the raw numeric columns, as when scikit-learn's estimators are
+/// given the columns as they are: a coefficient of a column with standard deviation σ is
+/// penalised by l2/σ² in standardised units. `standardized` penalises the standardised
+/// coefficients (scikit-learn with a StandardScaler in front). One-hot columns are the same
+/// either way.
 struct LinearConfig: Sendable {
     var l2 = 1.0
+    var l2Units = "raw"
     var epochs = 200
     let task: TabularTask
 
@@ -18,13 +26,15 @@ struct LinearConfig: Sendable {
         self.task = task
         var r = ParameterReader(params)
         l2 = try r.double("l2", default: l2, in: 0...1e12)
+        l2Units = try r.choice("l2_units", default: l2Units, from: ["raw", "standardized"])
         if task == .classification { epochs = try r.int("epochs", default: epochs, in: 1...100_000) }
         _ = try r.int("seed", default: 0, in: Int.min...Int.max)  // accepted for symmetry; the fit is deterministic
         try r.finish()
     }
 
     var resolved: [String: ParamValue] {
-        task == .classification ? ["l2": .double(l2), "epochs": .int(epochs)] : ["l2": .double(l2)]
+        task == .classification ? ["l2": .double(l2), "l2_units": .string(l2Units), "epochs": .int(epochs)]
+            : ["l2": .double(l2), "l2_units": .string(l2Units)]
     }
 }
 
@@ -99,6 +109,13 @@ enum LinearTrainer {
         let x = encoding.encodeAll(train)
         let d = encoding.width, n = train.count, p = d + 1
         var history: [EpochReport] = []
+        // Per input column: the penalty on its (standardised) coefficient.
+        var penalty = [Double](repeating: config.l2, count: d)
+        if config.l2Units == "raw" {
+            for j in 0..<encoding.categoryCounts.count where encoding.categoryCounts[j] == 0 {
+                penalty[encoding.offsets[j]] = config.l2 / (encoding.stds[j] * encoding.stds[j])
+            }
+        }
 
         func report(_ model: LinearModel, epoch: Int, total: Int, trainLoss: Double) throws {
             var metrics: [String: Double] = ["train_loss": trainLoss]
@@ -126,7 +143,7 @@ enum LinearTrainer {
             }
             stats.rows += n
             var a = stats.xtx
-            for j in 0..<d { a[j * p + j] += config.l2 }
+            for j in 0..<d { a[j * p + j] += penalty[j] }
             let w = solveSymmetric(a, stats.xty, p)
             let model = LinearModel(encoding: encoding, weights: w, outputs: 1, classCount: 0)
             let trainRMSE = RegressionMetrics(truth: train.target, predicted: model.predict(train)).rmse
@@ -134,7 +151,7 @@ enum LinearTrainer {
             return Outcome(model: model, statistics: stats, history: history)
         }
 
-        // Multinomial logistic regression: minimise Σ CE + ½·l2·‖W‖² (intercepts unpenalised).
+        // Multinomial logistic regression: minimise Σ CE + ½·Σ penalty·W² (intercepts unpenalised).
         let k = classCount
         var w = warmStart?.0.weights ?? [Double](repeating: 0, count: p * k)
         let labels = train.target.map { Int($0) }
@@ -160,7 +177,10 @@ enum LinearTrainer {
                 }
                 for c in 0..<k { g[d * k + c] += z[c] }
             }
-            for j in 0..<(d * k) { loss += 0.5 * config.l2 * w[j] * w[j]; g[j] += config.l2 * w[j] }
+            for j in 0..<(d * k) {
+                let lambda = penalty[j / k]
+                loss += 0.5 * lambda * w[j] * w[j]; g[j] += lambda * w[j]
+            }
             return loss
         }
         try LBFGS.minimize(&w, iterations: config.epochs, lossAndGradient) { iteration, loss, w in
