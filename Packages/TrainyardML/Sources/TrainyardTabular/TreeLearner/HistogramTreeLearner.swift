@@ -30,6 +30,21 @@ final class HistogramTreeLearner {
         var feature = -1
         var bits: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
         var leftG = 0.0, leftH = 0.0
+        /// Numeric splits: bins 1…threshold (and 0 when `missingLeft`) go left; `bits` is
+        /// filled from these only for the split actually made. -1 for categorical splits.
+        var threshold = -1
+        var missingLeft = false
+
+        init() {}
+
+        init(gain: Double, feature: Int, bits: (UInt64, UInt64, UInt64, UInt64), leftG: Double, leftH: Double) {
+            self.gain = gain; self.feature = feature; self.bits = bits; self.leftG = leftG; self.leftH = leftH
+        }
+
+        init(gain: Double, feature: Int, threshold: Int, missingLeft: Bool, leftG: Double, leftH: Double) {
+            self.gain = gain; self.feature = feature; self.threshold = threshold; self.missingLeft = missingLeft
+            self.leftG = leftG; self.leftH = leftH
+        }
     }
 
     let config: Configuration
@@ -47,6 +62,8 @@ final class HistogramTreeLearner {
     private let temp: SharedBuffer<Int32>, temp2: SharedBuffer<Int32>
     private let hists: SharedBuffer<Double>
     private let scratch: SharedBuffer<Double>
+    /// The tree's gradients and hessians interleaved (g₀, h₀, g₁, h₁, …): one load per row.
+    private let gh: SharedBuffer<Float>
     /// Second histogram per worker: odd rows of big leaves accumulate here (see `buildHistogram`).
     private let oddRows: SharedBuffer<Double>
 
@@ -85,6 +102,7 @@ final class HistogramTreeLearner {
         temp2 = .allocate(n, initialValue: 0)
         hists = .allocate(config.maxLeaves * histSize, initialValue: 0)
         scratch = .allocate(histSize, initialValue: 0)
+        gh = .allocate(2 * n, initialValue: 0)
         oddRows = .allocate(histSize * 2, initialValue: 0)
         let L = config.maxLeaves
         leafBegin = .init(repeating: 0, count: L)
@@ -100,7 +118,7 @@ final class HistogramTreeLearner {
     }
 
     deinit {
-        bins.deallocate(); columnBins.deallocate(); indices.deallocate(); temp.deallocate(); temp2.deallocate(); hists.deallocate(); scratch.deallocate(); oddRows.deallocate()
+        bins.deallocate(); columnBins.deallocate(); indices.deallocate(); temp.deallocate(); temp2.deallocate(); hists.deallocate(); scratch.deallocate(); oddRows.deallocate(); gh.deallocate()
     }
 
     /// Uses every row for the next tree.
@@ -121,6 +139,7 @@ final class HistogramTreeLearner {
     /// `nodeSeed` seeds the per-node feature sampling (`nodeFeatureFraction` < 1).
     func grow(grad: UnsafePointer<Float>, hess: UnsafePointer<Float>, allowed: [Bool], shrinkage: Double, nodeSeed: UInt64 = 0) -> Tree {
         nodeRNG = SeededGenerator(seed: nodeSeed)
+        for r in 0..<n { gh[2 * r] = grad[r]; gh[2 * r + 1] = hess[r] }
         var G = 0.0, H = 0.0
         for j in 0..<rowCount {
             let r = Int(indices[j])
@@ -155,7 +174,8 @@ final class HistogramTreeLearner {
     }
 
     private func split(leaf l: Int, tree: inout Tree, grad: UnsafePointer<Float>, hess: UnsafePointer<Float>, allowed: [Bool]) {
-        let s = best[l]
+        var s = best[l]
+        if s.threshold >= 0 { s.bits = Self.thresholdBits(s.threshold, missingLeft: s.missingLeft) }
         let r = leafTotal
         leafTotal += 1
         // Partition the leaf's rows: left rows first, both sides in row order. Each half of a
@@ -242,8 +262,7 @@ final class HistogramTreeLearner {
         let target = hists.base + leafSlot[leaf] * histSize
         let histSize = histSize, f = featureCount
         let bins = bins, indices = indices, scratch = scratch, oddRows = oddRows
-        let g = SharedBuffer(base: UnsafeMutablePointer(mutating: grad), count: n)
-        let h = SharedBuffer(base: UnsafeMutablePointer(mutating: hess), count: n)
+        let gh = gh
         let out = SharedBuffer(base: target, count: histSize)
         binOffsets.withUnsafeBufferPointer { offs in
             let offsets = SharedBuffer(base: UnsafeMutablePointer(mutating: offs.baseAddress!), count: f)
@@ -261,7 +280,7 @@ final class HistogramTreeLearner {
                 if dual {
                     while j + 1 < end {
                         let r0 = Int(indices[j]), r1 = Int(indices[j + 1])
-                        let g0 = Double(g[r0]), h0 = Double(h[r0]), g1 = Double(g[r1]), h1 = Double(h[r1])
+                        let g0 = Double(gh[2 &* r0]), h0 = Double(gh[2 &* r0 &+ 1]), g1 = Double(gh[2 &* r1]), h1 = Double(gh[2 &* r1 &+ 1])
                         let row0 = bins.base + r0 * f, row1 = bins.base + r1 * f
                         for k in 0..<f {
                             let o = offsets[k]
@@ -276,7 +295,7 @@ final class HistogramTreeLearner {
                 }
                 while j < end {
                     let r = Int(indices[j])
-                    let gg = Double(g[r]), hh = Double(h[r])
+                    let gg = Double(gh[2 &* r]), hh = Double(gh[2 &* r &+ 1])
                     let row = bins.base + r * f
                     for k in 0..<f {
                         let b = (offsets[k] &+ Int(row[k])) &<< 1
@@ -332,7 +351,7 @@ final class HistogramTreeLearner {
                             let gain = gl * gl / (hl + lambda) + gr * gr / (hr + lambda) - parent
                             if gain > best.gain {
                                 let missingLeft = hm == 0 && hl > hr
-                                best = Split(gain: gain, feature: f, bits: Self.thresholdBits(t, missingLeft: missingLeft), leftG: gl, leftH: hl)
+                                best = Split(gain: gain, feature: f, threshold: t, missingLeft: missingLeft, leftG: gl, leftH: hl)
                             }
                         }
                     }
@@ -342,7 +361,7 @@ final class HistogramTreeLearner {
                         if hl2 >= minHess && hr >= minHess && hl2 * cf >= minData && hr * cf >= minData {
                             let gain = gl2 * gl2 / (hl2 + lambda) + gr * gr / (hr + lambda) - parent
                             if gain > best.gain {
-                                best = Split(gain: gain, feature: f, bits: Self.thresholdBits(t, missingLeft: true), leftG: gl2, leftH: hl2)
+                                best = Split(gain: gain, feature: f, threshold: t, missingLeft: true, leftG: gl2, leftH: hl2)
                             }
                         }
                     }
