@@ -37,9 +37,17 @@ struct CLIHarness {
         var stderr: String
     }
 
-    /// Runs to completion.
+    /// Runs to completion. The wait happens on a dispatch thread: blocking a concurrency-pool
+    /// thread for a whole CLI run would stall every other test running in parallel (on 2 cores
+    /// the pool has 2 threads), and their heartbeats and timeouts with it.
     @discardableResult
-    func run(_ arguments: [String], environment extra: [String: String] = [:]) throws -> Result {
+    func run(_ arguments: [String], environment extra: [String: String] = [:]) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Swift.Result { try self.runBlocking(arguments, environment: extra) }) }
+        }
+    }
+
+    private func runBlocking(_ arguments: [String], environment extra: [String: String]) throws -> Result {
         let process = start(arguments, environment: extra)
         let out = process.standardOutput as! Pipe, err = process.standardError as! Pipe
         let outData = out.fileHandleForReading.readDataToEndOfFile()
@@ -70,8 +78,8 @@ struct CLIHarness {
     }
 
     /// `trainyard jobs show ID --json`, decoded loosely.
-    func job(_ id: Int) throws -> [String: Any] {
-        let r = try run(["jobs", "show", String(id), "--json"])
+    func job(_ id: Int) async throws -> [String: Any] {
+        let r = try await run(["jobs", "show", String(id), "--json"])
         return (try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]) ?? [:]
     }
 }

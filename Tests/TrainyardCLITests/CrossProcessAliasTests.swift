@@ -20,10 +20,10 @@ struct CrossProcessAliasTests {
             data: { train: iris.csv, target: species, validation: 0.2 }
             model: { algorithm: gbdt, params: { trees: 10 } }
             """)
-        for _ in 0..<2 { #expect(try cli.run(["train", spec.path]).status == 0) }
-        let worker = try cli.run(["worker", "--workers", "1", "--exit-when-idle", "1s"])
+        for _ in 0..<2 { #expect(try await cli.run(["train", spec.path]).status == 0) }
+        let worker = try await cli.run(["worker", "--workers", "1", "--exit-when-idle", "1s"])
         #expect(worker.status == 0, "\(worker.stderr)")
-        #expect(try cli.run(["alias", "set", "flowers", "production", "1"]).status == 0)
+        #expect(try await cli.run(["alias", "set", "flowers", "production", "1"]).status == 0)
 
         let port = try Self.freePort()
         let server = cli.start(["server", "--port", String(port)])
@@ -40,7 +40,7 @@ struct CrossProcessAliasTests {
         #expect(try await Self.request(predict, body: row).1 == "1")
 
         for target in [2, 1, 2, 1] {
-            #expect(try cli.run(["alias", "set", "flowers", "production", String(target)]).status == 0)
+            #expect(try await cli.run(["alias", "set", "flowers", "production", String(target)]).status == 0)
             let moved = ContinuousClock.now
             var answeredBy = ""
             while ContinuousClock.now - moved < .seconds(3) {

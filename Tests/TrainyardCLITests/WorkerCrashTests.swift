@@ -23,14 +23,14 @@ struct WorkerCrashTests {
             retries: 2
             """)
         let lease = ["TRAINYARD_QUEUE_LEASE_SECONDS": "2"]
-        #expect(try cli.run(["train", spec.path], environment: lease).status == 0)
+        #expect(try await cli.run(["train", spec.path], environment: lease).status == 0)
 
         let first = cli.start(["worker", "--workers", "1"], environment: lease)
         // Wait until the job runs and has made progress.
         var running = false
-        for _ in 0..<100 {
+        for _ in 0..<300 {
             try await Task.sleep(for: .milliseconds(100))
-            let job = try cli.job(1)
+            let job = try await cli.job(1)
             if job["state"] as? String == "running", job["progress"] != nil { running = true; break }
         }
         #expect(running)
@@ -48,16 +48,16 @@ struct WorkerCrashTests {
         var finalState = ""
         for _ in 0..<300 {
             try await Task.sleep(for: .milliseconds(100))
-            finalState = try cli.job(1)["state"] as? String ?? ""
+            finalState = try await cli.job(1)["state"] as? String ?? ""
             if finalState == "succeeded" || finalState == "failed" { break }
         }
         second.waitUntilExit()
         #expect(second.terminationStatus == 0)
-        let job = try cli.job(1)
+        let job = try await cli.job(1)
         #expect(finalState == "succeeded")
         #expect(job["attempt"] as? Int == 2)
         #expect((job["failure_reason"] as? String)?.contains("lease expired") == true)
-        let versions = try cli.run(["models", "show", "slow", "--json"])
+        let versions = try await cli.run(["models", "show", "slow", "--json"])
         let list = try JSONSerialization.jsonObject(with: Data(versions.stdout.utf8)) as? [[String: Any]]
         #expect(list?.count == 1)
         #expect(list?.first?["version"] as? Int == 1)

@@ -19,7 +19,8 @@ struct Harness {
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         var config = TrainyardConfiguration()
         config.dataDirectory = root.appendingPathComponent("data")
-        config.leaseDuration = .seconds(2)
+        // Long enough that heartbeats (every second) keep it on a loaded 2-core machine.
+        config.leaseDuration = .seconds(10)
         var logger = Logger(label: "trainyard-test")
         logger.logLevel = .critical
         services = try await TrainyardServices.embedded(config, trainers: TrainerRegistry([.command: CommandTrainer(terminationGrace: .seconds(1))]),

@@ -172,7 +172,8 @@ import TrainyardTestSupport
         let fixture = try await Fixture.make()
         defer { fixture.remove() }
         try await RegisteredVersions.registerCommand("byom", constant: 100, services: fixture.services)
-        let options = ServingOptions(requestTimeout: .milliseconds(1500), defaultModel: "byom")
+        // The deadline leaves a loaded machine time for the restart (a python start) yet keeps the 504 check short.
+        let options = ServingOptions(requestTimeout: .seconds(4), defaultModel: "byom")
         try await withInference(fixture, options: options) { client, inference in
             let requests: [(String, String, String)] = [
                 ("/api/v1/models/byom/predict", #"{"inputs": [{"a": 1}]}"#, "predictions"),
@@ -223,10 +224,11 @@ import TrainyardTestSupport
             #expect(process.restartCount == 1 && process.processID != pid)
 
             // Past the request deadline: 504 in each protocol's shape.
-            let slow = #"{"instances": [{"a": 1, "sleep": 3}]}"#
-            let native = try await client.execute(uri: "/api/v1/models/byom/predict", method: .post, headers: Self.json, body: body(slow))
+            let slow = #"{"instances": [{"a": 1, "sleep": 6}]}"#
+            async let nativeCall = client.execute(uri: "/api/v1/models/byom/predict", method: .post, headers: Self.json, body: body(slow))
+            async let mlflowCall = client.execute(uri: "/invocations", method: .post, headers: Self.json, body: body(slow))
+            let (native, mlflow) = try await (nativeCall, mlflowCall)
             #expect(native.status == .gatewayTimeout)
-            let mlflow = try await client.execute(uri: "/invocations", method: .post, headers: Self.json, body: body(slow))
             #expect(mlflow.status == .gatewayTimeout)
             #expect(try mlflow.json()["error_code"]?.stringValue == "DEADLINE_EXCEEDED")
             let metrics = try await client.execute(uri: "/metrics", method: .get).text
