@@ -140,7 +140,7 @@ struct GBDTModel: Sendable {
                                 let mapper = mappers[j]
                                 let col = bins.baseAddress! + j * block
                                 table.columns[j].withUnsafeBufferPointer { src in
-                                    for r in 0..<m { col[r] = mapper.bin(src[start + r]) }
+                                    mapper.bin(src.baseAddress! + start, count: m, into: col)
                                 }
                             }
                             scorer.addScores(columns: UnsafePointer(bins.baseAddress!), stride: block, m: m, rowStart: start, n: n,
@@ -149,7 +149,7 @@ struct GBDTModel: Sendable {
                             for j in 0..<f {
                                 let mapper = mappers[j]
                                 table.columns[j].withUnsafeBufferPointer { src in
-                                    for r in 0..<m { bins[r * f + j] = mapper.bin(src[start + r]) }
+                                    mapper.bin(src.baseAddress! + start, count: m, into: bins.baseAddress! + j, stride: f)
                                 }
                             }
                             forest.addScores(trees: 0..<forest.treeCount, rows: UnsafePointer(bins.baseAddress!), featureCount: f,

@@ -9,12 +9,17 @@ struct BinMapper: Sendable, Equatable {
     let categoryBins: [UInt8]
     /// Bins including the missing bin 0; at most 256.
     let binCount: Int
+    /// `upperBounds` padded with +∞ to a power of two, for the fixed-step search of `bin`.
+    private let searchBounds: [Double]
 
     init(isCategorical: Bool, upperBounds: [Double], categoryBins: [UInt8], binCount: Int) {
         self.isCategorical = isCategorical
         self.upperBounds = upperBounds
         self.categoryBins = categoryBins
         self.binCount = binCount
+        var size = 1
+        while size < upperBounds.count { size <<= 1 }
+        searchBounds = upperBounds + [Double](repeating: .infinity, count: size - upperBounds.count)
     }
 
     /// Equal-frequency bins over the distinct non-missing values of `values`.
@@ -83,15 +88,34 @@ struct BinMapper: Sendable, Equatable {
             let c = Int(v)
             return c >= 0 && c < categoryBins.count ? categoryBins[c] : 0
         }
-        // Branch-free lower bound: the loop count depends only on the bound count.
-        return upperBounds.withUnsafeBufferPointer { ub in
-            var base = 0, len = ub.count
-            while len > 1 {
-                let half = len >> 1
-                base = ub[base + half - 1] < v ? base + half : base
-                len -= half
+        return searchBounds.withUnsafeBufferPointer { Self.search($0, v) }
+    }
+
+    /// Number of bounds below `v` plus one, by a fixed number of halving steps over the padded
+    /// bounds (no data-dependent branches: the step count depends only on the bound count).
+    @inline(__always)
+    private static func search(_ ub: UnsafeBufferPointer<Double>, _ v: Double) -> UInt8 {
+        var pos = 0
+        var step = ub.count >> 1
+        while step > 0 {
+            let below = ub[pos &+ step &- 1] < v
+            pos &+= step & (0 &- Int(truncatingIfNeeded: unsafeBitCast(below, to: UInt8.self)))
+            step >>= 1
+        }
+        return UInt8(truncatingIfNeeded: pos &+ 1)
+    }
+
+    /// Bins `count` values of `src` into `out[i * stride]`.
+    func bin(_ src: UnsafePointer<Double>, count: Int, into out: UnsafeMutablePointer<UInt8>, stride: Int = 1) {
+        if isCategorical {
+            for i in 0..<count { out[i &* stride] = bin(src[i]) }
+            return
+        }
+        searchBounds.withUnsafeBufferPointer { ub in
+            for i in 0..<count {
+                let v = src[i]
+                out[i &* stride] = v.isNaN ? 0 : Self.search(ub, v)
             }
-            return UInt8(truncatingIfNeeded: base + 1)
         }
     }
 
@@ -130,7 +154,7 @@ struct BinnedRows: Sendable {
                 for j in 0..<f {
                     let mapper = mappers[j]
                     table.columns[j].withUnsafeBufferPointer { col in
-                        for r in range { shared[r * f + j] = mapper.bin(col[r]) }
+                        mapper.bin(col.baseAddress! + range.lowerBound, count: range.count, into: shared.base + range.lowerBound * f + j, stride: f)
                     }
                 }
             }
