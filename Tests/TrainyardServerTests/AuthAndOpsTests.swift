@@ -61,6 +61,14 @@ struct AuthAndOpsTests {
         }
     }
 
+    @Test func mediaTypeParsing() {
+        #expect(HTTPHelpers.mediaType("application/json") == "application/json")
+        #expect(HTTPHelpers.mediaType("Application/JSON; charset=utf-8") == "application/json")
+        #expect(HTTPHelpers.mediaType("  text/csv\t;header=present") == "text/csv")
+        #expect(HTTPHelpers.mediaType(" ; charset=utf-8") == nil)
+        #expect(HTTPHelpers.mediaType("") == nil)
+    }
+
     @Test func bindingSafety() throws {
         var configuration = TrainyardConfiguration(serverHost: "0.0.0.0")
         #expect(throws: TrainyardError.self) { try checkBindingSafety(configuration: configuration) }

@@ -21,7 +21,7 @@ extension InferenceAPI {
                                                    alias: Params.string(request, "alias"))
                 let model = try await server.model(for: reference)
                 let rows: [JSONValue]
-                if HTTPHelpers.mediaType(request) == "text/plain" {
+                if let first = request.headers[.contentType]?.utf8.first, first | 0x20 == UInt8(ascii: "t"), HTTPHelpers.mediaType(request) == "text/plain" {
                     rows = try Self.plainTextRows(try await Self.body(request, context), model: model)
                 } else {
                     rows = try await Self.rows(request, context, csv: true, json: Payloads.nativeRows)
