@@ -17,9 +17,11 @@ let optimize: [SwiftSetting] = [
 // halves mlp training time. x86-64 hosts therefore build TrainyardTabular for Haswell-class
 // CPUs (AVX2, 2013+); set TRAINYARD_PORTABLE_BUILD=1 to build for the x86-64 baseline instead.
 // Other architectures (arm64: NEON is always there) are unaffected.
+// (The portable build also defines TRAINYARD_NO_FMA: without the FMA instruction a fused
+// multiply-add would be a library call, so the kernels multiply and add separately.)
 #if arch(x86_64)
 let tabularCPU: [SwiftSetting] = Context.environment["TRAINYARD_PORTABLE_BUILD"] == "1"
-    ? [] : [.unsafeFlags(["-target-cpu", "haswell"])]
+    ? [.define("TRAINYARD_NO_FMA")] : [.unsafeFlags(["-target-cpu", "haswell"])]
 #else
 let tabularCPU: [SwiftSetting] = []
 #endif

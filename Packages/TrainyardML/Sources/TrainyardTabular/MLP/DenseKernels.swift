@@ -4,12 +4,22 @@
 /// (≤ a few hundred Floats) plus a weighted sum of matrix rows. The output is held in
 /// registers in 32-wide panels while the sum runs, so each step costs one load of the matrix
 /// row instead of a load and a store of the output; zero weights (ReLU outputs, one-hot
-/// inputs) are skipped.
+/// inputs) are skipped. Products are fused (`addingProduct`: one FMA instruction where the
+/// target CPU has it).
 enum DenseKernels {
     typealias V = SIMD8<Float>
 
     @inline(__always) static func load(_ p: UnsafePointer<Float>) -> V { UnsafeRawPointer(p).loadUnaligned(as: V.self) }
     @inline(__always) static func store(_ v: V, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: V.self) }
+
+    /// c + a·x, fused where the build's target CPU has FMA (see Package.swift).
+    @inline(__always) static func fma(_ c: V, _ a: Float, _ x: V) -> V {
+        #if TRAINYARD_NO_FMA
+        return c + a * x
+        #else
+        return c.addingProduct(a, x)
+        #endif
+    }
 
     /// out[0..<n] += Σ_{p < count} a[p · aStride] · rows[p · rowStride + 0..<n]
     @inline(__always)
@@ -22,7 +32,8 @@ enum DenseKernels {
             for _ in 0..<count {
                 let av = ap.pointee
                 if av != 0 {
-                    c0 += av * load(rp); c1 += av * load(rp + 8); c2 += av * load(rp + 16); c3 += av * load(rp + 24)
+                    c0 = fma(c0, av, load(rp)); c1 = fma(c1, av, load(rp + 8))
+                    c2 = fma(c2, av, load(rp + 16)); c3 = fma(c3, av, load(rp + 24))
                 }
                 ap += aStride
                 rp += rowStride
@@ -34,7 +45,7 @@ enum DenseKernels {
             var c0 = load(out + j)
             for p in 0..<count {
                 let av = a[p * aStride]
-                if av != 0 { c0 += av * load(rows + p * rowStride + j) }
+                if av != 0 { c0 = fma(c0, av, load(rows + p * rowStride + j)) }
             }
             store(c0, out + j)
             j += 8
