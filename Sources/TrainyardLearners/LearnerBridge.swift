@@ -42,6 +42,22 @@ enum LearnerBridge {
 
     static func json(_ params: [String: ParamValue]) -> [String: JSONValue] { params.mapValues(json) }
 
+    /// Facts about a fit that learners report beside their scores (the chosen epoch, the
+    /// feature count): they belong with the parameters, not among the metrics that are compared
+    /// and promoted on.
+    static let fitFacts: Set<String> = ["best_epoch", "best_iteration", "iterations", "attributes", "parameters", "evaluations"]
+
+    /// `metrics` without the fit facts, and `params` with them added under `"fit"`.
+    static func separatingFitFacts(metrics: [String: Double], params: [String: JSONValue]) -> (metrics: [String: Double], params: [String: JSONValue]) {
+        var scores = metrics, params = params, facts: [String: JSONValue] = [:]
+        for key in fitFacts {
+            guard let value = scores.removeValue(forKey: key) else { continue }
+            facts[key] = value.rounded() == value && abs(value) < 1e15 ? .int(Int(value)) : .double(value)
+        }
+        if !facts.isEmpty { params["fit"] = .object(facts) }
+        return (scores, params)
+    }
+
     /// A learner's parameter error as a spec error pointing at the key's line.
     static func specError(_ error: ParameterError, _ spec: ParsedSpec) -> TrainyardError {
         let path = "model.params.\(error.key)"

@@ -28,9 +28,10 @@ public struct TextClassificationTrainer: Trainer {
         let observer = ProgressObserver(progress: run.progress)
         let result: TextTrainingResult
         do { result = try await runBlocking { try TextClassification.train(request, observer: observer) } } catch { throw LearnerBridge.failure(error) }
+        let (metrics, params) = LearnerBridge.separatingFitFacts(metrics: result.metrics, params: LearnerBridge.json(result.resolvedParams))
         return TrainingOutput(algorithm: "logistic-regression", artifacts: ["model.bin": try LearnerBridge.write(result.model, "model.bin", in: run)],
-                              metrics: result.metrics, history: LearnerBridge.history(result.history),
-                              params: LearnerBridge.json(result.resolvedParams),
+                              metrics: metrics, history: LearnerBridge.history(result.history),
+                              params: params,
                               inputSchema: .object(["type": .string("text")]),
                               outputSchema: .object(["labels": .array(result.labels.map { .string($0) })]))
     }
@@ -54,9 +55,10 @@ public struct NERTrainer: Trainer {
         let observer = ProgressObserver(progress: run.progress)
         let result: TextTrainingResult
         do { result = try await runBlocking { try EntityRecognition.train(request, observer: observer) } } catch { throw LearnerBridge.failure(error) }
+        let (metrics, params) = LearnerBridge.separatingFitFacts(metrics: result.metrics, params: LearnerBridge.json(result.resolvedParams))
         return TrainingOutput(algorithm: "crf", artifacts: ["model.bin": try LearnerBridge.write(result.model, "model.bin", in: run)],
-                              metrics: result.metrics, history: LearnerBridge.history(result.history),
-                              params: LearnerBridge.json(result.resolvedParams),
+                              metrics: metrics, history: LearnerBridge.history(result.history),
+                              params: params,
                               inputSchema: .object(["type": .string("text")]),
                               outputSchema: .object(["entity_types": .array(result.labels.map { .string($0) })]))
     }

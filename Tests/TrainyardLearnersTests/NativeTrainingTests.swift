@@ -95,6 +95,8 @@ struct NativeTrainingTests {
 
         let s = try await services.store.resolve(ModelReference(parsing: "sentiment"))
         #expect((s.metrics["accuracy"] ?? 0) > 0.7)
+        // Facts about the fit sit with the parameters, not among the compared metrics.
+        #expect(s.metrics["best_epoch"] == nil && s.manifest.params["fit"]?["best_epoch"] != nil)
         let sModel = try await NativeModel.load(s, reader: reader)
         let p = try sModel.predict([.string("I loved it, wonderful and great"), .object(["text": .string("terrible, awful, broken")])])
         let scores = p.compactMap { $0["score"]?.doubleValue }
@@ -102,6 +104,8 @@ struct NativeTrainingTests {
         #expect(throws: TrainyardError.self) { _ = try sModel.predict([.int(3)]) }
 
         let n = try await services.store.resolve(ModelReference(parsing: "ner-wikigold@production"))
+        #expect(n.metrics["attributes"] == nil && n.metrics["best_iteration"] == nil && n.metrics["f1"] != nil)
+        #expect(n.manifest.params["fit"]?["attributes"] != nil)
         let nModel = try await NativeModel.load(n, reader: reader)
         let text = "Barack Obama visited Paris with members of the United Nations ."
         guard case .array(let entities)? = try nModel.predict([.string(text)]).first else {
