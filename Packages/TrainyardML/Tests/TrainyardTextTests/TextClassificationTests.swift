@@ -136,3 +136,86 @@ private func toyData(_ n: Int = 60) -> [UInt8] {
     #expect(throws: ModelFormatError.self) { try TextClassifier(model: [1, 2, 3]) }
     #expect(throws: ModelFormatError.self) { try EntityRecognizer(model: Array("TXCL".utf8) + [1, 0, 0, 0]) }
 }
+
+@Test func averagedSGDRunsAreDeterministicAndDifferFromOneRun() throws {
+    func train(_ params: [String: ParamValue]) throws -> TextTrainingResult {
+        try TextClassification.train(TextClassificationRequest(train: Fixtures.bytes("uci-yelp.tsv"), validation: .fraction(0.2),
+                                                               params: params, seed: 3), observer: SilentObserver())
+    }
+    let a = try train(["sgd_runs": .int(3)])
+    let b = try train(["sgd_runs": .int(3)])
+    let one = try train(["sgd_runs": .int(1)])
+    #expect(a.model == b.model)
+    #expect(a.history == b.history)
+    #expect(a.model != one.model)
+    #expect(a.resolvedParams["sgd_runs"] == .int(3))
+    #expect(try train([:]).resolvedParams["sgd_runs"] == .int(2))
+    // The average of runs is as good a classifier as a single run here.
+    #expect(a.metrics["accuracy"]! > 0.7 && one.metrics["accuracy"]! > 0.7)
+    let texts = ["The food was amazing.", "Worst service ever."]
+    #expect(try TextClassifier(model: a.model).predict(texts).map(\.label) == ["1", "0"])
+    #expect(throws: ParameterError.self) { try TextClassification.validate(params: ["sgd_runs": .int(0)]) }
+}
+
+@Test func binaryFastPathMatchesTheSoftmaxUpdate() {
+    // One positive row with one feature; K = 2 keeps one vector u with class weights (−u, u).
+    var rows = SparseRows()
+    rows.indices = [3]
+    rows.values = [1]
+    rows.offsets = [0, 1]
+    var run = SGDRun(K: 2, buckets: 4, n: 1, seed: 1)
+    let settings = SGDRun.Settings(K: 2, lambda: 0, eta0: 0.5)
+    // Two-class softmax from zero: p = 1/2, loss log 2; the step moves the true class weight by
+    // +η/2 and the other by −η/2, the biases by ±0.1·η/2.
+    let first = run.epoch(rows: rows, y: [1], weight: [1], settings)
+    #expect(abs(first - 0.693_147_180_559_945_3) < 1e-6)
+    var w = [Float](repeating: 0, count: 8)
+    var b: [Float] = [0, 0]
+    run.accumulate(into: &w, bias: &b, weight: 1)
+    #expect(w == [0, 0, 0, 0, 0, 0, -0.25, 0.25])
+    #expect(abs(b[0] + 0.025) < 1e-7 && abs(b[1] - 0.025) < 1e-7)
+    // Second pass: z1 − z0 = 0.5 + 0.05, loss = log(1 + e^−0.55).
+    let second = run.epoch(rows: rows, y: [1], weight: [1], settings)
+    #expect(abs(second - 0.455_492_481_463_337_6) < 1e-5)
+}
+
+@Test func charWeightIsAppliedAndKeptInTheModel() throws {
+    let data = Fixtures.bytes("uci-yelp.tsv")
+    func train(_ weight: Double) throws -> TextTrainingResult {
+        try TextClassification.train(TextClassificationRequest(train: data, validation: .fraction(0.2),
+                                                               params: ["char_weight": .double(weight), "sgd_runs": .int(1)], seed: 5),
+                                     observer: SilentObserver())
+    }
+    let weighted = try train(0.5)
+    let plain = try train(1)
+    #expect(weighted.model != plain.model)
+    #expect(weighted.resolvedParams["char_weight"] == .double(0.5))
+    // The loaded model applies the same weight as training did: its metrics on the validation
+    // split equal the trainer's (which scored featurized rows directly).
+    var rng = SeededGenerator(seed: 5 ^ 0x5EED)
+    let records = try TextDatasetReader.read(data, format: .auto)
+    var order = Array(records.indices)
+    order.shuffle(using: &rng)
+    let held = Set(order.prefix(Int((Double(records.count) * 0.2).rounded())))
+    let validation = held.sorted().map { records[$0] }
+    let tsv = Array(validation.map { "\($0.text)\t\($0.label)" }.joined(separator: "\n").utf8)
+    for result in [weighted, plain] {
+        let report = try TextClassifier(model: result.model).evaluate(data: tsv)
+        #expect(abs(report.metrics["accuracy"]! - result.metrics["accuracy"]!) < 1e-12)
+        // Batch prediction (fused path with tagged character ids) agrees with evaluate().
+        let predictions = try TextClassifier(model: result.model).predict(validation.map(\.text))
+        let correct = zip(predictions, validation).filter { $0.label == $1.label }.count
+        #expect(abs(Double(correct) / Double(validation.count) - report.metrics["accuracy"]!) < 1e-12)
+    }
+    #expect(throws: ParameterError.self) { try TextClassification.validate(params: ["char_weight": .double(0)]) }
+}
+
+@Test func versionOneModelsLoadWithCharWeightOne() throws {
+    let result = try TextClassification.train(TextClassificationRequest(train: toyData(), params: ["char_weight": .double(1)]),
+                                              observer: SilentObserver())
+    // A version-1 file is the same fields without the trailing character weight.
+    var v1 = Array(result.model.dropLast(4))
+    v1[4] = 1; v1[5] = 0; v1[6] = 0; v1[7] = 0
+    let texts = ["a superb and lovely film", "boring, dreadful"]
+    #expect(try TextClassifier(model: v1).predict(texts) == TextClassifier(model: result.model).predict(texts))
+}

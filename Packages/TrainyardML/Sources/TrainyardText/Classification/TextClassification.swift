@@ -155,7 +155,7 @@ struct TextClassifierTrainer {
         let bits = config.buckets.trailingZeroBitCount
         var featurizer = TextFeaturizer(wordNgrams: config.wordNgrams, charMin: config.charNgrams[0],
                                         charMax: config.charNgrams[1], bucketBits: bits, sublinearTF: config.sublinearTF,
-                                        negation: config.negation)
+                                        negation: config.negation, charWeight: Float(config.charWeight))
         var rows = featurizer.termCounts(trainTexts)
         let n = rows.count
         let buckets = config.buckets
@@ -167,7 +167,7 @@ struct TextClassifierTrainer {
             let y = Int(trainY[r])
             classCount[y] += 1
             for k in rows.offsets[r]..<rows.offsets[r + 1] {
-                let f = Int(rows.indices[k])
+                let f = Int(rows.indices[k] & TextFeaturizer.idMask)
                 df[f] += 1
                 if config.nbWeighting { classDF[f * K + y] += 1 }
             }
@@ -193,21 +193,12 @@ struct TextClassifierTrainer {
         var validationRows = featurizer.termCounts(validationTexts)
         featurizer.weightRows(&validationRows)
 
-        // Bottou-style SGD with the weight-scale trick for exact sparse L2 steps.
-        var v = [Float](repeating: 0, count: buckets * K)
-        var bias = [Float](repeating: 0, count: K)
-        var scale: Float = 1
-        let lambda = Float(config.l2)
-        let eta0 = Float(config.learningRate)
-        var t: Float = 0
-        var rng = SeededGenerator(seed: seed)
-        var order = Array(0..<n)
+        // Bottou-style SGD with the weight-scale trick for exact sparse L2 steps; `sgd_runs`
+        // independent runs (own shuffles) on separate cores, averaged after every epoch.
         var history: [EpochReport] = []
         var best: (score: Double, loss: Double, v: [Float], bias: [Float], epoch: Int)? = nil
         var sinceBest = 0
-        var p = [Float](repeating: 0, count: K)
         var recent: [([Float], [Float])] = []
-        var epochBias = bias
         // Optional per-example weights ∝ tokens^α (mean 1): SST-2 trains on phrases, tests on sentences.
         var exampleWeight = [Float](repeating: 1, count: n)
         if config.lengthWeighting > 0 {
@@ -218,48 +209,32 @@ struct TextClassifierTrainer {
             }
             for r in 0..<n { exampleWeight[r] *= Float(n) / total }
         }
+        let runCount = config.sgdRuns
+        var runs = (0..<runCount).map { i in
+            SGDRun(K: K, buckets: buckets, n: n, seed: i == 0 ? seed : mixHash(seed, UInt64(i)))
+        }
+        let settings = SGDRun.Settings(K: K, lambda: Float(config.l2), eta0: Float(config.learningRate))
         for epoch in 1...config.epochs {
-            order.shuffle(using: &rng)
             var lossSum: Double = 0
-            v.withUnsafeMutableBufferPointer { w in
-                rows.indices.withUnsafeBufferPointer { ind in
-                    rows.values.withUnsafeBufferPointer { val in
-                        for r in order {
-                            let lo = rows.offsets[r], hi = rows.offsets[r + 1]
-                            let y = Int(trainY[r])
-                            var maxZ: Float = -.infinity
-                            for k in 0..<K {
-                                var z: Float = 0
-                                for e in lo..<hi { z += w[Int(ind[e]) &* K &+ k] * val[e] }
-                                z = z * scale + bias[k]
-                                p[k] = z
-                                maxZ = max(maxZ, z)
-                            }
-                            var sum: Float = 0
-                            for k in 0..<K { p[k] = expf(p[k] - maxZ); sum += p[k] }
-                            lossSum -= Double(logf(max(p[y] / sum, 1e-30)))
-                            let eta = eta0 / (1 + lambda * eta0 * t)
-                            t += 1
-                            scale *= 1 - eta * lambda
-                            if scale < 1e-5 {
-                                for i in 0..<w.count { w[i] *= scale }
-                                scale = 1
-                            }
-                            let step = eta / scale * exampleWeight[r]
-                            for k in 0..<K {
-                                let g = p[k] / sum - (k == y ? 1 : 0)
-                                if abs(g) < 1e-7 { continue }
-                                let s = step * g
-                                for e in lo..<hi { w[Int(ind[e]) &* K &+ k] -= s * val[e] }
-                                bias[k] -= eta * g * 0.1
-                            }
-                        }
+            if runCount == 1 {
+                lossSum = runs[0].epoch(rows: rows, y: trainY, weight: exampleWeight, settings)
+            } else {
+                let losses = UnsafeSendable(UnsafeMutablePointer<Double>.allocate(capacity: runCount))
+                defer { losses.value.deallocate() }
+                runs.withUnsafeMutableBufferPointer { rb in
+                    let r = UnsafeSendable(rb)
+                    let rowsCopy = rows, y = trainY, w = exampleWeight
+                    parallelChunks(count: runCount, workers: min(runCount, activeWorkerCount)) { _, range in
+                        for i in range { (losses.value + i).initialize(to: r.value[i].epoch(rows: rowsCopy, y: y, weight: w, settings)) }
                     }
                 }
+                for i in 0..<runCount { lossSum += losses.value[i] / Double(runCount) }
             }
-            epochBias = bias
-            var snapshotV = v
-            if scale != 1 { for i in 0..<snapshotV.count { snapshotV[i] *= scale } }
+            // The averaged model (class weights are linear in the runs' weights).
+            var snapshotV = [Float](repeating: 0, count: buckets * K)
+            var bias = [Float](repeating: 0, count: K)
+            for run in runs { run.accumulate(into: &snapshotV, bias: &bias, weight: 1 / Float(runCount)) }
+            var epochBias = bias
             if config.averageEpochs > 0 {
                 // Running mean of the last `averageEpochs` end-of-epoch weights.
                 recent.append((snapshotV, bias))
@@ -277,7 +252,7 @@ struct TextClassifierTrainer {
                 }
             }
             let model = TextClassifierModel(featurizer: featurizer, labels: labels, weights: snapshotV, bias: epochBias,
-                                            maxTextLength: config.maxTextLength)
+                                            maxTextLength: config.maxTextLength, packed: false)
             var metrics: [String: Double] = ["train_loss": lossSum / Double(max(n, 1))]
             var score = -lossSum
             var loss = lossSum
@@ -308,5 +283,140 @@ struct TextClassifierTrainer {
             for (k, value) in model.metrics(rows: validationRows, truth: validationY) { metrics[k] = value }
         }
         return Outcome(model: model, metrics: metrics, history: history)
+    }
+}
+
+/// One SGD run of the multinomial logistic regression over weighted rows (Bottou's schedule
+/// η = η₀ / (1 + λ η₀ t), weights kept as `v · scale` so the L2 shrink is one multiply a step).
+///
+/// Binary problems keep a single vector u with class weights (−u, u) and biases (−c, c): the
+/// same model and the same updates as the two-class softmax, at half the work and memory.
+struct SGDRun {
+    struct Settings {
+        var K: Int
+        var lambda: Float
+        var eta0: Float
+    }
+    var v: [Float]
+    var bias: [Float]
+    var scale: Float = 1
+    var t: Float = 0
+    var rng: SeededGenerator
+    var order: [Int]
+    var p: [Float]
+    let K: Int
+
+    init(K: Int, buckets: Int, n: Int, seed: UInt64) {
+        self.K = K
+        v = [Float](repeating: 0, count: K == 2 ? buckets : buckets * K)
+        bias = [Float](repeating: 0, count: K == 2 ? 1 : K)
+        rng = SeededGenerator(seed: seed)
+        order = Array(0..<n)
+        p = [Float](repeating: 0, count: K)
+    }
+
+    /// Adds `weight ×` this iterate's class weights (buckets × K, row-major by bucket) and biases.
+    func accumulate(into weights: inout [Float], bias out: inout [Float], weight: Float) {
+        let a = scale * weight
+        weights.withUnsafeMutableBufferPointer { w in
+            v.withUnsafeBufferPointer { v in
+                if K == 2 {
+                    for f in 0..<v.count where v[f] != 0 {
+                        w[2 * f] -= v[f] * a
+                        w[2 * f + 1] += v[f] * a
+                    }
+                } else {
+                    for i in 0..<v.count { w[i] += v[i] * a }
+                }
+            }
+        }
+        if K == 2 {
+            out[0] -= bias[0] * weight
+            out[1] += bias[0] * weight
+        } else {
+            for k in 0..<K { out[k] += bias[k] * weight }
+        }
+    }
+
+    /// One shuffled pass; returns the summed training loss.
+    mutating func epoch(rows: SparseRows, y trainY: [Int32], weight exampleWeight: [Float], _ s: Settings) -> Double {
+        order.shuffle(using: &rng)
+        let K = s.K, lambda = s.lambda, eta0 = s.eta0
+        var lossSum: Double = 0
+        var scale = self.scale, t = self.t
+        let order = self.order
+        v.withUnsafeMutableBufferPointer { w in
+        bias.withUnsafeMutableBufferPointer { bias in
+        p.withUnsafeMutableBufferPointer { p in
+        rows.indices.withUnsafeBufferPointer { ind in
+        rows.values.withUnsafeBufferPointer { val in
+        rows.offsets.withUnsafeBufferPointer { offsets in
+        trainY.withUnsafeBufferPointer { trainY in
+        exampleWeight.withUnsafeBufferPointer { exampleWeight in
+        order.withUnsafeBufferPointer { order in
+            for r in order {
+                let lo = offsets[r], hi = offsets[r + 1]
+                let y = Int(trainY[r])
+                if K == 2 {
+                    var z: Float = 0
+                    for e in lo..<hi { z += w[Int(ind[e])] * val[e] }
+                    z = z * scale + bias[0]
+                    // p1 = σ(z1 − z0) = σ(2z); g = p1 − y.
+                    let margin = y == 1 ? 2 * z : -2 * z
+                    lossSum += Double(margin > 0 ? log1pf(expf(-margin)) : -margin + log1pf(expf(margin)))
+                    let p1: Float = z >= 0 ? 1 / (1 + expf(-2 * z)) : expf(2 * z) / (1 + expf(2 * z))
+                    let g = p1 - Float(y)
+                    let eta = eta0 / (1 + lambda * eta0 * t)
+                    t += 1
+                    scale *= 1 - eta * lambda
+                    if scale < 1e-5 {
+                        for i in 0..<w.count { w[i] *= scale }
+                        scale = 1
+                    }
+                    if abs(g) < 1e-7 { continue }
+                    let sg = eta / scale * exampleWeight[r] * g
+                    for e in lo..<hi { w[Int(ind[e])] -= sg * val[e] }
+                    bias[0] -= eta * g * 0.1
+                    continue
+                }
+                var maxZ: Float = -.infinity
+                for k in 0..<K {
+                    var z: Float = 0
+                    for e in lo..<hi { z += w[Int(ind[e]) &* K &+ k] * val[e] }
+                    z = z * scale + bias[k]
+                    p[k] = z
+                    maxZ = max(maxZ, z)
+                }
+                var sum: Float = 0
+                for k in 0..<K { p[k] = expf(p[k] - maxZ); sum += p[k] }
+                lossSum -= Double(logf(max(p[y] / sum, 1e-30)))
+                let eta = eta0 / (1 + lambda * eta0 * t)
+                t += 1
+                scale *= 1 - eta * lambda
+                if scale < 1e-5 {
+                    for i in 0..<w.count { w[i] *= scale }
+                    scale = 1
+                }
+                let step = eta / scale * exampleWeight[r]
+                for k in 0..<K {
+                    let g = p[k] / sum - (k == y ? 1 : 0)
+                    if abs(g) < 1e-7 { continue }
+                    let sg = step * g
+                    for e in lo..<hi { w[Int(ind[e]) &* K &+ k] -= sg * val[e] }
+                    bias[k] -= eta * g * 0.1
+                }
+            }
+        }
+        }
+        }
+        }
+        }
+        }
+        }
+        }
+        }
+        self.scale = scale
+        self.t = t
+        return lossSum
     }
 }

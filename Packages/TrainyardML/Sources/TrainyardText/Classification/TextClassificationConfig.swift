@@ -17,6 +17,8 @@
 /// | `average_epochs` | 0 | predict with the mean weights of the last N epochs (Polyak averaging; 0 = off) |
 /// | `select_best` | true | return the validation-best epoch instead of the last one |
 /// | `max_text_length` | 100000 | longest accepted text, in code points |
+/// | `char_weight` | 0.8 | multiplier of character n-gram values before L2 normalisation (< 1: words weigh more) |
+/// | `sgd_runs` | 2 | independent SGD runs (own shuffles, on separate cores) whose weights are averaged |
 /// | `seed` | request seed | overrides the request's seed |
 public struct TextClassificationConfig: Sendable, Equatable {
     public var wordNgrams = 2
@@ -34,6 +36,8 @@ public struct TextClassificationConfig: Sendable, Equatable {
     public var selectBest = true
     public var averageEpochs = 0
     public var maxTextLength = 100_000
+    public var sgdRuns = 2
+    public var charWeight = 0.8
     public var seed: UInt64? = nil
 
     public init() {}
@@ -60,6 +64,8 @@ public struct TextClassificationConfig: Sendable, Equatable {
         averageEpochs = try r.int("average_epochs", default: d.averageEpochs, in: 0...1000)
         earlyStoppingRounds = try r.int("early_stopping_rounds", default: d.earlyStoppingRounds, in: 0...1000)
         maxTextLength = try r.int("max_text_length", default: d.maxTextLength, in: 1...100_000_000)
+        sgdRuns = try r.int("sgd_runs", default: d.sgdRuns, in: 1...64)
+        charWeight = try r.double("char_weight", default: d.charWeight, in: 0.01...10)
         if params["seed"] != nil { seed = UInt64(try r.int("seed", default: 0, in: 0...Int.max)) }
         try r.finish()
     }
@@ -73,6 +79,7 @@ public struct TextClassificationConfig: Sendable, Equatable {
             "sublinear_tf": .bool(sublinearTF), "nb_weighting": .bool(nbWeighting),
             "negation": .bool(negation), "length_weighting": .double(lengthWeighting),
             "select_best": .bool(selectBest), "average_epochs": .int(averageEpochs), "early_stopping_rounds": .int(earlyStoppingRounds), "max_text_length": .int(maxTextLength),
+            "char_weight": .double(charWeight), "sgd_runs": .int(sgdRuns),
             "seed": .int(Int(truncatingIfNeeded: self.seed ?? seed)),
         ]
     }

@@ -23,7 +23,8 @@ public struct TextPrediction: Sendable, Equatable {
 /// The learned state of a text classifier: featurizer weights, class weights, labels.
 struct TextClassifierModel: Sendable {
     static let magic = "TXCL"
-    static let version: UInt32 = 1
+    /// 2 adds the character n-gram weight (version 1 models load with 1).
+    static let version: UInt32 = 2
 
     var featurizer: TextFeaturizer
     var labels: [String]
@@ -61,16 +62,30 @@ struct TextClassifierModel: Sendable {
                        into out: inout [Double]) {
         let K = classCount
         let stride = K + 1
+        let tagged = featurizer.tagged
+        let charWeight = featurizer.charWeight
         packed.withUnsafeBufferPointer { w in
             var norm: Float = 0
             if K == 2 {
                 var dz: Float = 0
-                for e in 0..<indices.count {
-                    let base = Int(indices[e]) &* 2
-                    let tf = counts[e]
-                    let v = (tf == 1 || !sublinear ? tf : 1 + logf(tf)) * w[base]
-                    norm += v * v
-                    dz += v * w[base + 1]
+                if tagged {
+                    // Character ids carry the tag bit: strip it and apply the character weight.
+                    for e in 0..<indices.count {
+                        let id = indices[e]
+                        let base = Int(id & TextFeaturizer.idMask) &* 2
+                        let tf = counts[e]
+                        let v = (tf == 1 || !sublinear ? tf : 1 + logf(tf)) * w[base] * (id < 0 ? charWeight : 1)
+                        norm += v * v
+                        dz += v * w[base + 1]
+                    }
+                } else {
+                    for e in 0..<indices.count {
+                        let base = Int(indices[e]) &* 2
+                        let tf = counts[e]
+                        let v = (tf == 1 || !sublinear ? tf : 1 + logf(tf)) * w[base]
+                        norm += v * v
+                        dz += v * w[base + 1]
+                    }
                 }
                 let scale: Float = norm > 0 ? 1 / norm.squareRoot() : 0
                 let z = Double(dz * scale + (bias[1] - bias[0]))
@@ -80,9 +95,10 @@ struct TextClassifierModel: Sendable {
             } else {
                 for k in 0..<K { out[k] = 0 }
                 for e in 0..<indices.count {
-                    let base = Int(indices[e]) &* stride
+                    let id = indices[e]
+                    let base = Int(id & TextFeaturizer.idMask) &* stride
                     let tf = counts[e]
-                    let v = (tf == 1 || !sublinear ? tf : 1 + logf(tf)) * w[base]
+                    let v = (tf == 1 || !sublinear ? tf : 1 + logf(tf)) * w[base] * (id < 0 ? charWeight : 1)
                     norm += v * v
                     for k in 0..<K { out[k] += Double(v * w[base + 1 + k]) }
                 }
@@ -179,16 +195,19 @@ struct TextClassifierModel: Sendable {
         w.write(used)
         w.write(featureWeights)
         w.write(classWeights)
+        w.write(featurizer.charWeight)
         return w.bytes
     }
 
-    init(featurizer: TextFeaturizer, labels: [String], weights: [Float], bias: [Float], maxTextLength: Int) {
+    /// `packed: false` leaves out the prediction layout: such a model can only score weighted rows
+    /// (`metrics(rows:truth:)`), as the trainer does after every epoch.
+    init(featurizer: TextFeaturizer, labels: [String], weights: [Float], bias: [Float], maxTextLength: Int, packed: Bool = true) {
         self.featurizer = featurizer
         self.labels = labels
         self.weights = weights
         self.bias = bias
         self.maxTextLength = maxTextLength
-        packed = Self.pack(featurizer.weights, weights, K: labels.count)
+        self.packed = packed ? Self.pack(featurizer.weights, weights, K: labels.count) : []
     }
 
     init(bytes: [UInt8]) throws {
@@ -205,9 +224,11 @@ struct TextClassifierModel: Sendable {
         let used = try r.readInt32s()
         let featureWeights = try r.readFloats()
         let classWeights = try r.readFloats()
+        let charWeight = r.version >= 2 ? try r.readFloat() : 1
         let K = labels.count
         guard (1...5).contains(wordNgrams), (0...10).contains(charMin), (charMin...10).contains(charMax), (10...26).contains(bits),
-              K >= 2, bias.count == K, featureWeights.count == used.count, classWeights.count == used.count * K else {
+              K >= 2, bias.count == K, featureWeights.count == used.count, classWeights.count == used.count * K,
+              charWeight.isFinite, charWeight > 0 else {
             throw ModelFormatError("inconsistent text classifier model")
         }
         var fw = [Float](repeating: 0, count: 1 << bits)
@@ -218,7 +239,7 @@ struct TextClassifierModel: Sendable {
             for k in 0..<K { cw[Int(f) * K + k] = classWeights[i * K + k] }
         }
         featurizer = TextFeaturizer(wordNgrams: wordNgrams, charMin: charMin, charMax: charMax, bucketBits: bits,
-                                    sublinearTF: sublinear, negation: negation, weights: fw)
+                                    sublinearTF: sublinear, negation: negation, charWeight: charWeight, weights: fw)
         weights = cw
         packed = Self.pack(fw, cw, K: K)
     }

@@ -19,6 +19,14 @@ struct TextFeaturizer: Sendable {
     /// Adds `NOT_word` features for words between a negator (not, n't, no, never, …) and the
     /// next clause punctuation, the classic sentiment-analysis negation scope.
     var negation: Bool = false
+    /// Multiplier of character n-gram values before L2 normalisation (1 = same footing as words).
+    /// Below 1, word features take a larger share of the unit norm, which amounts to a weaker L2
+    /// penalty on them relative to the character n-grams. When ≠ 1, character ids carry `charTag`
+    /// from `hashedIDs` until `weightRows` (or prediction) has applied the multiplier.
+    var charWeight: Float = 1
+    var tagged: Bool { charWeight != 1 }
+    static let charTag: UInt32 = 0x8000_0000
+    static let idMask: Int32 = 0x7FFF_FFFF
     /// Per-bucket weight (idf, times an optional Naive-Bayes ratio); 0 for buckets unseen in training.
     var weights: [Float] = []
 
@@ -83,6 +91,7 @@ struct TextFeaturizer: Sendable {
         scratch.ids.removeAll(keepingCapacity: true)
         let mask = self.mask
         let negation = self.negation
+        let charTag: UInt32 = tagged ? Self.charTag : 0
         scratch.scalars.withUnsafeBufferPointer { s in
             Tokenizer.spans(of: s, into: &scratch.spans)
             var negated = false
@@ -110,7 +119,7 @@ struct TextFeaturizer: Sendable {
                         for n in 1...top {
                             let p = lo + a + n - 1
                             g.add(p == lo || p == hi ? 32 : s[p])
-                            if n >= charMin { scratch.ids.append(UInt32(truncatingIfNeeded: g.value & mask)) }
+                            if n >= charMin { scratch.ids.append(UInt32(truncatingIfNeeded: g.value & mask) | charTag) }
                         }
                     }
                 }
@@ -192,10 +201,14 @@ struct TextFeaturizer: Sendable {
     /// Applies tf weighting, the per-bucket weights and L2 normalisation to one row in place.
     func weightRow(indices: UnsafeBufferPointer<Int32>, values: UnsafeMutableBufferPointer<Float>) {
         var norm: Float = 0
+        let tagged = self.tagged
+        let indexMask: Int32 = tagged ? Self.idMask : -1
+        let charWeight = self.charWeight
         weights.withUnsafeBufferPointer { w in
             for k in 0..<values.count {
                 let tf = values[k]
-                let v = (tf == 1 || !sublinearTF ? tf : 1 + logf(tf)) * w[Int(indices[k])]
+                var v = (tf == 1 || !sublinearTF ? tf : 1 + logf(tf)) * w[Int(indices[k] & indexMask)]
+                if indices[k] < 0 { v *= charWeight }
                 values[k] = v
                 norm += v * v
             }
@@ -223,7 +236,8 @@ struct SparseRows: Sendable {
 }
 
 extension TextFeaturizer {
-    /// Term counts of all texts (unweighted), in parallel; row order = text order.
+    /// Term counts of all texts (unweighted), in parallel; row order = text order. Character ids
+    /// still carry `charTag` when `charWeight ≠ 1` (mask with `idMask` to get the bucket).
     func termCounts(_ texts: [String]) -> SparseRows {
         let workers = activeWorkerCount
         let parts = UnsafeSendable(UnsafeMutablePointer<SparseRows>.allocate(capacity: workers))
@@ -245,9 +259,17 @@ extension TextFeaturizer {
         return all
     }
 
-    /// Weights every row of `rows` in place (tf transform, bucket weights, L2 norm).
+    static func stripTags(_ indices: inout [Int32]) {
+        indices.withUnsafeMutableBufferPointer { b in
+            for i in 0..<b.count { b[i] &= idMask }
+        }
+    }
+
+    /// Weights every row of `rows` in place (tf transform, bucket weights, character weight, L2
+    /// norm) and strips the character tags from its indices.
     func weightRows(_ rows: inout SparseRows) {
         let offsets = rows.offsets
+        defer { if tagged { Self.stripTags(&rows.indices) } }
         rows.indices.withUnsafeBufferPointer { ind in
             rows.values.withUnsafeMutableBufferPointer { val in
                 let i = UnsafeSendable(ind), v = UnsafeSendable(val)
