@@ -14,11 +14,11 @@
 /// | `length_weighting` | 0 | weight training examples by tokens^α |
 /// | `nb_weighting` | false | scale features by their Naive-Bayes log-count ratio (NB-SVM style) |
 /// | `early_stopping_rounds` | 3 | stop after this many epochs without a better validation score (0 = off) |
-/// | `average_epochs` | 0 | predict with the mean weights of the last N epochs (Polyak averaging; 0 = off) |
+/// | `average_epochs` | 3 | predict with the mean weights of the last N epochs (tail averaging; 0 or 1 = off) |
 /// | `select_best` | true | return the validation-best epoch instead of the last one |
 /// | `max_text_length` | 100000 | longest accepted text, in code points |
 /// | `char_weight` | 0.8 | multiplier of character n-gram values before L2 normalisation (< 1: words weigh more) |
-/// | `sgd_runs` | 2 | independent SGD runs (own shuffles, on separate cores) whose weights are averaged |
+/// | `sgd_runs` | 1 | independent SGD runs (own shuffles, on separate cores) whose weights are averaged |
 /// | `seed` | request seed | overrides the request's seed |
 public struct TextClassificationConfig: Sendable, Equatable {
     public var wordNgrams = 2
@@ -34,9 +34,9 @@ public struct TextClassificationConfig: Sendable, Equatable {
     public var lengthWeighting = 0.0
     public var earlyStoppingRounds = 3
     public var selectBest = true
-    public var averageEpochs = 0
+    public var averageEpochs = 3
     public var maxTextLength = 100_000
-    public var sgdRuns = 2
+    public var sgdRuns = 1
     public var charWeight = 0.8
     public var seed: UInt64? = nil
 
