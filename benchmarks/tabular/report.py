@@ -49,6 +49,7 @@ for a, b in pairs:
         print(f"| {a} | {b} | {ratio(by[a], pk[b], 'rmse')} | {ratio(by[a], pk[b], 'train_seconds_median')} | {ratio(by[a], pk[b], 'predict_rows_per_second')} |")
 
 print("\n## Iris, 5-fold stratified CV accuracy\n")
+print("Trainyard's folds: each class's rows dealt round-robin in file order (`tabular-bench cv`).\n")
 print("| model | accuracy |")
 print("|---|---:|")
 for d in iris:
