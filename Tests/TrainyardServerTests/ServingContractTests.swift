@@ -166,6 +166,58 @@ import TrainyardTestSupport
         }
     }
 
+    /// The issue's swap test over HTTP: the alias moves 20 times while four clients keep
+    /// predicting through the routes; every response is a 200 from the version it names.
+    @Test func aliasMovesTwentyTimesWithoutANon2xx() async throws {
+        let fixture = try await Fixture.make()
+        defer { fixture.remove() }
+        let v1 = try await RegisteredVersions.registerTabular("swap", offset: 0, services: fixture.services)
+        let v2 = try await RegisteredVersions.registerTabular("swap", offset: 1000, services: fixture.services)
+        let name = try ModelName("swap"), production = try AliasName("production")
+        try await fixture.store.setAlias(production, of: name, to: v1, actor: "test", reason: nil)
+        try await withInference(fixture, options: ServingOptions(aliasPollInterval: .milliseconds(20))) { client, inference in
+            let watcher = Task { try await inference.server.run() }
+            defer { watcher.cancel() }
+            let uris = ["/api/v1/models/swap/predict?alias=production", "/v1/models/swap/labels/production:predict"]
+            let row = #"{"instances": [{"a": 1, "b": 1, "c": "v"}]}"#
+            let problems = Shared<[String]>([]), seen = Shared<Set<String>>([]), calls = Shared(0), stop = Shared(false)
+            let clients = (0..<4).map { c in
+                Task {
+                    var i = c
+                    while !stop.withLock({ $0 }) {
+                        do {
+                            let response = try await client.execute(uri: uris[i % 2], method: .post, headers: Self.json, body: body(row))
+                            let version = response.headers[.modelVersion] ?? "?"
+                            let answer = try response.json()["predictions"]?.arrayValue?.first
+                            let value = answer?.doubleValue ?? answer?["prediction"]?.doubleValue ?? 0
+                            // The answer must come from the version that says it answered.
+                            if response.status != .ok || (version == String(v2)) != (value > 500) {
+                                problems.withLock { $0.append("\(response.status) v\(version) \(value)") }
+                            }
+                            seen.withLock { _ = $0.insert(version) }
+                        } catch {
+                            problems.withLock { $0.append("\(error)") }
+                        }
+                        calls.withLock { $0 += 1 }
+                        i += 1
+                    }
+                }
+            }
+            for i in 0..<20 {
+                try await fixture.store.setAlias(production, of: name, to: i % 2 == 0 ? v2 : v1, actor: "test", reason: nil)
+                try await Task.sleep(for: .milliseconds(60))
+            }
+            try await Task.sleep(for: .milliseconds(200))
+            stop.withLock { $0 = true }
+            for client in clients { await client.value }
+            #expect(problems.withLock { $0 }.isEmpty, "\(problems.withLock { $0 }.prefix(5))")
+            #expect(calls.withLock { $0 } > 40)
+            #expect(seen.withLock { $0 } == [String(v1), String(v2)])
+            let last = try await client.execute(uri: uris[0], method: .post, headers: Self.json, body: body(row))
+            #expect(last.headers[.modelVersion] == String(v1), "the last move (back to v1) is served")
+        }
+    }
+
     /// A bring-your-own model answers through every protocol; its process is killed mid-traffic
     /// and restarted without a failed request; a call past the deadline answers 504.
     @Test func bringYourOwnModelThroughEveryProtocol() async throws {
