@@ -243,8 +243,9 @@ enum TabularModelPayload: Sendable {
 /// `BinaryWriter`): magic `TYTB`, version, task, algorithm, schema JSON, algorithm payload.
 struct TabularModel: Sendable {
     static let magic = "TYTB"
-    /// 2: dense encodings store their input bounds, mlp its target range (1 is still read).
-    static let version: UInt32 = 2
+    /// 2: dense encodings store their input bounds, mlp its target range. 3: gbdt linear
+    /// leaves (`linear_tree`). Versions 1 and 2 are still read.
+    static let version: UInt32 = 3
 
     let task: TabularTask
     let algorithm: String

@@ -22,6 +22,7 @@ struct Options {
                 if kv.count == 2 {
                     if let i = Int(kv[1]) { params[kv[0]] = .int(i) }
                     else if let d = Double(kv[1]) { params[kv[0]] = .double(d) }
+                    else if kv[1] == "true" || kv[1] == "false" { params[kv[0]] = .bool(kv[1] == "true") }
                     else if kv[1].hasPrefix("[") {
                         params[kv[0]] = .list(kv[1].dropFirst().dropLast().split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }.map { .int($0) })
                     } else { params[kv[0]] = .string(kv[1]) }

@@ -24,6 +24,10 @@ struct GBDTConfig: Sendable {
     /// After early stopping on a validation fraction carved from the training file, train
     /// again on every row for the round count early stopping chose.
     var refit: Bool
+    /// Linear leaves (LightGBM's `linear_tree`): each leaf fits a ridge regression on the
+    /// numeric features split on along its path, penalised by `linearLambda`.
+    var linearTree: Bool
+    var linearLambda: Double
     var seed: UInt64
 
     init(params: [String: ParamValue], seed defaultSeed: UInt64) throws(ParameterError) {
@@ -47,6 +51,8 @@ struct GBDTConfig: Sendable {
         maxCatToOnehot = try r.int("max_cat_to_onehot", default: d.maxCatToOnehot, in: 1...255)
         earlyStoppingRounds = try r.int("early_stopping_rounds", default: d.earlyStoppingRounds, in: 0...100_000)
         refit = try r.bool("refit", default: d.refit)
+        linearTree = try r.bool("linear_tree", default: d.linearTree)
+        linearLambda = try r.double("linear_lambda", default: d.linearLambda, in: 0...1e9)
         let s = try r.int("seed", default: Int(truncatingIfNeeded: defaultSeed), in: Int.min...Int.max)
         seed = UInt64(bitPattern: Int64(s))
         try r.finish()
@@ -62,6 +68,7 @@ struct GBDTConfig: Sendable {
             "min_data_per_group": .int(minDataPerGroup), "cat_smooth": .double(catSmooth), "cat_l2": .double(catL2),
             "max_cat_threshold": .int(maxCatThreshold), "max_cat_to_onehot": .int(maxCatToOnehot),
             "early_stopping_rounds": .int(earlyStoppingRounds),
+            "linear_tree": .bool(linearTree), "linear_lambda": .double(linearLambda),
             "seed": .int(Int(Int64(bitPattern: seed))),
         ]
     }
@@ -101,6 +108,8 @@ private struct GBDTConfigDefaults {
     let maxCatToOnehot = 4
     let earlyStoppingRounds = 50
     let refit = true
+    let linearTree = false
+    let linearLambda = 0.0  // LightGBM's default
 }
 
 /// A trained boosted ensemble with its bin mappers: raw feature values in, scores out.
@@ -127,13 +136,24 @@ struct GBDTModel: Sendable {
             let out = SharedBuffer(base: buf.baseAddress!, count: buf.count)
             let block = 2048
             let chunks = Parallel.chunks(for: n * max(forest.treeCount, 1), threshold: 200_000)
+            let linear = forest.hasLinearLeaves
             Parallel.forEachChunk(count: n, chunks: chunks) { _, range in
                 withUnsafeTemporaryAllocation(of: UInt8.self, capacity: block * max(f, 1)) { bins in
                 withUnsafeTemporaryAllocation(of: UInt64.self, capacity: block) { acc in
+                withUnsafeTemporaryAllocation(of: Double.self, capacity: linear ? block * max(f, 1) : 1) { raw in
                     var start = range.lowerBound
                     while start < range.upperBound {
                         let end = min(start + block, range.upperBound)
                         let m = end - start
+                        if linear {
+                            // Raw values column-major (stride `block`) for the linear leaves.
+                            for j in 0..<f {
+                                table.columns[j].withUnsafeBufferPointer { src in
+                                    (raw.baseAddress! + j * block).update(from: src.baseAddress! + start, count: m)
+                                }
+                            }
+                        }
+                        let rawBlock: UnsafePointer<Double>? = linear ? UnsafePointer(raw.baseAddress!) : nil
                         if let scorer {
                             // Column-major bins for the table scorer.
                             for j in 0..<f {
@@ -144,7 +164,7 @@ struct GBDTModel: Sendable {
                                 }
                             }
                             scorer.addScores(columns: UnsafePointer(bins.baseAddress!), stride: block, m: m, rowStart: start, n: n,
-                                             scores: out.base, acc: acc.baseAddress!)
+                                             scores: out.base, acc: acc.baseAddress!, raw: rawBlock)
                         } else {
                             for j in 0..<f {
                                 let mapper = mappers[j]
@@ -153,11 +173,11 @@ struct GBDTModel: Sendable {
                                 }
                             }
                             forest.addScores(trees: 0..<forest.treeCount, rows: UnsafePointer(bins.baseAddress!), featureCount: f,
-                                             rowRange: start..<end, n: n, scores: out.base)
+                                             rowRange: start..<end, n: n, scores: out.base, raw: rawBlock, rawStride: block)
                         }
                         start = end
                     }
-                }}
+                }}}
             }
         }
         return scores
@@ -219,20 +239,28 @@ enum GBDTTrainer {
         let validRows = validation.map { BinnedRows($0, mappers: mappers) }
         var forest = warmStart?.forest ?? Forest(scoreCount: k, initialScores: objective.initialScores(labels: train.target))
         let existingTrees = forest.treeCount
+        // Raw feature values column-major (stride = rows), for linear leaves only.
+        let needsRaw = config.linearTree || forest.hasLinearLeaves
+        let trainRaw: [Double] = needsRaw ? train.columns.flatMap { $0 } : []
+        let validRaw: [Double] = needsRaw ? (validation?.columns.flatMap { $0 } ?? []) : []
+        let isCategorical = mappers.map(\.isCategorical)
 
         // Scores start from the existing model's predictions (warm start) or the initial score.
-        func startScores(_ rows: BinnedRows) -> [Double] {
+        func startScores(_ rows: BinnedRows, _ raw: [Double]) -> [Double] {
             var s = [Double](repeating: 0, count: rows.count * k)
             s.withUnsafeMutableBufferPointer { buf in
                 for c in 0..<k { (buf.baseAddress! + c * rows.count).update(repeating: forest.initialScores[c], count: rows.count) }
                 rows.bins.withUnsafeBufferPointer { b in
-                    forest.addScores(trees: 0..<existingTrees, rows: b.baseAddress!, featureCount: f, rowRange: 0..<rows.count, n: rows.count, scores: buf.baseAddress!)
+                    raw.withUnsafeBufferPointer { rw in
+                        forest.addScores(trees: 0..<existingTrees, rows: b.baseAddress!, featureCount: f, rowRange: 0..<rows.count, n: rows.count,
+                                         scores: buf.baseAddress!, raw: rw.baseAddress, rawStride: rows.count)
+                    }
                 }
             }
             return s
         }
-        var scores = startScores(trainRows)
-        var validScores = validRows.map(startScores) ?? []
+        var scores = startScores(trainRows, trainRaw)
+        var validScores = validRows.map { startScores($0, validRaw) } ?? []
 
         var learnerConfig = HistogramTreeLearner.Configuration()
         learnerConfig.maxLeaves = config.maxLeaves
@@ -284,19 +312,46 @@ enum GBDTTrainer {
             }
             var anySplit = false
             for c in 0..<k {
-                let tree = grad.withUnsafeBufferPointer { g in
+                var tree = grad.withUnsafeBufferPointer { g in
                     hess.withUnsafeBufferPointer { h in
                         learner.grow(grad: g.baseAddress! + c * n, hess: h.baseAddress! + c * n, allowed: allowed, shrinkage: config.learningRate,
                                      nodeSeed: config.seed &+ UInt64(iteration &* k &+ c) &* 0x9E37_79B9_7F4A_7C15)
                     }
                 }
                 if !tree.feature.isEmpty { anySplit = true }
+                if config.linearTree {
+                    tree.linear = fitLinearLeaves(tree, learner: learner, raw: trainRaw, n: n, grad: grad, hess: hess, classOffset: c * n,
+                                                  isCategorical: isCategorical, config: config)
+                }
                 forest.append(tree)
                 let t = forest.treeCount - 1
                 scores.withUnsafeMutableBufferPointer { s in
                     if bagged {
                         trainRows.bins.withUnsafeBufferPointer { b in
-                            forest.addScores(trees: t..<(t + 1), rows: b.baseAddress!, featureCount: f, rowRange: 0..<n, n: n, scores: s.baseAddress!)
+                            trainRaw.withUnsafeBufferPointer { rw in
+                                forest.addScores(trees: t..<(t + 1), rows: b.baseAddress!, featureCount: f, rowRange: 0..<n, n: n, scores: s.baseAddress!,
+                                                 raw: rw.baseAddress, rawStride: n)
+                            }
+                        }
+                    } else if let linear = tree.linear {
+                        trainRaw.withUnsafeBufferPointer { rw in
+                            let raw = rw.baseAddress!
+                            let out = s.baseAddress! + c * n
+                            for l in 0..<learner.leafTotal {
+                                let leaf = linear[l], v = tree.leafValues[l]
+                                let b = learner.leafBegin[l]
+                                for j in b..<(b + learner.leafCount[l]) {
+                                    let row = Int(learner.indices[j])
+                                    var y = leaf.constant
+                                    var missing = false
+                                    for i in leaf.features.indices {
+                                        let x = raw[Int(leaf.features[i]) * n + row]
+                                        missing = missing || x.isNaN
+                                        y += leaf.weights[i] * min(max(x, leaf.lower[i]), leaf.upper[i])
+                                    }
+                                    out[row] += missing || leaf.features.isEmpty ? v : y
+                                }
+                            }
                         }
                     } else {
                         for l in 0..<learner.leafTotal {
@@ -311,7 +366,10 @@ enum GBDTTrainer {
                     let m = validRows.count
                     validScores.withUnsafeMutableBufferPointer { s in
                         validRows.bins.withUnsafeBufferPointer { b in
-                            forest.addScores(trees: t..<(t + 1), rows: b.baseAddress!, featureCount: f, rowRange: 0..<m, n: m, scores: s.baseAddress!)
+                            validRaw.withUnsafeBufferPointer { rw in
+                                forest.addScores(trees: t..<(t + 1), rows: b.baseAddress!, featureCount: f, rowRange: 0..<m, n: m, scores: s.baseAddress!,
+                                                 raw: rw.baseAddress, rawStride: m)
+                            }
                         }
                     }
                 }
@@ -356,6 +414,25 @@ enum GBDTTrainer {
             forest.truncate(toTrees: existingTrees + bestIteration * k)
         }
         return Outcome(model: GBDTModel(mappers: mappers, forest: forest, objective: objective), history: history)
+    }
+
+    /// Linear models for the leaves of `tree`, just grown by `learner` (its leaf row ranges).
+    private static func fitLinearLeaves(_ tree: Tree, learner: HistogramTreeLearner, raw: [Double], n: Int, grad: [Float], hess: [Float],
+                                        classOffset: Int, isCategorical: [Bool], config: GBDTConfig) -> [LinearLeaf] {
+        let leaves = learner.leafTotal
+        let paths = LinearLeafFitter.pathFeatures(tree, leafCount: leaves, isCategorical: isCategorical)
+        return raw.withUnsafeBufferPointer { rw in
+            grad.withUnsafeBufferPointer { g in
+                hess.withUnsafeBufferPointer { h in
+                    (0..<leaves).map { l in
+                        let rows = UnsafeBufferPointer(start: learner.indices.base + learner.leafBegin[l], count: learner.leafCount[l])
+                        return LinearLeafFitter.fit(features: paths[l], rows: rows, raw: rw.baseAddress!, n: n,
+                                                    grad: g.baseAddress! + classOffset, hess: h.baseAddress! + classOffset,
+                                                    lambda: config.linearLambda, shrinkage: config.learningRate, constant: tree.leafValues[l])
+                    }
+                }
+            }
+        }
     }
 
     /// Bin boundaries come from at most 200,000 values (a seeded sample), like LightGBM's

@@ -23,6 +23,10 @@ struct ForestScorer: Sendable {
     let usedOffset: [Int32]
     let tables: [UInt64]
     let leafValues: [Double]
+    /// Linear leaves: the forest itself (its coefficient arrays) and, per tree, whether any
+    /// of its leaves has coefficients; nil when the forest has none.
+    let linear: Forest?
+    let treeIsLinear: [Bool]
 
     init?(forest: Forest, mappers: [BinMapper]) {
         let T = forest.treeCount
@@ -93,13 +97,22 @@ struct ForestScorer: Sendable {
         self.usedOffset = usedOffset
         self.tables = tables
         leafValues = forest.leafValues
+        if forest.hasLinearLeaves {
+            linear = forest
+            treeIsLinear = (0..<T).map { t in leafRange(t).contains { !forest.coefRange($0).isEmpty } }
+        } else {
+            linear = nil
+            treeIsLinear = []
+        }
     }
 
     /// Adds every tree's output for `m` rows to class-major `scores` (stride `n`) at `rowStart`.
     /// - Parameters: `columns`: bins column-major, feature f of row r at `columns[f * stride + r]`.
-    ///   `acc`: scratch for at least `m` masks.
+    ///   `acc`: scratch for at least `m` masks. `raw` (forests with linear leaves): raw feature
+    ///   values column-major with the same `stride`.
     func addScores(columns: UnsafePointer<UInt8>, stride: Int, m: Int, rowStart: Int, n: Int,
-                   scores: UnsafeMutablePointer<Double>, acc: UnsafeMutablePointer<UInt64>) {
+                   scores: UnsafeMutablePointer<Double>, acc: UnsafeMutablePointer<UInt64>,
+                   raw: UnsafePointer<Double>? = nil) {
         tables.withUnsafeBufferPointer { tab in
         leafValues.withUnsafeBufferPointer { leaves in
         usedStart.withUnsafeBufferPointer { us in
@@ -129,11 +142,41 @@ struct ForestScorer: Sendable {
                 }
                 for t in Int(gt[g])..<Int(gt[g + 1]) {
                     let out = scores + Int(cls[t]) * n + rowStart
-                    let values = leaves.baseAddress! + Int(lb[t])
                     let shift = UInt64(sh[t])
+                    if let linear, treeIsLinear[t] {
+                        addLinear(linear, leafBase: Int(lb[t]), shift: shift, m: m, out: out, acc: acc, raw: raw!, stride: stride)
+                        continue
+                    }
+                    let values = leaves.baseAddress! + Int(lb[t])
                     for r in 0..<m { out[r] += values[(acc[r] &>> shift).trailingZeroBitCount] }
                 }
             }
         }}}}}}}}}
+    }
+
+    /// One tree with linear leaves: each row's leaf from its mask, then the leaf's model.
+    private func addLinear(_ forest: Forest, leafBase: Int, shift: UInt64, m: Int, out: UnsafeMutablePointer<Double>,
+                           acc: UnsafeMutablePointer<UInt64>, raw: UnsafePointer<Double>, stride: Int) {
+        forest.leafValues.withUnsafeBufferPointer { values in
+        forest.leafConst.withUnsafeBufferPointer { consts in
+        forest.leafCoefStart.withUnsafeBufferPointer { starts in
+        forest.coefFeature.withUnsafeBufferPointer { feats in
+        forest.coefWeight.withUnsafeBufferPointer { weights in
+        forest.coefLower.withUnsafeBufferPointer { lower in
+        forest.coefUpper.withUnsafeBufferPointer { upper in
+            let leafCount = starts.count, coefCount = weights.count
+            for r in 0..<m {
+                let l = leafBase &+ (acc[r] &>> shift).trailingZeroBitCount
+                let c0 = Int(starts[l]), c1 = l &+ 1 < leafCount ? Int(starts[l &+ 1]) : coefCount
+                var s = consts[l]
+                var missing = false
+                for c in c0..<c1 {
+                    let x = raw[Int(feats[c]) &* stride &+ r]
+                    missing = missing || x.isNaN
+                    s += weights[c] * min(max(x, lower[c]), upper[c])
+                }
+                out[r] += missing || c0 == c1 ? values[l] : s
+            }
+        }}}}}}}
     }
 }
