@@ -134,7 +134,8 @@ struct GBDTModel: Sendable {
         scores.withUnsafeMutableBufferPointer { buf in
             for c in 0..<k { (buf.baseAddress! + c * n).update(repeating: forest.initialScores[c], count: n) }
             let out = SharedBuffer(base: buf.baseAddress!, count: buf.count)
-            let block = 2048
+            // Linear leaves: smaller blocks keep the rows' 8-lane inputs in L1.
+            let block = forest.hasLinearLeaves ? 512 : 2048
             let chunks = Parallel.chunks(for: n * max(forest.treeCount, 1), threshold: 200_000)
             let linear = forest.hasLinearLeaves
             Parallel.forEachChunk(count: n, chunks: chunks) { _, range in

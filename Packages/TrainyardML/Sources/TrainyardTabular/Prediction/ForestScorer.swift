@@ -27,6 +27,15 @@ struct ForestScorer: Sendable {
     /// of its leaves has coefficients; nil when the forest has none.
     let linear: Forest?
     let treeIsLinear: [Bool]
+    /// Dense form of the linear leaves when they use at most 7 distinct features: per leaf
+    /// 8 lanes (one per feature in `denseFeatures`, the last is the intercept with input 1)
+    /// of weight, lower and upper bound, and the lanes it uses as a bit mask (a row missing
+    /// one of them gets the leaf's constant value). Empty otherwise (the sparse path).
+    let denseFeatures: [Int32]
+    let denseWeight: [SIMD8<Double>]
+    let denseLower: [SIMD8<Double>]
+    let denseUpper: [SIMD8<Double>]
+    let denseMask: [UInt8]
 
     init?(forest: Forest, mappers: [BinMapper]) {
         let T = forest.treeCount
@@ -104,6 +113,32 @@ struct ForestScorer: Sendable {
             linear = nil
             treeIsLinear = []
         }
+        let used = Array(Set(forest.coefFeature)).sorted()
+        if forest.hasLinearLeaves && used.count <= 7 {
+            let lane = Dictionary(uniqueKeysWithValues: used.enumerated().map { ($1, $0) })
+            let leaves = forest.leafValues.count
+            var w = [SIMD8<Double>](repeating: .zero, count: leaves)
+            var lo = [SIMD8<Double>](repeating: SIMD8(repeating: -.infinity), count: leaves)
+            var hi = [SIMD8<Double>](repeating: SIMD8(repeating: .infinity), count: leaves)
+            var mask = [UInt8](repeating: 0, count: leaves)
+            for l in 0..<leaves {
+                let range = forest.coefRange(l)
+                if range.isEmpty { w[l][7] = forest.leafValues[l]; continue }
+                w[l][7] = forest.leafConst[l]
+                for c in range {
+                    let j = lane[forest.coefFeature[c]]!
+                    w[l][j] = forest.coefWeight[c]
+                    lo[l][j] = forest.coefLower[c]
+                    hi[l][j] = forest.coefUpper[c]
+                    mask[l] |= 1 << UInt8(j)
+                }
+            }
+            denseFeatures = used
+            denseWeight = w; denseLower = lo; denseUpper = hi; denseMask = mask
+        } else {
+            denseFeatures = []
+            denseWeight = []; denseLower = []; denseUpper = []; denseMask = []
+        }
     }
 
     /// Adds every tree's output for `m` rows to class-major `scores` (stride `n`) at `rowStart`.
@@ -123,6 +158,21 @@ struct ForestScorer: Sendable {
         treeShift.withUnsafeBufferPointer { sh in
         treeClass.withUnsafeBufferPointer { cls in
             let tables = tab.baseAddress!
+            // Dense linear leaves: each row's inputs as 8 lanes (missing → 0, noted in a mask).
+            let dense = linear != nil && !denseWeight.isEmpty
+            let rowX = UnsafeMutablePointer<SIMD8<Double>>.allocate(capacity: dense ? m : 0)
+            let rowMissing = UnsafeMutablePointer<UInt8>.allocate(capacity: dense ? m : 0)
+            defer { rowX.deallocate(); rowMissing.deallocate() }
+            if dense {
+                for r in 0..<m { rowX[r] = SIMD8(repeating: 0); rowX[r][7] = 1; rowMissing[r] = 0 }
+                for (j, feature) in denseFeatures.enumerated() {
+                    let col = raw! + Int(feature) * stride
+                    for r in 0..<m {
+                        let x = col[r]
+                        if x.isNaN { rowMissing[r] |= 1 << UInt8(j) } else { rowX[r][j] = x }
+                    }
+                }
+            }
             for g in 0..<groupCount {
                 let u0 = Int(us[g]), u1 = Int(us[g + 1])
                 if u0 == u1 {
@@ -143,6 +193,10 @@ struct ForestScorer: Sendable {
                 for t in Int(gt[g])..<Int(gt[g + 1]) {
                     let out = scores + Int(cls[t]) * n + rowStart
                     let shift = UInt64(sh[t])
+                    if dense, treeIsLinear[t] {
+                        addDense(leafBase: Int(lb[t]), shift: shift, m: m, out: out, acc: acc, rowX: rowX, rowMissing: rowMissing)
+                        continue
+                    }
                     if let linear, treeIsLinear[t] {
                         addLinear(linear, leafBase: Int(lb[t]), shift: shift, m: m, out: out, acc: acc, raw: raw!, stride: stride)
                         continue
@@ -152,6 +206,28 @@ struct ForestScorer: Sendable {
                 }
             }
         }}}}}}}}}
+    }
+
+    /// One tree with linear leaves in dense form: w · clamp(x, lower, upper) over 8 lanes.
+    private func addDense(leafBase: Int, shift: UInt64, m: Int, out: UnsafeMutablePointer<Double>, acc: UnsafeMutablePointer<UInt64>,
+                          rowX: UnsafeMutablePointer<SIMD8<Double>>, rowMissing: UnsafeMutablePointer<UInt8>) {
+        denseWeight.withUnsafeBufferPointer { w in
+        denseLower.withUnsafeBufferPointer { lo in
+        denseUpper.withUnsafeBufferPointer { hi in
+        denseMask.withUnsafeBufferPointer { mask in
+        leafValues.withUnsafeBufferPointer { values in
+            for r in 0..<m {
+                let l = leafBase &+ (acc[r] &>> shift).trailingZeroBitCount
+                if mask[l] & rowMissing[r] != 0 { out[r] += values[l]; continue }
+                let x = rowX[r].replacing(with: lo[l], where: rowX[r] .< lo[l])
+                let c = x.replacing(with: hi[l], where: x .> hi[l])
+                // Pairwise horizontal sum (`sum()` adds the lanes one after another).
+                let p = w[l] * c
+                let q = p.lowHalf + p.highHalf
+                let h = q.lowHalf + q.highHalf
+                out[r] += h[0] + h[1]
+            }
+        }}}}}
     }
 
     /// One tree with linear leaves: each row's leaf from its mask, then the leaf's model.
