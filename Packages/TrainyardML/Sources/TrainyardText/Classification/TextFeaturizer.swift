@@ -33,6 +33,11 @@ struct TextFeaturizer: Sendable {
     var buckets: Int { 1 << bucketBits }
     var mask: UInt64 { UInt64(buckets - 1) }
 
+    /// Chunks that batch loops over texts are cut into: several per core, so that a core slowed
+    /// down by other processes hands its share to the others (GCD runs the chunks on one thread
+    /// per core). Results are merged in chunk order, so they do not depend on this number.
+    static let chunkCount = activeWorkerCount * 8
+
     /// Per-thread scratch space, reused across texts.
     struct Scratch {
         var scalars: [UInt32] = []
@@ -239,7 +244,7 @@ extension TextFeaturizer {
     /// Term counts of all texts (unweighted), in parallel; row order = text order. Character ids
     /// still carry `charTag` when `charWeight ≠ 1` (mask with `idMask` to get the bucket).
     func termCounts(_ texts: [String]) -> SparseRows {
-        let workers = activeWorkerCount
+        let workers = TextFeaturizer.chunkCount
         let parts = UnsafeSendable(UnsafeMutablePointer<SparseRows>.allocate(capacity: workers))
         parts.value.initialize(repeating: SparseRows(), count: workers)
         defer { parts.value.deinitialize(count: workers); parts.value.deallocate() }
@@ -273,7 +278,7 @@ extension TextFeaturizer {
         rows.indices.withUnsafeBufferPointer { ind in
             rows.values.withUnsafeMutableBufferPointer { val in
                 let i = UnsafeSendable(ind), v = UnsafeSendable(val)
-                parallelChunks(count: offsets.count - 1, minimumPerWorker: 1024) { _, range in
+                parallelChunks(count: offsets.count - 1, workers: TextFeaturizer.chunkCount, minimumPerWorker: 1024) { _, range in
                     for r in range {
                         let lo = offsets[r], hi = offsets[r + 1]
                         weightRow(indices: UnsafeBufferPointer(rebasing: i.value[lo..<hi]),
