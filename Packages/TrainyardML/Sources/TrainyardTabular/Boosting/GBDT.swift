@@ -422,18 +422,32 @@ enum GBDTTrainer {
                                         classOffset: Int, isCategorical: [Bool], config: GBDTConfig) -> [LinearLeaf] {
         let leaves = learner.leafTotal
         let paths = LinearLeafFitter.pathFeatures(tree, leafCount: leaves, isCategorical: isCategorical)
-        return raw.withUnsafeBufferPointer { rw in
+        // Two groups of leaves with about half the rows each, fitted on the two cores (each
+        // leaf's fit is independent of the split, so results do not depend on it).
+        var split = 0, seen = 0
+        let total = (0..<leaves).reduce(0) { $0 + learner.leafCount[$1] }
+        while split < leaves && 2 * seen < total { seen += learner.leafCount[split]; split += 1 }
+        let out = UnsafeMutablePointer<LinearLeaf>.allocate(capacity: leaves)
+        defer { out.deinitialize(count: leaves); out.deallocate() }
+        let indices = learner.indices, begins = learner.leafBegin, counts = learner.leafCount
+        raw.withUnsafeBufferPointer { rw in
             grad.withUnsafeBufferPointer { g in
                 hess.withUnsafeBufferPointer { h in
-                    (0..<leaves).map { l in
-                        let rows = UnsafeBufferPointer(start: learner.indices.base + learner.leafBegin[l], count: learner.leafCount[l])
-                        return LinearLeafFitter.fit(features: paths[l], rows: rows, raw: rw.baseAddress!, n: n,
-                                                    grad: g.baseAddress! + classOffset, hess: h.baseAddress! + classOffset,
-                                                    lambda: config.linearLambda, shrinkage: config.learningRate, constant: tree.leafValues[l])
+                    let chunks = total >= 4096 && leaves > 1 ? 2 : 1
+                    Parallel.forEachChunk(count: chunks, chunks: chunks) { c, _ in
+                        let range = chunks == 1 ? 0..<leaves : (c == 0 ? 0..<split : split..<leaves)
+                        for l in range {
+                            let rows = UnsafeBufferPointer(start: indices.base + begins[l], count: counts[l])
+                            (out + l).initialize(to: LinearLeafFitter.fit(
+                                features: paths[l], rows: rows, raw: rw.baseAddress!, n: n,
+                                grad: g.baseAddress! + classOffset, hess: h.baseAddress! + classOffset,
+                                lambda: config.linearLambda, shrinkage: config.learningRate, constant: tree.leafValues[l]))
+                        }
                     }
                 }
             }
         }
+        return Array(UnsafeBufferPointer(start: out, count: leaves))
     }
 
     /// Bin boundaries come from at most 200,000 values (a seeded sample), like LightGBM's
