@@ -31,10 +31,12 @@ struct ForestScorer: Sendable {
     /// 8 lanes (one per feature in `denseFeatures`, the last is the intercept with input 1)
     /// of weight, lower and upper bound, and the lanes it uses as a bit mask (a row missing
     /// one of them gets the leaf's constant value). Empty otherwise (the sparse path).
+    /// Lanes are two `SIMD4<Double>` per leaf (entries 2l and 2l + 1), which compile to
+    /// whole AVX registers.
     let denseFeatures: [Int32]
-    let denseWeight: [SIMD8<Double>]
-    let denseLower: [SIMD8<Double>]
-    let denseUpper: [SIMD8<Double>]
+    let denseWeight: [SIMD4<Double>]
+    let denseLower: [SIMD4<Double>]
+    let denseUpper: [SIMD4<Double>]
     let denseMask: [UInt8]
 
     init?(forest: Forest, mappers: [BinMapper]) {
@@ -133,8 +135,9 @@ struct ForestScorer: Sendable {
                     mask[l] |= 1 << UInt8(j)
                 }
             }
+            func split(_ v: [SIMD8<Double>]) -> [SIMD4<Double>] { v.flatMap { [$0.lowHalf, $0.highHalf] } }
             denseFeatures = used
-            denseWeight = w; denseLower = lo; denseUpper = hi; denseMask = mask
+            denseWeight = split(w); denseLower = split(lo); denseUpper = split(hi); denseMask = mask
         } else {
             denseFeatures = []
             denseWeight = []; denseLower = []; denseUpper = []; denseMask = []
@@ -159,17 +162,23 @@ struct ForestScorer: Sendable {
         treeClass.withUnsafeBufferPointer { cls in
             let tables = tab.baseAddress!
             // Dense linear leaves: each row's inputs as 8 lanes (missing → 0, noted in a mask).
+            // With one score per row the lane products are summed over all linear trees in
+            // `rowSum` and reduced once at the end.
             let dense = linear != nil && !denseWeight.isEmpty
-            let rowX = UnsafeMutablePointer<SIMD8<Double>>.allocate(capacity: dense ? m : 0)
+            let rowX = UnsafeMutablePointer<SIMD4<Double>>.allocate(capacity: dense ? 2 * m : 0)
+            let rowSum = UnsafeMutablePointer<SIMD4<Double>>.allocate(capacity: dense ? 2 * m : 0)
             let rowMissing = UnsafeMutablePointer<UInt8>.allocate(capacity: dense ? m : 0)
-            defer { rowX.deallocate(); rowMissing.deallocate() }
+            defer { rowX.deallocate(); rowSum.deallocate(); rowMissing.deallocate() }
             if dense {
-                for r in 0..<m { rowX[r] = SIMD8(repeating: 0); rowX[r][7] = 1; rowMissing[r] = 0 }
+                for r in 0..<m {
+                    rowX[2 * r] = .zero; rowX[2 * r + 1] = SIMD4(0, 0, 0, 1); rowMissing[r] = 0
+                    rowSum[2 * r] = .zero; rowSum[2 * r + 1] = .zero
+                }
                 for (j, feature) in denseFeatures.enumerated() {
                     let col = raw! + Int(feature) * stride
                     for r in 0..<m {
                         let x = col[r]
-                        if x.isNaN { rowMissing[r] |= 1 << UInt8(j) } else { rowX[r][j] = x }
+                        if x.isNaN { rowMissing[r] |= 1 << UInt8(j) } else { rowX[2 * r + j / 4][j % 4] = x }
                     }
                 }
             }
@@ -194,7 +203,8 @@ struct ForestScorer: Sendable {
                     let out = scores + Int(cls[t]) * n + rowStart
                     let shift = UInt64(sh[t])
                     if dense, treeIsLinear[t] {
-                        addDense(leafBase: Int(lb[t]), shift: shift, m: m, out: out, acc: acc, rowX: rowX, rowMissing: rowMissing)
+                        addDense(leafBase: Int(lb[t]), shift: shift, m: m, out: out, acc: acc, rowX: rowX, rowMissing: rowMissing,
+                                 rowSum: scoreCount == 1 ? rowSum : nil)
                         continue
                     }
                     if let linear, treeIsLinear[t] {
@@ -205,12 +215,21 @@ struct ForestScorer: Sendable {
                     for r in 0..<m { out[r] += values[(acc[r] &>> shift).trailingZeroBitCount] }
                 }
             }
+            if dense && scoreCount == 1 {
+                let out = scores + rowStart
+                for r in 0..<m {
+                    let s = rowSum[2 * r] + rowSum[2 * r + 1]
+                    out[r] += (s[0] + s[1]) + (s[2] + s[3])
+                }
+            }
         }}}}}}}}}
     }
 
-    /// One tree with linear leaves in dense form: w · clamp(x, lower, upper) over 8 lanes.
+    /// One tree with linear leaves in dense form: w · clamp(x, lower, upper) over 8 lanes,
+    /// added to `rowSum` (one score per row) or summed into `out` right away.
     private func addDense(leafBase: Int, shift: UInt64, m: Int, out: UnsafeMutablePointer<Double>, acc: UnsafeMutablePointer<UInt64>,
-                          rowX: UnsafeMutablePointer<SIMD8<Double>>, rowMissing: UnsafeMutablePointer<UInt8>) {
+                          rowX: UnsafeMutablePointer<SIMD4<Double>>, rowMissing: UnsafeMutablePointer<UInt8>,
+                          rowSum: UnsafeMutablePointer<SIMD4<Double>>?) {
         denseWeight.withUnsafeBufferPointer { w in
         denseLower.withUnsafeBufferPointer { lo in
         denseUpper.withUnsafeBufferPointer { hi in
@@ -219,13 +238,18 @@ struct ForestScorer: Sendable {
             for r in 0..<m {
                 let l = leafBase &+ (acc[r] &>> shift).trailingZeroBitCount
                 if mask[l] & rowMissing[r] != 0 { out[r] += values[l]; continue }
-                let x = rowX[r].replacing(with: lo[l], where: rowX[r] .< lo[l])
-                let c = x.replacing(with: hi[l], where: x .> hi[l])
-                // Pairwise horizontal sum (`sum()` adds the lanes one after another).
-                let p = w[l] * c
-                let q = p.lowHalf + p.highHalf
-                let h = q.lowHalf + q.highHalf
-                out[r] += h[0] + h[1]
+                let a = 2 &* l, b = 2 &* r
+                // Compare-and-replace clamps (pointwiseMin/Max compile to scalar branches).
+                var x0 = rowX[b], x1 = rowX[b &+ 1]
+                let lo0 = lo[a], lo1 = lo[a &+ 1], hi0 = hi[a], hi1 = hi[a &+ 1]
+                x0.replace(with: lo0, where: x0 .< lo0); x0.replace(with: hi0, where: x0 .> hi0)
+                x1.replace(with: lo1, where: x1 .< lo1); x1.replace(with: hi1, where: x1 .> hi1)
+                let p = w[a] * x0 + w[a &+ 1] * x1
+                if let rowSum {
+                    rowSum[b] += p
+                } else {
+                    out[r] += (p[0] + p[1]) + (p[2] + p[3])
+                }
             }
         }}}}}
     }
