@@ -108,7 +108,7 @@ public enum TabularLearning {
 
     static func resolve(task: TabularTask, algorithm: String, params: [String: ParamValue], seed: UInt64) throws(ParameterError) -> Config {
         switch algorithm {
-        case "gbdt": return .gbdt(try GBDTConfig(params: params, seed: seed))
+        case "gbdt": return .gbdt(try GBDTConfig(params: params, seed: seed, task: task))
         case "mlp": return .mlp(try MLPConfig(params: params, seed: seed))
         case "linear": return .linear(try LinearConfig(task: task, params: params))
         default:
