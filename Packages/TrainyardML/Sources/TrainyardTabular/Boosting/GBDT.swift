@@ -326,8 +326,12 @@ enum GBDTTrainer {
                 }
                 if !tree.feature.isEmpty { anySplit = true }
                 if config.linearTree {
-                    tree.linear = fitLinearLeaves(tree, learner: learner, raw: trainRaw, n: n, grad: grad, hess: hess, classOffset: c * n,
-                                                  isCategorical: isCategorical, config: config)
+                    // Without bagging every row is in a leaf: the fit adds the leaves' outputs
+                    // to the training scores as it goes, on both cores.
+                    tree.linear = scores.withUnsafeMutableBufferPointer { s in
+                        fitLinearLeaves(tree, learner: learner, raw: trainRaw, n: n, grad: grad, hess: hess, classOffset: c * n,
+                                        isCategorical: isCategorical, config: config, scores: bagged ? nil : s.baseAddress! + c * n)
+                    }
                 }
                 forest.append(tree)
                 let t = forest.treeCount - 1
@@ -339,26 +343,8 @@ enum GBDTTrainer {
                                                  raw: rw.baseAddress, rawStride: n)
                             }
                         }
-                    } else if let linear = tree.linear {
-                        trainRaw.withUnsafeBufferPointer { rw in
-                            let raw = rw.baseAddress!
-                            let out = s.baseAddress! + c * n
-                            for l in 0..<learner.leafTotal {
-                                let leaf = linear[l], v = tree.leafValues[l]
-                                let b = learner.leafBegin[l]
-                                for j in b..<(b + learner.leafCount[l]) {
-                                    let row = Int(learner.indices[j])
-                                    var y = leaf.constant
-                                    var missing = false
-                                    for i in leaf.features.indices {
-                                        let x = raw[Int(leaf.features[i]) * n + row]
-                                        missing = missing || x.isNaN
-                                        y += leaf.weights[i] * min(max(x, leaf.lower[i]), leaf.upper[i])
-                                    }
-                                    out[row] += missing || leaf.features.isEmpty ? v : y
-                                }
-                            }
-                        }
+                    } else if tree.linear != nil {
+                        // Already added by `fitLinearLeaves`.
                     } else {
                         for l in 0..<learner.leafTotal {
                             let v = tree.leafValues[l]
@@ -424,7 +410,8 @@ enum GBDTTrainer {
 
     /// Linear models for the leaves of `tree`, just grown by `learner` (its leaf row ranges).
     private static func fitLinearLeaves(_ tree: Tree, learner: HistogramTreeLearner, raw: [Double], n: Int, grad: [Float], hess: [Float],
-                                        classOffset: Int, isCategorical: [Bool], config: GBDTConfig) -> [LinearLeaf] {
+                                        classOffset: Int, isCategorical: [Bool], config: GBDTConfig,
+                                        scores: UnsafeMutablePointer<Double>?) -> [LinearLeaf] {
         let leaves = learner.leafTotal
         let paths = LinearLeafFitter.pathFeatures(tree, leafCount: leaves, isCategorical: isCategorical)
         // Two groups of leaves with about half the rows each, fitted on the two cores (each
@@ -432,9 +419,10 @@ enum GBDTTrainer {
         var split = 0, seen = 0
         let total = (0..<leaves).reduce(0) { $0 + learner.leafCount[$1] }
         while split < leaves && 2 * seen < total { seen += learner.leafCount[split]; split += 1 }
-        let out = UnsafeMutablePointer<LinearLeaf>.allocate(capacity: leaves)
-        defer { out.deinitialize(count: leaves); out.deallocate() }
+        let fitted = UnsafeMutablePointer<LinearLeaf>.allocate(capacity: leaves)
+        defer { fitted.deinitialize(count: leaves); fitted.deallocate() }
         let indices = learner.indices, begins = learner.leafBegin, counts = learner.leafCount
+        let out = scores.map { SharedBuffer(base: $0, count: n) }
         raw.withUnsafeBufferPointer { rw in
             grad.withUnsafeBufferPointer { g in
                 hess.withUnsafeBufferPointer { h in
@@ -443,16 +431,21 @@ enum GBDTTrainer {
                         let range = chunks == 1 ? 0..<leaves : (c == 0 ? 0..<split : split..<leaves)
                         for l in range {
                             let rows = UnsafeBufferPointer(start: indices.base + begins[l], count: counts[l])
-                            (out + l).initialize(to: LinearLeafFitter.fit(
+                            let leaf = LinearLeafFitter.fit(
                                 features: paths[l], rows: rows, raw: rw.baseAddress!, n: n,
                                 grad: g.baseAddress! + classOffset, hess: h.baseAddress! + classOffset,
-                                lambda: config.linearLambda, shrinkage: config.learningRate, constant: tree.leafValues[l]))
+                                lambda: config.linearLambda, shrinkage: config.learningRate, constant: tree.leafValues[l])
+                            (fitted + l).initialize(to: leaf)
+                            // Leaves' rows are disjoint: each core writes its own rows' scores.
+                            if let out {
+                                LinearLeafFitter.addOutputs(leaf, constant: tree.leafValues[l], rows: rows, raw: rw.baseAddress!, n: n, out: out.base)
+                            }
                         }
                     }
                 }
             }
         }
-        return Array(UnsafeBufferPointer(start: out, count: leaves))
+        return Array(UnsafeBufferPointer(start: fitted, count: leaves))
     }
 
     /// Bin boundaries come from at most 200,000 values (a seeded sample), like LightGBM's

@@ -74,6 +74,33 @@ enum LinearLeafFitter {
         return LinearLeaf(constant: theta[k], features: features, weights: Array(theta[0..<k]), lower: lower, upper: upper)
     }
 
+    /// Adds the leaf's output to `out[row]` for each of its rows (raw column-major, stride
+    /// `n`): the linear model, or `constant` where one of its features is missing.
+    static func addOutputs(_ leaf: LinearLeaf, constant: Double, rows: UnsafeBufferPointer<Int32>, raw: UnsafePointer<Double>, n: Int,
+                           out: UnsafeMutablePointer<Double>) {
+        if leaf.features.isEmpty {
+            for r in rows { out[Int(r)] += constant }
+            return
+        }
+        let cols = leaf.features.map { raw + Int($0) * n }
+        let k = cols.count
+        leaf.weights.withUnsafeBufferPointer { w in
+        leaf.lower.withUnsafeBufferPointer { lo in
+        leaf.upper.withUnsafeBufferPointer { hi in
+            for r in rows {
+                let row = Int(r)
+                var y = leaf.constant
+                var missing = false
+                for i in 0..<k {
+                    let x = cols[i][row]
+                    missing = missing || x.isNaN
+                    y += w[i] * min(max(x, lo[i]), hi[i])
+                }
+                out[row] += missing ? constant : y
+            }
+        }}}
+    }
+
     /// Solves A x = b for a symmetric positive-definite d × d `a` (row-major); nil if not PD.
     static func choleskySolve(_ a: [Double], _ b: [Double], _ d: Int) -> [Double]? {
         var l = [Double](repeating: 0, count: d * d)
