@@ -22,9 +22,10 @@ enum LinearLeafFitter {
         return out
     }
 
-    /// Fits one leaf. `rows`: its row ids; `raw`: raw values column-major (stride `n`);
+    /// Fits one leaf. `rows`: its row ids; `raw`: the numeric features' values row-major
+    /// (`width` a row, feature j at `slot[j]`, so a row's values share a cache line);
     /// `constant`: the leaf's (shrunk) constant value, used when the fit is not possible.
-    static func fit(features: [Int32], rows: UnsafeBufferPointer<Int32>, raw: UnsafePointer<Double>, n: Int,
+    static func fit(features: [Int32], rows: UnsafeBufferPointer<Int32>, raw: UnsafePointer<Double>, width: Int, slot: [Int],
                     grad: UnsafePointer<Float>, hess: UnsafePointer<Float>, lambda: Double, shrinkage: Double,
                     constant: Double) -> LinearLeaf {
         let k = features.count
@@ -36,7 +37,7 @@ enum LinearLeafFitter {
         var lower = [Double](repeating: .infinity, count: k)
         var upper = [Double](repeating: -.infinity, count: k)
         var used = 0
-        let cols = features.map { raw + Int($0) * n }
+        let cols = features.map { slot[Int($0)] }
         a.withUnsafeMutableBufferPointer { A in
         b.withUnsafeMutableBufferPointer { B in
         lower.withUnsafeMutableBufferPointer { lo in
@@ -45,8 +46,9 @@ enum LinearLeafFitter {
             x[k] = 1
             rowLoop: for r in rows {
                 let row = Int(r)
+                let values = raw + row * width
                 for i in 0..<k {
-                    let v = cols[i][row]
+                    let v = values[cols[i]]
                     if v.isNaN { continue rowLoop }
                     x[i] = v
                 }
@@ -74,15 +76,15 @@ enum LinearLeafFitter {
         return LinearLeaf(constant: theta[k], features: features, weights: Array(theta[0..<k]), lower: lower, upper: upper)
     }
 
-    /// Adds the leaf's output to `out[row]` for each of its rows (raw column-major, stride
-    /// `n`): the linear model, or `constant` where one of its features is missing.
-    static func addOutputs(_ leaf: LinearLeaf, constant: Double, rows: UnsafeBufferPointer<Int32>, raw: UnsafePointer<Double>, n: Int,
-                           out: UnsafeMutablePointer<Double>) {
+    /// Adds the leaf's output to `out[row]` for each of its rows (values laid out as in
+    /// `fit`): the linear model, or `constant` where one of its features is missing.
+    static func addOutputs(_ leaf: LinearLeaf, constant: Double, rows: UnsafeBufferPointer<Int32>, raw: UnsafePointer<Double>, width: Int,
+                           slot: [Int], out: UnsafeMutablePointer<Double>) {
         if leaf.features.isEmpty {
             for r in rows { out[Int(r)] += constant }
             return
         }
-        let cols = leaf.features.map { raw + Int($0) * n }
+        let cols = leaf.features.map { slot[Int($0)] }
         let k = cols.count
         leaf.weights.withUnsafeBufferPointer { w in
         leaf.lower.withUnsafeBufferPointer { lo in
@@ -91,8 +93,9 @@ enum LinearLeafFitter {
                 let row = Int(r)
                 var y = leaf.constant
                 var missing = false
+                let values = raw + row * width
                 for i in 0..<k {
-                    let x = cols[i][row]
+                    let x = values[cols[i]]
                     missing = missing || x.isNaN
                     y += w[i] * min(max(x, lo[i]), hi[i])
                 }
