@@ -428,11 +428,18 @@ enum GBDTTrainer {
                                         scores: UnsafeMutablePointer<Double>?) -> [LinearLeaf] {
         let leaves = learner.leafTotal
         let paths = LinearLeafFitter.pathFeatures(tree, leafCount: leaves, isCategorical: isCategorical)
-        // Two groups of leaves with about half the rows each, fitted on the two cores (each
-        // leaf's fit is independent of the split, so results do not depend on it).
-        var split = 0, seen = 0
+        // Up to 8 groups of consecutive leaves with about equal rows, taken by whichever core
+        // is free (a core slowed by other work hands its share over); each leaf's fit does not
+        // depend on the grouping, so results do not either.
         let total = (0..<leaves).reduce(0) { $0 + learner.leafCount[$1] }
-        while split < leaves && 2 * seen < total { seen += learner.leafCount[split]; split += 1 }
+        let groups = total >= 4096 ? min(8, leaves) : 1
+        var bounds = [0]
+        var seen = 0
+        for l in 0..<leaves {
+            seen += learner.leafCount[l]
+            if bounds.count < groups && seen * groups >= total * bounds.count && l + 1 < leaves { bounds.append(l + 1) }
+        }
+        bounds.append(leaves)
         let fitted = UnsafeMutablePointer<LinearLeaf>.allocate(capacity: leaves)
         defer { fitted.deinitialize(count: leaves); fitted.deallocate() }
         let indices = learner.indices, begins = learner.leafBegin, counts = learner.leafCount
@@ -440,10 +447,9 @@ enum GBDTTrainer {
         raw.withUnsafeBufferPointer { rw in
             grad.withUnsafeBufferPointer { g in
                 hess.withUnsafeBufferPointer { h in
-                    let chunks = total >= 4096 && leaves > 1 ? 2 : 1
+                    let chunks = bounds.count - 1
                     Parallel.forEachChunk(count: chunks, chunks: chunks) { c, _ in
-                        let range = chunks == 1 ? 0..<leaves : (c == 0 ? 0..<split : split..<leaves)
-                        for l in range {
+                        for l in bounds[c]..<bounds[c + 1] {
                             let rows = UnsafeBufferPointer(start: indices.base + begins[l], count: counts[l])
                             let leaf = LinearLeafFitter.fit(
                                 features: paths[l], rows: rows, raw: rw.baseAddress!, width: width, slot: slot,
