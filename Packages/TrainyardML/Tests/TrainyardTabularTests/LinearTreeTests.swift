@@ -64,12 +64,32 @@ import TrainyardML
         }
     }
 
-    @Test func rowsMissingALeafFeatureGetTheConstantValue() throws {
+    /// 9 numeric features, y = Σ (j+1)·xⱼ + noise, x₀ missing in every 30th row: more than 7
+    /// distinct linear features, so the scorer takes its sparse path.
+    static func wideCSV(rows: Int, seed: UInt64) -> [UInt8] {
+        var rng = SeededGenerator(seed: seed)
+        var s = (0..<9).map { "x\($0)" }.joined(separator: ",") + ",y\n"
+        for i in 0..<rows {
+            let x = (0..<9).map { _ in rng.nextUnit() * 2 - 1 }
+            let y = x.enumerated().reduce(0) { $0 + Double($1.offset + 1) * $1.element } + rng.nextGaussian() * 0.05
+            let fields = x.enumerated().map { j, v in j == 0 && i % 30 == 5 ? "NA" : String(format: "%.5f", v) }
+            s += fields.joined(separator: ",") + "," + String(format: "%.5f", y) + "\n"
+        }
+        return Array(s.utf8)
+    }
+
+    /// The scorer (dense 8-lane path for ≤ 7 features, sparse path otherwise) against a plain
+    /// walk of every tree, with rows missing a leaf feature scored by the constant value.
+    @Test(arguments: [false, true])
+    func rowsMissingALeafFeatureGetTheConstantValue(wide: Bool) throws {
         var params = Self.small
         params["linear_tree"] = .bool(true)
-        let r = try fit(Self.piecewiseCSV(rows: 2000, seed: 3), params)
+        if wide { params["max_leaves"] = .int(16) }
+        let r = try fit(wide ? Self.wideCSV(rows: 3000, seed: 3) : Self.piecewiseCSV(rows: 2000, seed: 3), params)
         let m = try forest(r.model)
-        let table = try TabularPredictor(model: r.model).encode(csv: Self.piecewiseCSV(rows: 500, seed: 4)).data
+        #expect(Set(m.forest.coefFeature).count > 7 || !wide, "\(Set(m.forest.coefFeature))")
+        #expect(m.scorer != nil && (m.scorer!.denseWeight.isEmpty == wide))
+        let table = try TabularPredictor(model: r.model).encode(csv: wide ? Self.wideCSV(rows: 500, seed: 4) : Self.piecewiseCSV(rows: 500, seed: 4)).data
         // The table scorer (dense 8-lane path) against a plain walk of every tree.
         let fast = m.rawScores(table)
         var walk = [Double](repeating: m.forest.initialScores[0], count: table.count)
@@ -97,7 +117,7 @@ import TrainyardML
             }
         }
         #expect(zip(fast, walk).allSatisfy { abs($0 - $1) < 1e-9 * max(1, abs($1)) })
-        #expect((0..<table.count).contains { table.columns[1][$0].isNaN })
+        #expect((0..<table.count).contains { table.columns[wide ? 0 : 1][$0].isNaN })
         #expect(fast.allSatisfy { $0.isFinite })
     }
 

@@ -124,6 +124,7 @@ struct Forest: Sendable, Equatable {
                    rowRange: Range<Int>, n: Int, scores: UnsafeMutablePointer<Double>,
                    raw: UnsafePointer<Double>? = nil, rawStride: Int = 0) {
         if hasLinearLeaves {
+            if rowRange.isEmpty { return }
             precondition(raw != nil, "linear leaves need the raw feature values")
             addScoresLinear(trees: trees, rows: rows, featureCount: f, rowRange: rowRange, n: n, scores: scores, raw: raw!, rawStride: rawStride)
             return
