@@ -354,6 +354,18 @@ struct SGDRun {
         trainY.withUnsafeBufferPointer { trainY in
         exampleWeight.withUnsafeBufferPointer { exampleWeight in
         order.withUnsafeBufferPointer { order in
+            // The step size of update t (Bottou's 1/(1 + λη₀t) schedule); L2 decay is applied
+            // lazily through `scale`, folded into the weights before it underflows.
+            @inline(__always) func nextStep() -> Float {
+                let eta = eta0 / (1 + lambda * eta0 * t)
+                t += 1
+                scale *= 1 - eta * lambda
+                if scale < 1e-5 {
+                    for i in 0..<w.count { w[i] *= scale }
+                    scale = 1
+                }
+                return eta
+            }
             for r in order {
                 let lo = offsets[r], hi = offsets[r + 1]
                 let y = Int(trainY[r])
@@ -366,13 +378,7 @@ struct SGDRun {
                     lossSum += Double(margin > 0 ? log1pf(expf(-margin)) : -margin + log1pf(expf(margin)))
                     let p1: Float = z >= 0 ? 1 / (1 + expf(-2 * z)) : expf(2 * z) / (1 + expf(2 * z))
                     let g = p1 - Float(y)
-                    let eta = eta0 / (1 + lambda * eta0 * t)
-                    t += 1
-                    scale *= 1 - eta * lambda
-                    if scale < 1e-5 {
-                        for i in 0..<w.count { w[i] *= scale }
-                        scale = 1
-                    }
+                    let eta = nextStep()
                     if abs(g) < 1e-7 { continue }
                     let sg = eta / scale * exampleWeight[r] * g
                     for e in lo..<hi { w[Int(ind[e])] -= sg * val[e] }
@@ -390,13 +396,7 @@ struct SGDRun {
                 var sum: Float = 0
                 for k in 0..<K { p[k] = expf(p[k] - maxZ); sum += p[k] }
                 lossSum -= Double(logf(max(p[y] / sum, 1e-30)))
-                let eta = eta0 / (1 + lambda * eta0 * t)
-                t += 1
-                scale *= 1 - eta * lambda
-                if scale < 1e-5 {
-                    for i in 0..<w.count { w[i] *= scale }
-                    scale = 1
-                }
+                let eta = nextStep()
                 let step = eta / scale * exampleWeight[r]
                 for k in 0..<K {
                     let g = p[k] / sum - (k == y ? 1 : 0)
