@@ -31,6 +31,24 @@ struct Options {
         }
     }
     subscript(_ k: String) -> String? { values[k] }
+
+    /// The value of a required option; usage and exit status 2 when it is missing.
+    func required(_ k: String) -> String {
+        guard let v = values[k] else {
+            FileHandle.standardError.write(Data("tabular-bench: --\(k) is required\n\(Usage.text)".utf8))
+            exit(2)
+        }
+        return v
+    }
+}
+
+enum Usage {
+    static let text = """
+    usage: tabular-bench fit  --algorithm gbdt --task regression --target price --train A.csv --test B.csv [--repeat 3] [--param k=v]… [--predictions out.txt]
+           tabular-bench cv   --algorithm linear --task classification --target species --data iris.csv [--folds 5]
+           tabular-bench warm --algorithm gbdt --task regression --target price --part1 A.csv --part2 B.csv --test C.csv
+
+    """
 }
 
 func readBytes(_ path: String) -> [UInt8] {
@@ -63,7 +81,8 @@ func repeatedCSV(_ bytes: [UInt8], minimumRows: Int) -> [UInt8] {
 }
 
 let args = CommandLine.arguments
-guard args.count >= 2 else { print("usage: tabular-bench fit|cv|warm …"); exit(2) }
+if args.contains("--help") || args.contains("-h") { print(Usage.text, terminator: ""); exit(0) }
+guard args.count >= 2 else { FileHandle.standardError.write(Data(Usage.text.utf8)); exit(2) }
 let opts = Options(args.dropFirst(2))
 let task = opts["task"] == "classification" ? TabularTask.classification : .regression
 let algorithm = opts["algorithm"] ?? "gbdt"
@@ -75,7 +94,7 @@ let quiet = SilentObserver()
 do {
     switch args[1] {
     case "fit":
-        let train = readBytes(opts["train"]!), test = readBytes(opts["test"]!)
+        let train = readBytes(opts.required("train")), test = readBytes(opts.required("test"))
         let repeats = Int(opts["repeat"] ?? "1") ?? 1
         var times: [Double] = []
         var last: TabularTrainingResult? = nil
@@ -120,7 +139,7 @@ do {
         }
         print(json(out))
     case "cv":
-        let data = readBytes(opts["data"]!)
+        let data = readBytes(opts.required("data"))
         let folds = Int(opts["folds"] ?? "5") ?? 5
         let text = String(decoding: data, as: UTF8.self)
         var lines = text.split(whereSeparator: \.isNewline).map(String.init)
@@ -146,7 +165,7 @@ do {
         }
         print(json(["algorithm": algorithm, "folds": folds, "cv_accuracy": Double(correct) / Double(total)]))
     case "warm":
-        let p1 = readBytes(opts["part1"]!), p2 = readBytes(opts["part2"]!), test = readBytes(opts["test"]!)
+        let p1 = readBytes(opts.required("part1")), p2 = readBytes(opts.required("part2")), test = readBytes(opts.required("test"))
         let v1 = try TabularLearning.train(TabularTrainingRequest(task: task, algorithm: algorithm, params: opts.params, target: target, train: p1, seed: seed), observer: quiet)
         let t0 = now()
         let v2 = try TabularLearning.train(TabularTrainingRequest(task: task, algorithm: algorithm, params: opts.params, target: target, train: p2, seed: seed,
