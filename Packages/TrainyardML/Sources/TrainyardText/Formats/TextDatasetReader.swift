@@ -77,22 +77,7 @@ public enum TextDatasetReader {
 
     /// Non-empty lines with their 1-based numbers, `\r\n` and a UTF-8 BOM removed.
     static func lines(_ bytes: [UInt8]) -> [Line] {
-        var out: [Line] = []
-        var start = bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? 3 : 0
-        var number = 1
-        var i = start
-        let n = bytes.count
-        while i <= n {
-            if i == n || bytes[i] == 10 {
-                var end = i
-                if end > start, bytes[end - 1] == 13 { end -= 1 }
-                if end > start { out.append(Line(line: number, bytes: bytes[start..<end])) }
-                number += 1
-                start = i + 1
-            }
-            i += 1
-        }
-        return out
+        allLines(bytes).filter { !$0.bytes.isEmpty }
     }
 
     static func splitTSV(_ line: ArraySlice<UInt8>) -> [String] {
