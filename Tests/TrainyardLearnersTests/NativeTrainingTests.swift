@@ -77,6 +77,41 @@ struct NativeTrainingTests {
         #expect(production.version == (v2.metrics["rmse"]! < v1.metrics["rmse"]! ? 2 : 1))
     }
 
+    /// With a validation file, promotion scores the alias's current version on that file and
+    /// compares both versions on the same rows (not with the incumbent's own stored metric).
+    @Test func promotionComparesBothVersionsOnTheNewValidationFile() async throws {
+        _ = try write("p/a.csv", try diamonds("train-part1.csv", offset: 0, count: 3000))
+        _ = try write("p/b.csv", try diamonds("train-part2.csv", offset: 0, count: 3000))
+        let validation = try write("p/val.csv", try diamonds("train-part2.csv", offset: 12000, count: 1500))
+        func spec(_ train: String) -> String {
+            """
+            name: gems
+            task: tabular-regression
+            data: { train: \(train), validation: val.csv, target: price }
+            model: { algorithm: gbdt, params: { trees: 60, learning_rate: 0.1 } }
+            promote: { alias: production, metric: rmse }
+            """
+        }
+        let options = JobSubmitter.Options(baseDirectory: validation.deletingLastPathComponent())
+        _ = try await services.submitter.submit(spec("a.csv"), options: options)
+        try await runUntilIdle()
+        let second = try await services.submitter.submit(spec("b.csv"), options: options)
+        try await runUntilIdle()
+
+        let name = try ModelName("gems")
+        let versions = try await services.store.versions(of: name)
+        let v1 = try #require(versions.first { $0.version == 1 }), v2 = try #require(versions.first { $0.version == 2 })
+        let reader = ArtifactReader(artifacts: services.artifacts)
+        let data = [UInt8](try Data(contentsOf: validation))
+        let rmse1 = try #require(try await NativeModel.load(v1, reader: reader).evaluate(data: data).metrics["rmse"])
+        #expect(abs(rmse1 - v1.metrics["rmse"]!) < 1e-6 * rmse1, "a version's stored metric is its score on its validation file")
+        let log = try await services.store.logs(second.id, after: 0, limit: 10_000).map(\.text).joined(separator: "\n")
+        #expect(log.contains("gems:1 (production) scores rmse=\(String(format: "%.6g", rmse1)) on this job's validation data"), "\(log)")
+        #expect(log.contains("on the same validation data"), "\(log)")
+        let production = try await services.store.resolve(ModelReference(name: name, selector: .alias(.production)))
+        #expect(production.version == (v2.metrics["rmse"]! < rmse1 ? 2 : 1))
+    }
+
     @Test func textAndEntityModelsTrainEvaluateAndPredict() async throws {
         let sentiment = Self.examples.appendingPathComponent("sentiment/spec.yaml")
         _ = try await services.submitter.submit(try String(contentsOf: sentiment, encoding: .utf8),

@@ -10,8 +10,8 @@ final class CountingStore: ArtifactStore {
     private let reads = Mutex<[String]>([])
     init(_ base: FileArtifactStore) { self.base = base }
     var remoteReads: [String] { reads.withLock { $0 } }
-    func put(_ key: String, data: Data) async throws -> StoredObject { try await base.put(key, data: data) }
-    func put(_ key: String, file: URL) async throws -> StoredObject { try await base.put(key, file: file) }
+    @discardableResult func put(_ key: String, data: Data) async throws -> StoredObject { try await base.put(key, data: data) }
+    @discardableResult func put(_ key: String, file: URL) async throws -> StoredObject { try await base.put(key, file: file) }
     func get(_ key: String) async throws -> Data {
         reads.withLock { $0.append(key) }
         return try await base.get(key)

@@ -26,23 +26,23 @@ struct MetadataStoreContract: Sendable {
     }
 
     static func registration(_ lease: Lease, version: Int, metrics: [String: Double] = [:], promote: Promotion? = nil,
-                             at date: Date) -> VersionRegistration {
+                             incumbent: IncumbentScore? = nil, at date: Date) -> VersionRegistration {
         let manifest = Manifest(model: lease.job.model, version: version, task: lease.job.spec.task, algorithm: "test",
                                 metrics: metrics,
                                 lineage: Lineage(jobID: lease.job.id, attempt: lease.token.attempt, data: [], createdAt: date),
                                 artifacts: [ArtifactEntry(name: "model.bin", sha256: "00", bytes: 1)])
-        return VersionRegistration(manifest: manifest, promote: promote)
+        return VersionRegistration(manifest: manifest, promote: promote, incumbent: incumbent)
     }
 
     /// Dequeues, reserves and completes one job of `model` with `metrics`; returns the version.
     @discardableResult
     static func train(_ store: any MetadataStore, _ clock: ManualClock, _ model: String, metrics: [String: Double] = [:],
-                      promote: Promotion? = nil) async throws -> CompletionOutcome {
+                      promote: Promotion? = nil, incumbent: IncumbentScore? = nil) async throws -> CompletionOutcome {
         _ = try await store.enqueue(EnqueueRequest(spec: spec(model, promote: promote)))
         let lease = try #require(try await store.dequeue(workerID: "w", kinds: [.train], leaseDuration: long))
         let number = try await store.reserveVersion(lease.token)
         return try await store.complete(lease.token, registration: registration(lease, version: number, metrics: metrics,
-                                                                                 promote: promote, at: clock.now()))
+                                                                                 promote: promote, incumbent: incumbent, at: clock.now()))
     }
 
     static func expectCode(_ code: TrainyardError.Code, sourceLocation: Testing.SourceLocation = #_sourceLocation,
@@ -358,6 +358,29 @@ struct MetadataStoreContract: Sendable {
         // The next job gets the next number, none skipped.
         let next = try await Self.train(store, clock, "iris")
         #expect(next.version == 2)
+    }
+
+    /// With the incumbent scored on the new version's validation data, promotion compares on
+    /// that data; a score of a version the alias no longer points at is ignored.
+    func promotionComparesOnTheSameData() async throws {
+        let (store, clock) = try await make()
+        let rmse = Promotion(alias: .production, metric: "rmse")
+        let name = try ModelName("iris")
+        #expect(try await Self.train(store, clock, "iris", metrics: ["rmse": 1.0], promote: rmse).promoted)
+        // Stored: 1.0 beats 1.5. On the new data the incumbent scores 2.0, so version 2 wins.
+        let o2 = try await Self.train(store, clock, "iris", metrics: ["rmse": 1.5], promote: rmse,
+                                      incumbent: IncumbentScore(version: 1, metric: "rmse", value: 2.0))
+        #expect(o2.promoted)
+        #expect(o2.promotionNote?.contains("on the same validation data") == true, "\(o2.promotionNote ?? "nil")")
+        // The other way round: better than the stored 1.5, worse than the incumbent on the same data.
+        let o3 = try await Self.train(store, clock, "iris", metrics: ["rmse": 1.2], promote: rmse,
+                                      incumbent: IncumbentScore(version: 2, metric: "rmse", value: 1.1))
+        #expect(!o3.promoted)
+        // A score for a version the alias no longer points at (or another metric) is not used.
+        let o4 = try await Self.train(store, clock, "iris", metrics: ["rmse": 1.4], promote: rmse,
+                                      incumbent: IncumbentScore(version: 1, metric: "rmse", value: 0.1))
+        #expect(o4.promoted, "compared with version 2's stored 1.5: \(o4.promotionNote ?? "nil")")
+        #expect(try await store.aliases(of: name).first?.version == 4)
     }
 
     func promotionOnlyWhenBetter() async throws {

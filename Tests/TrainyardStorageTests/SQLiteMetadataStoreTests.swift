@@ -27,6 +27,7 @@ struct SQLiteMetadataStoreTests {
     @Test func versionReservationAndCompletion() async throws { try await contract.versionReservationAndCompletion() }
     @Test func retriedJobRegistersExactlyOneVersion() async throws { try await contract.retriedJobRegistersExactlyOneVersion() }
     @Test func promotionOnlyWhenBetter() async throws { try await contract.promotionOnlyWhenBetter() }
+    @Test func promotionComparesOnTheSameData() async throws { try await contract.promotionComparesOnTheSameData() }
     @Test func aliasesAuditArchiveAndResolve() async throws { try await contract.aliasesAuditArchiveAndResolve() }
     @Test func logs() async throws { try await contract.logs() }
     @Test func listingFilters() async throws { try await contract.listingFilters() }

@@ -15,10 +15,17 @@ public protocol Trainer: Sendable {
     /// Trains. Throw `TrainingFailure` for a failure with a reason; `CancellationError` (or
     /// stop early when `run.progress.isCancelled`) when asked to stop.
     func train(_ run: TrainingRun) async throws -> TrainingOutput
+
+    /// The metrics of an already registered `version` on `data` (a file in the format this task
+    /// trains on), so that promotion can compare the alias's current version with a new one on
+    /// the new one's validation data. nil when the trainer cannot score a version (the default).
+    /// `spec` is the new job's (its data format settings apply to `data`).
+    func score(_ version: ModelVersion, data: URL, spec: Spec, artifacts: any ArtifactStore) async throws -> [String: Double]?
 }
 
 extension Trainer {
     public func validateData(_ spec: ParsedSpec, inputs: [String: URL]) throws(TrainyardError) {}
+    public func score(_ version: ModelVersion, data: URL, spec: Spec, artifacts: any ArtifactStore) async throws -> [String: Double]? { nil }
 }
 
 /// Everything a trainer gets for one attempt.

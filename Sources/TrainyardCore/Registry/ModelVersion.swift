@@ -122,10 +122,28 @@ public struct VersionRegistration: Sendable {
     public var manifest: Manifest
     /// Move this alias to the new version if its metric beats the current one (or the alias is unset).
     public var promote: Promotion?
+    /// The alias's current version scored on the new version's validation data. When it is
+    /// still the version the alias points at, promotion compares the two on that same data
+    /// instead of with the incumbent's own (differently computed) stored metric.
+    public var incumbent: IncumbentScore?
 
-    public init(manifest: Manifest, promote: Promotion?) {
+    public init(manifest: Manifest, promote: Promotion?, incumbent: IncumbentScore? = nil) {
         self.manifest = manifest
         self.promote = promote
+        self.incumbent = incumbent
+    }
+}
+
+/// A registered version's metric measured on another job's validation data (for promotion).
+public struct IncumbentScore: Sendable, Equatable {
+    public var version: Int
+    public var metric: String
+    public var value: Double
+
+    public init(version: Int, metric: String, value: Double) {
+        self.version = version
+        self.metric = metric
+        self.value = value
     }
 }
 

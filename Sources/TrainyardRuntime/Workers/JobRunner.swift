@@ -23,7 +23,7 @@ public struct JobRunner: Sendable {
     }
 
     enum Ending: Sendable {
-        case succeeded(TrainingOutput, parentVersion: Int?)
+        case succeeded(TrainingOutput, parentVersion: Int?, incumbent: IncumbentScore?)
         case failed(String, retryable: Bool)
         case cancelled
         case timedOut
@@ -77,7 +77,8 @@ public struct JobRunner: Sendable {
                     let output = try await withTimeout(job.spec.timeout, recorder: recorder, flags: flags) { try await trainer.train(run) }
                     guard let output, !flags.timedOut else { return .timedOut }
                     if recorder.isCancelled { return flags.leaseLost ? .leaseLost : (shutdown() ? .shutdown : .cancelled) }
-                    return .succeeded(output, parentVersion: run.warmStart?.version)
+                    let incumbent = await scoreIncumbent(run, trainer: trainer, recorder: recorder)
+                    return .succeeded(output, parentVersion: run.warmStart?.version, incumbent: incumbent)
                 } catch _ where flags.timedOut {
                     return .timedOut
                 } catch let failure as TrainingFailure {
@@ -207,8 +208,8 @@ public struct JobRunner: Sendable {
         var archiveLog = true
         do {
             switch ending {
-            case .succeeded(let output, let parentVersion):
-                let version = try await register(lease, output: output, parentVersion: parentVersion, recorder: recorder)
+            case .succeeded(let output, let parentVersion, let incumbent):
+                let version = try await register(lease, output: output, parentVersion: parentVersion, incumbent: incumbent, recorder: recorder)
                 archiveLog = version != nil
                 logger.info("job succeeded", metadata: ["trainyard.version": "\(version.map(String.init) ?? "-")"])
             case .failed(let reason, let retryable):
@@ -253,9 +254,27 @@ public struct JobRunner: Sendable {
         try? await services.store.appendLog(token.jobID, lines: lines)
     }
 
+    /// For `promote` with a validation file: the alias's current version scored on that file,
+    /// so promotion compares both versions on the same rows. nil when there is no such file
+    /// (a held-out fraction lives inside the learner), no incumbent, or the trainer cannot score.
+    func scoreIncumbent(_ run: TrainingRun, trainer: any Trainer, recorder: JobProgressRecorder) async -> IncumbentScore? {
+        guard let promote = run.spec.promote, let data = run.inputs["validation"] else { return nil }
+        guard let current = try? await services.store.resolve(ModelReference(name: run.spec.name, selector: .alias(promote.alias))),
+              current.manifest.task == run.spec.task else { return nil }
+        do {
+            guard let value = try await trainer.score(current, data: data, spec: run.spec, artifacts: services.artifacts)?[promote.metric] else { return nil }
+            recorder.log("\(run.spec.name):\(current.version) (\(promote.alias)) scores \(promote.metric)=\(String(format: "%.6g", value)) on this job's validation data")
+            return IncumbentScore(version: current.version, metric: promote.metric, value: value)
+        } catch {
+            recorder.log("could not score \(run.spec.name):\(current.version) on this job's validation data (\(error)); promotion compares stored metrics")
+            return nil
+        }
+    }
+
     /// Artifacts first (each with its digest), then `manifest.json`, then the registry row:
     /// no reader ever sees a version whose files are not all in place.
-    func register(_ lease: Lease, output: TrainingOutput, parentVersion: Int?, recorder: JobProgressRecorder) async throws -> Int? {
+    func register(_ lease: Lease, output: TrainingOutput, parentVersion: Int?, incumbent: IncumbentScore? = nil,
+                  recorder: JobProgressRecorder) async throws -> Int? {
         let spec = lease.job.spec
         guard !output.artifacts.isEmpty else {
             // Nothing was produced, so there is nothing to version: the job just succeeds.
@@ -279,7 +298,7 @@ public struct JobRunner: Sendable {
         try await services.artifacts.put(ArtifactKeys.versionFile(spec.name, number, "manifest.json"), data: try JSON.encode(manifest, pretty: true))
         let metricsText = output.metrics.sorted { $0.key < $1.key }.map { "\($0.key)=\(String(format: "%.6g", $0.value))" }.joined(separator: " ")
         recorder.log("registered \(spec.name):\(number) \(metricsText)")
-        let outcome = try await services.store.complete(lease.token, registration: VersionRegistration(manifest: manifest, promote: spec.promote),
+        let outcome = try await services.store.complete(lease.token, registration: VersionRegistration(manifest: manifest, promote: spec.promote, incumbent: incumbent),
                                                         finalLog: recorder.drain().lines)
         if let note = outcome.promotionNote { try? await services.store.appendLog(lease.job.id, lines: [note]) }
         return outcome.version

@@ -41,7 +41,8 @@ extension SQLiteMetadataStore {
                                      try JSON.encodeString(manifest.tags)])
                 version = manifest.version
                 if let promotion = registration.promote {
-                    (promoted, note) = try Self.promoteIfBetter(db, t, manifest: manifest, promotion: promotion, actor: "job:\(lease.jobID)", now: now)
+                    (promoted, note) = try Self.promoteIfBetter(db, t, manifest: manifest, promotion: promotion, incumbent: registration.incumbent,
+                                                                actor: "job:\(lease.jobID)", now: now)
                 }
             }
             try db.cachedStatement(sql: """
@@ -55,8 +56,8 @@ extension SQLiteMetadataStore {
     }
 
     /// Moves the alias when the new version's metric beats the aliased one (or the alias is unset).
-    static func promoteIfBetter(_ db: Database, _ t: TableNames, manifest: Manifest, promotion: Promotion, actor: String,
-                                now: Double) throws -> (Bool, String) {
+    static func promoteIfBetter(_ db: Database, _ t: TableNames, manifest: Manifest, promotion: Promotion, incumbent: IncumbentScore? = nil,
+                                actor: String, now: Double) throws -> (Bool, String) {
         guard let newValue = manifest.metrics[promotion.metric] else {
             return (false, "not promoted: the new version has no metric \(promotion.metric)")
         }
@@ -68,9 +69,13 @@ extension SQLiteMetadataStore {
         if let current {
             let currentManifest = try JSON.decode(Manifest.self, from: current["manifest"] as String)
             let currentVersion: Int = current["version"]
-            if let old = currentManifest.metrics[promotion.metric] {
+            // The incumbent scored on the new version's validation data, if that is still the
+            // version the alias points at; else its own stored metric.
+            let sameData = incumbent.flatMap { $0.version == currentVersion && $0.metric == promotion.metric ? $0.value : nil }
+            if let old = sameData ?? currentManifest.metrics[promotion.metric] {
                 let better = promotion.higherIsBetter ? newValue > old : newValue < old
                 let comparison = "\(promotion.metric) \(format(newValue)) vs \(format(old)) of version \(currentVersion)"
+                    + (sameData != nil ? " on the same validation data" : "")
                 guard better else { return (false, "not promoted: \(comparison)") }
                 reason = comparison
             } else {
