@@ -69,31 +69,40 @@ public enum NativeModel: Sendable {
                     }
                     records.append(record)
                 }
-                return try p.predict(records: records).map { prediction in
-                    var out: [String: JSONValue] = [:]
-                    if let v = prediction.value { out["prediction"] = .double(v) }
-                    if let l = prediction.label { out["label"] = .string(l) }
-                    if let probs = prediction.probabilities { out["probabilities"] = .object(probs.mapValues { .double($0) }) }
-                    return .object(out)
-                }
+                return try p.predict(records: records).map(Self.json)
             case .text(let c):
-                return try c.predict(try Self.texts(inputs)).map { p in
-                    var out: [String: JSONValue] = ["label": .string(p.label), "probabilities": .object(p.probabilities.mapValues { .double($0) })]
-                    if let s = p.score { out["score"] = .double(s) }
-                    return .object(out)
-                }
+                return try c.predict(try Self.texts(inputs)).map(Self.json)
             case .entities(let r):
-                return try Self.texts(inputs).map { text in
-                    .array(try r.recognize(text).map { e in
-                        .object(["text": .string(e.text), "tag": .string(e.tag), "score": .double(e.score), "start": .int(e.start), "end": .int(e.end)])
-                    })
-                }
+                return try Self.texts(inputs).map { text in .array(try r.recognize(text).map(Self.json)) }
             }
         } catch let error as TrainyardError {
             throw error
         } catch {
             throw TrainyardError(.invalidInput, "\(error)")
         }
+    }
+
+    // MARK: Prediction JSON (the one place its shape is defined: CLI, evaluate and the server)
+
+    /// `{"prediction"}` (regression) or `{"label", "probabilities"}` (classification).
+    public static func json(_ p: TabularPrediction) -> JSONValue {
+        var out: [String: JSONValue] = [:]
+        if let v = p.value { out["prediction"] = .double(v) }
+        if let l = p.label { out["label"] = .string(l) }
+        if let probs = p.probabilities { out["probabilities"] = .object(probs.mapValues { .double($0) }) }
+        return .object(out)
+    }
+
+    /// `{"label", "probabilities"}`, plus `"score"` (P(positive)) for binary models.
+    public static func json(_ p: TextPrediction) -> JSONValue {
+        var out: [String: JSONValue] = ["label": .string(p.label), "probabilities": .object(p.probabilities.mapValues { .double($0) })]
+        if let s = p.score { out["score"] = .double(s) }
+        return .object(out)
+    }
+
+    /// `{text, tag, score, start, end}` with character offsets into the input.
+    public static func json(_ e: Entity) -> JSONValue {
+        .object(["text": .string(e.text), "tag": .string(e.tag), "score": .double(e.score), "start": .int(e.start), "end": .int(e.end)])
     }
 
     static func texts(_ inputs: [JSONValue]) throws -> [String] {

@@ -19,17 +19,8 @@ public enum InputSchema: Sendable, Equatable {
         switch manifest.task {
         case .textClassification, .ner:
             self = .text
-        case .tabularRegression, .tabularClassification:
-            if case .array(let features)? = manifest.inputSchema?["features"] {
-                let columns = features.compactMap { f -> Column? in
-                    guard let name = f["name"]?.stringValue else { return nil }
-                    return Column(name: name, kind: f["kind"]?.stringValue ?? "numeric")
-                }
-                self = .tabular(columns: columns, target: manifest.inputSchema?["target"]?.stringValue)
-            } else {
-                self = .any
-            }
-        case .command:
+        case .tabularRegression, .tabularClassification, .command:
+            // A bring-your-own model may declare tabular features too; without them it takes anything.
             if case .array(let features)? = manifest.inputSchema?["features"] {
                 let columns = features.compactMap { f -> Column? in
                     guard let name = f["name"]?.stringValue else { return nil }

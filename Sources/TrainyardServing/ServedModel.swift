@@ -127,11 +127,11 @@ public final class ServedModel: Sendable {
         do {
             switch backend {
             case .tabular(_, let batcher):
-                return try batcher.runDirectly(try schema.records(rows)).map(Self.json)
+                return try batcher.runDirectly(try schema.records(rows)).map(NativeModel.json)
             case .text(_, let batcher):
-                return try batcher.runDirectly(try InputSchema.texts(rows)).map(Self.json)
+                return try batcher.runDirectly(try InputSchema.texts(rows)).map(NativeModel.json)
             case .entities(let r):
-                return try InputSchema.texts(rows).map { text in .array(try r.recognize(text).map(Self.json)) }
+                return try InputSchema.texts(rows).map { text in .array(try r.recognize(text).map(NativeModel.json)) }
             case .command:
                 throw TrainyardError(.internal, "a bring-your-own model is not scored in process")
             }
@@ -169,13 +169,12 @@ public final class ServedModel: Sendable {
             switch backend {
             case .tabular(_, let batcher):
                 let records = try schema.records(rows)
-                return try await batcher.submit(records).map(Self.json)
+                return try await batcher.submit(records).map(NativeModel.json)
             case .text(_, let batcher):
                 let texts = try InputSchema.texts(rows)
-                return try await batcher.submit(texts).map(Self.json)
-            case .entities(let r):
-                let texts = try InputSchema.texts(rows)
-                return try texts.map { text in .array(try r.recognize(text).map(Self.json)) }
+                return try await batcher.submit(texts).map(NativeModel.json)
+            case .entities:
+                return try scoreNow(rows)  // no batching for NER: scored per text either way
             case .command(let process):
                 if case .tabular = schema { _ = try schema.records(rows) }
                 return try await process.predict(rows)
@@ -195,24 +194,6 @@ public final class ServedModel: Sendable {
         case .tabularClassification: return output["label"] ?? output
         default: return output
         }
-    }
-
-    static func json(_ p: TabularPrediction) -> JSONValue {
-        var out: [String: JSONValue] = [:]
-        if let v = p.value { out["prediction"] = .double(v) }
-        if let l = p.label { out["label"] = .string(l) }
-        if let probs = p.probabilities { out["probabilities"] = .object(probs.mapValues { .double($0) }) }
-        return .object(out)
-    }
-
-    static func json(_ p: TextPrediction) -> JSONValue {
-        var out: [String: JSONValue] = ["label": .string(p.label), "probabilities": .object(p.probabilities.mapValues { .double($0) })]
-        if let s = p.score { out["score"] = .double(s) }
-        return .object(out)
-    }
-
-    static func json(_ e: Entity) -> JSONValue {
-        .object(["text": .string(e.text), "tag": .string(e.tag), "score": .double(e.score), "start": .int(e.start), "end": .int(e.end)])
     }
 
     /// Stops what the version runs (a serve process) once its in-flight requests are done.
