@@ -19,30 +19,11 @@ enum ErrorDialect: Sendable {
     case tfServing
     case mlflow
 
-    /// The dialect of an instrumented route's protocol label.
-    init(protocol label: String) {
-        switch label {
-        case "v2": self = .kserveV2
-        case "tfserving": self = .tfServing
-        case "mlflow": self = .mlflow
-        default: self = .trainyard
-        }
-    }
-
     /// The response for `error` in this dialect; nil for the Trainyard dialect and for server
     /// faults, which `ErrorMiddleware` renders (and logs).
     func response(for error: any Error) -> Response? {
-        guard self != .trainyard else { return nil }
-        let status: Int, code: String, message: String, details: [TrainyardError.Detail]
-        switch error {
-        case let e as TrainyardError where e.code != .internal:
-            (status, code, message, details) = (e.code.httpStatus, e.code.rawValue, e.message, e.details)
-        case let e as any HTTPResponseError where e.status.code < 500:
-            (status, code, message, details) = (e.status.code, ErrorMiddleware.code(forStatus: e.status.code),
-                                                (e as? HTTPError)?.body ?? e.status.reasonPhrase, [])
-        default:
-            return nil
-        }
+        guard self != .trainyard, let told = ToldError(error) else { return nil }
+        let (status, code, message, details) = (told.status, told.code, told.message, told.details)
         var body: [String: JSONValue] = [:]
         switch self {
         case .trainyard:

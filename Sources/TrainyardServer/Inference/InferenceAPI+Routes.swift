@@ -20,12 +20,8 @@ extension InferenceAPI {
                 let reference = try Self.reference(context.parameters.get("name") ?? "", version: Params.string(request, "version"),
                                                    alias: Params.string(request, "alias"))
                 let model = try await server.model(for: reference)
-                let rows: [JSONValue]
-                if let first = request.headers[.contentType]?.utf8.first, first | 0x20 == UInt8(ascii: "t"), HTTPHelpers.mediaType(request) == "text/plain" {
-                    rows = try Self.plainTextRows(try await Self.body(request, context), model: model)
-                } else {
-                    rows = try await Self.rows(request, context, csv: true, json: Payloads.nativeRows)
-                }
+                let rows = try await Self.rows(request, context, csv: true, json: Payloads.nativeRows,
+                                               plainText: { try Self.plainTextRows($0, model: model) })
                 let predictions = try await model.predict(rows)
                 return Self.respond(.object(["model": .string(model.name.rawValue), "version": .int(model.number), "predictions": .array(predictions)]),
                                     model: model)

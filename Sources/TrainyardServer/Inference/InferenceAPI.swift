@@ -111,10 +111,14 @@ public struct InferenceAPI: Sendable {
         return try FastJSON.parse(buffer.readableBytesView)
     }
 
-    /// Rows from a JSON (protocol-specific `json`) or CSV body.
+    /// Rows from a JSON (protocol-specific `json`), CSV or (where `plainText` is given) text/plain body.
     static func rows(_ request: Request, _ context: TrainyardRequestContext, csv: Bool,
-                     json: (JSONValue) throws(TrainyardError) -> [JSONValue]) async throws -> [JSONValue] {
+                     json: (JSONValue) throws(TrainyardError) -> [JSONValue],
+                     plainText: ((ByteBuffer) throws -> [JSONValue])? = nil) async throws -> [JSONValue] {
         let type = HTTPHelpers.mediaType(request)
+        if let plainText, type == "text/plain" {
+            return try plainText(try await body(request, context))
+        }
         if csv, type == "text/csv" || type == "application/csv" {
             return try Payloads.csvRows(try await body(request, context).readableBytesView)
         }

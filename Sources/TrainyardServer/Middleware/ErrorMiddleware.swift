@@ -32,22 +32,17 @@ struct ErrorMiddleware: RouterMiddleware {
     static func response(for error: any Error, request: Request, context: Context) -> Response {
         let status: Int
         let body: Envelope.Body
-        var headers: HTTPFields = [:]
-        switch error {
-        case let error as TrainyardError where error.code != .internal:
-            status = error.code.httpStatus
-            body = .init(code: error.code.rawValue, message: error.message, details: error.details)
-            if error.code == .unauthorized { headers[.wwwAuthenticate] = "Bearer realm=\"trainyard\"" }
-            if error.code.httpStatus >= 500 {
-                context.logger.error("request failed: \(error.code.rawValue)", metadata: ["error.message": .string(error.message)])
+        let headers: HTTPFields
+        if let told = ToldError(error) {
+            status = told.status
+            body = .init(code: told.code, message: told.message, details: told.details)
+            headers = told.headers
+            if status >= 500 {
+                context.logger.error("request failed: \(told.code)", metadata: ["error.message": .string(told.message)])
             }
-        case let error as any HTTPResponseError where error.status.code < 500:
-            status = error.status.code
-            let message = (error as? HTTPError)?.body ?? error.status.reasonPhrase
-            body = .init(code: code(forStatus: error.status.code), message: message, details: [])
-            if let http = error as? HTTPError { for field in http.headers where field.name != .contentType { headers.append(field) } }
-        default:
+        } else {
             status = 500
+            headers = [:]
             body = .init(code: TrainyardError.Code.internal.rawValue,
                          message: "internal error; see the server log for request \(context.requestID)", details: [])
             context.logger.error("internal error", metadata: ["error.type": .string(String(reflecting: type(of: error))),
@@ -75,6 +70,31 @@ struct ErrorMiddleware: RouterMiddleware {
         case 413: return TrainyardError.Code.payloadTooLarge.rawValue
         case 415: return TrainyardError.Code.unsupportedMediaType.rawValue
         default: return "http_\(status)"
+        }
+    }
+}
+
+/// What a client is told about an error: its status, code, message, field details and extra
+/// headers. nil for a server fault (any other error, or `.internal`), which is logged and
+/// answered with a bare 500. Every error shape (the envelope, the protocol dialects) starts here.
+struct ToldError {
+    var status: Int
+    var code: String
+    var message: String
+    var details: [TrainyardError.Detail]
+    var headers: HTTPFields = [:]
+
+    init?(_ error: any Error) {
+        switch error {
+        case let error as TrainyardError where error.code != .internal:
+            (status, code, message, details) = (error.code.httpStatus, error.code.rawValue, error.message, error.details)
+            if error.code == .unauthorized { headers[.wwwAuthenticate] = "Bearer realm=\"trainyard\"" }
+        case let error as any HTTPResponseError where error.status.code < 500:
+            (status, code, details) = (error.status.code, ErrorMiddleware.code(forStatus: error.status.code), [])
+            message = (error as? HTTPError)?.body ?? error.status.reasonPhrase
+            if let http = error as? HTTPError { for field in http.headers where field.name != .contentType { headers.append(field) } }
+        default:
+            return nil
         }
     }
 }
