@@ -7,6 +7,7 @@ import Synchronization
 import Testing
 import TrainyardCore
 import TrainyardRuntime
+import TrainyardServing
 @testable import TrainyardServer
 
 /// A trainer for `task: command` that trains nothing; the tests register versions through the store.
@@ -76,6 +77,22 @@ struct Fixture {
     }
 
     func remove() { try? FileManager.default.removeItem(at: directory) }
+
+    /// Runs `body` against the router with the inference routes of a model server built from
+    /// `options`; the server's serve processes are stopped afterwards, whatever happens.
+    func withInference(options: ServingOptions, readiness: Readiness = Readiness(),
+                       _ body: @escaping @Sendable (any TestClientProtocol, InferenceAPI) async throws -> Void) async throws {
+        let inference = InferenceAPI.make(services: services, readiness: readiness, options: options)
+        let router = TrainyardHTTPServer.buildRouter(services: services, readiness: readiness, extraRoutes: inference.routes)
+        let app = Application(router: router, logger: services.logger)
+        do {
+            try await app.test(.router) { client in try await body(client, inference) }
+        } catch {
+            await inference.server.shutdown()
+            throw error
+        }
+        await inference.server.shutdown()
+    }
 }
 
 enum Specs {

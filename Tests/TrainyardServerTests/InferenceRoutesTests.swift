@@ -14,21 +14,12 @@ import TrainyardTestSupport
 @Suite(.serialized) struct InferenceRoutesTests {
     static let row = #"{"a": 4, "b": 1, "c": "u"}"#
 
+    /// The inference routes over a tabular regression version "lin" (columns a, b numbers, c "u"/"v").
     func withApp(_ body: @escaping @Sendable (any TestClientProtocol, Fixture) async throws -> Void) async throws {
         let fixture = try await Fixture.make(maxBodyBytes: 4096)
         defer { fixture.remove() }
-        try await Self.registerTabular(fixture, "lin")
-        let readiness = Readiness()
-        let inference = InferenceAPI(server: ModelServer(services: fixture.services, options: ServingOptions(defaultModel: "lin")), readiness: readiness)
-        let router = TrainyardHTTPServer.buildRouter(services: fixture.services, readiness: readiness, extraRoutes: inference.routes)
-        let app = Application(router: router, logger: fixture.services.logger)
-        try await app.test(.router) { client in try await body(client, fixture) }
-        await inference.server.shutdown()
-    }
-
-    /// A tabular regression version with columns a, b (numbers) and c ("u"/"v").
-    static func registerTabular(_ fixture: Fixture, _ name: String) async throws {
-        try await RegisteredVersions.registerTabular(name, services: fixture.services)
+        try await RegisteredVersions.registerTabular("lin", services: fixture.services)
+        try await fixture.withInference(options: ServingOptions(defaultModel: "lin")) { client, _ in try await body(client, fixture) }
     }
 
     static let json: HTTPFields = [.contentType: "application/json"]

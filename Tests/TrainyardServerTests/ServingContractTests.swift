@@ -14,26 +14,11 @@ import TrainyardTestSupport
 @Suite(.serialized) struct ServingContractTests {
     static let json: HTTPFields = [.contentType: "application/json"]
 
-    /// Runs `body` against the router with the inference routes of a model server built from `options`.
-    func withInference(_ fixture: Fixture, options: ServingOptions, readiness: Readiness = Readiness(),
-                       _ body: @escaping @Sendable (any TestClientProtocol, InferenceAPI) async throws -> Void) async throws {
-        let inference = InferenceAPI.make(services: fixture.services, readiness: readiness, options: options)
-        let router = TrainyardHTTPServer.buildRouter(services: fixture.services, readiness: readiness, extraRoutes: inference.routes)
-        let app = Application(router: router, logger: fixture.services.logger)
-        do {
-            try await app.test(.router) { client in try await body(client, inference) }
-        } catch {
-            await inference.server.shutdown()
-            throw error
-        }
-        await inference.server.shutdown()
-    }
-
     @Test func errorsComeInEachProtocolsOwnShape() async throws {
         let fixture = try await Fixture.make()
         defer { fixture.remove() }
         try await RegisteredVersions.registerTabular("lin", services: fixture.services)
-        try await withInference(fixture, options: ServingOptions(defaultModel: "lin")) { client, _ in
+        try await fixture.withInference(options: ServingOptions(defaultModel: "lin")) { client, _ in
             // KServe V2 and TF Serving: {"error": "message"}, field problems inside the message.
             for (method, uri, text) in [(HTTPRequest.Method.post, "/v2/models/nope/infer", #"{"inputs": []}"#),
                                         (.get, "/v2/models/nope", ""),
@@ -72,7 +57,7 @@ import TrainyardTestSupport
         defer { fixture.remove() }
         try await RegisteredVersions.registerText("senti", services: fixture.services)
         try await RegisteredVersions.registerTabular("lin", services: fixture.services)
-        try await withInference(fixture, options: ServingOptions()) { client, _ in
+        try await fixture.withInference(options: ServingOptions()) { client, _ in
             let plain: HTTPFields = [.contentType: "text/plain"]
             let response = try await client.execute(uri: "/api/v1/models/senti/predict", method: .post, headers: plain,
                                                     body: body("a great and wonderful film\r\n\nan awful and boring film\n"))
@@ -91,7 +76,7 @@ import TrainyardTestSupport
         defer { fixture.remove() }
         try await RegisteredVersions.registerTabular("lin", services: fixture.services)
         let reference = try ModelReference(parsing: "lin")
-        try await withInference(fixture, options: ServingOptions(requestTimeout: .milliseconds(1), defaultModel: "lin")) { client, inference in
+        try await fixture.withInference(options: ServingOptions(requestTimeout: .milliseconds(1), defaultModel: "lin")) { client, inference in
             // Loading is raced by the same 1 ms deadline; it carries on in the background and is cached.
             _ = try? await inference.server.model(for: reference)
             for _ in 0..<500 where !inference.server.isLoaded(reference) { try await Task.sleep(for: .milliseconds(10)) }
@@ -115,7 +100,7 @@ import TrainyardTestSupport
         }
         defer { fixture.remove() }
         try await RegisteredVersions.registerTabular("lin", services: fixture.services)
-        try await withInference(fixture, options: ServingOptions()) { client, _ in
+        try await fixture.withInference(options: ServingOptions()) { client, _ in
             // A preflight carries no token: it is answered before authentication.
             let preflight = try await client.execute(uri: "/api/v1/models/lin/predict", method: .options,
                                                      headers: [.origin: "https://app.example", .accessControlRequestMethod: "POST"])
@@ -145,7 +130,7 @@ import TrainyardTestSupport
         defer { fixture.remove() }
         try await RegisteredVersions.registerCommand("slow", constant: 1, startDelay: 1.5, services: fixture.services)
         let readiness = Readiness()
-        try await withInference(fixture, options: ServingOptions(preload: ["slow"]), readiness: readiness) { client, inference in
+        try await fixture.withInference(options: ServingOptions(preload: ["slow"]), readiness: readiness) { client, inference in
             let watcher = Task { try await inference.server.run() }
             defer { watcher.cancel() }
             let loading = try await client.execute(uri: "/readyz", method: .get)
@@ -175,7 +160,7 @@ import TrainyardTestSupport
         let v2 = try await RegisteredVersions.registerTabular("swap", offset: 1000, services: fixture.services)
         let name = try ModelName("swap"), production = try AliasName("production")
         try await fixture.store.setAlias(production, of: name, to: v1, actor: "test", reason: nil)
-        try await withInference(fixture, options: ServingOptions(aliasPollInterval: .milliseconds(20))) { client, inference in
+        try await fixture.withInference(options: ServingOptions(aliasPollInterval: .milliseconds(20))) { client, inference in
             let watcher = Task { try await inference.server.run() }
             defer { watcher.cancel() }
             let uris = ["/api/v1/models/swap/predict?alias=production", "/v1/models/swap/labels/production:predict"]
@@ -226,7 +211,7 @@ import TrainyardTestSupport
         try await RegisteredVersions.registerCommand("byom", constant: 100, services: fixture.services)
         // The deadline leaves a loaded machine time for the restart (a python start) yet keeps the 504 check short.
         let options = ServingOptions(requestTimeout: .seconds(4), defaultModel: "byom")
-        try await withInference(fixture, options: options) { client, inference in
+        try await fixture.withInference(options: options) { client, inference in
             let requests: [(String, String, String)] = [
                 ("/api/v1/models/byom/predict", #"{"inputs": [{"a": 1}]}"#, "predictions"),
                 ("/api/v1/models/byom/predict?version=1", #"{"instances": [{"a": 1}]}"#, "predictions"),
@@ -289,9 +274,3 @@ import TrainyardTestSupport
     }
 }
 
-/// A value shared by concurrent test clients.
-final class Shared<T: Sendable>: Sendable {
-    private let value: Mutex<T>
-    init(_ value: T) { self.value = Mutex(value) }
-    func withLock<R: Sendable>(_ body: (inout T) -> R) -> R { value.withLock { body(&$0) } }
-}

@@ -4,6 +4,7 @@ import Testing
 import TrainyardCore
 import TrainyardRuntime
 import TrainyardStorage
+import TrainyardTestSupport
 @testable import TrainyardServing
 
 @Suite struct PayloadTests {
@@ -66,8 +67,8 @@ import TrainyardStorage
 
 @Suite struct MicroBatcherTests {
     @Test func concurrentRequestsShareCalls() async throws {
-        let sizes = Box<[Int]>([])
-        let submitted = Box(0)
+        let sizes = Shared<[Int]>([])
+        let submitted = Shared(0)
         let batcher = MicroBatcher<Int, Int>(maxBatchRows: 16, onBatch: { n in sizes.withLock { $0.append(n) } }) { xs in
             // The first call holds the model until every request has been submitted (bounded
             // wait), so the others must queue behind it, whatever the machine's load.
@@ -97,7 +98,7 @@ import TrainyardStorage
             if xs.contains(-1) { throw TrainyardError(.invalidInput, "negative") }
             return xs
         }
-        let failures = Box(0)
+        let failures = Shared(0)
         await withTaskGroup(of: Void.self) { group in
             for i in 0..<20 {
                 group.addTask {
@@ -161,8 +162,8 @@ import TrainyardStorage
         let reference = try ModelReference(parsing: "swap@production")
         _ = try await server.model(for: reference)
         let watcher = Task { try await server.run() }
-        let failures = Box(0), seen = Box<Set<Int>>([])
-        let stop = Box(false)
+        let failures = Shared(0), seen = Shared<Set<Int>>([])
+        let stop = Shared(false)
         let clients = (0..<4).map { _ in
             Task {
                 while !stop.withLock({ $0 }) {
@@ -213,10 +214,4 @@ import TrainyardStorage
         #expect(process.processID != pid)
         await server.shutdown()
     }
-}
-
-final class Box<T: Sendable>: Sendable {
-    private let value: Mutex<T>
-    init(_ value: T) { self.value = Mutex(value) }
-    func withLock<R: Sendable>(_ body: (inout T) -> R) -> R { value.withLock { body(&$0) } }
 }
