@@ -161,8 +161,8 @@ import Testing
     /// Continuous training on the two halves of diamonds: v2 (warm start from v1 on part 2)
     /// beats v1 on held-out rows. Subsampled to stay fast in debug builds.
     @Test func warmStartOnDiamondsPartsLowersRMSE() throws {
-        guard let part1 = TestData.shared("diamonds/train-part1.csv"), let part2 = TestData.shared("diamonds/train-part2.csv") else {
-            Issue.record("diamonds data not found under \(TestData.sharedData.path)")
+        guard let part1 = TestData.example("diamonds-price/train-part1.csv"), let part2 = TestData.example("diamonds-price/train-part2.csv") else {
+            Issue.record("diamonds data not found under \(TestData.examples.path)")
             return
         }
         let params: [String: ParamValue] = ["trees": .int(60), "learning_rate": .double(0.1)]
@@ -179,7 +179,7 @@ import Testing
     }
 
     @Test func irisIsLearnedByEveryAlgorithm() throws {
-        guard let iris = TestData.shared("iris/iris.csv") else { Issue.record("iris not found"); return }
+        guard let iris = TestData.example("iris-species/iris.csv") else { Issue.record("iris not found under \(TestData.examples.path)"); return }
         for algorithm in ["gbdt", "linear"] {
             let r = try TabularLearning.train(TabularTrainingRequest(task: .classification, algorithm: algorithm,
                                                                      params: algorithm == "gbdt" ? ["min_data_in_leaf": .int(3), "trees": .int(100)] : [:],

@@ -4,12 +4,13 @@ import TrainyardML
 
 /// Shared data helpers for the tabular tests.
 enum TestData {
-    /// /work/shared/data, found relative to this file.
-    static let sharedData: URL = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().appendingPathComponent("../../../../../shared/data").standardized
+    /// The repository's bundled example data (`examples/`, with its licence notes), found
+    /// relative to this file, so the tests run on any clone.
+    static let examples: URL = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().appendingPathComponent("../../../../examples").standardized
 
-    static func shared(_ path: String) -> [UInt8]? {
-        let url = sharedData.appendingPathComponent(path)
+    static func example(_ path: String) -> [UInt8]? {
+        let url = examples.appendingPathComponent(path)
         return FileManager.default.contents(atPath: url.path).map { [UInt8]($0) }
     }
 
