@@ -28,9 +28,16 @@ public struct TabularTrainingRequest: Sendable {
     public var seed: UInt64
     /// A previous `TabularTrainingResult.checkpoint` of the same algorithm and schema.
     public var warmStart: [UInt8]?
+    /// Most classes, feature columns and memory the data may drive the run to.
+    public var limits: TrainingLimits
+    /// What the training and validation data are, in front of data errors (`data.train`);
+    /// nil: errors name no source.
+    public var trainSource: String?
+    public var validationSource: String?
 
     public init(task: TabularTask, algorithm: String = "gbdt", params: [String: ParamValue] = [:], target: String,
-                train: [UInt8], validation: TabularValidation = .fraction(0.15), seed: UInt64 = 42, warmStart: [UInt8]? = nil) {
+                train: [UInt8], validation: TabularValidation = .fraction(0.15), seed: UInt64 = 42, warmStart: [UInt8]? = nil,
+                limits: TrainingLimits = TrainingLimits(), trainSource: String? = nil, validationSource: String? = nil) {
         self.task = task
         self.algorithm = algorithm
         self.params = params
@@ -39,6 +46,9 @@ public struct TabularTrainingRequest: Sendable {
         self.validation = validation
         self.seed = seed
         self.warmStart = warmStart
+        self.limits = limits
+        self.trainSource = trainSource
+        self.validationSource = validationSource
     }
 }
 
@@ -76,16 +86,24 @@ public enum TabularLearning {
         try resolve(task: task, algorithm: algorithm, params: params, seed: seed).resolved
     }
 
-    /// Cheap submit-time check on the first bytes of a file: parses the header line and
-    /// verifies that `target` is one of its columns.
+    /// Cheap submit-time check on the first bytes of a file: parses the header line, verifies
+    /// that `target` is one of its columns and that the feature columns fit `limits.features`.
+    /// - Parameter endOfFile: whether `prefix` is the whole file. When it is not and the
+    ///   header line is still incomplete, only the column count seen so far is checked (it can
+    ///   only grow), and the columns read so far are returned.
     /// - Returns: the column names.
-    /// - Throws: `TabularDataError` (`emptyFile`, `duplicateColumn`, `targetMissing`).
+    /// - Throws: `TabularDataError` (`emptyFile`, `duplicateColumn`, `targetMissing`),
+    ///   `TrainingLimitError` (`limits.features`).
     @discardableResult
-    public static func validateHeader(_ prefix: [UInt8], target: String) throws -> [String] {
+    public static func validateHeader(_ prefix: [UInt8], target: String, limits: TrainingLimits = TrainingLimits(),
+                                      source: String = "the file", endOfFile: Bool = true) throws -> [String] {
         var reader = CSVStreamReader()
         _ = try? reader.read(prefix)
-        if reader.header == nil { _ = try? reader.finish() }
+        let complete = reader.header != nil
+        if !complete { _ = try? reader.finish() }
         guard let header = reader.header else { throw TabularDataError(.emptyFile, "the file is empty or its header line is incomplete") }
+        try limits.checkFeatures(header.count - (header.contains(target) ? 1 : 0), in: source)
+        if !complete && !endOfFile { return header }
         guard header.contains(target) else {
             throw TabularDataError(.targetMissing, "target column '\(target)' not found; columns: \(header.joined(separator: ", "))", column: target)
         }
@@ -118,12 +136,19 @@ public enum TabularLearning {
 
     /// Trains a model.
     /// - Throws: `ParameterError` (bad params), `TabularDataError` (bad data, incompatible
-    ///   warm start), `ModelFormatError` (unreadable checkpoint), `TrainingStopped` (the
-    ///   observer returned false).
+    ///   warm start), `TrainingLimitError` (more classes, feature columns or memory than
+    ///   `request.limits` allow), `ModelFormatError` (unreadable checkpoint), `TrainingStopped`
+    ///   (the observer returned false).
     public static func train(_ request: TabularTrainingRequest, observer: any TrainingObserver) throws -> TabularTrainingResult {
         let config = try resolve(task: request.task, algorithm: request.algorithm, params: request.params, seed: request.seed)
-        let table = try CSVTable.parse(request.train)
-        var schema = try TabularSchema.infer(from: table, target: request.target, task: request.task)
+        let trainSource = request.trainSource, validationSource = request.validationSource
+        let table: CSVTable
+        do { table = try CSVTable.parse(request.train) } catch let e as TabularDataError { throw e.from(trainSource) }
+        var schema: TabularSchema
+        do {
+            schema = try TabularSchema.infer(from: table, target: request.target, task: request.task, limits: request.limits,
+                                             source: trainSource ?? "the training data")
+        } catch let e as TabularDataError { throw e.from(trainSource) }
         var previous: TabularCheckpoint? = nil
         if let bytes = request.warmStart {
             let checkpoint = try TabularCheckpoint(bytes: bytes)
@@ -134,8 +159,16 @@ public enum TabularLearning {
             schema = checkpoint.model.schema
             previous = checkpoint
         }
+        var validTable: CSVTable? = nil
+        if case .data(let bytes) = request.validation {
+            do { validTable = try CSVTable.parse(bytes) } catch let e as TabularDataError { throw e.from(validationSource) }
+        }
+        // Every data-sized array of the run, checked before the first is allocated.
+        try memoryPlan(config, schema: schema, trainRows: table.rows.count, validationRows: validTable?.rows.count ?? 0)
+            .check(request.limits, advice: memoryAdvice(config))
         let encoder = FeatureEncoder(schema: schema)
-        var trainData = try encoder.encode(table, target: .required)
+        var trainData: EncodedTable
+        do { trainData = try encoder.encode(table, target: .required) } catch let e as TabularDataError { throw e.from(trainSource) }
         var validData: EncodedTable? = nil
         var carved = false  // validation rows carved out of the training file
         switch request.validation {
@@ -152,8 +185,9 @@ public enum TabularLearning {
                 trainData = trainData.subset(Array(order[count...]).sorted())
                 carved = true
             }
-        case .data(let bytes):
-            validData = try encoder.encode(CSVTable.parse(bytes), target: .required)
+        case .data:
+            do { validData = try validTable.map { try encoder.encode($0, target: .required) } }
+            catch let e as TabularDataError { throw e.from(validationSource) }
         }
         guard trainData.count >= 2 else {
             throw TabularDataError(.tooFewRows, "need at least 2 training rows with a target value; got \(trainData.count)")

@@ -20,6 +20,7 @@ public struct TabularDataError: Error, Sendable, Equatable, CustomStringConverti
             case incompatibleSchema = "incompatible_schema"
             case unknownClass = "unknown_class"
             case tooFewRows = "too_few_rows"
+            case nonFiniteValue = "non_finite_value"
         }
         private let raw: Raw
         private init(_ raw: Raw) { self.raw = raw }
@@ -39,6 +40,8 @@ public struct TabularDataError: Error, Sendable, Equatable, CustomStringConverti
         public static let incompatibleSchema = Code(.incompatibleSchema)
         public static let unknownClass = Code(.unknownClass)
         public static let tooFewRows = Code(.tooFewRows)
+        /// NaN, ±infinity or an overflowing literal (`1e999`) where training needs a number.
+        public static let nonFiniteValue = Code(.nonFiniteValue)
     }
 
     public let code: Code
@@ -56,5 +59,11 @@ public struct TabularDataError: Error, Sendable, Equatable, CustomStringConverti
         self.line = line
         self.record = record
         self.column = column
+    }
+
+    /// The same error with `source` (which file: `data.train`) in front of its description.
+    func from(_ source: String?) -> TabularDataError {
+        guard let source else { return self }
+        return TabularDataError(code, "\(source): \(description)", line: line, record: record, column: column)
     }
 }

@@ -75,6 +75,9 @@ struct FeatureEncoder: Sendable {
             for r in 0..<rows.count {
                 let y: Double? = try rows.withField(row: r, column: targetColumn) { raw in
                     let f = FieldParsing.trimmed(raw)
+                    if schema.task == .regression, FieldParsing.classifyTrainingValue(f) == .nonFinite {
+                        throw TabularSchema.nonFiniteValue(rows, row: r, column: targetColumn, name: schema.target)
+                    }
                     if FieldParsing.isMissing(f) { return nil }
                     switch schema.task {
                     case .regression:
@@ -99,6 +102,9 @@ struct FeatureEncoder: Sendable {
         } else {
             keep = Array(0..<rows.count)
         }
+        // Labelled data (training, validation, evaluation) must not hold NaN or ±inf in a
+        // numeric column; data to predict keeps reading `NaN` as missing.
+        let strict = mode == .required
         let n = keep.count
         var columns = [[Double]](repeating: [Double](repeating: .nan, count: n), count: schema.features.count)
         for c in 0..<table.header.count {
@@ -110,19 +116,23 @@ struct FeatureEncoder: Sendable {
                 for (k, r) in keep.enumerated() {
                     out[k] = rows.withField(row: r, column: c) { raw -> Double in
                         let v = FieldParsing.trimmed(raw)
-                        if FieldParsing.isMissing(v) { return .nan }
                         if feature.kind == .numeric {
-                            return FieldParsing.parseDouble(v) ?? .infinity  // marks a type error, reported below
+                            if let x = FieldParsing.parseDouble(v) { return x }
+                            if strict && FieldParsing.isNonFinite(v) { return -.infinity }  // reported below
+                            if FieldParsing.isMissing(v) { return .nan }
+                            return .infinity  // marks a type error, reported below
                         }
+                        if FieldParsing.isMissing(v) { return .nan }
                         return categories[String(decoding: v, as: UTF8.self)].map(Double.init) ?? .nan
                     }
                 }
             }
-            if feature.kind == .numeric, let k = columns[f].firstIndex(of: .infinity) {
+            if feature.kind == .numeric, let k = columns[f].firstIndex(where: { $0.isInfinite }) {
                 let r = keep[k]
-                throw TabularDataError(.wrongType,
-                    "line \(rows.line(of: r)): column '\(feature.name)' is numeric, got '\(rows.string(row: r, column: c))'",
-                    line: rows.line(of: r), column: feature.name)
+                if columns[f][k] < 0 { throw TabularSchema.nonFiniteValue(rows, row: r, column: c, name: feature.name) }
+                let value = rows.withField(row: r, column: c) { FieldParsing.text($0) }
+                throw TabularDataError(.wrongType, "line \(rows.line(of: r)), column \(feature.name): the column is numeric, got \"\(value.prefix(80))\"",
+                                       line: rows.line(of: r), column: feature.name)
             }
         }
         return EncodedTable(columns: columns, target: target, count: n, categoryCounts: categoryCounts)
@@ -152,7 +162,7 @@ struct FeatureEncoder: Sendable {
                     switch parsed {
                     case .missing: encoded = .nan
                     case .number(let x): encoded = x
-                    case .text:
+                    case .text, .nonFinite:
                         throw TabularDataError(.wrongType, "record \(r): column '\(name)' is numeric, got \"\(s)\"", record: r, column: name)
                     }
                 case (.categorical, .string(let s)):

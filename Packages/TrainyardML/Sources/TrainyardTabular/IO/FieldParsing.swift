@@ -4,11 +4,14 @@ import Glibc
 import Darwin
 #endif
 
-/// How one CSV field reads: a number, missing, or text.
+/// How one CSV field reads: a number, missing, text, or (training data only, see
+/// `FieldParsing.classifyTrainingValue`) a non-finite number.
 enum FieldValue: Equatable {
     case number(Double)
     case missing
     case text
+    /// `NaN`, `inf`, `-Infinity`, or a literal beyond Double's range (`1e999`).
+    case nonFinite
 }
 
 enum FieldParsing {
@@ -54,6 +57,34 @@ enum FieldParsing {
         return .text
     }
 
+    /// Like `classify`, for training and evaluation data, where a non-finite number is an
+    /// error rather than a value: `NaN` (which `classify` reads as missing, a common spelling
+    /// in files written for prediction), `inf`/`infinity` with any sign or case, and number
+    /// literals that overflow a Double (`1e999`) read as `.nonFinite`.
+    @inline(__always)
+    static func classifyTrainingValue(_ raw: UnsafeBufferPointer<UInt8>) -> FieldValue {
+        let f = trimmed(raw)
+        if let v = parseDouble(f) { return .number(v) }
+        if isNonFinite(f) { return .nonFinite }
+        if isMissing(f) { return .missing }
+        return .text
+    }
+
+    /// True for `NaN`, `inf`, `infinity` (any case, optional sign) and for number literals
+    /// beyond Double's range (`1e999`, `-1e400`). Expects a trimmed field that `parseDouble`
+    /// rejected.
+    static func isNonFinite(_ f: UnsafeBufferPointer<UInt8>) -> Bool {
+        var s = 0
+        if f.count > 0 && (f[0] == 0x2D || f[0] == 0x2B) { s = 1 }
+        let rest = f.count - s
+        if rest == 3 || rest == 8 {
+            var word: [UInt8] = []
+            for k in s..<f.count { word.append(f[k] | 0x20) }
+            if word == Array("nan".utf8) || word == Array("inf".utf8) || word == Array("infinity".utf8) { return true }
+        }
+        return strtodValue(f)?.isInfinite ?? false
+    }
+
     /// Parses a finite decimal number (`-1.5`, `3`, `.5`, `1e-3`); nil for anything else.
     @inline(__always)
     static func parseDouble(_ f: UnsafeBufferPointer<UInt8>) -> Double? {
@@ -95,8 +126,15 @@ enum FieldParsing {
 
     /// strtod for exponents and long mantissas; rejects hex, inf and trailing junk.
     private static func slowParse(_ f: UnsafeBufferPointer<UInt8>) -> Double? {
+        guard let v = strtodValue(f), v.isFinite else { return nil }
+        return v
+    }
+
+    /// strtod of a field made only of digits, `.`, signs and exponent letters, when it reads
+    /// the whole field; ±infinity when the literal overflows.
+    private static func strtodValue(_ f: UnsafeBufferPointer<UInt8>) -> Double? {
         let n = f.count
-        guard n < 128 else { return nil }
+        guard n > 0, n < 128 else { return nil }
         for c in f {
             let ok = (c >= 0x30 && c <= 0x39) || c == 0x2E || c == 0x2D || c == 0x2B || c == 0x65 || c == 0x45
             if !ok { return nil }
@@ -106,7 +144,7 @@ enum FieldParsing {
             buf[n] = 0
             var end: UnsafeMutablePointer<CChar>? = nil
             let v = strtod(buf.baseAddress!, &end)
-            guard let end, end - buf.baseAddress! == n, v.isFinite else { return nil }
+            guard let end, end - buf.baseAddress! == n else { return nil }
             return v
         }
     }

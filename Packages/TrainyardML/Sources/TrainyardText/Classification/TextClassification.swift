@@ -21,9 +21,15 @@ public struct TextClassificationRequest: Sendable {
     public var validation: TextValidation
     public var params: [String: ParamValue]
     public var seed: UInt64
+    /// Most labels (`limits.classes`) and memory (`limits.train_memory_bytes`) the data may
+    /// drive the run to.
+    public var limits: TrainingLimits
+    /// What the training data is, for limit messages (`data.train`).
+    public var trainSource: String
 
     public init(train: [UInt8], format: TextFormat = .auto, textColumn: String? = nil, labelColumn: String? = nil,
-                validation: TextValidation = .fraction(0.1), params: [String: ParamValue] = [:], seed: UInt64 = 42) {
+                validation: TextValidation = .fraction(0.1), params: [String: ParamValue] = [:], seed: UInt64 = 42,
+                limits: TrainingLimits = TrainingLimits(), trainSource: String = "the training data") {
         self.train = train
         self.format = format
         self.textColumn = textColumn
@@ -31,6 +37,8 @@ public struct TextClassificationRequest: Sendable {
         self.validation = validation
         self.params = params
         self.seed = seed
+        self.limits = limits
+        self.trainSource = trainSource
     }
 }
 
@@ -71,13 +79,16 @@ public enum TextClassification {
 
     /// Trains a classifier. Deterministic for a given seed.
     ///
-    /// - Throws: `ParameterError`, `TextInputError` (bad data, one class, empty text), or
+    /// - Throws: `ParameterError`, `TextInputError` (bad data, one class, empty text),
+    ///   `TrainingLimitError` (more labels or memory than `request.limits` allow), or
     ///   `TrainingStopped` when the observer returns false.
     public static func train(_ request: TextClassificationRequest, observer: any TrainingObserver) throws -> TextTrainingResult {
         let config = try TextClassificationConfig(request.params)
         let seed = config.seed ?? request.seed
         var trainRecords = try TextDatasetReader.read(request.train, format: request.format,
                                                       textColumn: request.textColumn, labelColumn: request.labelColumn)
+        // Counted on the whole file, before validation texts are held out: the file's labels.
+        try request.limits.checkClasses(Set(trainRecords.map(\.label)).count, in: request.trainSource)
         var validationRecords: [LabeledText]
         switch request.validation {
         case .fraction(let f):
@@ -98,6 +109,8 @@ public enum TextClassification {
             try checkText(record.text, maxLength: config.maxTextLength, line: record.line)
         }
         let labels = Array(Set(trainRecords.map(\.label))).sorted()
+        try memoryPlan(config, classes: labels.count)
+            .check(request.limits, advice: "use fewer labels, or lower model.params.buckets\(config.sgdRuns > 1 ? " or sgd_runs" : "")")
         guard labels.count >= 2 else {
             throw TextInputError(.singleClass, "the training data has only one label (\(labels.first ?? "")); a classifier needs at least two")
         }
@@ -113,6 +126,20 @@ public enum TextClassification {
                                       observer: observer)
         return TextTrainingResult(model: outcome.model.serialized(), metrics: outcome.metrics, history: outcome.history,
                                   labels: labels, resolvedParams: config.resolved(seed: seed))
+    }
+
+    /// The class-weight arrays of a run (buckets × classes floats each): the SGD runs' own,
+    /// the epoch snapshot, the best epoch, the tail-averaging window and its mean, the
+    /// Naive-Bayes counts, and the packed model. They dwarf everything else: 2^20 buckets ×
+    /// 10 000 classes is 40 GiB per copy.
+    static func memoryPlan(_ config: TextClassificationConfig, classes: Int) -> MemoryPlan {
+        let b = config.buckets, k = max(classes, 2)
+        var plan = MemoryPlan("the text classifier")
+        plan.add("SGD weights (\(config.sgdRuns) runs × \(b) buckets × \(k == 2 ? 1 : k) classes)", config.sgdRuns, b, k == 2 ? 1 : k, 4)
+        plan.add("epoch snapshots (\(config.averageEpochs + 3) × \(b) buckets × \(k) classes)", config.averageEpochs + 3, b, k, 4)
+        if config.nbWeighting { plan.add("Naive-Bayes counts (\(b) buckets × \(k) classes)", b, k, 4) }
+        plan.add("packed model (\(b) buckets × \(k + 1))", b, k + 1, 4)
+        return plan
     }
 
     static func checkText(_ text: String, maxLength: Int, line: Int? = nil, index: Int? = nil) throws(TextInputError) {
