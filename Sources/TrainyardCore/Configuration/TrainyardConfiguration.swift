@@ -21,6 +21,9 @@ import Foundation
 /// | `queue.max_running_transform` | … | unlimited |
 /// | `auth.tokens` | `TRAINYARD_AUTH_TOKENS` | none; entries `name:secret:scope1+scope2`, comma-separated |
 /// | `url` | `TRAINYARD_URL` | none: the server a CLI talks to |
+/// | `server.data_roots` | `TRAINYARD_SERVER_DATA_ROOTS` | none; folders a spec submitted over HTTP may read and write (see `DataAccessPolicy`) |
+/// | `limits.*` | `TRAINYARD_LIMITS_*` | see `ResourceLimits` (`spec_bytes`, `stage_bytes`, `stage_seconds`, `classes`, `features`, `train_memory_bytes`, `tensor_elements`, `header_seconds`, `body_seconds`, `idle_seconds`) |
+/// | `runner.env_allow` / `runner.user` / `runner.restrict_writes` / `runner.writable` | `TRAINYARD_RUNNER_ENV_ALLOW` / `_USER` / `_RESTRICT_WRITES` / `_WRITABLE` | see `RunnerOptions` |
 public struct TrainyardConfiguration: Sendable {
     public var dataDirectory: URL
     public var namespace: Namespace
@@ -35,12 +38,20 @@ public struct TrainyardConfiguration: Sendable {
     public var serverURL: String?
     /// Browser origins allowed to call the server (CORS); `["*"]` for any. Empty: no CORS headers.
     public var corsOrigins: [String]
+    /// Folders a spec, transform or watch submitted over HTTP may read from and write to, when
+    /// the server has tokens or binds beyond loopback.
+    public var dataRoots: [String]
+    /// Sizes, counts and times external input may reach.
+    public var limits: ResourceLimits
+    /// How bring-your-own programs are started.
+    public var runner: RunnerOptions
 
     public init(dataDirectory: URL = URL(fileURLWithPath: ".trainyard"), namespace: Namespace = Namespace(),
                 serverHost: String = "127.0.0.1", serverPort: Int = 8080, maxBodyBytes: Int = 64 << 20,
                 insecure: Bool = false, workers: Int = 2, leaseDuration: Duration = .seconds(30),
                 maxRunning: [JobKind: Int] = [:], tokens: [AccessToken] = [], serverURL: String? = nil,
-                corsOrigins: [String] = []) {
+                corsOrigins: [String] = [], dataRoots: [String] = [], limits: ResourceLimits = ResourceLimits(),
+                runner: RunnerOptions = RunnerOptions()) {
         self.dataDirectory = dataDirectory
         self.namespace = namespace
         self.serverHost = serverHost
@@ -53,6 +64,9 @@ public struct TrainyardConfiguration: Sendable {
         self.tokens = tokens
         self.serverURL = serverURL
         self.corsOrigins = corsOrigins
+        self.dataRoots = dataRoots
+        self.limits = limits
+        self.runner = runner
     }
 
     /// Values given on the command line (nil = not given).
@@ -140,7 +154,36 @@ public struct TrainyardConfiguration: Sendable {
         result.serverURL = config.string(forKey: "url")
         result.corsOrigins = config.stringArray(forKey: "server.cors_origins", default: [])
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        result.dataRoots = config.stringArray(forKey: "server.data_roots", default: [])
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        result.limits = try loadLimits(config)
+        let allow = config.stringArray(forKey: "runner.env_allow", default: RunnerOptions.defaultEnvironmentAllowList)
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        result.runner = RunnerOptions(environmentAllowList: allow, user: config.string(forKey: "runner.user").flatMap { $0.isEmpty ? nil : $0 },
+                                      restrictWrites: config.bool(forKey: "runner.restrict_writes", default: true),
+                                      writablePaths: config.stringArray(forKey: "runner.writable", default: RunnerOptions.defaultWritablePaths))
         return result
+    }
+
+    /// `limits.*`: each a positive integer, else a configuration error naming the key.
+    static func loadLimits(_ config: ConfigReader) throws -> ResourceLimits {
+        var limits = ResourceLimits()
+        func read(_ key: String, _ current: Int) throws -> Int {
+            let value = config.int(forKey: ConfigKey(["limits", key]), default: current)
+            guard value > 0 else { throw TrainyardError(.invalidArgument, "limits.\(key) must be a positive integer; got \(value)") }
+            return value
+        }
+        limits.specBytes = try read("spec_bytes", limits.specBytes)
+        limits.stageBytes = Int64(try read("stage_bytes", Int(limits.stageBytes)))
+        limits.stageSeconds = try read("stage_seconds", limits.stageSeconds)
+        limits.classes = try read("classes", limits.classes)
+        limits.features = try read("features", limits.features)
+        limits.trainMemoryBytes = try read("train_memory_bytes", limits.trainMemoryBytes)
+        limits.tensorElements = try read("tensor_elements", limits.tensorElements)
+        limits.headerSeconds = try read("header_seconds", limits.headerSeconds)
+        limits.bodySeconds = try read("body_seconds", limits.bodySeconds)
+        limits.idleSeconds = try read("idle_seconds", limits.idleSeconds)
+        return limits
     }
 
     /// The SQLite file of the embedded store.
