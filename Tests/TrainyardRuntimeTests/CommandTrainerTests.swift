@@ -40,7 +40,7 @@ struct CommandTrainerTests {
         let start = ContinuousClock.now
         task.cancel()
         let result = await task.result
-        #expect(ContinuousClock.now - start < .seconds(10))
+        #expect(ContinuousClock.now - start < .seconds(60)) // grace 1 s; bounded generously for a loaded machine
         #expect(throws: CancellationError.self) { try result.get() }
         #expect(!Harness.processAlive(pid))
     }

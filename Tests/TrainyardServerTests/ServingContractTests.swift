@@ -79,7 +79,7 @@ import TrainyardTestSupport
         try await fixture.withInference(options: ServingOptions(requestTimeout: .milliseconds(1), defaultModel: "lin")) { client, inference in
             // Loading is raced by the same 1 ms deadline; it carries on in the background and is cached.
             _ = try? await inference.server.model(for: reference)
-            for _ in 0..<500 where !inference.server.isLoaded(reference) { try await Task.sleep(for: .milliseconds(10)) }
+            for _ in 0..<3000 where !inference.server.isLoaded(reference) { try await Task.sleep(for: .milliseconds(10)) }
             #expect(inference.server.isLoaded(reference))
             let small = try await client.execute(uri: "/api/v1/models/lin/predict", method: .post, headers: Self.json,
                                                  body: body(#"{"inputs": [{"a": 4, "b": 1, "c": "u"}]}"#))
@@ -141,7 +141,7 @@ import TrainyardTestSupport
             #expect(v2Loading.headers[.retryAfter] != nil)
             #expect(try await client.execute(uri: "/ping", method: .get).status == .serviceUnavailable)
             var ready = false
-            for _ in 0..<300 {
+            for _ in 0..<600 {
                 if try await client.execute(uri: "/readyz", method: .get).status == .ok { ready = true; break }
                 try await Task.sleep(for: .milliseconds(50))
             }
@@ -252,7 +252,7 @@ import TrainyardTestSupport
             }
             try await Task.sleep(for: .milliseconds(300))
             kill(pid, SIGKILL)
-            for _ in 0..<100 where process.restartCount == 0 || !process.isReady { try await Task.sleep(for: .milliseconds(20)) }
+            for _ in 0..<1500 where process.restartCount == 0 || !process.isReady { try await Task.sleep(for: .milliseconds(20)) }
             try await Task.sleep(for: .milliseconds(300))
             stop.withLock { $0 = true }
             for client in clients { await client.value }

@@ -72,7 +72,7 @@ import TrainyardTestSupport
         let batcher = MicroBatcher<Int, Int>(maxBatchRows: 16, onBatch: { n in sizes.withLock { $0.append(n) } }) { xs in
             // The first call holds the model until every request has been submitted (bounded
             // wait), so the others must queue behind it, whatever the machine's load.
-            let deadline = Date().addingTimeInterval(2)
+            let deadline = Date().addingTimeInterval(30)
             while submitted.withLock({ $0 }) < 64 && Date() < deadline { Thread.sleep(forTimeInterval: 0.001) }
             Thread.sleep(forTimeInterval: 0.002)
             return xs.map { $0 * 10 }
