@@ -173,6 +173,40 @@ struct MetadataStoreContract: Sendable {
         await Self.expectCode(.leaseLost) { _ = try await store.heartbeat(second.token, leaseDuration: .seconds(30), progress: nil) }
     }
 
+    /// A job that failed once and then succeeded has no failure reason; the failed attempt is
+    /// still told in its log.
+    func completeClearsFailureReason() async throws {
+        let (store, clock) = try await make()
+        let job = try await store.enqueue(EnqueueRequest(spec: Self.spec(retries: 1)))
+        let first = try #require(try await store.dequeue(workerID: "w", kinds: [.train], leaseDuration: Self.long))
+        try await store.appendLog(job.id, lines: ["attempt failed: no space left on device while writing models/iris/1/model.bin"])
+        let retried = try await store.fail(first.token, reason: "no space left on device while writing models/iris/1/model.bin", retryable: true)
+        #expect(retried.state == .queued)
+        #expect(retried.failureReason?.contains("no space left") == true)
+        clock.advance(by: .seconds(10))
+        let second = try #require(try await store.dequeue(workerID: "w", kinds: [.train], leaseDuration: Self.long))
+        let number = try await store.reserveVersion(second.token)
+        let outcome = try await store.complete(second.token, registration: Self.registration(second, version: number, at: clock.now()))
+        #expect(outcome.job.state == .succeeded)
+        #expect(outcome.job.failureReason == nil)
+        #expect(try await store.job(job.id)?.failureReason == nil)
+        let log = try await store.logs(job.id, after: 0, limit: 100).map(\.text)
+        #expect(log.contains("attempt failed: no space left on device while writing models/iris/1/model.bin"))
+    }
+
+    /// Reclaiming an expired lease says so in the job's own log (the worker that lost it may be
+    /// dead and never write again).
+    func reclaimTellsTheJobLog() async throws {
+        let (store, clock) = try await make()
+        let job = try await store.enqueue(EnqueueRequest(spec: Self.spec(retries: 1)))
+        _ = try #require(try await store.dequeue(workerID: "w1", kinds: [.train], leaseDuration: .seconds(30)))
+        #expect(try await store.logs(job.id, after: 0, limit: 100).isEmpty)
+        clock.advance(by: .seconds(31))
+        #expect(try await store.dequeue(workerID: "w2", kinds: [.train], leaseDuration: .seconds(30)) == nil) // reclaimed, backing off
+        let log = try await store.logs(job.id, after: 0, limit: 100).map(\.text)
+        #expect(log == ["attempt 1 lost its lease (worker w1 stopped heartbeating)"])
+    }
+
     func failRetriesWithBackoffThenFails() async throws {
         let (store, clock) = try await make()
         let job = try await store.enqueue(EnqueueRequest(spec: Self.spec(retries: 2)))

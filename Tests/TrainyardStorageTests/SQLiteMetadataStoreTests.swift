@@ -20,6 +20,8 @@ struct SQLiteMetadataStoreTests {
     @Test func leaseExclusivity() async throws { try await contract.leaseExclusivity() }
     @Test func heartbeatExtendsAndExpiredLeasesAreReclaimed() async throws { try await contract.heartbeatExtendsAndExpiredLeasesAreReclaimed() }
     @Test func failRetriesWithBackoffThenFails() async throws { try await contract.failRetriesWithBackoffThenFails() }
+    @Test func completeClearsFailureReason() async throws { try await contract.completeClearsFailureReason() }
+    @Test func reclaimTellsTheJobLog() async throws { try await contract.reclaimTellsTheJobLog() }
     @Test func nonRetryableFailsAtOnce() async throws { try await contract.nonRetryableFailsAtOnce() }
     @Test func cancellation() async throws { try await contract.cancellation() }
     @Test func runningCap() async throws { try await contract.runningCap() }

@@ -20,6 +20,9 @@ public struct CachingArtifactStore: ArtifactStore {
         self.remote = remote
         self.local = try FileArtifactStore(root: directory)
         self.maxBytes = maxBytes
+        // The cache is this server's own scratch space: made up front (0700), unlike the store,
+        // which creates nothing until it writes.
+        try PrivateFiles.makeDirectory(local.root)
     }
 
     public var location: String { remote.location }

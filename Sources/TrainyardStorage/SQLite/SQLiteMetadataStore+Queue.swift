@@ -7,7 +7,7 @@ extension SQLiteMetadataStore {
         let specText = try JSON.encodeString(request.spec)
         let now = self.now
         let runAfter = request.runAfter?.timeIntervalSince1970 ?? now
-        let job = try await pool.write { [t] db -> Job in
+        let job = try await writeTransaction { [t] db -> Job in
             try db.cachedStatement(sql: """
                 INSERT INTO \(t.jobs) (kind, state, model, spec, priority, max_attempts, run_after, created_at, submitted_by)
                 VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?)
@@ -22,7 +22,7 @@ extension SQLiteMetadataStore {
     public func dequeue(workerID: String, kinds: Set<JobKind>, leaseDuration: Duration) async throws -> Lease? {
         let now = self.now
         let token = Self.newToken()
-        let lease = try await pool.write { [t, retryPolicy] db -> Lease? in
+        let lease = try await writeTransaction { [t, retryPolicy] db -> Lease? in
             try Self.reclaimExpiredLeases(db, t, now: now, retryPolicy: retryPolicy)
             // Kinds under their running cap.
             var eligible: [String] = []
@@ -72,7 +72,10 @@ extension SQLiteMetadataStore {
         for row in rows {
             let id: Int64 = row["id"]
             let worker: String = row["worker_id"] ?? "?"
-            let reason = "lease expired: worker \(worker) stopped heartbeating (attempt \(row["attempt"] as Int))"
+            let attempt: Int = row["attempt"]
+            let reason = "lease expired: worker \(worker) stopped heartbeating (attempt \(attempt))"
+            // The job's own log says so too: the worker that lost it may never write again.
+            try insertLog(db, t, id, ["attempt \(attempt) lost its lease (worker \(worker) stopped heartbeating)"], now: now)
             if (row["cancel_requested"] as Int) != 0 {
                 try db.cachedStatement(sql: """
                     UPDATE \(t.jobs) SET state = 'cancelled', finished_at = ?, lease_token = NULL, failure_reason = ? WHERE id = ?
@@ -117,7 +120,7 @@ extension SQLiteMetadataStore {
     public func heartbeat(_ lease: LeaseToken, leaseDuration: Duration, progress: JobProgress?) async throws -> HeartbeatReply {
         let now = self.now
         let progressText = try progress.map { try JSON.encodeString($0) }
-        return try await pool.write { [t] db in
+        return try await writeTransaction { [t] db in
             try Self.checkLease(db, t, lease, now: now)
             let expires = now + leaseDuration.seconds
             if let progressText {
@@ -132,7 +135,7 @@ extension SQLiteMetadataStore {
 
     public func fail(_ lease: LeaseToken, reason: String, retryable: Bool) async throws -> Job {
         let now = self.now
-        let job = try await pool.write { [t, retryPolicy] db -> Job in
+        let job = try await writeTransaction { [t, retryPolicy] db -> Job in
             try Self.checkLease(db, t, lease, now: now)
             let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT attempt, max_attempts, cancel_requested FROM \(t.jobs) WHERE id = ?"),
                                        arguments: [lease.jobID])!
@@ -151,7 +154,7 @@ extension SQLiteMetadataStore {
 
     public func acknowledgeCancellation(_ lease: LeaseToken) async throws -> Job {
         let now = self.now
-        let job = try await pool.write { [t] db -> Job in
+        let job = try await writeTransaction { [t] db -> Job in
             try Self.checkLease(db, t, lease, now: now)
             try db.cachedStatement(sql: "UPDATE \(t.jobs) SET state = 'cancelled', finished_at = ?, lease_token = NULL WHERE id = ?").execute(arguments: [now, lease.jobID])
             return try Self.fetchJob(db, t, lease.jobID)!
@@ -162,7 +165,7 @@ extension SQLiteMetadataStore {
 
     public func release(_ lease: LeaseToken) async throws -> Job {
         let now = self.now
-        let job = try await pool.write { [t] db -> Job in
+        let job = try await writeTransaction { [t] db -> Job in
             try Self.checkLease(db, t, lease, now: now)
             try db.cachedStatement(sql: """
                 UPDATE \(t.jobs) SET state = 'queued', attempt = attempt - 1, lease_token = NULL, lease_expires_at = NULL,
@@ -176,7 +179,7 @@ extension SQLiteMetadataStore {
 
     public func cancel(_ id: JobID) async throws -> Job {
         let now = self.now
-        let job = try await pool.write { [t] db -> Job in
+        let job = try await writeTransaction { [t] db -> Job in
             guard let job = try Self.fetchJob(db, t, id) else { throw TrainyardError.notFound("job \(id)") }
             switch job.state {
             case .queued:
@@ -223,7 +226,13 @@ extension SQLiteMetadataStore {
     }
 
     public func setRunningCap(_ cap: Int?, for kind: JobKind) async throws {
-        try await pool.write { [t] db in
+        // Every process sets the configured caps when it opens the store: an unchanged cap is
+        // not written (which also lets a read-only store be opened).
+        let current = try await pool.read { [t] db in
+            try Int.fetchOne(db.cachedStatement(sql: "SELECT cap FROM \(t.queueCaps) WHERE kind = ?"), arguments: [kind.rawValue])
+        }
+        guard current != cap else { return }
+        try await writeTransaction { [t] db in
             if let cap {
                 try db.cachedStatement(sql: "INSERT INTO \(t.queueCaps) (kind, cap) VALUES (?, ?) ON CONFLICT(kind) DO UPDATE SET cap = excluded.cap").execute(arguments: [kind.rawValue, cap])
             } else {
@@ -238,7 +247,7 @@ extension SQLiteMetadataStore {
     public func appendLog(_ id: JobID, lines: [String]) async throws {
         guard !lines.isEmpty else { return }
         let now = self.now
-        try await pool.write { [t] db in try Self.insertLog(db, t, id, lines, now: now) }
+        try await writeTransaction { [t] db in try Self.insertLog(db, t, id, lines, now: now) }
     }
 
     static func insertLog(_ db: Database, _ t: TableNames, _ id: JobID, _ lines: [String], now: Double) throws {

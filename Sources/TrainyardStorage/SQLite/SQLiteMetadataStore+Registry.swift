@@ -5,7 +5,7 @@ import TrainyardCore
 extension SQLiteMetadataStore {
     public func reserveVersion(_ lease: LeaseToken) async throws -> Int {
         let now = self.now
-        return try await pool.write { [t] db in
+        return try await writeTransaction { [t] db in
             try Self.checkLease(db, t, lease, now: now)
             let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT model, spec, reserved_version FROM \(t.jobs) WHERE id = ?"), arguments: [lease.jobID])!
             if let reserved: Int = row["reserved_version"] { return reserved }
@@ -19,10 +19,12 @@ extension SQLiteMetadataStore {
         }
     }
 
+    /// Succeeds the job (registering its version, if any). An earlier attempt's failure reason is
+    /// cleared: a succeeded job has none; each attempt's failure stays in the job's log.
     public func complete(_ lease: LeaseToken, registration: VersionRegistration?, finalLog: [String]) async throws -> CompletionOutcome {
         let now = self.now
         let manifestText = try registration.map { try JSON.encodeString($0.manifest) }
-        let outcome = try await pool.write { [t] db -> CompletionOutcome in
+        let outcome = try await writeTransaction { [t] db -> CompletionOutcome in
             try Self.checkLease(db, t, lease, now: now)
             try Self.insertLog(db, t, lease.jobID, finalLog, now: now)
             var promoted = false
@@ -47,7 +49,7 @@ extension SQLiteMetadataStore {
             }
             try db.cachedStatement(sql: """
                 UPDATE \(t.jobs) SET state = 'succeeded', finished_at = ?, lease_token = NULL, lease_expires_at = NULL,
-                    result_version = ? WHERE id = ?
+                    result_version = ?, failure_reason = NULL WHERE id = ?
                 """).execute(arguments: [now, version, lease.jobID])
             return CompletionOutcome(job: try Self.fetchJob(db, t, lease.jobID)!, version: version, promoted: promoted, promotionNote: note)
         }
@@ -183,7 +185,7 @@ extension SQLiteMetadataStore {
 
     public func setAlias(_ alias: AliasName, of name: ModelName, to version: Int, actor: String, reason: String?) async throws -> Alias {
         let now = self.now
-        return try await pool.write { [t] db in
+        return try await writeTransaction { [t] db in
             guard let v = try Self.fetchVersion(db, t, name.rawValue, version) else {
                 throw TrainyardError.notFound("version \(name):\(version)")
             }
@@ -196,7 +198,7 @@ extension SQLiteMetadataStore {
 
     public func deleteAlias(_ alias: AliasName, of name: ModelName, actor: String) async throws {
         let now = self.now
-        try await pool.write { [t] db in
+        try await writeTransaction { [t] db in
             guard let previous = try Int.fetchOne(db.cachedStatement(sql: "SELECT version FROM \(t.aliases) WHERE model = ? AND alias = ?"),
                                                   arguments: [name.rawValue, alias.rawValue]) else {
                 throw TrainyardError.notFound("alias \(alias) of model \(name)")
@@ -225,7 +227,7 @@ extension SQLiteMetadataStore {
     }
 
     public func setStatus(_ status: VersionStatus, of name: ModelName, version: Int) async throws -> ModelVersion {
-        try await pool.write { [t] db in
+        try await writeTransaction { [t] db in
             guard try Self.fetchVersion(db, t, name.rawValue, version) != nil else { throw TrainyardError.notFound("version \(name):\(version)") }
             if status == .archived { try Self.refuseIfAliased(db, t, name, version, action: "archive") }
             try db.cachedStatement(sql: "UPDATE \(t.versions) SET status = ? WHERE model = ? AND version = ?").execute(arguments: [status.rawValue, name.rawValue, version])
@@ -234,7 +236,7 @@ extension SQLiteMetadataStore {
     }
 
     public func deleteVersion(_ name: ModelName, version: Int) async throws {
-        try await pool.write { [t] db in
+        try await writeTransaction { [t] db in
             guard try Self.fetchVersion(db, t, name.rawValue, version) != nil else { throw TrainyardError.notFound("version \(name):\(version)") }
             try Self.refuseIfAliased(db, t, name, version, action: "delete")
             try db.cachedStatement(sql: "DELETE FROM \(t.versions) WHERE model = ? AND version = ?").execute(arguments: [name.rawValue, version])
@@ -243,7 +245,7 @@ extension SQLiteMetadataStore {
 
     public func setTags(_ tags: [String: String], of name: ModelName, version: Int) async throws -> ModelVersion {
         let text = try JSON.encodeString(tags)
-        return try await pool.write { [t] db in
+        return try await writeTransaction { [t] db in
             guard try Self.fetchVersion(db, t, name.rawValue, version) != nil else { throw TrainyardError.notFound("version \(name):\(version)") }
             try db.cachedStatement(sql: "UPDATE \(t.versions) SET tags = ? WHERE model = ? AND version = ?").execute(arguments: [text, name.rawValue, version])
             return try Self.fetchVersion(db, t, name.rawValue, version)!

@@ -16,22 +16,80 @@ public final class SQLiteMetadataStore: MetadataStore {
     /// Called after each enqueue and each state change that may free a slot, so in-process
     /// workers wake without polling.
     let onChange: @Sendable () -> Void
+    /// The database file.
+    public let file: URL
+    /// True when the file or its folder cannot be written (`chmod -w`, a read-only mount): the
+    /// store is opened for reading only, so `models ls`, `jobs ls` and serving still work, and
+    /// every write fails with an error saying so.
+    public let isReadOnly: Bool
 
-    /// Opens (creating if needed) the database at `file` and migrates it.
+    /// Opens (creating if needed) the database at `file` and migrates it; or, when the file
+    /// exists but cannot be written, opens it read-only (and creates nothing).
+    ///
+    /// A new database and its folder are created 0600 / 0700 (SQLite gives its `-wal` and `-shm`
+    /// files the database file's mode), so other local users cannot read specs, logs or models.
     public init(file: URL, namespace: Namespace = Namespace(), clock: any WallClock = SystemClock(),
                 retryPolicy: RetryPolicy = RetryPolicy(), onChange: @escaping @Sendable () -> Void = {}) throws {
-        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let folder = file.deletingLastPathComponent()
+        let exists = FileManager.default.fileExists(atPath: file.path)
+        isReadOnly = exists && !(access(file.path, W_OK) == 0 && access(folder.path, W_OK) == 0)
+        t = TableNames(namespace)
+        self.file = file
+        self.clock = clock
+        self.retryPolicy = retryPolicy
+        self.onChange = onChange
+        if isReadOnly {
+            pool = try Self.openReadOnly(file)
+            let migrator = Self.migrator(t)
+            guard try pool.read({ try migrator.hasCompletedMigrations($0) }) else {
+                throw TrainyardError(.unavailable, "the store \(file.path) is read-only and has no up-to-date tables for \(namespace.tablePrefix.dropLast()); "
+                                     + "open it once with write access to create or migrate them")
+            }
+            return
+        }
+        try PrivateFiles.makeDirectory(folder)
+        if !exists {
+            // Created here with mode 0600 before SQLite would create it with 0644.
+            let fd = open(file.path, O_WRONLY | O_CREAT | O_CLOEXEC, PrivateFiles.fileMode)
+            guard fd >= 0 else { throw PrivateFiles.ioError(errno, "creating", file.path) }
+            close(fd)
+        }
         var configuration = Configuration()
         configuration.busyMode = .timeout(10)
         configuration.prepareDatabase { db in
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
         pool = try DatabasePool(path: file.path, configuration: configuration)
-        t = TableNames(namespace)
-        self.clock = clock
-        self.retryPolicy = retryPolicy
-        self.onChange = onChange
         try Self.migrator(t).migrate(pool)
+    }
+
+    /// A read-only connection pool. SQLite reads a WAL database through its `-shm` file, which
+    /// a read-only folder cannot hold once the last writer has gone; such a database is opened
+    /// as immutable instead (no locks, no `-shm`), which is sound because nothing can write it.
+    static func openReadOnly(_ file: URL) throws -> DatabasePool {
+        var configuration = Configuration()
+        configuration.readonly = true
+        configuration.busyMode = .timeout(10)
+        do {
+            let pool = try DatabasePool(path: file.path, configuration: configuration)
+            try pool.read { _ = try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM sqlite_master") }
+            return pool
+        } catch {
+            var path = file.standardizedFileURL.path.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? file.path
+            path = path.replacingOccurrences(of: "?", with: "%3f").replacingOccurrences(of: "#", with: "%23")
+            let pool = try DatabasePool(path: "file:\(path)?immutable=1", configuration: configuration)
+            try pool.read { _ = try Int.fetchOne($0, sql: "SELECT COUNT(*) FROM sqlite_master") }
+            return pool
+        }
+    }
+
+    /// `pool.write`, or a clear error on a read-only store (instead of SQLite's "attempt to
+    /// write a readonly database").
+    func writeTransaction<T: Sendable>(_ updates: @Sendable (Database) throws -> T) async throws -> T {
+        guard !isReadOnly else {
+            throw TrainyardError(.unavailable, "the store \(file.path) is read-only (the file or its folder cannot be written): it can be read, not changed")
+        }
+        return try await pool.write(updates)
     }
 
     static func migrator(_ t: TableNames) -> DatabaseMigrator {
