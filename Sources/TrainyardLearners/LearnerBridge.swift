@@ -97,10 +97,17 @@ enum LearnerBridge {
         return url
     }
 
-    /// Maps learner errors to training failures: bad data is not retryable; stopping is cancellation.
+    /// The learners' view of the configured limits.
+    static func trainingLimits(_ limits: ResourceLimits) -> TrainingLimits {
+        TrainingLimits(classes: limits.classes, features: limits.features, memoryBytes: limits.trainMemoryBytes)
+    }
+
+    /// Maps learner errors to training failures: bad data and a limit hit are not retryable
+    /// (the same data fails the same way); stopping is cancellation.
     static func failure(_ error: any Error) -> any Error {
         if error is TrainingStopped { return CancellationError() }
         if let p = error as? ParameterError { return TrainingFailure(p.description, retryable: false) }
+        if let l = error as? TrainingLimitError { return TrainingFailure(l.description, retryable: false) }
         if error is TrainyardError || error is TrainingFailure || error is CancellationError { return error }
         return TrainingFailure("\(error)", retryable: false)
     }

@@ -3,14 +3,19 @@ import TrainyardCore
 import TrainyardRuntime
 
 extension TrainerRegistry {
-    /// Every trainer this build ships: the native learners and bring-your-own `command`.
-    public static var standard: TrainerRegistry {
+    /// Every trainer this build ships, with the default `ResourceLimits`.
+    public static var standard: TrainerRegistry { standard(limits: ResourceLimits()) }
+
+    /// Every trainer this build ships: the native learners (bounded by `limits.classes`,
+    /// `limits.features` and `limits.train_memory_bytes`) and bring-your-own `command`.
+    /// `runner`: how bring-your-own programs are started (`runner.*`).
+    public static func standard(limits: ResourceLimits, runner: RunnerOptions = RunnerOptions()) -> TrainerRegistry {
         TrainerRegistry([
-            .tabularRegression: TabularTrainer(),
-            .tabularClassification: TabularTrainer(),
-            .textClassification: TextClassificationTrainer(),
+            .tabularRegression: TabularTrainer(limits: limits),
+            .tabularClassification: TabularTrainer(limits: limits),
+            .textClassification: TextClassificationTrainer(limits: limits),
             .ner: NERTrainer(),
-            .command: CommandTrainer(),
+            .command: CommandTrainer(runner: runner),
         ])
     }
 }

@@ -9,7 +9,15 @@ import TrainyardTabular
 /// warm starts). `warm_start:` continues from the parent version's checkpoint: gbdt adds trees,
 /// mlp resumes Adam.
 public struct TabularTrainer: Trainer {
-    public init() {}
+    /// `limits.features` (checked on the header at submit and again when training),
+    /// `limits.classes` (at training, once the labels are known) and `limits.train_memory_bytes`.
+    let limits: ResourceLimits
+
+    public init(limits: ResourceLimits = ResourceLimits()) { self.limits = limits }
+
+    /// The most bytes read to find a header line: a file of 10 000 columns has a header far
+    /// longer than the first 64 KiB that usually hold it.
+    static let headerBytes = 8 << 20
 
     static func task(_ kind: TaskKind) -> TabularTask { kind == .tabularClassification ? .classification : .regression }
 
@@ -25,12 +33,28 @@ public struct TabularTrainer: Trainer {
 
     public func validateData(_ spec: ParsedSpec, inputs: [String: URL]) throws(TrainyardError) {
         guard let target = spec.spec.data.target else { return }
-        for (key, file) in inputs {
-            guard let handle = try? FileHandle(forReadingFrom: file) else { continue }
-            let prefix = [UInt8]((try? handle.read(upToCount: 1 << 16)) ?? Data())
-            try? handle.close()
-            do { _ = try TabularLearning.validateHeader(prefix, target: target) } catch {
-                throw spec.error(at: key, "\(file.lastPathComponent): \(error)")
+        for (key, file) in inputs.sorted(by: { $0.key < $1.key }) {
+            // Through the same checks as staging (a regular file, read by descriptor), never a
+            // plain open that a FIFO or device could hang.
+            var prefix: [UInt8]
+            var requested = 1 << 16
+            do {
+                prefix = try LocalDataFile.prefix(of: file, upTo: requested)
+                if prefix.count == requested && !prefix.contains(0x0A) && !prefix.contains(0x0D) {
+                    requested = Self.headerBytes
+                    prefix = try LocalDataFile.prefix(of: file, upTo: requested)
+                }
+            } catch {
+                throw spec.error(at: key, "\(clientEcho(file.lastPathComponent)) cannot be read as data (\(error))")
+            }
+            do {
+                _ = try TabularLearning.validateHeader(prefix, target: target, limits: LearnerBridge.trainingLimits(limits),
+                                                       source: clientEcho(file.lastPathComponent), endOfFile: prefix.count < requested)
+            } catch let error as TrainingLimitError {
+                throw spec.error(at: key, error.description)
+            } catch {
+                // The message quotes the header: bounded, as it is the file's content.
+                throw spec.error(at: key, "\(clientEcho(file.lastPathComponent)): \(clientEcho(String(describing: error), limit: 200))")
             }
         }
     }
@@ -55,7 +79,8 @@ public struct TabularTrainer: Trainer {
         }
         let request = TabularTrainingRequest(task: Self.task(spec.task), algorithm: algorithm, params: params, target: target,
                                              train: [UInt8](try Data(contentsOf: trainFile)), validation: validation,
-                                             seed: UInt64(spec.seed), warmStart: warmStart)
+                                             seed: UInt64(spec.seed), warmStart: warmStart, limits: LearnerBridge.trainingLimits(limits),
+                                             trainSource: "data.train", validationSource: "data.validation")
         let observer = ProgressObserver(progress: run.progress)
         run.progress.log("training \(algorithm) for \(spec.task.rawValue) on \(trainFile.lastPathComponent)")
         let result: TabularTrainingResult

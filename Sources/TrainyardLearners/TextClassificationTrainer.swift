@@ -6,7 +6,10 @@ import TrainyardText
 /// `text-classification`: TSV/CSV (configurable columns), JSONL or fastText input. Artifact:
 /// `model.bin`.
 public struct TextClassificationTrainer: Trainer {
-    public init() {}
+    /// `limits.classes` and `limits.train_memory_bytes` bound the labels and class weights.
+    let limits: ResourceLimits
+
+    public init(limits: ResourceLimits = ResourceLimits()) { self.limits = limits }
 
     public func validate(_ spec: ParsedSpec) throws(TrainyardError) {
         let params = try LearnerBridge.params(spec.spec.model.params, spec: spec)
@@ -24,7 +27,7 @@ public struct TextClassificationTrainer: Trainer {
                                                 format: spec.data.format.flatMap(TextFormat.init(rawValue:)) ?? .auto,
                                                 textColumn: spec.data.textColumn, labelColumn: spec.data.labelColumn,
                                                 validation: validation, params: try LearnerBridge.params(spec.model.params),
-                                                seed: UInt64(spec.seed))
+                                                seed: UInt64(spec.seed), limits: LearnerBridge.trainingLimits(limits), trainSource: "data.train")
         let observer = ProgressObserver(progress: run.progress)
         let result: TextTrainingResult
         do { result = try await runBlocking { try TextClassification.train(request, observer: observer) } } catch { throw LearnerBridge.failure(error) }

@@ -9,6 +9,59 @@ public enum InputSchema: Sendable, Equatable {
         public var name: String
         /// `numeric` or `categorical`.
         public var kind: String
+        /// Categorical columns: the categories the model knows, in the schema's order; nil when
+        /// the schema lists none (then any value is passed on).
+        public var categories: [String]? {
+            didSet { known = categories.map(Set.init) }
+        }
+        /// Whether a category outside `categories` is accepted (read as unknown, like a missing
+        /// value) instead of rejected: the model saw more categories in training than it lists.
+        public var acceptsUnknown: Bool
+        /// `categories` for lookups.
+        private(set) var known: Set<String>?
+
+        public init(name: String, kind: String, categories: [String]? = nil, acceptsUnknown: Bool = false) {
+            self.name = name
+            self.kind = kind
+            self.categories = categories
+            self.acceptsUnknown = acceptsUnknown
+            known = categories.map(Set.init)
+        }
+
+        /// Reads a column of a manifest's `input_schema.features` (a `TabularSchema` feature).
+        /// A model trained before `accepts_unknown` was recorded accepts unknown categories
+        /// when it lists `TabularSchema.maxCategories` of them: training then kept only the most
+        /// frequent, so the rest were unknown to it already.
+        init?(manifestFeature f: JSONValue) {
+            guard let name = f["name"]?.stringValue else { return nil }
+            let kind = f["kind"]?.stringValue ?? "numeric"
+            var categories: [String]? = nil
+            if kind == "categorical", case .array(let items)? = f["categories"] {
+                categories = items.compactMap(\.stringValue)
+            }
+            var acceptsUnknown = (categories?.count ?? 0) >= TabularSchema.maxCategories
+            if case .bool(let b)? = f["accepts_unknown"] { acceptsUnknown = b }
+            self.init(name: name, kind: kind, categories: categories, acceptsUnknown: acceptsUnknown)
+        }
+
+        /// How many known categories an error lists.
+        static let categoriesShown = 10
+
+        /// nil when `value` is a category the column accepts; else the problem, naming the
+        /// column, the value and (some of) the known categories.
+        func unknownCategoryProblem(_ value: String) -> String? {
+            guard let known, let categories, !acceptsUnknown else { return nil }
+            let trimmed = value.trimmingCharacters(in: CharacterSet(charactersIn: " \t"))
+            if known.contains(trimmed) || Self.isMissing(trimmed) { return nil }
+            let shown = categories.prefix(Self.categoriesShown).map { "\"\(clientEcho($0, limit: 40))\"" }.joined(separator: ", ")
+            let more = categories.count > Self.categoriesShown ? ", … (\(categories.count) in all)" : ""
+            return "field \"\(name)\": unknown category \"\(clientEcho(value, limit: 40))\"; the model knows \(shown)\(more)"
+        }
+
+        /// The spellings of a missing value the tabular learners read (empty, NA, N/A, NaN, null).
+        static func isMissing(_ s: String) -> Bool {
+            ["", "NA", "N/A", "NaN", "nan", "NAN", "null", "NULL", "Null"].contains(s)
+        }
     }
 
     case tabular(columns: [Column], target: String?)
@@ -22,10 +75,7 @@ public enum InputSchema: Sendable, Equatable {
         case .tabularRegression, .tabularClassification, .command:
             // A bring-your-own model may declare tabular features too; without them it takes anything.
             if case .array(let features)? = manifest.inputSchema?["features"] {
-                let columns = features.compactMap { f -> Column? in
-                    guard let name = f["name"]?.stringValue else { return nil }
-                    return Column(name: name, kind: f["kind"]?.stringValue ?? "numeric")
-                }
+                let columns = features.compactMap(Column.init(manifestFeature:))
                 self = .tabular(columns: columns, target: manifest.inputSchema?["target"]?.stringValue)
             } else {
                 self = .any
@@ -91,12 +141,24 @@ public enum InputSchema: Sendable, Equatable {
     }
 
     private static func convert(_ value: JSONValue, _ column: Column, path: String, problem: (String, String) -> Void) -> FeatureValue? {
+        /// A categorical value, unless the model does not know it (then a problem: a silent
+        /// "unknown" would answer as if the field were missing).
+        func category(_ s: String) -> FeatureValue? {
+            if let message = column.unknownCategoryProblem(s) {
+                problem(path, message)
+                return nil
+            }
+            return .string(s)
+        }
         switch value {
         case .null: return .missing
-        case .int(let n): return column.kind == "categorical" ? .string(String(n)) : .number(Double(n))
-        case .double(let d): return column.kind == "categorical" ? .string(String(d)) : .number(d)
+        case .int(let n): return column.kind == "categorical" ? category(String(n)) : .number(Double(n))
+        case .double(let d):
+            guard column.kind == "categorical" else { return .number(d) }
+            // As the predictor spells a number read as a category: 2.0 is "2".
+            return category(d == d.rounded() && abs(d) < 1e15 ? String(Int64(d)) : String(d))
         case .string(let s):
-            if column.kind == "categorical" { return .string(s) }
+            if column.kind == "categorical" { return category(s) }
             problem(path, "field \"\(column.name)\" must be a number (or null); got the string \"\(s.prefix(40))\"")
             return nil
         default:
