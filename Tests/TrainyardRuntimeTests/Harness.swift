@@ -14,17 +14,24 @@ struct Harness {
 
     static let retryPolicy = RetryPolicy(baseDelay: .milliseconds(50), maxDelay: .milliseconds(200), jitter: 0)
 
-    init() async throws {
+    /// - Parameters:
+    ///   - leaseDuration: the default is long enough that heartbeats (every second) keep the
+    ///     lease on a loaded 2-core machine.
+    ///   - trainer: replaces the command trainer for `task: command` (test trainers).
+    ///   - artifacts: wraps or replaces the artifact store (fault injection), given the folder store.
+    init(leaseDuration: Duration = .seconds(10), trainer: (any Trainer)? = nil,
+         artifacts: ((FileArtifactStore) throws -> any ArtifactStore)? = nil) async throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("trainyard-runtime-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         var config = TrainyardConfiguration()
         config.dataDirectory = root.appendingPathComponent("data")
-        // Long enough that heartbeats (every second) keep it on a loaded 2-core machine.
-        config.leaseDuration = .seconds(10)
+        config.leaseDuration = leaseDuration
         var logger = Logger(label: "trainyard-test")
         logger.logLevel = .critical
-        services = try await TrainyardServices.embedded(config, trainers: TrainerRegistry([.command: CommandTrainer(terminationGrace: .seconds(1))]),
-                                                        retryPolicy: Self.retryPolicy, logger: logger)
+        var services = try await TrainyardServices.embedded(config, trainers: TrainerRegistry([.command: trainer ?? CommandTrainer(terminationGrace: .seconds(1))]),
+                                                            retryPolicy: Self.retryPolicy, logger: logger)
+        if let artifacts, let files = services.artifacts as? FileArtifactStore { services.artifacts = try artifacts(files) }
+        self.services = services
     }
 
     var store: any MetadataStore { services.store }

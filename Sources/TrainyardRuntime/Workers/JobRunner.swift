@@ -31,15 +31,36 @@ public struct JobRunner: Sendable {
         case shutdown
     }
 
-    /// Shared between the heartbeat loop and the trainer wait.
+    /// Shared between the heartbeat loop, the trainer wait and the attempt's end.
     final class Flags: Sendable {
-        private let state = Mutex<(leaseLost: Bool, cancelRequested: Bool, timedOut: Bool)>((false, false, false))
+        private struct State {
+            var leaseLost = false
+            var cancelRequested = false
+            var timedOut = false
+            var ended = false
+        }
+        private let state = Mutex(State())
         var leaseLost: Bool { state.withLock { $0.leaseLost } }
         var cancelRequested: Bool { state.withLock { $0.cancelRequested } }
         var timedOut: Bool { state.withLock { $0.timedOut } }
+        /// The attempt's end (success, failure, cancellation, release) is recorded: the lease is
+        /// gone, so the heartbeat must not extend it (nor report it lost).
+        var ended: Bool { state.withLock { $0.ended } }
         func setTimedOut() { state.withLock { $0.timedOut = true } }
         func setLeaseLost() { state.withLock { $0.leaseLost = true } }
         func setCancelRequested() { state.withLock { $0.cancelRequested = true } }
+        func setEnded() { state.withLock { $0.ended = true } }
+    }
+
+    /// What one attempt's writes share: the buffered log, the flags, and the lock that keeps
+    /// log writes in order.
+    struct Attempt: Sendable {
+        let lease: Lease
+        let recorder: JobProgressRecorder
+        let flags: Flags
+        let logLock: AsyncLock
+        let logger: Logger
+        var token: LeaseToken { lease.token }
     }
 
     /// - Parameter shutdown: returns true once the worker should stop (graceful shutdown with
@@ -49,23 +70,36 @@ public struct JobRunner: Sendable {
         var jobLogger = services.logger
         jobLogger[metadataKey: "trainyard.job.id"] = "\(job.id)"
         jobLogger[metadataKey: "trainyard.job.attempt"] = "\(lease.token.attempt)"
-        let logger = jobLogger
-        let recorder = JobProgressRecorder()
-        let flags = Flags()
+        let attempt = Attempt(lease: lease, recorder: JobProgressRecorder(), flags: Flags(), logLock: AsyncLock(), logger: jobLogger)
+        let recorder = attempt.recorder, flags = attempt.flags
         recorder.log("attempt \(lease.token.attempt) of \(job.maxAttempts) started on \(workerID)")
-        let work = services.configuration.dataDirectory.appendingPathComponent("work/job-\(job.id)-\(lease.token.attempt)-\(UUID().uuidString.prefix(8))")
+        // At once, not at the first heartbeat: an attempt whose worker is killed in its first
+        // second still leaves its start in the job's log.
+        await flushLogs(attempt)
+        let work = AttemptFolders(dataDirectory: services.configuration.dataDirectory).folder(job: job.id, attempt: lease.token.attempt)
         // Created only by those who need it (data, code, warm start, a trainer's files):
         // directory churn is not free, and a no-op job should cost a few transactions.
         defer { if FileManager.default.fileExists(atPath: work.path) { try? FileManager.default.removeItem(at: work) } }
 
+        // The heartbeat runs for the whole attempt, registration included (copying a large model
+        // may take longer than the lease), and stops only once the attempt's end is recorded.
+        let heartbeat = Task {
+            while !Task.isCancelled && !flags.ended {
+                try? await Task.sleep(for: heartbeatInterval)
+                if Task.isCancelled { break }
+                await flush(attempt)
+                if flags.leaseLost || flags.cancelRequested || shutdown() { recorder.cancel() }
+                if flags.leaseLost { break }
+            }
+        }
+        /// Why a trainer stopped early: its lease was lost, the worker is shutting down, or the
+        /// job was cancelled.
+        @Sendable func stopped() -> Ending { flags.leaseLost ? .leaseLost : (shutdown() ? .shutdown : .cancelled) }
         let ending: Ending = await withTaskGroup(of: Ending?.self) { group in
-            // Heartbeat: flush logs/progress, extend the lease, learn about cancellation.
+            // Ends the trainer's wait as soon as the heartbeat finds the lease lost.
             group.addTask {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: heartbeatInterval)
-                    if Task.isCancelled { break }
-                    await flush(lease.token, recorder, flags, logger: logger)
-                    if flags.leaseLost || flags.cancelRequested || shutdown() { recorder.cancel() }
                     if flags.leaseLost { return .leaseLost }
                 }
                 return nil
@@ -76,21 +110,21 @@ public struct JobRunner: Sendable {
                     let trainer = try services.trainers.trainer(for: job.spec.task)
                     let output = try await withTimeout(job.spec.timeout, recorder: recorder, flags: flags) { try await trainer.train(run) }
                     guard let output, !flags.timedOut else { return .timedOut }
-                    if recorder.isCancelled { return flags.leaseLost ? .leaseLost : (shutdown() ? .shutdown : .cancelled) }
+                    if recorder.isCancelled { return stopped() }
                     let incumbent = await scoreIncumbent(run, trainer: trainer, recorder: recorder)
                     return .succeeded(output, parentVersion: run.warmStart?.version, incumbent: incumbent)
                 } catch _ where flags.timedOut {
                     return .timedOut
                 } catch let failure as TrainingFailure {
-                    return recorder.isCancelled ? (shutdown() ? .shutdown : .cancelled) : .failed(failure.reason, retryable: failure.retryable)
+                    return recorder.isCancelled ? stopped() : .failed(failure.reason, retryable: failure.retryable)
                 } catch is CancellationError {
-                    return shutdown() ? .shutdown : .cancelled
+                    return stopped()
                 } catch let error as TrainyardError {
-                    if recorder.isCancelled { return shutdown() ? .shutdown : .cancelled }
+                    if recorder.isCancelled { return stopped() }
                     return .failed(error.message, retryable: !error.code.isClientError)
                 } catch {
-                    if recorder.isCancelled { return shutdown() ? .shutdown : .cancelled }
-                    return .failed("\(error)", retryable: true)
+                    if recorder.isCancelled { return stopped() }
+                    return .failed(Self.describe(error), retryable: true)
                 }
             }
             var result: Ending = .leaseLost
@@ -100,7 +134,15 @@ public struct JobRunner: Sendable {
             group.cancelAll()
             return result
         }
-        await finish(lease, ending: ending, recorder: recorder, flags: flags, work: work, logger: logger)
+        let archiveLog = await finish(attempt, ending: ending)
+        heartbeat.cancel()
+        await heartbeat.value
+        // The log is archived beside what a job leaves behind (a version, a failure); every
+        // job's log stays queryable in the metadata store either way.
+        if archiveLog, let lines = try? await services.store.logs(job.id, after: 0, limit: 1_000_000) {
+            let text = lines.map(\.text).joined(separator: "\n") + "\n"
+            _ = try? await services.artifacts.put(ArtifactKeys.jobLog(job.id), data: Data(text.utf8))
+        }
     }
 
     /// Runs `body`, returning nil if `timeout` passes first (the recorder is then cancelled so
@@ -127,17 +169,26 @@ public struct JobRunner: Sendable {
         }
     }
 
-    func flush(_ token: LeaseToken, _ recorder: JobProgressRecorder, _ flags: Flags, logger: Logger) async {
-        let (lines, progress) = recorder.drain()
-        do {
-            try await services.store.appendLog(token.jobID, lines: lines)
-            let reply = try await services.store.heartbeat(token, leaseDuration: services.configuration.leaseDuration, progress: progress)
-            if reply.cancelRequested { flags.setCancelRequested() }
-        } catch let error as TrainyardError where error.code == .leaseLost {
-            logger.warning("lease lost; abandoning attempt")
-            flags.setLeaseLost()
-        } catch {
-            logger.warning("heartbeat failed: \(error)")
+    /// One heartbeat: writes the lines logged since the last one, extends the lease, learns
+    /// about cancellation. A lost lease is said in the job's own log too, not only the worker's.
+    func flush(_ attempt: Attempt) async {
+        await attempt.logLock.withLock {
+            guard !attempt.flags.ended, !attempt.flags.leaseLost else { return }
+            let (lines, progress) = attempt.recorder.drain()
+            do {
+                try await services.store.appendLog(attempt.token.jobID, lines: lines)
+                let reply = try await services.store.heartbeat(attempt.token, leaseDuration: services.configuration.leaseDuration, progress: progress)
+                if reply.cancelRequested { attempt.flags.setCancelRequested() }
+            } catch let error as TrainyardError where error.code == .leaseLost {
+                attempt.logger.warning("lease lost; abandoning attempt")
+                attempt.flags.setLeaseLost()
+                // appendLog is not fenced by the lease: the line lands whoever holds the job now.
+                try? await services.store.appendLog(attempt.token.jobID, lines: [
+                    "attempt \(attempt.token.attempt) on \(workerID) lost its lease (its heartbeat came too late); the attempt is abandoned",
+                ])
+            } catch {
+                attempt.logger.warning("heartbeat failed: \(error)")
+            }
         }
     }
 
@@ -200,58 +251,87 @@ public struct JobRunner: Sendable {
                            codeDirectory: codeDirectory, workDirectory: scratch, warmStart: warmStart, progress: recorder)
     }
 
-    func finish(_ lease: Lease, ending: Ending, recorder: JobProgressRecorder, flags: Flags, work: URL, logger: Logger) async {
+    /// Records how the attempt ended; returns whether its log is worth archiving.
+    func finish(_ attempt: Attempt, ending: Ending) async -> Bool {
         let store = services.store
-        let token = lease.token
-        // The log is archived beside what a job leaves behind (a version, a failure); every
-        // job's log stays queryable in the metadata store either way.
-        var archiveLog = true
+        let token = attempt.token
+        let logger = attempt.logger
         do {
             switch ending {
             case .succeeded(let output, let parentVersion, let incumbent):
-                let version = try await register(lease, output: output, parentVersion: parentVersion, incumbent: incumbent, recorder: recorder)
-                archiveLog = version != nil
-                logger.info("job succeeded", metadata: ["trainyard.version": "\(version.map(String.init) ?? "-")"])
+                do {
+                    let version = try await register(attempt, output: output, parentVersion: parentVersion, incumbent: incumbent)
+                    logger.info("job succeeded", metadata: ["trainyard.version": "\(version.map(String.init) ?? "-")"])
+                    return version != nil
+                } catch let error as TrainyardError where error.code == .leaseLost {
+                    throw error
+                } catch {
+                    // A full, over-quota or read-only disk: said at once with the system's words,
+                    // and retried (the reserved version number stays this job's).
+                    let reason = "could not register \(attempt.lease.job.spec.name): \(Self.describe(error))"
+                    let job = try await recordEnd(attempt, line: "attempt failed: \(reason)") { try await store.fail(token, reason: reason, retryable: true) }
+                    logger.warning("registration failed", metadata: ["trainyard.job.state": "\(job.state.rawValue)", "reason": "\(reason)"])
+                }
             case .failed(let reason, let retryable):
-                recorder.log("attempt failed: \(reason)")
-                await flushLogs(token, recorder)
-                let job = try await store.fail(token, reason: reason, retryable: retryable)
+                let job = try await recordEnd(attempt, line: "attempt failed: \(reason)") { try await store.fail(token, reason: reason, retryable: retryable) }
                 logger.info("attempt failed", metadata: ["trainyard.job.state": "\(job.state.rawValue)"])
             case .timedOut:
-                let reason = "timed out after \(DurationText.format(lease.job.spec.timeout))"
-                recorder.log(reason)
-                await flushLogs(token, recorder)
-                _ = try await store.fail(token, reason: reason, retryable: true)
+                let reason = "timed out after \(DurationText.format(attempt.lease.job.spec.timeout))"
+                _ = try await recordEnd(attempt, line: reason) { try await store.fail(token, reason: reason, retryable: true) }
             case .cancelled:
-                archiveLog = false
-                recorder.log("cancelled")
-                await flushLogs(token, recorder)
-                _ = try await store.acknowledgeCancellation(token)
+                _ = try await recordEnd(attempt, line: "cancelled") { try await store.acknowledgeCancellation(token) }
+                return false
             case .shutdown:
-                archiveLog = false
-                recorder.log("worker shutting down; job returned to the queue")
-                await flushLogs(token, recorder)
-                _ = try await store.release(token)
+                _ = try await recordEnd(attempt, line: "worker shutting down; job returned to the queue") { try await store.release(token) }
+                return false
             case .leaseLost:
                 logger.warning("lease lost; attempt abandoned")
-                return
+                return false
             }
         } catch let error as TrainyardError where error.code == .leaseLost {
             logger.warning("lease lost before the attempt could be recorded")
-            return
+            return false
         } catch {
             logger.error("could not record the end of the attempt: \(error)")
-            _ = try? await store.fail(token, reason: "internal error while recording the result: \(error)", retryable: true)
+            let reason = "internal error while recording the result: \(Self.describe(error))"
+            _ = try? await recordEnd(attempt, line: reason) { try await store.fail(token, reason: reason, retryable: true) }
         }
-        if archiveLog, let lines = try? await store.logs(token.jobID, after: 0, limit: 1_000_000) {
-            let text = lines.map(\.text).joined(separator: "\n") + "\n"
-            _ = try? await services.artifacts.put(ArtifactKeys.jobLog(token.jobID), data: Data(text.utf8))
+        return true
+    }
+
+    /// Writes the last log lines and then the attempt's end (`transition`), with no heartbeat
+    /// in between or after.
+    func recordEnd(_ attempt: Attempt, line: String, _ transition: @Sendable () async throws -> Job) async throws -> Job {
+        try await attempt.logLock.withLock {
+            attempt.recorder.log(line)
+            try? await services.store.appendLog(attempt.token.jobID, lines: attempt.recorder.drain().lines)
+            let job = try await transition()
+            attempt.flags.setEnded()
+            return job
         }
     }
 
-    func flushLogs(_ token: LeaseToken, _ recorder: JobProgressRecorder) async {
-        let (lines, _) = recorder.drain()
-        try? await services.store.appendLog(token.jobID, lines: lines)
+    /// Writes the lines logged so far (in order with the heartbeat's writes).
+    func flushLogs(_ attempt: Attempt) async {
+        await attempt.logLock.withLock {
+            try? await services.store.appendLog(attempt.token.jobID, lines: attempt.recorder.drain().lines)
+        }
+    }
+
+    /// An error as a job's failure reason: the message of our own errors, the system's words
+    /// for file-system errors.
+    static func describe(_ error: any Error) -> String {
+        switch error {
+        case let error as TrainyardError: return error.message
+        case let error as TrainingFailure: return error.reason
+        case let error as POSIXError: return String(cString: strerror(error.code.rawValue))
+        default:
+            let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError
+            if let underlying, underlying.domain == NSPOSIXErrorDomain {
+                return "\(String(cString: strerror(Int32(underlying.code)))): \(error.localizedDescription)"
+            }
+            return "\(error)"
+        }
     }
 
     /// For `promote` with a validation file: the alias's current version scored on that file,
@@ -272,19 +352,23 @@ public struct JobRunner: Sendable {
     }
 
     /// Artifacts first (each with its digest), then `manifest.json`, then the registry row:
-    /// no reader ever sees a version whose files are not all in place.
-    func register(_ lease: Lease, output: TrainingOutput, parentVersion: Int?, incumbent: IncumbentScore? = nil,
-                  recorder: JobProgressRecorder) async throws -> Int? {
+    /// no reader ever sees a version whose files are not all in place. The heartbeat keeps the
+    /// lease meanwhile; once it is lost nothing more is written (another attempt owns the
+    /// version folder now).
+    func register(_ attempt: Attempt, output: TrainingOutput, parentVersion: Int?, incumbent: IncumbentScore? = nil) async throws -> Int? {
+        let lease = attempt.lease
+        let recorder = attempt.recorder
         let spec = lease.job.spec
         guard !output.artifacts.isEmpty else {
             // Nothing was produced, so there is nothing to version: the job just succeeds.
             recorder.log("the trainer produced no artifacts: no version registered")
-            _ = try await services.store.complete(lease.token, registration: nil, finalLog: recorder.drain().lines)
+            _ = try await completeFenced(attempt, registration: nil)
             return nil
         }
         let number = try await services.store.reserveVersion(lease.token)
         var entries: [ArtifactEntry] = []
         for (name, file) in output.artifacts.sorted(by: { $0.key < $1.key }) {
+            try checkLease(attempt)
             let stored = try await services.artifacts.put(ArtifactKeys.versionFile(spec.name, number, name), file: file)
             entries.append(ArtifactEntry(name: name, sha256: stored.sha256, bytes: stored.bytes))
         }
@@ -295,12 +379,27 @@ public struct JobRunner: Sendable {
                                 inputSchema: output.inputSchema, outputSchema: output.outputSchema, params: output.params,
                                 metrics: output.metrics, history: output.history, lineage: lineage, artifacts: entries,
                                 serve: spec.serve, tags: spec.tags)
+        try checkLease(attempt)
         try await services.artifacts.put(ArtifactKeys.versionFile(spec.name, number, "manifest.json"), data: try JSON.encode(manifest, pretty: true))
         let metricsText = output.metrics.sorted { $0.key < $1.key }.map { "\($0.key)=\(String(format: "%.6g", $0.value))" }.joined(separator: " ")
         recorder.log("registered \(spec.name):\(number) \(metricsText)")
-        let outcome = try await services.store.complete(lease.token, registration: VersionRegistration(manifest: manifest, promote: spec.promote, incumbent: incumbent),
-                                                        finalLog: recorder.drain().lines)
+        let outcome = try await completeFenced(attempt, registration: VersionRegistration(manifest: manifest, promote: spec.promote, incumbent: incumbent))
         if let note = outcome.promotionNote { try? await services.store.appendLog(lease.job.id, lines: [note]) }
         return outcome.version
+    }
+
+    /// The fenced `complete`, with the last log lines, after which no heartbeat runs.
+    func completeFenced(_ attempt: Attempt, registration: VersionRegistration?) async throws -> CompletionOutcome {
+        try await attempt.logLock.withLock {
+            let outcome = try await services.store.complete(attempt.token, registration: registration, finalLog: attempt.recorder.drain().lines)
+            attempt.flags.setEnded()
+            return outcome
+        }
+    }
+
+    func checkLease(_ attempt: Attempt) throws {
+        guard !attempt.flags.leaseLost else {
+            throw TrainyardError(.leaseLost, "job \(attempt.token.jobID): attempt \(attempt.token.attempt) lost its lease during registration")
+        }
     }
 }

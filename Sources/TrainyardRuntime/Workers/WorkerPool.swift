@@ -3,6 +3,7 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 import TrainyardCore
+import TrainyardStorage
 
 /// N workers taking jobs from the queue: a `Service`, so `trainyard up` runs it beside the HTTP
 /// server in one ServiceGroup and `trainyard worker` runs it alone.
@@ -13,6 +14,7 @@ import TrainyardCore
 /// - Graceful shutdown (SIGTERM/SIGINT): stop taking jobs; a running job gets `shutdownGrace`
 ///   to finish, then is stopped and its lease released back to the queue.
 /// - `exitWhenIdle`: return after that long with no job (scale to zero).
+/// - At start, what dead attempts left on disk is removed (`removeLeftoversOfDeadAttempts`).
 public final class WorkerPool: Service, Sendable {
     public struct Options: Sendable {
         public var workers: Int
@@ -54,6 +56,7 @@ public final class WorkerPool: Service, Sendable {
 
     public func run() async throws {
         guard options.workers > 0 else { return }
+        await removeLeftoversOfDeadAttempts()
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 for index in 0..<options.workers {
@@ -63,6 +66,22 @@ public final class WorkerPool: Service, Sendable {
         } onGracefulShutdown: {
             self.shutdownState.withLock { $0 = ContinuousClock.now }
             self.services.wakeup.signal()
+        }
+    }
+
+    /// What killed workers left behind: the working folders of attempts that no longer run,
+    /// and half-written `.tmp-*` files in the artifact folder untouched for twice the lease (a
+    /// live writer touches its file with every chunk, and holds a lease while it writes).
+    func removeLeftoversOfDeadAttempts() async {
+        let folders = await AttemptFolders(dataDirectory: services.configuration.dataDirectory).removeDead(store: services.store)
+        if !folders.isEmpty {
+            services.logger.info("removed the working folders of \(folders.count) attempt(s) that no longer run", metadata: ["folders": "\(folders.joined(separator: " "))"])
+        }
+        if let files = services.artifacts as? FileArtifactStore {
+            let stale = files.removeStaleTemporaryFiles(olderThan: services.configuration.leaseDuration.seconds * 2)
+            if stale.files > 0 {
+                services.logger.info("removed \(stale.files) stale temporary artifact file(s) (\(stale.bytes) bytes) left by interrupted writes")
+            }
         }
     }
 
