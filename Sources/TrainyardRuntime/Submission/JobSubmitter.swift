@@ -1,11 +1,13 @@
 import Foundation
 import TrainyardCore
 
-/// Turns spec text into a queued job: parse → task checks → stage data and code → enqueue.
+/// Turns spec text into a queued job: parse → task checks → data checks → stage data and code →
+/// enqueue.
 ///
 /// Everything that can be known at submit time is checked before anything is written to the
 /// queue, so a bad spec leaves no trace (blobs staged before a later failure are harmless:
-/// content-addressed and deduplicated).
+/// content-addressed and deduplicated). `check` runs every one of those checks and stops before
+/// staging, so `trainyard train --check` passes exactly when a submit would get to staging.
 public struct JobSubmitter: Sendable {
     public let services: TrainyardServices
 
@@ -13,45 +15,86 @@ public struct JobSubmitter: Sendable {
 
     public struct Options: Sendable {
         /// The spec's folder: relative paths resolve against it, and (`task: command`) it is the
-        /// code that gets staged. Nil for specs submitted over HTTP, which must use absolute
-        /// `file://` URIs or already staged `artifact:sha256:` references.
+        /// code that gets staged. Nil for specs submitted over HTTP, which must name uploaded
+        /// blobs (`artifact:sha256:`), `s3://` URIs or (as `access` allows) absolute paths.
         public var baseDirectory: URL?
         public var submittedBy: String
         public var priority: Int?
         public var delay: Duration?
         /// Data and code a remote client already uploaded as blobs (`PUT /api/v1/blobs/…`):
         /// `data.train` / `data.validation` / `code` → digest. Those locations are replaced by
-        /// their `artifact:sha256:` references before staging.
+        /// their `artifact:sha256:` references before anything else is checked.
         public var staged: [DataDigest]
+        /// Which local files the spec may name: `.unrestricted` for the CLI (it reads as the user
+        /// who runs it); for HTTP, `DataAccessPolicy.forHTTPSubmissions(configuration)`.
+        public var access: DataAccessPolicy
 
         public init(baseDirectory: URL? = nil, submittedBy: String = "local", priority: Int? = nil, delay: Duration? = nil,
-                    staged: [DataDigest] = []) {
+                    staged: [DataDigest] = [], access: DataAccessPolicy = .unrestricted) {
             self.baseDirectory = baseDirectory
             self.submittedBy = submittedBy
             self.priority = priority
             self.delay = delay
             self.staged = staged
+            self.access = access
         }
     }
 
-    /// Parses and checks a spec without enqueuing it.
-    public func check(_ text: String) throws(TrainyardError) -> ParsedSpec {
-        let parsed = try SpecParser().parse(text)
-        try services.trainers.trainer(for: parsed.spec.task).validate(parsed)
-        return parsed
+    /// What `check` found.
+    public struct CheckedSubmission: Sendable {
+        /// The spec, with pre-staged locations replaced by their blob references.
+        public var parsed: ParsedSpec
+        /// Spec key (`data.train`) → the local file it names, resolved and checked.
+        public var localFiles: [String: URL]
+    }
+
+    /// Every check a submit makes, without staging or enqueuing anything.
+    public func check(_ text: String, options: Options = Options()) async throws -> CheckedSubmission {
+        try await Self.check(text, options: options, trainers: services.trainers, limits: services.configuration.limits,
+                             artifacts: services.artifacts)
+    }
+
+    /// The checks, for callers without services (a CLI that submits to a remote server checks
+    /// its local files before uploading them). `artifacts`, when given, must hold the blobs the
+    /// spec refers to.
+    ///
+    /// Parse (`SpecParser`) → the task's parameter checks → each data location: the access
+    /// policy, then (local files) file type, `limits.stage_bytes`, within `limits.stage_seconds`
+    /// → the task's checks of the data itself (`Trainer.validateData`: a CSV header has the
+    /// target column), reading files off the cooperative pool within the same deadline.
+    public static func check(_ text: String, options: Options, trainers: TrainerRegistry, limits: ResourceLimits,
+                             artifacts: (any ArtifactStore)?) async throws -> CheckedSubmission {
+        let parsed = try Stager.applyingPreStaged(options.staged, to: try SpecParser().parse(text))
+        let trainer = try trainers.trainer(for: parsed.spec.task)
+        try trainer.validate(parsed)
+        var local: [String: URL] = [:]
+        for (key, text) in parsed.spec.data.locations {
+            switch try SubmittedData.location(text, key: key, parsed: parsed, base: options.baseDirectory, access: options.access) {
+            case .blob(let sha):
+                if let artifacts, try await !artifacts.exists(ArtifactKeys.blob(sha256: sha)) {
+                    throw parsed.error(at: key, "staged data \(text) is not in the artifact store")
+                }
+            case .s3:
+                throw SubmittedData.s3Unsupported(key: key, parsed: parsed)
+            case .file(let path):
+                let resolved = try await SubmittedData.withFile(path, key: key, written: text, parsed: parsed, access: options.access,
+                                                                limits: limits) { file, _ in file.path }
+                local[key] = URL(fileURLWithPath: resolved)
+            }
+        }
+        if !local.isEmpty {
+            let files = local
+            try await runBlocking(deadline: .seconds(limits.stageSeconds), onDeadline: {
+                TrainyardError(.timeout, "checking the data files took longer than limits.stage_seconds (\(limits.stageSeconds) s)")
+            }) { _ in try trainer.validateData(parsed, inputs: files) }
+        }
+        return CheckedSubmission(parsed: parsed, localFiles: local)
     }
 
     public func submit(_ text: String, options: Options = Options()) async throws -> Job {
-        let parsed = try check(text)
-        var local: [String: URL] = [:]
-        for (key, location) in parsed.spec.data.locations {
-            if let file = Stager.localFile(location, base: options.baseDirectory), FileManager.default.fileExists(atPath: file.path) {
-                local[key] = file
-            }
-        }
-        try services.trainers.trainer(for: parsed.spec.task).validateData(parsed, inputs: local)
-        let staged = try await Stager(artifacts: services.artifacts).stage(parsed, baseDirectory: options.baseDirectory,
-                                                                          preStaged: options.staged)
+        let checked = try await check(text, options: options)
+        let stager = Stager(artifacts: services.artifacts, limits: services.configuration.limits, access: options.access)
+        let staged = try await stager.stage(checked.parsed, baseDirectory: options.baseDirectory, preStaged: options.staged)
         let runAfter = options.delay.map { services.clock.now().addingTimeInterval($0.seconds) }
         return try await services.store.enqueue(EnqueueRequest(kind: .train, spec: staged, priority: options.priority,
                                                                runAfter: runAfter, submittedBy: options.submittedBy))

@@ -11,25 +11,48 @@ import TrainyardCore
 ///   their digests), recorded as the `code` entry of `spec.staged`.
 public struct Stager: Sendable {
     public let artifacts: any ArtifactStore
+    /// `limits.stage_bytes` / `limits.stage_seconds` for each data file.
+    public var limits: ResourceLimits
+    /// Which local files the spec may name (`DataAccessPolicy`).
+    public var access: DataAccessPolicy
+    /// Where a data file is copied (and hashed) before it goes to the store: the store gets
+    /// exactly the bytes that were hashed, read once through the checked descriptor.
+    public var scratchDirectory: URL
     /// Folders never staged as code: build outputs, VCS data, virtual environments, caches.
     static let ignoredNames: Set<String> = [".git", ".build", ".trainyard", ".venv", "venv", "__pycache__", "node_modules", ".swiftpm"]
     static let maxCodeBytes: Int64 = 256 << 20
 
-    public init(artifacts: any ArtifactStore) { self.artifacts = artifacts }
+    public init(artifacts: any ArtifactStore, limits: ResourceLimits = ResourceLimits(), access: DataAccessPolicy = .unrestricted,
+                scratchDirectory: URL = FileManager.default.temporaryDirectory) {
+        self.artifacts = artifacts
+        self.limits = limits
+        self.access = access
+        self.scratchDirectory = scratchDirectory
+    }
 
-    /// - Parameter preStaged: digests a remote client uploaded already; their locations are
-    ///   replaced by blob references (which must exist in the store).
-    public func stage(_ parsed: ParsedSpec, baseDirectory: URL?, preStaged: [DataDigest] = []) async throws -> Spec {
+    /// `parsed` with the locations a remote client uploaded already (`preStaged`) replaced by
+    /// their blob references. Idempotent.
+    public static func applyingPreStaged(_ preStaged: [DataDigest], to parsed: ParsedSpec) throws -> ParsedSpec {
         var parsed = parsed
         for digest in preStaged {
+            guard DataLocation.isSHA256(digest.sha256) else {
+                throw TrainyardError(.invalidArgument, "staged \(clientEcho(digest.key)): \"\(clientEcho(digest.sha256))\" is not a sha256 (64 lowercase hex digits)")
+            }
             let reference = ArtifactKeys.blobReference(sha256: digest.sha256)
             switch digest.key {
             case "data.train": parsed.spec.data.train = reference
             case "data.validation": parsed.spec.data.validation = .location(reference)
             case "code": break
-            default: throw TrainyardError(.invalidArgument, "unknown staged key \(digest.key); expected data.train, data.validation or code")
+            default: throw TrainyardError(.invalidArgument, "unknown staged key \(clientEcho(digest.key)); expected data.train, data.validation or code")
             }
         }
+        return parsed
+    }
+
+    /// - Parameter preStaged: digests a remote client uploaded already; their locations are
+    ///   replaced by blob references (which must exist in the store).
+    public func stage(_ parsed: ParsedSpec, baseDirectory: URL?, preStaged: [DataDigest] = []) async throws -> Spec {
+        let parsed = try Self.applyingPreStaged(preStaged, to: parsed)
         var spec = parsed.spec
         var staged: [DataDigest] = []
         if let train = spec.data.train {
@@ -60,51 +83,31 @@ public struct Stager: Sendable {
         return spec
     }
 
-    func stageData(_ location: String, key: String, parsed: ParsedSpec, base: URL?) async throws -> (String, DataDigest) {
-        if let sha = ArtifactKeys.sha256(ofReference: location) {
+    func stageData(_ text: String, key: String, parsed: ParsedSpec, base: URL?) async throws -> (String, DataDigest) {
+        switch try SubmittedData.location(text, key: key, parsed: parsed, base: base, access: access) {
+        case .blob(let sha):
             guard try await artifacts.exists(ArtifactKeys.blob(sha256: sha)) else {
-                throw parsed.error(at: key, "staged data \(location) is not in the artifact store")
+                throw parsed.error(at: key, "staged data \(text) is not in the artifact store")
             }
-            return (location, DataDigest(key: key, source: location, sha256: sha, bytes: -1))
-        }
-        if location.hasPrefix("s3://") {
-            throw parsed.error(at: key, "s3:// data needs an S3 artifact store, which this deployment does not have; use a local path")
-        }
-        let file: URL
-        if location.hasPrefix("file://") {
-            guard let url = URL(string: location), url.isFileURL else { throw parsed.error(at: key, "invalid file URI \"\(location)\"") }
-            file = url
-        } else if location.hasPrefix("/") {
-            file = URL(fileURLWithPath: location)
-        } else if location.contains("://") {
-            throw parsed.error(at: key, "unsupported URI scheme in \"\(location)\"; use a path, file:// or s3://")
-        } else {
-            guard let base else {
-                throw parsed.error(at: key, "relative path \"\(location)\" needs the spec's folder: submit with the CLI (which stages local files) or use an absolute file:// URI")
+            return (text, DataDigest(key: key, source: text, sha256: sha, bytes: -1))
+        case .s3:
+            throw SubmittedData.s3Unsupported(key: key, parsed: parsed)
+        case .file(let path):
+            try FileManager.default.createDirectory(at: scratchDirectory, withIntermediateDirectories: true)
+            let copy = scratchDirectory.appendingPathComponent(".trainyard-stage-\(UUID().uuidString)")
+            // Also after a deadline or cancellation: a copy still being written is unlinked and
+            // its space freed when the reading thread stops.
+            defer { try? FileManager.default.removeItem(at: copy) }
+            let limit = limits.stageBytes
+            let (sha, size) = try await SubmittedData.withFile(path, key: key, written: text, parsed: parsed, access: access, limits: limits) {
+                file, stop in try file.copyHashing(to: copy, limit: limit, stop: stop)
             }
-            file = base.appendingPathComponent(location)
+            let blobKey = ArtifactKeys.blob(sha256: sha)
+            if try await !artifacts.exists(blobKey) {
+                try await artifacts.put(blobKey, file: copy)
+            }
+            return (ArtifactKeys.blobReference(sha256: sha), DataDigest(key: key, source: text, sha256: sha, bytes: size))
         }
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: file.path, isDirectory: &isDirectory) else {
-            throw parsed.error(at: key, "file \(file.path) does not exist")
-        }
-        guard !isDirectory.boolValue else { throw parsed.error(at: key, "\(file.path) is a folder; expected a data file") }
-        guard FileManager.default.isReadableFile(atPath: file.path) else { throw parsed.error(at: key, "file \(file.path) is not readable") }
-        let (sha, size) = try Self.digest(of: file)
-        guard size > 0 else { throw parsed.error(at: key, "file \(file.path) is empty") }
-        let blobKey = ArtifactKeys.blob(sha256: sha)
-        if try await !artifacts.exists(blobKey) {
-            try await artifacts.put(blobKey, file: file)
-        }
-        return (ArtifactKeys.blobReference(sha256: sha), DataDigest(key: key, source: location, sha256: sha, bytes: size))
-    }
-
-    /// The local file a location names (a relative path, an absolute path or `file://`), if any.
-    public static func localFile(_ location: String, base: URL?) -> URL? {
-        if location.hasPrefix("file://") { return URL(string: location).flatMap { $0.isFileURL ? $0 : nil } }
-        if location.hasPrefix("/") { return URL(fileURLWithPath: location) }
-        if location.contains(":") { return nil }
-        return base?.appendingPathComponent(location)
     }
 
     /// One entry of a staged code tree.

@@ -25,6 +25,7 @@ extension ControlAPI {
                      responses: [
                         .json(201, "The queued job", Schema.ref("Job")),
                         .error(400, "Invalid spec: details name each offending key with its line and column"),
+                        .error(403, "The token lacks the required scope, or the spec names data this server does not read for others (only uploaded blobs, s3:// URIs and files under server.data_roots)"),
                         .error(413, "Body larger than server.max_body_bytes"),
                         .error(415, "Unsupported media type"),
                      ], handler: submitJob),
@@ -107,8 +108,10 @@ extension ControlAPI {
             specText = wrapper.text
             staged = wrapper.staged
         }
-        let job = try await services.submitter.submit(specText, options: .init(baseDirectory: nil, submittedBy: context.actor,
-                                                                               priority: priority, delay: delay, staged: staged))
+        // Specs from others name only blobs, s3:// or files under server.data_roots (DataAccessPolicy).
+        let access = DataAccessPolicy.forHTTPSubmissions(services.configuration)
+        let job = try await services.submitter.submit(specText, options: .init(baseDirectory: nil, submittedBy: context.actor, priority: priority,
+                                                                               delay: delay, staged: staged, access: access))
         context.logger.info("job submitted", metadata: ["trainyard.job.id": .stringConvertible(job.id), "trainyard.model": .string(job.model.rawValue),
                                                         "trainyard.caller": .string(context.actor)])
         return try HTTPHelpers.json(job, status: .created, headers: [.location: "/api/v1/jobs/\(job.id)"])

@@ -20,7 +20,7 @@ struct Train: AsyncParsableCommand {
     @Option(help: "Start no earlier than this from now (e.g. 10m).")
     var delay: String?
 
-    @Flag(help: "Only check the spec; enqueue nothing.")
+    @Flag(help: "Only check the spec and its data files as a submit would; upload and enqueue nothing.")
     var check = false
 
     func run() async throws {
@@ -29,14 +29,20 @@ struct Train: AsyncParsableCommand {
             return d
         }
         let file = URL(fileURLWithPath: spec)
+        let plane = try await global.controlPlane()
         if check {
-            let configuration = try await global.loadConfiguration()
-            let services = try await makeServices(configuration)
-            let parsed = try services.submitter.check(try readSpec(file))
+            // The same checks as a submit (data files and their headers too), nothing enqueued.
+            let parsed = try await plane.check(specFile: file)
             print("ok: \(parsed.spec.name) (\(parsed.spec.task.rawValue))")
             return
         }
-        let plane = try await global.controlPlane()
+        if wait {
+            // Following a job needs the read scope; find out before submitting, so a token that
+            // may only train does not leave a job behind and then fail with exit 2.
+            do { _ = try await plane.jobs(JobFilter(limit: 1)) } catch let error as TrainyardError where error.code == .forbidden || error.code == .unauthorized {
+                throw TrainyardError(error.code, "--wait follows the job, which needs a token with the read scope: \(error.message); nothing was submitted (submit without --wait, or use a token with train+read)")
+            }
+        }
         let job = try await plane.submit(specFile: file, priority: priority, delay: delayDuration)
         if !wait {
             if global.json { try printJSON(job) } else { print("submitted job \(job.id) (\(job.model), \(job.state.rawValue))") }

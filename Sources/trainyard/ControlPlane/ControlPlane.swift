@@ -7,6 +7,9 @@ import TrainyardCore
 protocol ControlPlane: Sendable {
     /// Submits the spec file (its folder is the base of relative paths and, for `command`, the code).
     func submit(specFile: URL, priority: Int?, delay: Duration?) async throws -> Job
+    /// Every check `submit` makes before staging (spec, parameters, data files and their
+    /// headers), enqueuing and uploading nothing: `train --check`.
+    func check(specFile: URL) async throws -> ParsedSpec
     func job(_ id: JobID) async throws -> Job
     func jobs(_ filter: JobFilter) async throws -> [Job]
     func cancel(_ id: JobID) async throws -> Job

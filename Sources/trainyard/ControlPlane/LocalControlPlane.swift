@@ -13,6 +13,10 @@ struct LocalControlPlane: ControlPlane {
                                                                         submittedBy: "cli:\(NSUserName())", priority: priority, delay: delay))
     }
 
+    func check(specFile: URL) async throws -> ParsedSpec {
+        try await services.submitter.check(try readSpec(specFile), options: .init(baseDirectory: specFile.deletingLastPathComponent())).parsed
+    }
+
     func job(_ id: JobID) async throws -> Job {
         guard let job = try await services.store.job(id) else { throw TrainyardError.notFound("job \(id)") }
         return job

@@ -11,14 +11,18 @@ import TrainyardRuntime
 struct RemoteControlPlane: ControlPlane {
     let baseURL: URL
     let token: String?
+    /// This CLI's configuration: local files are checked and read under its `limits.*`, with
+    /// its trainers, before they are uploaded.
+    let configuration: TrainyardConfiguration
     var isRemote: Bool { true }
 
-    init(baseURL: String, token: String?) throws {
+    init(baseURL: String, token: String?, configuration: TrainyardConfiguration = TrainyardConfiguration()) throws {
         guard let url = URL(string: baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL), url.scheme != nil else {
             throw TrainyardError(.invalidArgument, "invalid server URL \"\(baseURL)\"")
         }
         self.baseURL = url
         self.token = token
+        self.configuration = configuration
     }
 
     func request(_ method: String, _ path: String, query: [URLQueryItem] = [], body: Data? = nil,
@@ -55,11 +59,20 @@ struct RemoteControlPlane: ControlPlane {
         try JSON.decode(type, from: try await request("GET", path, query: query))
     }
 
+    /// The submit's checks on this machine, where the spec's files are: parse, parameters, each
+    /// data file (type, `limits.stage_bytes`, the task's header checks). The server checks again
+    /// what it receives.
+    func check(specFile: URL) async throws -> ParsedSpec {
+        try await JobSubmitter.check(try readSpec(specFile), options: .init(baseDirectory: specFile.deletingLastPathComponent()),
+                                     trainers: defaultTrainers(configuration), limits: configuration.limits, artifacts: nil).parsed
+    }
+
     func submit(specFile: URL, priority: Int?, delay: Duration?) async throws -> Job {
         let text = try readSpec(specFile)
-        // Parse locally first: bad specs fail fast with line/column, before any upload.
-        let parsed = try SpecParser().parse(text)
-        let staged = try await Stager(artifacts: RemoteBlobStore(plane: self)).stage(parsed, baseDirectory: specFile.deletingLastPathComponent())
+        // Check locally first: bad specs and bad data fail fast, with line/column, before any upload.
+        let parsed = try await check(specFile: specFile)
+        let stager = Stager(artifacts: RemoteBlobStore(plane: self), limits: configuration.limits)
+        let staged = try await stager.stage(parsed, baseDirectory: specFile.deletingLastPathComponent())
         struct Submission: Encodable { var spec: String; var staged: [DataDigest] }
         var query: [URLQueryItem] = []
         if let priority { query.append(URLQueryItem(name: "priority", value: String(priority))) }
