@@ -51,11 +51,15 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // fork/exec of bring-your-own programs from one long-lived thread (parent-death signal,
+        // signal mask reset, process group, user switch, Landlock); see ChildSpawn.c.
+        .target(name: "CChildSpawn"),
         .target(
             name: "TrainyardRuntime",
             dependencies: [
                 "TrainyardCore",
                 "TrainyardStorage",
+                "CChildSpawn",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

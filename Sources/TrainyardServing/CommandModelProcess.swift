@@ -9,9 +9,11 @@ import TrainyardRuntime
 
 /// A bring-your-own model's serve process (`task: command` with `serve:`), supervised.
 ///
-/// The version's artifacts are unpacked into a work folder (`model/`, plus its staged code in
-/// `code/`, the cwd), and the serve command runs with `PORT`, `TRAINYARD_MODEL_DIR` and
-/// `TRAINYARD_PORT`. It is ready when `GET /ping` answers 200. If it dies it is restarted with
+/// The version's artifacts are unpacked into a private work folder (0700; `model/`, plus its
+/// staged code in `code/`, the cwd), and the serve command runs through `ChildProcess` (own
+/// process group, parent-death signal, `runner.user`, write restriction) with an environment
+/// built from nothing: `PORT`, `TRAINYARD_PORT`, `TRAINYARD_MODEL_DIR`, `PYTHONUNBUFFERED` and
+/// the names `runner.env_allow` lets through. It is ready when `GET /ping` answers 200. If it dies it is restarted with
 /// exponential backoff; requests arriving meanwhile wait for it (up to the request timeout).
 /// At most `maxConcurrency` requests are forwarded at once; more queue.
 public final class CommandModelProcess: Sendable {
@@ -26,7 +28,7 @@ public final class CommandModelProcess: Sendable {
     private let permits: AsyncSemaphore
 
     struct State {
-        var process: Process?
+        var process: ChildProcess?
         var port: Int = 0
         var ready = false
         var stopping = false
@@ -54,7 +56,7 @@ public final class CommandModelProcess: Sendable {
     var label: String { "\(version.model):\(version.version)" }
 
     /// The process id of the running serve process (tests kill it to check the restart).
-    public var processID: Int32? { state.withLock { $0.process?.processIdentifier } }
+    public var processID: Int32? { state.withLock { $0.process?.pid } }
     public var isReady: Bool { state.withLock { $0.ready } }
     public var restartCount: Int { state.withLock { $0.restarts } }
 
@@ -79,37 +81,40 @@ public final class CommandModelProcess: Sendable {
             cwd = codeDir
         }
         state.withLock { $0.directory = base }
+        // Private to the program (0700), and its own when it runs as runner.user.
+        try fm.setAttributes([.posixPermissions: 0o700], ofItemAtPath: base.path)
+        try RunnerIdentity.forChildren(services.configuration.runner)?.takeOwnership(of: [base])
         try spawn(cwd: cwd, modelDir: modelDir)
         try await waitUntilReady(timeout: options.startTimeout)
     }
 
     private func spawn(cwd: URL, modelDir: URL) throws {
         let port = try Self.freePort()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = command
-        process.currentDirectoryURL = cwd
-        var env = ProcessInfo.processInfo.environment
-        env["PORT"] = String(port)
-        env["TRAINYARD_PORT"] = String(port)
-        env["TRAINYARD_MODEL_DIR"] = modelDir.path
-        env["PYTHONUNBUFFERED"] = "1"
-        process.environment = env
-        process.standardInput = FileHandle.nullDevice
+        let runner = services.configuration.runner
+        let identity = try RunnerIdentity.forChildren(runner)
+        let environment = ChildEnvironment.build(contract: [
+            "PORT": String(port), "TRAINYARD_PORT": String(port), "TRAINYARD_MODEL_DIR": modelDir.path, "PYTHONUNBUFFERED": "1",
+        ], allowList: runner.environmentAllowList, identity: identity)
+        var launch = ChildProcess.Launch(arguments: command, environment: environment, workingDirectory: cwd)
+        launch.standardOutput = .inherit
+        launch.standardError = .inherit
+        launch.identity = identity
+        launch.writablePaths = runner.writablePaths(own: [modelDir.deletingLastPathComponent()], environment: environment)
         let generation = state.withLock { s -> Int in
             s.generation += 1
             return s.generation
         }
-        process.terminationHandler = { [weak self] p in
-            self?.exited(generation: generation, status: p.terminationStatus, cwd: cwd, modelDir: modelDir)
+        let process = try ChildProcess.start(launch)
+        Task { [weak self] in
+            let exit = await process.wait()
+            self?.exited(generation: generation, status: exit, cwd: cwd, modelDir: modelDir)
         }
-        try process.run()
         state.withLock { s in
             s.process = process
             s.port = port
             s.ready = false
         }
-        logger.info("serve process started", metadata: ["trainyard.model": .string(label), "trainyard.pid": .stringConvertible(process.processIdentifier),
+        logger.info("serve process started", metadata: ["trainyard.model": .string(label), "trainyard.pid": .stringConvertible(process.pid),
                                                         "trainyard.port": .stringConvertible(port)])
         Task { await self.pingUntilReady(generation: generation) }
     }
@@ -133,8 +138,9 @@ public final class CommandModelProcess: Sendable {
             try? await Task.sleep(for: .milliseconds(50))
         }
         logger.error("serve process did not answer GET /ping with 200 in time; restarting it", metadata: ["trainyard.model": .string(label)])
-        let process = state.withLock { $0.generation == generation ? $0.process : nil }
-        process?.terminate()
+        if let process = state.withLock({ $0.generation == generation ? $0.process : nil }) {
+            await process.stop(grace: options.terminationGrace)
+        }
     }
 
     private func ping(port: Int) async -> Bool {
@@ -144,7 +150,7 @@ public final class CommandModelProcess: Sendable {
         return response.statusCode == 200
     }
 
-    private func exited(generation: Int, status: Int32, cwd: URL, modelDir: URL) {
+    private func exited(generation: Int, status: ChildProcess.Exit, cwd: URL, modelDir: URL) {
         let (stopping, restarts) = state.withLock { s -> (Bool, Int) in
             guard s.generation == generation else { return (true, 0) }
             s.ready = false
@@ -155,7 +161,7 @@ public final class CommandModelProcess: Sendable {
         guard !stopping else { return }
         metrics.recordRestart(model: version.model.rawValue, version: version.version)
         let delay = min(options.restartDelay * (1 << min(restarts - 1, 16)), options.maxRestartDelay)
-        logger.warning("serve process exited; restarting", metadata: ["trainyard.model": .string(label), "trainyard.exit_status": .stringConvertible(status),
+        logger.warning("serve process exited; restarting", metadata: ["trainyard.model": .string(label), "trainyard.exit_status": .string(status.description),
                                                                       "trainyard.restart_in_ms": .stringConvertible(delay.components.seconds * 1000 + delay.components.attoseconds / 1_000_000_000_000_000)])
         Task {
             try? await Task.sleep(for: delay)
@@ -188,19 +194,14 @@ public final class CommandModelProcess: Sendable {
         while drain, state.withLock({ $0.inFlight > 0 }), ContinuousClock.now < deadline {
             try? await Task.sleep(for: .milliseconds(20))
         }
-        let (process, waiters, directory) = state.withLock { s -> (Process?, [CheckedContinuation<Void, Never>], URL?) in
+        let (process, waiters, directory) = state.withLock { s -> (ChildProcess?, [CheckedContinuation<Void, Never>], URL?) in
             s.stopping = true
             s.ready = false
             defer { s.readyWaiters = [] }
             return (s.process, s.readyWaiters, s.directory)
         }
         for w in waiters { w.resume() }
-        if let process, process.isRunning {
-            process.terminate()
-            let killAt = ContinuousClock.now + options.terminationGrace
-            while process.isRunning, ContinuousClock.now < killAt { try? await Task.sleep(for: .milliseconds(20)) }
-            if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        }
+        if let process { await process.stop(grace: options.terminationGrace) }
         session.invalidateAndCancel()
         if let directory { try? FileManager.default.removeItem(at: directory) }
         logger.info("serve process stopped", metadata: ["trainyard.model": .string(label)])

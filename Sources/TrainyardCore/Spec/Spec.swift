@@ -31,6 +31,9 @@ public struct Spec: Sendable, Codable, Equatable {
     public var command: [String]?
     /// `task: command`: how to serve the trained model (optional).
     public var serve: [String]?
+    /// `task: command`: variables added to the training program's environment (`env:`); names
+    /// checked by `SpecEnvironment`.
+    public var env: [String: String]
     /// Free-form labels copied onto the registered version.
     public var tags: [String: String]
     /// Filled by staging: the exact bytes behind each data location and the code folder
@@ -40,7 +43,8 @@ public struct Spec: Sendable, Codable, Equatable {
     public init(
         name: ModelName, task: TaskKind, data: DataSpec = DataSpec(), model: ModelSpec = ModelSpec(),
         warmStart: String? = nil, promote: Promotion? = nil, retries: Int = 1, timeout: Duration = .seconds(3600),
-        priority: Int = 0, seed: Int = 42, command: [String]? = nil, serve: [String]? = nil, tags: [String: String] = [:]
+        priority: Int = 0, seed: Int = 42, command: [String]? = nil, serve: [String]? = nil, tags: [String: String] = [:],
+        env: [String: String] = [:]
     ) {
         self.name = name
         self.task = task
@@ -54,12 +58,13 @@ public struct Spec: Sendable, Codable, Equatable {
         self.seed = seed
         self.command = command
         self.serve = serve
+        self.env = env
         self.tags = tags
         self.staged = []
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, task, data, model, promote, retries, priority, seed, command, serve, tags, staged
+        case name, task, data, model, promote, retries, priority, seed, command, serve, env, tags, staged
         case warmStart = "warm_start"
         case timeoutSeconds = "timeout_seconds"
     }
@@ -78,6 +83,7 @@ public struct Spec: Sendable, Codable, Equatable {
         seed = try c.decodeIfPresent(Int.self, forKey: .seed) ?? 42
         command = try c.decodeIfPresent([String].self, forKey: .command)
         serve = try c.decodeIfPresent([String].self, forKey: .serve)
+        env = try c.decodeIfPresent([String: String].self, forKey: .env) ?? [:]
         tags = try c.decodeIfPresent([String: String].self, forKey: .tags) ?? [:]
         staged = try c.decodeIfPresent([DataDigest].self, forKey: .staged) ?? []
     }
@@ -96,6 +102,7 @@ public struct Spec: Sendable, Codable, Equatable {
         try c.encode(seed, forKey: .seed)
         try c.encodeIfPresent(command, forKey: .command)
         try c.encodeIfPresent(serve, forKey: .serve)
+        if !env.isEmpty { try c.encode(env, forKey: .env) }
         if !tags.isEmpty { try c.encode(tags, forKey: .tags) }
         if !staged.isEmpty { try c.encode(staged, forKey: .staged) }
     }

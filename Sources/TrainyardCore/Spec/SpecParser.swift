@@ -148,7 +148,7 @@ private struct Walker {
 
     mutating func spec(_ root: Node) -> Spec? {
         let known = ["name", "task", "data", "model", "warm_start", "promote", "retries", "timeout", "priority",
-                     "seed", "command", "serve", "tags"]
+                     "seed", "command", "serve", "env", "tags"]
         guard let f = fields(root, at: "", known: known) else { return nil }
 
         var name: ModelName?
@@ -188,6 +188,7 @@ private struct Walker {
         let seed = int(f["seed"], "seed", in: 0...Int(Int32.max)) ?? 42
         let command = stringList(f["command"], "command")
         let serve = stringList(f["serve"], "serve")
+        let env = f["env"].map { environment($0) } ?? [:]
         var tags: [String: String] = [:]
         if let node = f["tags"] {
             if case .mapping(let m) = node {
@@ -208,6 +209,7 @@ private struct Walker {
             default:
                 if f["command"] != nil { problem("command", f["command"], "only allowed with task: command") }
                 if f["serve"] != nil { problem("serve", f["serve"], "only allowed with task: command") }
+                if f["env"] != nil { problem("env", f["env"], "only allowed with task: command") }
                 if data.train == nil {
                     problem("data.train", f["data"] ?? root, "required key is missing (a path, file:// or s3:// URI)")
                 }
@@ -222,7 +224,28 @@ private struct Walker {
         guard let name, let task else { return nil }
         return Spec(name: name, task: task, data: data, model: model, warmStart: warmStart, promote: promote,
                     retries: retries, timeout: timeout, priority: priority, seed: seed, command: command,
-                    serve: serve, tags: tags)
+                    serve: serve, tags: tags, env: env)
+    }
+
+    /// `env:`: upper-case names (`SpecEnvironment`) to strings or numbers.
+    mutating func environment(_ node: Node) -> [String: String] {
+        guard case .mapping(let mapping) = node else {
+            problem("env", node, "must be a mapping of variable names to strings, e.g. { OMP_NUM_THREADS: 2 }; got \(kindName(node))")
+            return [:]
+        }
+        var out: [String: String] = [:]
+        for (k, v) in mapping {
+            guard let name = k.scalar?.string else { problem("env", k, "keys must be strings"); continue }
+            let path = "env.\(name.prefix(64))"
+            if let why = SpecEnvironment.problem(forName: name) { problem(path, k, why); continue }
+            note(path, v)
+            guard case .scalar(let scalar) = v, v.null == nil, scalar.style != .plain || v.bool == nil,
+                  !scalar.string.utf8.contains(0) else {
+                problem(path, v, "must be a string or a number (quote it: \"yes\"); got \(kindName(v))"); continue
+            }
+            out[name] = scalar.string
+        }
+        return out
     }
 
     func locationNode(_ parent: Node?, _ key: String) -> Node? { parent?[key] ?? parent }

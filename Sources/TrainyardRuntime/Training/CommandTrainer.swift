@@ -3,21 +3,31 @@ import Synchronization
 import TrainyardCore
 
 /// `task: command`: trains with any program that honours the bring-your-own-model contract
-/// (SageMaker-like).
+/// (SageMaker-like; docs/byom.md).
 ///
-/// The program runs with cwd = the staged spec folder and these environment variables:
+/// The program runs with cwd = the staged spec folder (or its scratch folder when there is no
+/// code) and an environment built from nothing (`ChildEnvironment`): the spec's `env:`, the
+/// names `runner.env_allow` lets through, and
 /// - `TRAINYARD_INPUT_DIR`: data channels, one folder each (`train/`, `validation/`);
 /// - `TRAINYARD_MODEL_DIR`: write the model here (every file becomes an artifact);
 /// - `TRAINYARD_CHECKPOINT_DIR`: the parent version's checkpoint on warm start; write yours here;
 /// - `TRAINYARD_HYPERPARAMETERS`: path of a JSON file with `model.params`;
-/// - `TRAINYARD_OUTPUT_DIR`: write `failure` with a reason on error.
+/// - `TRAINYARD_OUTPUT_DIR`: write `failure` with a reason on error;
+/// - `TRAINYARD_JOB_ID`, and `PYTHONUNBUFFERED=1`.
 /// Metrics: `metrics.json` in the model dir, or stdout lines `metric: name=value [step=N]`.
-/// Exit 0 means success.
+/// Exit 0 means success. It is started by `ChildProcess` (own process group, parent-death
+/// signal, `runner.user`, write restriction) and stopped with SIGTERM to its group, then
+/// SIGKILL after `terminationGrace`.
 public struct CommandTrainer: Trainer {
     /// How long a stopped program gets between SIGTERM and SIGKILL.
     public var terminationGrace: Duration
+    /// `runner.*`: environment allow-list, user, write restriction.
+    public var runner: RunnerOptions
 
-    public init(terminationGrace: Duration = .seconds(5)) { self.terminationGrace = terminationGrace }
+    public init(terminationGrace: Duration = .seconds(5), runner: RunnerOptions = RunnerOptions()) {
+        self.terminationGrace = terminationGrace
+        self.runner = runner
+    }
 
     public func validate(_ spec: ParsedSpec) throws(TrainyardError) {
         guard let command = spec.spec.command, !command.isEmpty else {
@@ -47,56 +57,57 @@ public struct CommandTrainer: Trainer {
         let hyperparameters = base.appendingPathComponent("hyperparameters.json")
         try JSON.encode(run.spec.model.params, pretty: true).write(to: hyperparameters)
 
-        let process = Process()
-        let cwd = run.codeDirectory ?? base
-        process.currentDirectoryURL = cwd
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = command
-        var environment = ProcessInfo.processInfo.environment
-        environment["TRAINYARD_INPUT_DIR"] = inputDir.path
-        environment["TRAINYARD_MODEL_DIR"] = modelDir.path
-        environment["TRAINYARD_CHECKPOINT_DIR"] = checkpointDir.path
-        environment["TRAINYARD_HYPERPARAMETERS"] = hyperparameters.path
-        environment["TRAINYARD_OUTPUT_DIR"] = outputDir.path
-        environment["TRAINYARD_JOB_ID"] = String(run.jobID)
-        environment["PYTHONUNBUFFERED"] = "1"
-        process.environment = environment
-        let stdout = Pipe(), stderr = Pipe()
-        process.standardOutput = stdout
-        process.standardError = stderr
-        process.standardInput = FileHandle.nullDevice
+        // The program's own folders: private to it (0700) and, with runner.user, owned by it.
+        let ownFolders = [base] + (run.codeDirectory.map { [$0] } ?? [])
+        for folder in ownFolders { try fm.setAttributes([.posixPermissions: 0o700], ofItemAtPath: folder.path) }
+        let identity = try RunnerIdentity.forChildren(runner)
+        try identity?.takeOwnership(of: ownFolders)
 
-        let collector = MetricCollector()
-        do { try process.run() } catch {
-            throw TrainingFailure("could not start \(command.joined(separator: " ")): \(error)", retryable: false)
+        let cwd = run.codeDirectory ?? base
+        let environment = ChildEnvironment.build(contract: [
+            "TRAINYARD_INPUT_DIR": inputDir.path,
+            "TRAINYARD_MODEL_DIR": modelDir.path,
+            "TRAINYARD_CHECKPOINT_DIR": checkpointDir.path,
+            "TRAINYARD_HYPERPARAMETERS": hyperparameters.path,
+            "TRAINYARD_OUTPUT_DIR": outputDir.path,
+            "TRAINYARD_JOB_ID": String(run.jobID),
+            "PYTHONUNBUFFERED": "1",
+        ], spec: run.spec.env, allowList: runner.environmentAllowList, identity: identity)
+        var launch = ChildProcess.Launch(arguments: command, environment: environment, workingDirectory: cwd)
+        launch.identity = identity
+        launch.writablePaths = runner.writablePaths(own: ownFolders, environment: environment)
+
+        let process: ChildProcess
+        do { process = try ChildProcess.start(launch) } catch {
+            throw TrainingFailure(error.message, retryable: false)
         }
-        run.progress.log("started \(command.joined(separator: " ")) (pid \(process.processIdentifier)) in \(cwd.lastPathComponent)")
+        run.progress.log("started \(command.joined(separator: " ")) (pid \(process.pid)) in \(cwd.lastPathComponent)")
         let progress = run.progress
-        async let outDone: Void = runBlocking { Self.readLines(stdout.fileHandleForReading) { line in
+        let collector = MetricCollector()
+        let stdout = process.standardOutput, stderr = process.standardError
+        async let outDone: Void = runBlocking { if let stdout { Self.readLines(stdout) { line in
             progress.log(line)
             collector.consume(line, progress: progress)
-        } }
-        async let errDone: Void = runBlocking { Self.readLines(stderr.fileHandleForReading) { line in
+        } } }
+        async let errDone: Void = runBlocking { if let stderr { Self.readLines(stderr) { line in
             progress.log("stderr: \(line)")
             collector.keepStderr(line)
-        } }
-        // Watch for cancellation while the program runs: asked through the reporter, or the
-        // calling task cancelled (the watcher is detached, so it must be told explicitly).
+        } } }
+        // Watch for cancellation while the program runs: asked through the reporter (cancel,
+        // timeout), or the calling task cancelled (the watcher is detached, so it must be told).
         let grace = terminationGrace
         let callerCancelled = StopFlag()
         let watcher = Task.detached {
             while process.isRunning {
                 if progress.isCancelled || callerCancelled.isSet {
-                    process.terminate()
-                    try? await Task.sleep(for: grace)
-                    if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+                    await process.stop(grace: grace)
                     return
                 }
                 try? await Task.sleep(for: .milliseconds(100))
             }
         }
-        try await withTaskCancellationHandler {
-            try await runBlocking { process.waitUntilExit() }
+        let exit = await withTaskCancellationHandler {
+            await process.wait()
         } onCancel: {
             callerCancelled.set()
         }
@@ -104,15 +115,13 @@ public struct CommandTrainer: Trainer {
         watcher.cancel()
         if progress.isCancelled || callerCancelled.isSet { throw CancellationError() }
 
-        guard process.terminationStatus == 0, process.terminationReason == .exit else {
+        guard exit.isSuccess else {
             let failureFile = outputDir.appendingPathComponent("failure")
             var reason: String
             if let text = try? String(contentsOf: failureFile, encoding: .utf8), !text.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
                 reason = text.trimmingCharacters(in: .whitespacesAndNewlines)
-            } else if process.terminationReason == .uncaughtSignal {
-                reason = "killed by signal \(process.terminationStatus)"
             } else {
-                reason = "exited with code \(process.terminationStatus)"
+                reason = exit.description
             }
             let tail = collector.stderrTail
             if !tail.isEmpty { reason += "\nstderr tail:\n" + tail.joined(separator: "\n") }

@@ -48,9 +48,9 @@ func makeLogger(_ label: String, defaultLevel: Logger.Level = .info) -> Logger {
     return logger
 }
 
-/// Every trainer this build ships.
-func defaultTrainers() -> TrainerRegistry { .standard }
+/// Every trainer this build ships, bounded by the configured `limits.*`.
+func defaultTrainers(_ configuration: TrainyardConfiguration) -> TrainerRegistry { .standard(limits: configuration.limits, runner: configuration.runner) }
 
 func makeServices(_ configuration: TrainyardConfiguration, logger: Logger = makeLogger("trainyard", defaultLevel: .warning)) async throws -> TrainyardServices {
-    try await TrainyardServices.embedded(configuration, trainers: defaultTrainers(), logger: logger)
+    try await TrainyardServices.embedded(configuration, trainers: defaultTrainers(configuration), logger: logger)
 }
