@@ -75,6 +75,21 @@ struct DataLimitsTests {
         #expect(try await services.store.jobs(JobFilter()).isEmpty, "nothing is enqueued")
     }
 
+    /// A header longer than the first 64 KiB read at submit (3000 long column names, the target
+    /// last) is read to its end: the verdict is the column count, not "target not found".
+    @Test func aHeaderLongerThanTheFirstReadIsCountedWhole() async throws {
+        let names = (0..<3000).map { "a_rather_long_feature_name_\($0)" }
+        #expect(names.joined(separator: ",").utf8.count > 1 << 16)
+        let file = try write("wider/train.csv", (names + ["y"]).joined(separator: ",") + "\n" + (0...3000).map(String.init).joined(separator: ",") + "\n")
+        do {
+            _ = try await services.submitter.submit("name: wider\ntask: tabular-regression\ndata: { train: train.csv, target: y }\n",
+                                                    options: .init(baseDirectory: file.deletingLastPathComponent()))
+            Issue.record("expected the feature limit at submit")
+        } catch let error as TrainyardError {
+            #expect(error.message.contains("train.csv has 3000 feature columns; limits.features allows 20"), "\(error.message)")
+        }
+    }
+
     @Test func aWordInANumericColumnFailsTheJobWithLineAndColumn() async throws {
         var rows = (0..<300).map { "\(Double($0) / 100),\($0 % 5),\($0 * 10 + $0 % 7)" }
         rows[211] = "abc,1,2110"
