@@ -1,5 +1,6 @@
 import Foundation
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -69,7 +70,11 @@ public enum TrainyardHTTPServer {
         let configuration = services.configuration
         try checkBindingSafety(configuration: configuration)
         let router = buildRouter(services: services, readiness: readiness, options: options, extraRoutes: extraRoutes)
-        return Application(router: router,
+        // Slow or stalled clients are cut off (limits.header_seconds / body_seconds / idle_seconds):
+        // the handler is made per connection.
+        let limits = configuration.limits, logger = services.logger
+        let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [ConnectionDeadlineHandler(limits: limits, logger: logger)])
+        return Application(router: router, server: .http1(configuration: http1),
                            configuration: .init(address: .hostname(configuration.serverHost, port: configuration.serverPort), serverName: "trainyard"),
                            services: extraServices,
                            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
@@ -88,15 +93,6 @@ public func checkBindingSafety(configuration: TrainyardConfiguration) throws {
         refusing to listen on \(configuration.serverHost) without authentication: anyone who can reach it could submit jobs and move aliases. \
         Configure auth.tokens (TRAINYARD_AUTH_TOKENS=name:secret:admin), bind to 127.0.0.1, or pass --insecure (server.insecure: true) to accept the risk
         """)
-}
-
-/// Whether `host` names only this machine: `localhost`, 127.0.0.0/8, `::1`.
-public func isLoopback(_ host: String) -> Bool {
-    var h = host.lowercased()
-    if h.hasPrefix("[") && h.hasSuffix("]") { h = String(h.dropFirst().dropLast()) }
-    if h == "localhost" || h.hasSuffix(".localhost") || h == "::1" || h == "0:0:0:0:0:0:0:1" { return true }
-    let parts = h.split(separator: ".", omittingEmptySubsequences: false)
-    return parts.count == 4 && parts[0] == "127" && parts.allSatisfy { UInt8($0) != nil }
 }
 
 /// Holds the encoded OpenAPI document, filled once after the route table (which serves it) is built.

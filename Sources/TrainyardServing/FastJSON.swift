@@ -169,7 +169,7 @@ public enum FastJSON {
             guard index > digitsStart else { throw error("unexpected character") }
             let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
             if isInteger, let i = Int(text) { return .int(i) }
-            guard let d = Double(text), d.isFinite else { throw error("invalid number \"\(text)\"") }
+            guard let d = Double(text), d.isFinite else { throw error("invalid number \"\(clientEcho(text))\"") }
             return .double(d)
         }
 

@@ -46,12 +46,30 @@ public final class ModelServer: Service, Sendable {
         var tick: UInt64 = 0
         /// Required models still loading (readiness).
         var pendingRequired: Set<String> = []
+        /// Versions whose last load failed, until their back-off ends.
+        var failedLoads: [VersionKey: FailedLoad] = [:]
     }
+
+    /// A load that failed, remembered so probes and requests in the next moments get the same
+    /// answer at once instead of each starting the load again (a model that can never load
+    /// would otherwise be retried, and logged, on every readiness poll).
+    struct FailedLoad {
+        var error: any Error
+        var retryAt: ContinuousClock.Instant
+        /// Consecutive failures; the back-off doubles with each, up to `maxLoadBackoff`.
+        var failures: Int
+    }
+
+    /// Back-off after a first failed load (doubled after each further failure, up to `maxLoadBackoff`).
+    public let loadBackoff: Duration
+    static let maxLoadBackoff: Duration = .seconds(300)
 
     /// - Parameter onReadinessChange: called with a reason while required (`preload`) models
     ///   load, and with nil once they are all loaded.
+    /// - Parameter loadBackoff: how long a failed load is remembered before the next attempt (doubling).
     public init(services: TrainyardServices, options: ServingOptions = ServingOptions(), metrics: ServingMetrics = ServingMetrics(),
-                onReadinessChange: @escaping @Sendable (String?) -> Void = { _ in }) {
+                loadBackoff: Duration = .seconds(5), onReadinessChange: @escaping @Sendable (String?) -> Void = { _ in }) {
+        self.loadBackoff = loadBackoff
         self.services = Self.withArtifactCache(services, options: options)
         self.options = options
         self.metrics = metrics
@@ -80,9 +98,23 @@ public final class ModelServer: Service, Sendable {
     }
 
     /// Why the server is not ready for traffic (required models loading); nil when ready.
+    ///
+    /// It counts the models without naming them: readiness routes are open to anyone, and model
+    /// names are for token holders (the log names each model as it loads).
     public var notReadyReason: String? {
-        let pending = state.withLock { $0.pendingRequired }
-        return pending.isEmpty ? nil : "loading models: \(pending.sorted().joined(separator: ", "))"
+        let pending = state.withLock { $0.pendingRequired.count }
+        return pending == 0 ? nil : "loading \(pending) required model\(pending == 1 ? "" : "s")"
+    }
+
+    /// Why `version` is not being loaded right now: its last load failed and the back-off has not
+    /// ended. nil when a load may start (never tried, loaded, or back-off over).
+    public func loadFailure(of version: ModelVersion) -> (error: any Error, retryIn: Duration)? {
+        let key = VersionKey(model: version.model, version: version.version)
+        let now = ContinuousClock.now
+        return state.withLock { s in
+            guard let failed = s.failedLoads[key], now < failed.retryAt else { return nil }
+            return (failed.error, failed.retryAt - now)
+        }
     }
 
     // MARK: Lookup
@@ -121,6 +153,8 @@ public final class ModelServer: Service, Sendable {
     }
 
     /// Starts loading `reference` in the background if it is not loaded (V2 model-ready polls).
+    /// A version whose load just failed is not tried again before its back-off ends (`load` answers
+    /// with the remembered failure).
     public func prefetch(_ reference: ModelReference) {
         guard !isLoaded(reference) else { return }
         Task { _ = try? await self.resolveAndLoad(reference) }
@@ -146,12 +180,15 @@ public final class ModelServer: Service, Sendable {
     /// Loads and warms `version` unless it is resident; concurrent callers share one load.
     func load(_ version: ModelVersion) async throws -> ServedModel {
         let key = VersionKey(model: version.model, version: version.version)
-        let existing = state.withLock { s -> Slot? in
-            if let slot = s.slots[key] { return slot }
+        let now = ContinuousClock.now
+        let (existing, remembered) = state.withLock { s -> (Slot?, (any Error)?) in
+            if let slot = s.slots[key] { return (slot, nil) }
+            if let failed = s.failedLoads[key], now < failed.retryAt { return (nil, failed.error) }
             let task = Task { try await self.performLoad(version) }
             s.slots[key] = .loading(task)
-            return nil
+            return (nil, nil)
         }
+        if let remembered { throw remembered }
         let task: Task<ServedModel, any Error>
         switch existing {
         case .ready(let model)?: return model
@@ -187,14 +224,30 @@ public final class ModelServer: Service, Sendable {
         logger.info("loading model", metadata: ["trainyard.model": .string(label)])
         do {
             let model = try await ServedModel.load(version, services: services, options: options, metrics: metrics, logger: logger)
+            state.withLock { _ = $0.failedLoads.removeValue(forKey: VersionKey(model: version.model, version: version.version)) }
             let seconds = (ContinuousClock.now - start).seconds
             metrics.recordLoad(model: version.model.rawValue, seconds: seconds, outcome: "loaded")
             logger.info("model loaded", metadata: ["trainyard.model": .string(label), "trainyard.load_ms": .string(String(format: "%.1f", seconds * 1000))])
             return model
         } catch {
             metrics.recordLoad(model: version.model.rawValue, seconds: nil, outcome: "failed")
-            logger.error("model load failed", metadata: ["trainyard.model": .string(label), "error.description": .string("\(error)")])
+            let backoff = rememberFailure(error, of: VersionKey(model: version.model, version: version.version))
+            logger.error("model load failed", metadata: ["trainyard.model": .string(label), "error.description": .string("\(error)"),
+                                                         "trainyard.retry_after_s": .stringConvertible(backoff.components.seconds)])
             throw error
+        }
+    }
+
+    /// Records a failed load of `key`; returns how long until the next attempt may start.
+    private func rememberFailure(_ error: any Error, of key: VersionKey) -> Duration {
+        state.withLock { s in
+            let failures = (s.failedLoads[key]?.failures ?? 0) + 1
+            let ceiling = max(loadBackoff, Self.maxLoadBackoff)
+            var backoff = loadBackoff
+            for _ in 1..<failures where backoff < ceiling { backoff *= 2 }
+            backoff = min(backoff, ceiling)
+            s.failedLoads[key] = FailedLoad(error: error, retryAt: ContinuousClock.now + backoff, failures: failures)
+            return backoff
         }
     }
 

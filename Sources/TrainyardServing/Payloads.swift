@@ -15,7 +15,7 @@ public enum Payloads {
         }
         if let inputs = o["inputs"] { return try rowsOrColumns(inputs, key: "inputs") }
         if let instances = o["instances"] { return try rowsOrColumns(instances, key: "instances") }
-        throw bad("the body must have \"inputs\" or \"instances\" (an array of rows); got keys \(o.keys.sorted().joined(separator: ", "))")
+        throw bad("the body must have \"inputs\" or \"instances\" (an array of rows); got keys \(clientEcho(o.keys.sorted().joined(separator: ", ")))")
     }
 
     /// TensorFlow Serving REST: `instances` (row format) or `inputs` (columnar format).
@@ -38,7 +38,7 @@ public enum Payloads {
         }
         let keys = ["dataframe_split", "dataframe_records", "instances", "inputs"].filter { o[$0] != nil }
         guard keys.count == 1 else {
-            throw bad(keys.isEmpty ? "the body must have one of dataframe_split, dataframe_records, instances, inputs; got keys \(o.keys.sorted().joined(separator: ", "))"
+            throw bad(keys.isEmpty ? "the body must have one of dataframe_split, dataframe_records, instances, inputs; got keys \(clientEcho(o.keys.sorted().joined(separator: ", ")))"
                                    : "the body has \(keys.joined(separator: " and ")); use exactly one")
         }
         switch keys[0] {
@@ -78,9 +78,9 @@ public enum Payloads {
             var names: [String] = []
             var arrays: [[JSONValue]] = []
             for (name, column) in columns.sorted(by: { $0.key < $1.key }) {
-                guard case .array(let values) = column else { throw bad("\"\(key).\(name)\" must be an array (one value per instance)") }
+                guard case .array(let values) = column else { throw bad("\"\(key).\(clientEcho(name))\" must be an array (one value per instance)") }
                 if let c = count, c != values.count {
-                    throw bad("the columns of \"\(key)\" differ in length (\(names[0]) has \(c), \(name) has \(values.count))")
+                    throw bad("the columns of \"\(key)\" differ in length (\(clientEcho(names[0])) has \(c), \(clientEcho(name)) has \(values.count))")
                 }
                 count = values.count
                 names.append(name)
@@ -159,7 +159,11 @@ public enum Payloads {
     ///
     /// Tabular models take one tensor per column (shape `[N]` or `[N, 1]`), or one tensor of shape
     /// `[N, F]` with the columns in model order; text models one `BYTES` tensor of shape `[N]`.
-    public static func v2Rows(_ body: JSONValue, schema: InputSchema) throws(TrainyardError) -> [JSONValue] {
+    ///
+    /// - Parameter maxElements: `limits.tensor_elements`: a shape holding more is a 400 (shapes are
+    ///   client numbers: their product is computed overflow-checked, before anything is sized by it).
+    public static func v2Rows(_ body: JSONValue, schema: InputSchema,
+                              maxElements: Int = ResourceLimits().tensorElements) throws(TrainyardError) -> [JSONValue] {
         guard case .object(let o) = body else { throw bad("the body must be a JSON object with \"inputs\"") }
         guard case .array(let tensors)? = o["inputs"], !tensors.isEmpty else {
             throw bad("\"inputs\" must be a non-empty array of tensors {\"name\", \"shape\", \"datatype\", \"data\"}")
@@ -169,6 +173,7 @@ public enum Payloads {
             let path = "inputs[\(i)]"
             guard case .object(let t) = tensor else { throw bad("\"\(path)\" must be a tensor object") }
             guard case .string(let name)? = t["name"] else { throw bad("\"\(path).name\" is required (a string)") }
+            guard name.utf8.count <= 1024 else { throw bad("\"\(path).name\" \"\(clientEcho(name))\" is longer than 1024 bytes") }
             guard case .array(let shapeValues)? = t["shape"] else { throw bad("\"\(path).shape\" is required (an array of integers)") }
             let shape = try shapeValues.map { (v) throws(TrainyardError) -> Int in
                 guard case .int(let n) = v, n >= 0 else { throw bad("\"\(path).shape\" must contain non-negative integers") }
@@ -176,10 +181,10 @@ public enum Payloads {
             }
             guard case .string(let datatype)? = t["datatype"] else { throw bad("\"\(path).datatype\" is required (BOOL, INT64, FP32, FP64, BYTES, …)") }
             guard let data = t["data"] else { throw bad("\"\(path).data\" is required") }
+            let expected = try elementCount(shape, path: path, limit: maxElements)
             let flat = flatten(data)
-            let expected = shape.reduce(1, *)
             guard flat.count == expected else {
-                throw bad("\"\(path)\": shape \(shape) holds \(expected) elements but data has \(flat.count)")
+                throw bad("\"\(path)\": shape \(clientEcho("\(shape)")) holds \(expected) elements but data has \(flat.count)")
             }
             try checkDatatype(datatype, flat, path: path)
             decoded.append((name, shape, flat))
@@ -205,11 +210,26 @@ public enum Payloads {
         }
     }
 
+    /// How many elements `shape` holds, refusing a shape whose non-zero dimensions multiply past
+    /// `limit`. Bounding that product (not just the whole one, which a zero dimension makes 0)
+    /// bounds every partial product taken later (row widths), so none can overflow.
+    static func elementCount(_ shape: [Int], path: String, limit: Int) throws(TrainyardError) -> Int {
+        var product = 1
+        for dimension in shape where dimension > 0 {
+            let (next, overflow) = product.multipliedReportingOverflow(by: dimension)
+            guard !overflow, next <= limit else {
+                throw bad("\"\(path).shape\" \(clientEcho("\(shape)")) holds more than \(limit) elements, the server's limit (limits.tensor_elements)")
+            }
+            product = next
+        }
+        return shape.contains(0) ? 0 : product
+    }
+
     private static func namedColumns(_ tensors: [(name: String, shape: [Int], data: [JSONValue])]) throws(TrainyardError) -> [JSONValue] {
         let n = tensors[0].shape.first ?? tensors[0].data.count
         for t in tensors {
             guard t.data.count == n, t.shape.first == n || t.shape.isEmpty else {
-                throw bad("tensor \"\(t.name)\" has shape \(t.shape); every column tensor must have shape [\(n)] or [\(n), 1]")
+                throw bad("tensor \"\(clientEcho(t.name))\" has shape \(clientEcho("\(t.shape)")); every column tensor must have shape [\(n)] or [\(n), 1]")
             }
         }
         return (0..<n).map { i in .object(Dictionary(tensors.map { ($0.name, $0.data[i]) }, uniquingKeysWith: { a, _ in a })) }
@@ -237,7 +257,7 @@ public enum Payloads {
                 throw bad("\"\(path).data[\(i)]\": a \(datatype) tensor holds numbers")
             }
         default:
-            throw bad("\"\(path).datatype\" \"\(datatype)\" is not a V2 datatype (BOOL, INT8…INT64, UINT8…UINT64, FP16, FP32, FP64, BYTES)")
+            throw bad("\"\(path).datatype\" \"\(clientEcho(datatype))\" is not a V2 datatype (BOOL, INT8…INT64, UINT8…UINT64, FP16, FP32, FP64, BYTES)")
         }
     }
 

@@ -7,7 +7,7 @@ public struct ModelName: ValidatedName, Comparable, CustomStringConvertible {
 
     public init(_ rawValue: String) throws(TrainyardError) {
         guard Self.isValid(rawValue) else {
-            throw TrainyardError(.invalidArgument, "invalid model name \"\(rawValue)\": must match [a-z0-9][a-z0-9._-]{0,63}")
+            throw TrainyardError(.invalidArgument, "invalid model name \"\(clientEcho(rawValue))\": must match [a-z0-9][a-z0-9._-]{0,63}")
         }
         self.rawValue = rawValue
     }
@@ -32,11 +32,11 @@ public struct AliasName: ValidatedName, Comparable, CustomStringConvertible {
 
     public init(_ rawValue: String) throws(TrainyardError) {
         guard ModelName.isValid(rawValue), !rawValue.allSatisfy(\.isNumber) else {
-            throw TrainyardError(.invalidArgument, "invalid alias \"\(rawValue)\": must match [a-z0-9][a-z0-9._-]{0,63} and not be a number")
+            throw TrainyardError(.invalidArgument, "invalid alias \"\(clientEcho(rawValue))\": must match [a-z0-9][a-z0-9._-]{0,63} and not be a number")
         }
         // `GET /api/v1/models/{name}/aliases/history` is the audit trail.
         guard !Self.reserved.contains(rawValue) else {
-            throw TrainyardError(.invalidArgument, "invalid alias \"\(rawValue)\": the name is reserved")
+            throw TrainyardError(.invalidArgument, "invalid alias \"\(clientEcho(rawValue))\": the name is reserved")
         }
         self.rawValue = rawValue
     }

@@ -25,7 +25,7 @@ public struct ModelReference: Hashable, Sendable, CustomStringConvertible {
             name = try ModelName(String(text[..<colon]))
             let v = String(text[text.index(after: colon)...])
             guard let number = Int(v), number >= 1 else {
-                throw TrainyardError(.invalidArgument, "invalid version \"\(v)\" in model reference \"\(text)\": must be a positive integer")
+                throw TrainyardError(.invalidArgument, "invalid version \"\(clientEcho(v))\" in model reference \"\(clientEcho(text))\": must be a positive integer")
             }
             selector = .version(number)
         } else {

@@ -7,22 +7,45 @@ import TrainyardServing
 
 /// How each client protocol shapes an error body, so its own client libraries can read it.
 ///
-/// - Trainyard (native, `/predict`, `/ner`): the control API's `{"error": {"code", "message", "details"}}`.
-/// - KServe V2 and TensorFlow Serving: `{"error": "message"}`, as their REST specs define.
-/// - MLflow / SageMaker: `{"error_code": "BAD_REQUEST", "message": "…"}`, as MLflow's scoring server.
+/// - Trainyard (control API, native, `/predict`, `/ner`): `{"error": {"code", "message", "details"}}`.
+/// - KServe V2 (`/v2…`) and TensorFlow Serving (`/v1/models…`): `{"error": "message"}`, as their REST specs define.
+/// - MLflow / SageMaker (`/invocations`, `/ping`, `/health`): `{"error_code": "BAD_REQUEST", "message": "…"}`.
 ///
-/// The status code is the same in every dialect, and the non-Trainyard ones keep the per-field
-/// `details` list (and the Trainyard `code`) as extra keys, which their clients ignore.
+/// The dialect follows from the request path alone, so every error on a protocol's paths comes in
+/// its shape: the route's own errors, a missing token (401), an unknown route (404), a body over
+/// the limit (413) and a server fault (500). The status code is the same in every dialect, and
+/// the non-Trainyard ones keep the per-field `details` list (and the Trainyard `code`) as extra
+/// keys, which their clients ignore. `/openapi.json` declares each route's shape the same way.
 enum ErrorDialect: Sendable {
     case trainyard
     case kserveV2
     case tfServing
     case mlflow
 
-    /// The response for `error` in this dialect; nil for the Trainyard dialect and for server
-    /// faults, which `ErrorMiddleware` renders (and logs).
-    func response(for error: any Error) -> Response? {
-        guard self != .trainyard, let told = ToldError(error) else { return nil }
+    /// The dialect of the routes under `path` (a request path or a route template).
+    init(path: String) {
+        if path == "/v2" || path.hasPrefix("/v2/") {
+            self = .kserveV2
+        } else if path == "/v1/models" || path.hasPrefix("/v1/models/") {
+            self = .tfServing
+        } else if path == "/invocations" || path == "/ping" || path == "/health" {
+            self = .mlflow
+        } else {
+            self = .trainyard
+        }
+    }
+
+    /// The component schema (`#/components/schemas/…`) of this dialect's error body.
+    var schemaName: String {
+        switch self {
+        case .trainyard: return "Error"
+        case .kserveV2, .tfServing: return "ProtocolError"
+        case .mlflow: return "MLflowError"
+        }
+    }
+
+    /// The body of `told` in this dialect (nil for the Trainyard dialect: `ErrorMiddleware` renders the envelope).
+    func body(for told: ToldError) -> JSONValue? {
         let (status, code, message, details) = (told.status, told.code, told.message, told.details)
         var body: [String: JSONValue] = [:]
         switch self {
@@ -44,10 +67,18 @@ enum ErrorDialect: Sendable {
                 return .object(entry)
             })
         }
-        var headers: HTTPFields = [.contentType: HTTPHelpers.jsonContentType]
-        if status == 503 || status == 429 { headers[.retryAfter] = "2" }
-        return Response(status: .init(code: status), headers: headers,
-                        body: .init(byteBuffer: ByteBuffer(bytes: FastJSON.serialize(.object(body)))))
+        return .object(body)
+    }
+
+    /// `told` as a response in this dialect; nil for the Trainyard dialect.
+    func response(for told: ToldError, headOnly: Bool) -> Response? {
+        guard let body = body(for: told) else { return nil }
+        var headers = told.headers
+        headers[.contentType] = HTTPHelpers.jsonContentType
+        if (told.status == 503 || told.status == 429) && headers[.retryAfter] == nil { headers[.retryAfter] = "2" }
+        if headOnly { return Response(status: .init(code: told.status), headers: headers) }
+        return Response(status: .init(code: told.status), headers: headers,
+                        body: .init(byteBuffer: ByteBuffer(bytes: FastJSON.serialize(body))))
     }
 
     /// MLflow's `error_code` names (mlflow/protos/databricks.proto) for a status.
@@ -62,19 +93,6 @@ enum ErrorDialect: Sendable {
         case 503: return "TEMPORARILY_UNAVAILABLE"
         case 504: return "DEADLINE_EXCEEDED"
         default: return status < 500 ? "BAD_REQUEST" : "INTERNAL_ERROR"
-        }
-    }
-
-    /// Wraps a route handler so its client errors come out in this dialect.
-    func wrap(_ handler: @escaping APIRoute.Handler) -> APIRoute.Handler {
-        guard self != .trainyard else { return handler }
-        return { request, context in
-            do {
-                return try await handler(request, context)
-            } catch {
-                if let response = response(for: error) { return response }
-                throw error
-            }
         }
     }
 }

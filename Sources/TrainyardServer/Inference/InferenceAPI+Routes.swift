@@ -17,7 +17,7 @@ extension InferenceAPI {
                                                  description: "Rows to score; text/plain for text models: one text per line (text classification) or one document (NER)"),
                      responses: [.json(200, "One prediction per row", InferenceSchema.nativeAnswer)] + InferenceSchema.errors,
                      handler: instrumented("native") { request, context in
-                let reference = try Self.reference(context.parameters.get("name") ?? "", version: Params.string(request, "version"),
+                let reference = try Self.reference(Params.path(context, "name"), version: Params.string(request, "version"),
                                                    alias: Params.string(request, "alias"))
                 let model = try await server.model(for: reference)
                 let rows = try await Self.rows(request, context, csv: true, json: Payloads.nativeRows,
@@ -54,7 +54,7 @@ extension InferenceAPI {
             let base = versioned ? "/v2/models/{name}/versions/{version}" : "/v2/models/{name}"
             let suffix = versioned ? "Version" : ""
             @Sendable func reference(_ context: TrainyardRequestContext) throws -> ModelReference {
-                try Self.reference(context.parameters.get("name") ?? "", version: versioned ? context.parameters.get("version") ?? "" : nil)
+                try Self.reference(Params.path(context, "name"), version: versioned ? Params.path(context, "version") : nil)
             }
             routes += [
                 APIRoute(.get, base, scope: .predict, operationID: "v2ModelMetadata\(suffix)", summary: "V2 model metadata", tag: "kserve-v2",
@@ -66,12 +66,15 @@ extension InferenceAPI {
                     return Self.respond(.object(["name": .string(ref.name.rawValue), "versions": .array(versions), "platform": .string("trainyard"),
                                                  "inputs": .array(inputs), "outputs": .array(outputs)]), model: nil)
                 },
-                APIRoute(.get, base + "/ready", scope: nil, operationID: "v2ModelReady\(suffix)",
-                         summary: "V2 model readiness: 200 when loaded; 503 with Retry-After while it loads", tag: "kserve-v2",
-                         responses: [.json(200, "Ready", Schema.anyValue), notReadyDoc] + InferenceSchema.errors) { _, context in
+                // It starts a load, so it needs a token like inference does (open, it let anyone
+                // churn the model cache and probe which model names exist).
+                APIRoute(.get, base + "/ready", scope: .predict, operationID: "v2ModelReady\(suffix)",
+                         summary: "V2 model readiness: 200 when loaded; 503 with Retry-After while it loads, or with the reason when its last load failed",
+                         tag: "kserve-v2", responses: [.json(200, "Ready", Schema.anyValue), notReadyDoc] + InferenceSchema.errors) { _, context in
                     let ref = try reference(context)
                     if server.isLoaded(ref) { return Self.respond(.object(["name": .string(ref.name.rawValue), "ready": .bool(true)]), model: nil) }
-                    _ = try await server.services.store.resolve(ref)  // 404 for an unknown model/version
+                    let version = try await server.services.store.resolve(ref)  // 404 for an unknown model/version
+                    if let failure = server.loadFailure(of: version) { throw Self.loadFailed(ref, failure.error, retryIn: failure.retryIn) }
                     server.prefetch(ref)
                     return notReady("\(ref) is loading")
                 },
@@ -82,7 +85,7 @@ extension InferenceAPI {
                     let ref = try reference(context)
                     let body = try await Self.jsonBody(request, context)
                     let model = try await server.model(for: ref)
-                    let rows = try Payloads.v2Rows(body, schema: model.schema)
+                    let rows = try Payloads.v2Rows(body, schema: model.schema, maxElements: server.services.configuration.limits.tensorElements)
                     let outputs = try await model.predict(rows)
                     var answer: [String: JSONValue] = ["model_name": .string(model.name.rawValue), "model_version": .string(String(model.number)),
                                                        "outputs": .array(Payloads.v2Outputs(outputs, model: model))]
@@ -116,24 +119,29 @@ extension InferenceAPI {
         func status(_ path: String, _ id: String, versioned: Bool) -> APIRoute {
             APIRoute(.get, path, scope: .predict, operationID: id, summary: "TF Serving model status", tag: "tensorflow-serving",
                      responses: [.json(200, "model_version_status", Schema.anyValue)] + InferenceSchema.errors) { _, context in
-                let ref = try Self.reference(context.parameters.get("name") ?? "", version: versioned ? context.parameters.get("version") ?? "" : nil)
+                let ref = try Self.reference(Params.path(context, "name"), version: versioned ? Params.path(context, "version") : nil)
                 let version = try await server.services.store.resolve(ref)
                 let loaded = server.isLoaded(ref)
-                if !loaded { server.prefetch(ref) }
-                let entry: JSONValue = .object(["version": .string(String(version.version)), "state": .string(loaded ? "AVAILABLE" : "LOADING"),
-                                                "status": .object(["error_code": .string("OK"), "error_message": .string("")])])
+                // TF Serving reports a version that failed to load as END with the error.
+                let failure = loaded ? nil : server.loadFailure(of: version)
+                if !loaded && failure == nil { server.prefetch(ref) }
+                let state = loaded ? "AVAILABLE" : failure == nil ? "LOADING" : "END"
+                let message = failure.map { Self.loadFailed(ref, $0.error, retryIn: $0.retryIn).message } ?? ""
+                let entry: JSONValue = .object(["version": .string(String(version.version)), "state": .string(state),
+                                                "status": .object(["error_code": .string(failure == nil ? "OK" : "UNAVAILABLE"),
+                                                                   "error_message": .string(message)])])
                 return Self.respond(.object(["model_version_status": .array([entry])]), model: nil)
             }
         }
         return [
             predict("/v1/models/{name}:predict", "tfPredict", "TF Serving predict (default version)") { context in
-                try Self.reference(context.parameters.get("name") ?? "")
+                try Self.reference(Params.path(context, "name"))
             },
             predict("/v1/models/{name}/versions/{version}:predict", "tfPredictVersion", "TF Serving predict with a version") { context in
-                try Self.reference(context.parameters.get("name") ?? "", version: context.parameters.get("version") ?? "")
+                try Self.reference(Params.path(context, "name"), version: Params.path(context, "version"))
             },
             predict("/v1/models/{name}/labels/{alias}:predict", "tfPredictLabel", "TF Serving predict with a version label (alias)") { context in
-                try Self.reference(context.parameters.get("name") ?? "", alias: context.parameters.get("alias") ?? "")
+                try Self.reference(Params.path(context, "name"), alias: Params.path(context, "alias"))
             },
             status("/v1/models/{name}", "tfModelStatus", versioned: false),
             status("/v1/models/{name}/versions/{version}", "tfModelStatusVersion", versioned: true),
@@ -143,10 +151,18 @@ extension InferenceAPI {
     // MARK: MLflow / SageMaker
 
     var mlflowRoutes: [APIRoute] {
-        let ping: APIRoute.Handler = { _, _ in
+        // Open to anyone (SageMaker pings without credentials), so with tokens configured a caller
+        // without a predict token learns only whether the default model is resident: no load is
+        // started for them and no model name is shown (nor in the X-Trainyard-Model header).
+        let ping: APIRoute.Handler = { _, context in
             if let reason = readiness.notReadyReason ?? server.notReadyReason { return notReady(reason) }
+            let trusted = server.services.configuration.tokens.isEmpty || context.caller?.allows(.predict) == true
             guard let ref = try? await defaultReference() else { return Self.respond(.object(["status": .string("ok")]), model: nil) }
-            if let model = server.cached(ref) { return Self.respond(.object(["status": .string("ok")]), model: model) }
+            if let model = server.cached(ref) { return Self.respond(.object(["status": .string("ok")]), model: trusted ? model : nil) }
+            guard trusted else { return notReady("the default model is not loaded yet") }
+            if let version = try? await server.services.store.resolve(ref), let failure = server.loadFailure(of: version) {
+                return notReady(Self.loadFailed(ref, failure.error, retryIn: failure.retryIn).message, status: "failed")
+            }
             server.prefetch(ref)
             return notReady("\(ref) is loading")
         }

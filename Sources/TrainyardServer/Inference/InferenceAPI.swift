@@ -47,17 +47,8 @@ public struct InferenceAPI: Sendable {
     }
 
     public var routes: [APIRoute] {
-        nativeRoutes + Self.speaking(.kserveV2, v2Routes) + Self.speaking(.tfServing, tfServingRoutes) + Self.speaking(.mlflow, mlflowRoutes)
-            + legacyRoutes + [metricsRoute]
-    }
-
-    /// `routes` with their client errors rendered in `dialect` (status codes unchanged).
-    static func speaking(_ dialect: ErrorDialect, _ routes: [APIRoute]) -> [APIRoute] {
-        routes.map { route in
-            var route = route
-            route.handler = dialect.wrap(route.handler)
-            return route
-        }
+        // Errors on the protocol routes come in each protocol's shape: `ErrorDialect(path:)`.
+        nativeRoutes + v2Routes + tfServingRoutes + mlflowRoutes + legacyRoutes + [metricsRoute]
     }
 
     // MARK: Shared
@@ -92,7 +83,7 @@ public struct InferenceAPI: Sendable {
     }
 
     static func unsupported(_ mediaType: String, accepted: String) -> TrainyardError {
-        TrainyardError(.unsupportedMediaType, "Content-Type \(mediaType) is not supported here; send \(accepted)")
+        TrainyardError(.unsupportedMediaType, "Content-Type \(clientEcho(mediaType)) is not supported here; send \(accepted)")
     }
 
     static func body(_ request: Request, _ context: TrainyardRequestContext) async throws -> ByteBuffer {
@@ -141,16 +132,24 @@ public struct InferenceAPI: Sendable {
         let model = try ModelName(name)
         if version != nil && alias != nil { throw TrainyardError(.invalidArgument, "give either a version or an alias, not both") }
         if let version {
-            guard let n = Int(version), n >= 1 else { throw TrainyardError(.invalidArgument, "version \"\(version)\" must be a positive integer") }
+            guard let n = Int(version), n >= 1 else { throw TrainyardError(.invalidArgument, "version \"\(clientEcho(version))\" must be a positive integer") }
             return ModelReference(name: model, selector: .version(n))
         }
         if let alias { return ModelReference(name: model, selector: .alias(try AliasName(alias))) }
         return ModelReference(name: model)
     }
 
-    func notReady(_ reason: String) -> Response {
-        InferenceAPI.respond(.object(["status": .string("loading"), "reason": .string(reason)]), model: nil, status: .serviceUnavailable,
+    func notReady(_ reason: String, status: String = "loading") -> Response {
+        InferenceAPI.respond(.object(["status": .string(status), "reason": .string(reason)]), model: nil, status: .serviceUnavailable,
                              headers: [.retryAfter: String(retryAfterSeconds)])
+    }
+
+    /// The answer for a version whose last load failed and is not retried yet: 503 naming the
+    /// reason (a client error's message; a server fault is only in the log) and when it is retried.
+    static func loadFailed(_ reference: ModelReference, _ error: any Error, retryIn: Duration) -> TrainyardError {
+        let reason = ToldError(error)?.message ?? "an internal error (see the server log)"
+        let seconds = max(1, Int(retryIn.secondsValue.rounded(.up)))
+        return TrainyardError(.unavailable, "\(reference) could not be loaded: \(reason); the server tries again in \(seconds) s")
     }
 
     /// The model `/invocations` and `/ping` serve: the configured one, else the only registered model.
@@ -171,7 +170,9 @@ public struct InferenceAPI: Sendable {
     // MARK: Operations
 
     var metricsRoute: APIRoute {
-        APIRoute(.get, "/metrics", scope: nil, operationID: "metrics", summary: "Prometheus metrics (text exposition format 0.0.4)", tag: "operations",
+        // It names every model and version, so it needs a read token when tokens are configured
+        // (Prometheus sends one with `authorization: {credentials: …}` in its scrape config).
+        APIRoute(.get, "/metrics", scope: .read, operationID: "metrics", summary: "Prometheus metrics (text exposition format 0.0.4)", tag: "operations",
                  responses: [APIResponse(200, "Metrics", content: ["text/plain": Schema.string])]) { _, _ in
             Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                      body: .init(byteBuffer: ByteBuffer(string: server.metrics.render())))

@@ -4,7 +4,8 @@ import Hummingbird
 import Logging
 import TrainyardCore
 
-/// Renders every error as `{"error": {"code", "message", "details"}}`.
+/// Renders every error as `{"error": {"code", "message", "details"}}`, or in the client
+/// protocol's own shape on its paths (`ErrorDialect(path:)`).
 ///
 /// `TrainyardError`s render themselves with their status; Hummingbird's own HTTP errors (route
 /// not found, body too large) get the same shape; anything else is an internal error: logged
@@ -30,24 +31,22 @@ struct ErrorMiddleware: RouterMiddleware {
     }
 
     static func response(for error: any Error, request: Request, context: Context) -> Response {
-        let status: Int
-        let body: Envelope.Body
-        let headers: HTTPFields
-        if let told = ToldError(error) {
-            status = told.status
-            body = .init(code: told.code, message: told.message, details: told.details)
-            headers = told.headers
-            if status >= 500 {
+        let told: ToldError
+        if let known = ToldError(error) {
+            told = known
+            if told.status >= 500 {
                 context.logger.error("request failed: \(told.code)", metadata: ["error.message": .string(told.message)])
             }
         } else {
-            status = 500
-            headers = [:]
-            body = .init(code: TrainyardError.Code.internal.rawValue,
-                         message: "internal error; see the server log for request \(context.requestID)", details: [])
+            told = ToldError(internal: "internal error; see the server log for request \(context.requestID)")
             context.logger.error("internal error", metadata: ["error.type": .string(String(reflecting: type(of: error))),
                                                                 "error.description": .string(String(describing: error))])
         }
+        if let dialect = ErrorDialect(path: request.uri.path).response(for: told, headOnly: request.method == .head) {
+            return dialect
+        }
+        let (status, headers) = (told.status, told.headers)
+        let body = Envelope.Body(code: told.code, message: told.message, details: told.details)
         if request.method == .head {
             return Response(status: .init(code: status), headers: headers)
         }
@@ -95,6 +94,30 @@ struct ToldError {
             if let http = error as? HTTPError { for field in http.headers where field.name != .contentType { headers.append(field) } }
         default:
             return nil
+        }
+        bound()
+    }
+
+    /// A server fault: 500 with `message`, which must reveal nothing.
+    init(internal message: String) {
+        (status, code, self.message, details) = (500, TrainyardError.Code.internal.rawValue, message, [])
+    }
+
+    /// The most field problems one reply lists, and the longest message it carries.
+    static let maxDetails = 100
+    static let maxMessageCharacters = 4_000
+
+    /// Keeps a reply readable whatever the request was: a request with ten thousand bad rows, or
+    /// a message that quotes client input some code path forgot to clip, stays a few kilobytes.
+    private mutating func bound() {
+        message = clientEcho(message, limit: Self.maxMessageCharacters)
+        if details.count > Self.maxDetails {
+            let more = details.count - Self.maxDetails
+            details = Array(details.prefix(Self.maxDetails)) + [TrainyardError.Detail(message: "… and \(more) more problem\(more == 1 ? "" : "s")")]
+        }
+        for i in details.indices {
+            details[i].message = clientEcho(details[i].message, limit: 500)
+            if let path = details[i].path { details[i].path = clientEcho(path) }
         }
     }
 }

@@ -128,6 +128,7 @@ extension ControlAPI {
         let name = try Params.model(context), alias = try Params.alias(context)
         let body = try await HTTPHelpers.readBody(request, limit: context.maxUploadSize)
         try Self.rejectUnknownKeys(body, allowed: ["version", "reason"], what: "alias update")
+        try Self.requireInteger(body, key: "version", what: "alias update")
         let update = try HTTPHelpers.decodeBody(AliasUpdate.self, from: body, what: "alias update")
         guard update.version >= 1 else { throw TrainyardError(.invalidArgument, "alias update: \"version\" must be a positive integer; got \(update.version)") }
         _ = try await requireVersion(name, update.version)
@@ -142,7 +143,23 @@ extension ControlAPI {
         guard case .object(let object) = value else { throw TrainyardError(.invalidArgument, "\(what): the body must be a JSON object") }
         let unknown = Set(object.keys).subtracting(allowed)
         guard unknown.isEmpty else {
-            throw TrainyardError(.invalidArgument, "\(what): unknown key(s) \(unknown.sorted().joined(separator: ", ")); expected \(allowed.sorted().joined(separator: ", "))")
+            throw TrainyardError(.invalidArgument, "\(what): unknown key(s) \(clientEcho(unknown.sorted().joined(separator: ", "))); expected \(allowed.sorted().joined(separator: ", "))")
         }
+    }
+
+    /// A present `key` must be a JSON integer. The typed decoder reports a fraction such as 1.5
+    /// as a corrupt document ("not valid JSON"); this names the key and the rule instead.
+    static func requireInteger(_ body: Data, key: String, what: String) throws {
+        guard case .object(let object)? = try? JSON.decode(JSONValue.self, from: body), let value = object[key] else { return }
+        let got: String
+        switch value {
+        case .int, .null: return  // null: the typed decode names it ("must be an integer, not null")
+        case .double(let d): got = "\(d)"
+        case .string(let s): got = "the string \"\(clientEcho(s))\""
+        case .bool(let b): got = "\(b)"
+        case .array: got = "an array"
+        case .object: got = "an object"
+        }
+        throw TrainyardError(.invalidArgument, "\(what): \"\(key)\" must be an integer (a version number); got \(got)")
     }
 }

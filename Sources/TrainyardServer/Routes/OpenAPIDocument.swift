@@ -2,10 +2,40 @@ import Foundation
 import TrainyardCore
 
 /// Builds the OpenAPI 3.1 document from the route table.
+///
+/// What it declares is what the server does: each route's error body in its protocol's shape
+/// (`ErrorDialect(path:)`), `security` and the 401/403 answers only when tokens are configured,
+/// and path parameters with the same rules the handlers apply (name pattern and length, positive
+/// integers). Schemathesis checks the server against it in CI (`scripts/schemathesis`).
 public enum OpenAPIDocument {
+    /// A model or alias name, as `ModelName.isValid` checks it.
+    static let namePattern = "^[a-z0-9][a-z0-9._-]{0,63}$"
+
+    /// The schema of a path parameter, from its name.
+    static func pathParameterSchema(_ name: String) -> JSONValue {
+        switch name {
+        case "id", "version":
+            return .object(["type": .string("integer"), "minimum": .int(1), "maximum": .int(Int(Int64.max))])
+        case "name", "alias":
+            return .object(["type": .string("string"), "pattern": .string(namePattern), "minLength": .int(1), "maxLength": .int(64)])
+        case "hex":
+            return .object(["type": .string("string"), "pattern": .string("^[0-9a-f]{64}$")])
+        default:
+            return Schema.string
+        }
+    }
+
+    /// `schema` with every reference to the envelope `Error` replaced by `errorSchema`.
+    static func replacingErrorSchema(_ schema: JSONValue, with errorSchema: String) -> JSONValue {
+        guard errorSchema != "Error" else { return schema }
+        return schema == Schema.ref("Error") ? Schema.ref(errorSchema) : schema
+    }
+
     public static func build(routes: [APIRoute], authEnabled: Bool) -> JSONValue {
         var paths: [String: [String: JSONValue]] = [:]
         for route in routes {
+            let errorSchema = ErrorDialect(path: route.path).schemaName
+            let errorContent: JSONValue = .object(["application/json": .object(["schema": Schema.ref(errorSchema)])])
             var operation: [String: JSONValue] = [
                 "operationId": .string(route.operationID),
                 "summary": .string(route.summary),
@@ -14,7 +44,7 @@ public enum OpenAPIDocument {
             var parameters: [JSONValue] = route.pathParameters.map { name in
                 .object([
                     "name": .string(name), "in": .string("path"), "required": .bool(true),
-                    "schema": ["id", "version"].contains(name) ? Schema.integer : Schema.string,
+                    "schema": pathParameterSchema(name),
                 ])
             }
             parameters += route.query.map { p in
@@ -32,26 +62,32 @@ public enum OpenAPIDocument {
             var responses: [String: JSONValue] = [:]
             for r in route.responses {
                 var response: [String: JSONValue] = ["description": .string(r.description)]
-                if !r.content.isEmpty { response["content"] = .object(r.content.mapValues { .object(["schema": $0]) }) }
+                if !r.content.isEmpty {
+                    response["content"] = .object(r.content.mapValues { .object(["schema": replacingErrorSchema($0, with: errorSchema)]) })
+                }
                 responses[String(r.status)] = .object(response)
             }
-            if route.scope != nil {
-                let errorContent: JSONValue = .object(["application/json": .object(["schema": Schema.ref("Error")])])
+            if authEnabled, let scope = route.scope {
                 if responses["401"] == nil {
                     responses["401"] = .object(["description": .string("Missing or unknown bearer token"), "content": errorContent])
                 }
                 if responses["403"] == nil {
                     responses["403"] = .object(["description": .string("The token lacks the required scope"), "content": errorContent])
                 }
-                operation["security"] = .array([.object(["bearer": .array([.string(route.scope!.rawValue)])])])
-                operation["x-trainyard-scope"] = .string(route.scope!.rawValue)
-            } else {
+                operation["security"] = .array([.object(["bearer": .array([.string(scope.rawValue)])])])
+            } else if authEnabled {
                 operation["security"] = .array([])
             }
-            responses["default"] = .object(["description": .string("Error"),
-                                            "content": .object(["application/json": .object(["schema": Schema.ref("Error")])])])
+            // The scope a token needs once tokens are configured (informative when they are not).
+            if let scope = route.scope { operation["x-trainyard-scope"] = .string(scope.rawValue) }
+            responses["default"] = .object(["description": .string("Error"), "content": errorContent])
             operation["responses"] = .object(responses)
             paths[route.path, default: [:]][route.method.rawValue.lowercased()] = .object(operation)
+        }
+        var components: [String: JSONValue] = ["schemas": .object(schemas)]
+        if authEnabled {
+            components["securitySchemes"] = .object(["bearer": .object(["type": .string("http"), "scheme": .string("bearer"),
+                                                                        "description": .string("A token from auth.tokens; scopes admin, train, predict, read")])])
         }
         return .object([
             "openapi": .string("3.1.0"),
@@ -61,18 +97,22 @@ public enum OpenAPIDocument {
                 "description": .string("Control API (/api/v1), operations and inference routes of a Trainyard server. Errors are {\"error\": {\"code\", \"message\", \"details\"}}, "
                     + "except on the client-protocol routes, which answer in their protocol's shape: KServe V2 and TensorFlow Serving {\"error\": \"message\"}, "
                     + "MLflow/SageMaker {\"error_code\", \"message\"} (each with the same status code, and details as an extra key)."
-                    + (authEnabled ? " This server requires bearer tokens on /api/v1." : "")),
+                    + (authEnabled ? " This server requires bearer tokens: each operation's security names the scope." : "")),
             ]),
             "paths": .object(paths.mapValues { .object($0) }),
-            "components": .object([
-                "schemas": .object(schemas),
-                "securitySchemes": .object(["bearer": .object(["type": .string("http"), "scheme": .string("bearer"),
-                                                               "description": .string("A token from auth.tokens; scopes admin, train, predict, read")])]),
-            ]),
+            "components": .object(components),
         ])
     }
 
     static let schemas: [String: JSONValue] = [
+        "ProtocolError": Schema.object([
+            "error": Schema.string, "code": Schema.string,
+            "details": Schema.array(Schema.object(["path": Schema.string, "message": Schema.string], required: ["message"])),
+        ], required: ["error"], description: "KServe V2 and TensorFlow Serving error body"),
+        "MLflowError": Schema.object([
+            "error_code": Schema.string, "message": Schema.string,
+            "details": Schema.array(Schema.object(["path": Schema.string, "message": Schema.string], required: ["message"])),
+        ], required: ["error_code", "message"], description: "MLflow scoring server / SageMaker error body"),
         "Error": Schema.object([
             "error": Schema.object([
                 "code": Schema.string,

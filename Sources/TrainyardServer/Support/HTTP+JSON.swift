@@ -42,6 +42,11 @@ enum HTTPHelpers {
         do {
             return try JSON.decode(type, from: data)
         } catch let error as DecodingError {
+            // The decoder reports some type problems (a number that is not an integer) as a
+            // corrupt document: call the body invalid JSON only when it is.
+            if case .dataCorrupted(let c) = error, c.codingPath.isEmpty, (try? JSON.decode(JSONValue.self, from: data)) != nil {
+                throw TrainyardError(.invalidArgument, "\(what): the body does not have the expected shape (\(clientEcho(c.debugDescription)))")
+            }
             throw TrainyardError(.invalidArgument, "\(what): \(describe(error))")
         }
     }
@@ -57,7 +62,7 @@ enum HTTPHelpers {
         case .keyNotFound(let key, let c): return "missing key \(path(c.codingPath + [key]))"
         case .dataCorrupted(let c):
             if c.codingPath.isEmpty { return "the body is not valid JSON" }
-            return "\(path(c.codingPath)): \(c.debugDescription)"
+            return "\(path(c.codingPath)): \(clientEcho(c.debugDescription))"
         @unknown default: return "the body does not have the expected shape"
         }
     }
@@ -97,26 +102,37 @@ enum HTTPHelpers {
 /// Typed, validated access to path and query parameters: bad values are 400s that name the
 /// parameter, the rule and the value.
 enum Params {
-    static func jobID(_ context: TrainyardRequestContext, _ name: String = "id") throws -> JobID {
+    /// A path parameter, percent-decoded (`iris%2Dspecies` is `iris-species`): the router hands
+    /// over the raw segment. An invalid escape is a 400 naming the parameter.
+    static func path(_ context: TrainyardRequestContext, _ name: String) throws -> String {
         let raw = context.parameters.get(name) ?? ""
+        guard raw.contains("%") else { return raw }
+        guard let decoded = raw.removingPercentEncoding else {
+            throw TrainyardError(.invalidArgument, "path parameter \(name) \"\(clientEcho(raw))\" is not valid percent-encoding")
+        }
+        return decoded
+    }
+
+    static func jobID(_ context: TrainyardRequestContext, _ name: String = "id") throws -> JobID {
+        let raw = try path(context, name)
         guard let id = JobID(raw), id >= 1 else {
-            throw TrainyardError(.invalidArgument, "job id \"\(raw)\" must be a positive integer")
+            throw TrainyardError(.invalidArgument, "job id \"\(clientEcho(raw))\" must be a positive integer")
         }
         return id
     }
 
     static func model(_ context: TrainyardRequestContext) throws -> ModelName {
-        try ModelName(context.parameters.get("name") ?? "")
+        try ModelName(try path(context, "name"))
     }
 
     static func alias(_ context: TrainyardRequestContext) throws -> AliasName {
-        try AliasName(context.parameters.get("alias") ?? "")
+        try AliasName(try path(context, "alias"))
     }
 
     static func version(_ context: TrainyardRequestContext) throws -> Int {
-        let raw = context.parameters.get("version") ?? ""
+        let raw = try path(context, "version")
         guard let v = Int(raw), v >= 1 else {
-            throw TrainyardError(.invalidArgument, "version \"\(raw)\" must be a positive integer")
+            throw TrainyardError(.invalidArgument, "version \"\(clientEcho(raw))\" must be a positive integer")
         }
         return v
     }
@@ -136,7 +152,7 @@ enum Params {
 
     static func int(_ request: Request, _ name: String, in range: ClosedRange<Int>? = nil) throws -> Int? {
         guard let raw = string(request, name) else { return nil }
-        guard let v = Int(raw) else { throw TrainyardError(.invalidArgument, "query parameter \(name)=\"\(raw)\" must be an integer") }
+        guard let v = Int(raw) else { throw TrainyardError(.invalidArgument, "query parameter \(name)=\"\(clientEcho(raw))\" must be an integer") }
         if let range, !range.contains(v) {
             throw TrainyardError(.invalidArgument, "query parameter \(name)=\(v) must be in [\(range.lowerBound), \(range.upperBound)]")
         }
@@ -148,13 +164,13 @@ enum Params {
         switch raw {
         case "", "true", "1", "yes": return true
         case "false", "0", "no": return false
-        default: throw TrainyardError(.invalidArgument, "query parameter \(name)=\"\(raw)\" must be true or false")
+        default: throw TrainyardError(.invalidArgument, "query parameter \(name)=\"\(clientEcho(raw))\" must be true or false")
         }
     }
 
     static func enumValue<T: RawRepresentable & CaseIterable>(_ raw: String, _ name: String, as: T.Type) throws -> T where T.RawValue == String {
         guard let v = T(rawValue: raw) else {
-            throw TrainyardError(.invalidArgument, "query parameter \(name)=\"\(raw)\" must be one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
+            throw TrainyardError(.invalidArgument, "query parameter \(name)=\"\(clientEcho(raw))\" must be one of \(T.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         return v
     }
