@@ -57,36 +57,22 @@ extension SQLiteMetadataStore {
         return outcome
     }
 
-    /// Moves the alias when the new version's metric beats the aliased one (or the alias is unset).
+    /// Moves the alias when `PromotionPolicy` says the new version is better; the store only
+    /// reads what the alias points at and persists the decision (audited).
     static func promoteIfBetter(_ db: Database, _ t: TableNames, manifest: Manifest, promotion: Promotion, incumbent: IncumbentScore? = nil,
                                 actor: String, now: Double) throws -> (Bool, String) {
-        guard let newValue = manifest.metrics[promotion.metric] else {
-            return (false, "not promoted: the new version has no metric \(promotion.metric)")
-        }
         let current = try Row.fetchOne(db.cachedStatement(sql: """
             SELECT v.version, v.manifest FROM \(t.aliases) a JOIN \(t.versions) v ON v.model = a.model AND v.version = a.version
             WHERE a.model = ? AND a.alias = ?
             """), arguments: [manifest.model.rawValue, promotion.alias.rawValue])
-        var reason = "\(promotion.alias) was unset"
-        if let current {
-            let currentManifest = try JSON.decode(Manifest.self, from: current["manifest"] as String)
-            let currentVersion: Int = current["version"]
-            // The incumbent scored on the new version's validation data, if that is still the
-            // version the alias points at; else its own stored metric.
-            let sameData = incumbent.flatMap { $0.version == currentVersion && $0.metric == promotion.metric ? $0.value : nil }
-            if let old = sameData ?? currentManifest.metrics[promotion.metric] {
-                let better = promotion.higherIsBetter ? newValue > old : newValue < old
-                let comparison = "\(promotion.metric) \(format(newValue)) vs \(format(old)) of version \(currentVersion)"
-                    + (sameData != nil ? " on the same validation data" : "")
-                guard better else { return (false, "not promoted: \(comparison)") }
-                reason = comparison
-            } else {
-                reason = "version \(currentVersion) has no metric \(promotion.metric)"
-            }
+        let aliased = try current.map { row in
+            PromotionPolicy.Incumbent(version: row["version"], storedMetrics: try JSON.decode(Manifest.self, from: row["manifest"] as String).metrics)
         }
+        let decision = PromotionPolicy(promotion).decide(newMetrics: manifest.metrics, incumbent: aliased, sameDataScore: incumbent)
+        guard decision.promote else { return (false, "not promoted: \(decision.reason)") }
         try setAliasRow(db, t, model: manifest.model.rawValue, alias: promotion.alias.rawValue, version: manifest.version,
-                        actor: actor, reason: "promoted: \(reason)", now: now)
-        return (true, "promoted to \(promotion.alias): \(reason)")
+                        actor: actor, reason: "promoted: \(decision.reason)", now: now)
+        return (true, "promoted to \(promotion.alias): \(decision.reason)")
     }
 
     static func format(_ v: Double) -> String { String(format: "%.6g", v) }
