@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import TrainyardCore
 
@@ -140,6 +141,24 @@ struct DataAccessPolicyTests {
         let some = DataAccessPolicy.restricted(to: ["/srv/data"]).refusal(for: "data.validation")
         #expect(some.hasPrefix("data.validation: "))
         #expect(some.contains("configured: /srv/data"))
+    }
+
+    @Test func dataRootsAreReadFromConfigurationAndMustBeAbsolute() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("trainyard-roots-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let good = folder.appendingPathComponent("good.yaml")
+        try "server:\n  data_roots: [/srv/data, \" /mnt/lake \"]\n".write(to: good, atomically: true, encoding: .utf8)
+        #expect(try await TrainyardConfiguration.load(file: good.path, environment: [:]).dataRoots == ["/srv/data", "/mnt/lake"])
+        let relative = folder.appendingPathComponent("relative.yaml")
+        try "server:\n  data_roots: [/srv/data, data]\n".write(to: relative, atomically: true, encoding: .utf8)
+        do {
+            _ = try await TrainyardConfiguration.load(file: relative.path, environment: [:])
+            Issue.record("a relative data root was accepted")
+        } catch let error as TrainyardError {
+            #expect(error.message.contains("server.data_roots"))
+            #expect(error.message.contains("\"data\""))
+        }
     }
 
     @Test func loopbackHosts() {

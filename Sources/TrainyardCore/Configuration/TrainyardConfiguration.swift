@@ -156,6 +156,9 @@ public struct TrainyardConfiguration: Sendable {
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         result.dataRoots = config.stringArray(forKey: "server.data_roots", default: [])
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        if let relative = result.dataRoots.first(where: { !$0.hasPrefix("/") }) {
+            throw TrainyardError(.invalidArgument, "server.data_roots: \"\(clientEcho(relative))\" is not an absolute path; list folders as /path/to/data")
+        }
         result.limits = try loadLimits(config)
         let allow = config.stringArray(forKey: "runner.env_allow", default: RunnerOptions.defaultEnvironmentAllowList)
             .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }

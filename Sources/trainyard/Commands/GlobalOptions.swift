@@ -33,7 +33,8 @@ struct GlobalOptions: ParsableArguments {
     func controlPlane() async throws -> any ControlPlane {
         let configuration = try await loadConfiguration()
         if let url = configuration.serverURL {
-            return try RemoteControlPlane(baseURL: url, token: token ?? ProcessInfo.processInfo.environment["TRAINYARD_TOKEN"])
+            return try RemoteControlPlane(baseURL: url, token: token ?? ProcessInfo.processInfo.environment["TRAINYARD_TOKEN"],
+                                          configuration: configuration)
         }
         return LocalControlPlane(services: try await makeServices(configuration))
     }
