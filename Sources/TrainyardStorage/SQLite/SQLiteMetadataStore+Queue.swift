@@ -49,15 +49,9 @@ extension SQLiteMetadataStore {
                 best = candidate
             }
             guard let id = best?.id else { return nil }
-            let expires = now + leaseDuration.seconds
-            try db.cachedStatement(sql: """
-                UPDATE \(t.jobs) SET state = 'running', attempt = attempt + 1, lease_token = ?, lease_expires_at = ?,
-                    worker_id = ?, started_at = ?, progress = NULL
-                WHERE id = ?
-                """).execute(arguments: [token, expires, workerID, now, id])
-            let job = try Self.fetchJob(db, t, id)!
-            return Lease(token: LeaseToken(jobID: id, token: token, attempt: job.attempt), job: job,
-                         expiresAt: Date(timeIntervalSince1970: expires))
+            let event = JobEvent.lease(token: token, workerID: workerID, now: Date(timeIntervalSince1970: now), duration: leaseDuration)
+            let job = try Self.transition(db, t, id, event, lifecycle: JobLifecycle(retryPolicy: retryPolicy), now: now)
+            return Lease(token: LeaseToken(jobID: id, token: token, attempt: job.attempt), job: job, expiresAt: job.leaseExpiresAt!)
         }
         return lease
     }
@@ -65,42 +59,52 @@ extension SQLiteMetadataStore {
     /// Returns jobs whose worker stopped heartbeating to the queue (or fails them when no
     /// attempts remain); a job asked to cancel whose worker vanished becomes `cancelled`.
     static func reclaimExpiredLeases(_ db: Database, _ t: TableNames, now: Double, retryPolicy: RetryPolicy) throws {
-        let rows = try Row.fetchAll(db.cachedStatement(sql: """
-            SELECT id, attempt, max_attempts, cancel_requested, worker_id FROM \(t.jobs)
-            WHERE state = 'running' AND lease_expires_at < ?
-            """), arguments: [now])
-        for row in rows {
-            let id: Int64 = row["id"]
-            let worker: String = row["worker_id"] ?? "?"
-            let attempt: Int = row["attempt"]
-            let reason = "lease expired: worker \(worker) stopped heartbeating (attempt \(attempt))"
-            // The job's own log says so too: the worker that lost it may never write again.
-            try insertLog(db, t, id, ["attempt \(attempt) lost its lease (worker \(worker) stopped heartbeating)"], now: now)
-            if (row["cancel_requested"] as Int) != 0 {
-                try db.cachedStatement(sql: """
-                    UPDATE \(t.jobs) SET state = 'cancelled', finished_at = ?, lease_token = NULL, failure_reason = ? WHERE id = ?
-                    """).execute(arguments: [now, reason, id])
-                continue
-            }
-            let decision = retryPolicy.decide(attempt: row["attempt"], maxAttempts: row["max_attempts"], retryable: true,
-                                              unitRandom: Double.random(in: 0..<1))
-            try apply(decision, db, t, id: id, reason: reason, now: now)
+        let ids = try Int64.fetchAll(db.cachedStatement(sql: "SELECT id FROM \(t.jobs) WHERE state = 'running' AND lease_expires_at < ?"),
+                                     arguments: [now])
+        let lifecycle = JobLifecycle(retryPolicy: retryPolicy)
+        for id in ids {
+            _ = try transition(db, t, id, .reclaim(now: Date(timeIntervalSince1970: now), unitRandom: Double.random(in: 0..<1)),
+                               lifecycle: lifecycle, now: now)
         }
     }
 
-    static func apply(_ decision: RetryPolicy.Decision, _ db: Database, _ t: TableNames, id: Int64, reason: String, now: Double) throws {
-        switch decision {
-        case .retry(let delay):
-            try db.cachedStatement(sql: """
-                UPDATE \(t.jobs) SET state = 'queued', run_after = ?, lease_token = NULL, lease_expires_at = NULL,
-                    worker_id = NULL, failure_reason = ? WHERE id = ?
-                """).execute(arguments: [now + delay.seconds, reason, id])
-        case .fail:
-            try db.cachedStatement(sql: """
-                UPDATE \(t.jobs) SET state = 'failed', finished_at = ?, lease_token = NULL, lease_expires_at = NULL,
-                    failure_reason = ? WHERE id = ?
-                """).execute(arguments: [now, reason, id])
+    // MARK: Lifecycle persistence
+
+    /// Applies `event` to job `id` as `JobLifecycle` decides, and persists the new record and
+    /// its effects in the caller's transaction. The store holds no lifecycle rules of its own.
+    @discardableResult
+    static func transition(_ db: Database, _ t: TableNames, _ id: JobID, _ event: JobEvent, lifecycle: JobLifecycle, now: Double) throws -> Job {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: """
+            SELECT state, attempt, max_attempts, run_after, lease_token, lease_expires_at, worker_id, cancel_requested,
+                   failure_reason, started_at, finished_at, result_version, progress
+            FROM \(t.jobs) WHERE id = ?
+            """), arguments: [id]) else { throw TrainyardError.notFound("job \(id)") }
+        let progressText: String? = row["progress"]
+        let record = JobRecord(
+            state: JobState(rawValue: row["state"]) ?? .failed, attempt: row["attempt"], maxAttempts: row["max_attempts"],
+            runAfter: Date(timeIntervalSince1970: row["run_after"]), leaseToken: row["lease_token"],
+            leaseExpiresAt: SQLiteRows.date(row["lease_expires_at"]), workerID: row["worker_id"],
+            cancelRequested: (row["cancel_requested"] as Int) != 0, failureReason: row["failure_reason"],
+            startedAt: SQLiteRows.date(row["started_at"]), finishedAt: SQLiteRows.date(row["finished_at"]),
+            resultVersion: row["result_version"], progress: try progressText.map { try JSON.decode(JobProgress.self, from: $0) })
+        let next = try lifecycle.apply(event, to: record, jobID: id)
+        let r = next.record
+        try db.cachedStatement(sql: """
+            UPDATE \(t.jobs) SET state = ?, attempt = ?, run_after = ?, lease_token = ?, lease_expires_at = ?, worker_id = ?,
+                cancel_requested = ?, failure_reason = ?, started_at = ?, finished_at = ?, result_version = ?, progress = ?
+            WHERE id = ?
+            """).execute(arguments: [
+                r.state.rawValue, r.attempt, r.runAfter.timeIntervalSince1970, r.leaseToken, r.leaseExpiresAt?.timeIntervalSince1970,
+                r.workerID, r.cancelRequested ? 1 : 0, r.failureReason, r.startedAt?.timeIntervalSince1970,
+                r.finishedAt?.timeIntervalSince1970, r.resultVersion, try r.progress.map { try JSON.encodeString($0) }, id,
+            ])
+        for effect in next.effects {
+            switch effect {
+            case .log(let line): try insertLog(db, t, id, [line], now: now)
+            case .wakeWorkers: break  // every write ends with onChange(), which wakes in-process workers
+            }
         }
+        return try fetchJob(db, t, id)!
     }
 
     /// Checks the lease is current; throws `.leaseLost` if the job moved on without this worker.
@@ -109,69 +113,40 @@ extension SQLiteMetadataStore {
                                          arguments: [lease.jobID]) else {
             throw TrainyardError.notFound("job \(lease.jobID)")
         }
-        let state: String = row["state"]
-        let token: String? = row["lease_token"]
-        let expires: Double? = row["lease_expires_at"]
-        guard state == "running", token == lease.token, let expires, expires >= now else {
-            throw TrainyardError(.leaseLost, "job \(lease.jobID): lease of attempt \(lease.attempt) is no longer held (state \(state))")
+        let record = JobRecord(state: JobState(rawValue: row["state"]) ?? .failed, runAfter: .distantPast, leaseToken: row["lease_token"],
+                               leaseExpiresAt: SQLiteRows.date(row["lease_expires_at"]))
+        guard record.holds(lease.token, at: Date(timeIntervalSince1970: now)) else {
+            throw TrainyardError(.leaseLost, "job \(lease.jobID): lease of attempt \(lease.attempt) is no longer held (state \(record.state.rawValue))")
         }
     }
 
     public func heartbeat(_ lease: LeaseToken, leaseDuration: Duration, progress: JobProgress?) async throws -> HeartbeatReply {
         let now = self.now
-        let progressText = try progress.map { try JSON.encodeString($0) }
-        return try await writeTransaction { [t] db in
-            try Self.checkLease(db, t, lease, now: now)
-            let expires = now + leaseDuration.seconds
-            if let progressText {
-                try db.cachedStatement(sql: "UPDATE \(t.jobs) SET lease_expires_at = ?, progress = ? WHERE id = ?").execute(arguments: [expires, progressText, lease.jobID])
-            } else {
-                try db.cachedStatement(sql: "UPDATE \(t.jobs) SET lease_expires_at = ? WHERE id = ?").execute(arguments: [expires, lease.jobID])
-            }
-            let cancel = try Int.fetchOne(db.cachedStatement(sql: "SELECT cancel_requested FROM \(t.jobs) WHERE id = ?"), arguments: [lease.jobID]) ?? 0
-            return HeartbeatReply(expiresAt: Date(timeIntervalSince1970: expires), cancelRequested: cancel != 0)
+        return try await writeTransaction { [t, retryPolicy] db in
+            let job = try Self.transition(db, t, lease.jobID,
+                                          .heartbeat(token: lease.token, now: Date(timeIntervalSince1970: now), duration: leaseDuration, progress: progress),
+                                          lifecycle: JobLifecycle(retryPolicy: retryPolicy), now: now)
+            return HeartbeatReply(expiresAt: job.leaseExpiresAt!, cancelRequested: job.cancelRequested)
         }
     }
 
     public func fail(_ lease: LeaseToken, reason: String, retryable: Bool) async throws -> Job {
-        let now = self.now
-        let job = try await writeTransaction { [t, retryPolicy] db -> Job in
-            try Self.checkLease(db, t, lease, now: now)
-            let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT attempt, max_attempts, cancel_requested FROM \(t.jobs) WHERE id = ?"),
-                                       arguments: [lease.jobID])!
-            if (row["cancel_requested"] as Int) != 0 {
-                try db.cachedStatement(sql: "UPDATE \(t.jobs) SET state = 'cancelled', finished_at = ?, lease_token = NULL, failure_reason = ? WHERE id = ?").execute(arguments: [now, reason, lease.jobID])
-            } else {
-                let decision = retryPolicy.decide(attempt: row["attempt"], maxAttempts: row["max_attempts"], retryable: retryable,
-                                                  unitRandom: Double.random(in: 0..<1))
-                try Self.apply(decision, db, t, id: lease.jobID, reason: reason, now: now)
-            }
-            return try Self.fetchJob(db, t, lease.jobID)!
-        }
-        onChange()
-        return job
+        try await workerEvent(lease, .fail(token: lease.token, now: Date(timeIntervalSince1970: now), reason: reason, retryable: retryable,
+                                           unitRandom: Double.random(in: 0..<1)))
     }
 
     public func acknowledgeCancellation(_ lease: LeaseToken) async throws -> Job {
-        let now = self.now
-        let job = try await writeTransaction { [t] db -> Job in
-            try Self.checkLease(db, t, lease, now: now)
-            try db.cachedStatement(sql: "UPDATE \(t.jobs) SET state = 'cancelled', finished_at = ?, lease_token = NULL WHERE id = ?").execute(arguments: [now, lease.jobID])
-            return try Self.fetchJob(db, t, lease.jobID)!
-        }
-        onChange()
-        return job
+        try await workerEvent(lease, .acknowledgeCancellation(token: lease.token, now: Date(timeIntervalSince1970: now)))
     }
 
     public func release(_ lease: LeaseToken) async throws -> Job {
+        try await workerEvent(lease, .release(token: lease.token, now: Date(timeIntervalSince1970: now)))
+    }
+
+    func workerEvent(_ lease: LeaseToken, _ event: JobEvent) async throws -> Job {
         let now = self.now
-        let job = try await writeTransaction { [t] db -> Job in
-            try Self.checkLease(db, t, lease, now: now)
-            try db.cachedStatement(sql: """
-                UPDATE \(t.jobs) SET state = 'queued', attempt = attempt - 1, lease_token = NULL, lease_expires_at = NULL,
-                    worker_id = NULL, run_after = ? WHERE id = ?
-                """).execute(arguments: [now, lease.jobID])
-            return try Self.fetchJob(db, t, lease.jobID)!
+        let job = try await writeTransaction { [t, retryPolicy] db -> Job in
+            try Self.transition(db, t, lease.jobID, event, lifecycle: JobLifecycle(retryPolicy: retryPolicy), now: now)
         }
         onChange()
         return job
@@ -179,17 +154,9 @@ extension SQLiteMetadataStore {
 
     public func cancel(_ id: JobID) async throws -> Job {
         let now = self.now
-        let job = try await writeTransaction { [t] db -> Job in
-            guard let job = try Self.fetchJob(db, t, id) else { throw TrainyardError.notFound("job \(id)") }
-            switch job.state {
-            case .queued:
-                try db.cachedStatement(sql: "UPDATE \(t.jobs) SET state = 'cancelled', finished_at = ?, cancel_requested = 1 WHERE id = ?").execute(arguments: [now, id])
-            case .running:
-                try db.cachedStatement(sql: "UPDATE \(t.jobs) SET cancel_requested = 1 WHERE id = ?").execute(arguments: [id])
-            case .succeeded, .failed, .cancelled:
-                throw TrainyardError.conflict("job \(id) is already \(job.state.rawValue)")
-            }
-            return try Self.fetchJob(db, t, id)!
+        let job = try await writeTransaction { [t, retryPolicy] db -> Job in
+            try Self.transition(db, t, id, .requestCancellation(now: Date(timeIntervalSince1970: now)),
+                                lifecycle: JobLifecycle(retryPolicy: retryPolicy), now: now)
         }
         onChange()
         return job

@@ -24,7 +24,7 @@ extension SQLiteMetadataStore {
     public func complete(_ lease: LeaseToken, registration: VersionRegistration?, finalLog: [String]) async throws -> CompletionOutcome {
         let now = self.now
         let manifestText = try registration.map { try JSON.encodeString($0.manifest) }
-        let outcome = try await writeTransaction { [t] db -> CompletionOutcome in
+        let outcome = try await writeTransaction { [t, retryPolicy] db -> CompletionOutcome in
             try Self.checkLease(db, t, lease, now: now)
             try Self.insertLog(db, t, lease.jobID, finalLog, now: now)
             var promoted = false
@@ -47,11 +47,9 @@ extension SQLiteMetadataStore {
                                                                 actor: "job:\(lease.jobID)", now: now)
                 }
             }
-            try db.cachedStatement(sql: """
-                UPDATE \(t.jobs) SET state = 'succeeded', finished_at = ?, lease_token = NULL, lease_expires_at = NULL,
-                    result_version = ?, failure_reason = NULL WHERE id = ?
-                """).execute(arguments: [now, version, lease.jobID])
-            return CompletionOutcome(job: try Self.fetchJob(db, t, lease.jobID)!, version: version, promoted: promoted, promotionNote: note)
+            let job = try Self.transition(db, t, lease.jobID, .complete(token: lease.token, now: Date(timeIntervalSince1970: now), version: version),
+                                          lifecycle: JobLifecycle(retryPolicy: retryPolicy), now: now)
+            return CompletionOutcome(job: job, version: version, promoted: promoted, promotionNote: note)
         }
         onChange()
         return outcome
