@@ -11,6 +11,10 @@ public struct ModelReference: Hashable, Sendable, CustomStringConvertible {
     public var name: ModelName
     public var selector: Selector
 
+    /// The alias a bare model name resolves to when it is set (`.default`); else the latest
+    /// ready version answers. Declared here once, for every store.
+    public static let defaultAlias = AliasName.production
+
     public init(name: ModelName, selector: Selector = .default) {
         self.name = name
         self.selector = selector

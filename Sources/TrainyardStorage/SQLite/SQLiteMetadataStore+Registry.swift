@@ -150,7 +150,8 @@ extension SQLiteMetadataStore {
                     throw TrainyardError.notFound("alias \(alias) of model \(name)")
                 }
             case .default:
-                number = try Int.fetchOne(db.cachedStatement(sql: "SELECT version FROM \(t.aliases) WHERE model = ? AND alias = 'production'"), arguments: [name])
+                number = try Int.fetchOne(db.cachedStatement(sql: "SELECT version FROM \(t.aliases) WHERE model = ? AND alias = ?"),
+                                         arguments: [name, ModelReference.defaultAlias.rawValue])
                     ?? Int.fetchOne(db.cachedStatement(sql: "SELECT MAX(version) FROM \(t.versions) WHERE model = ? AND status = 'ready'"), arguments: [name])
             }
             guard let number, let version = try Self.fetchVersion(db, t, name, number) else {
