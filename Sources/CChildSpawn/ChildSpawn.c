@@ -133,6 +133,18 @@ static void cy_close_from(int low, int keep) {
     }
 }
 
+/// SIG_DFL for `sig`. glibc refuses its two reserved real-time signals (32, 33), which an
+/// ignored disposition would still survive exec with; those go to the kernel directly (an
+/// all-zero kernel sigaction is SIG_DFL with no flags and an empty mask, whatever its layout).
+static void cy_default_disposition(int sig) {
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    if (sigaction(sig, &dfl, NULL) == 0) return;
+    unsigned long zero[8] = {0};
+    syscall(SYS_rt_sigaction, sig, zero, NULL, (size_t)8);  // 8: the kernel's sigset size (64 signals)
+}
+
 struct cy_report {
     int step;
     int error;
@@ -149,12 +161,9 @@ static void cy_child_fail(int report_fd, int step) {
 static void cy_child(const cy_spawn_request *request, pid_t parent, int report_fd, int ruleset) {
     // Default dispositions first (ignored signals survive exec), while everything is still
     // blocked (the spawner thread blocks all signals); the mask is emptied right before exec.
-    struct sigaction dfl;
-    memset(&dfl, 0, sizeof dfl);
-    dfl.sa_handler = SIG_DFL;
     for (int sig = 1; sig < NSIG; sig++) {
         if (sig == SIGKILL || sig == SIGSTOP) continue;
-        sigaction(sig, &dfl, NULL);  // fails harmlessly for the signals the C library reserves
+        cy_default_disposition(sig);
     }
     if (setpgid(0, 0) != 0) cy_child_fail(report_fd, CY_STEP_SETPGID);
     if (request->switch_user) {

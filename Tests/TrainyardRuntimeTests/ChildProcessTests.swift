@@ -97,9 +97,31 @@ struct ChildProcessTests {
 
     // MARK: Signals and process groups
 
-    @Test func aProgramThatTrapsSIGTERMReceivesIt() async throws {
-        // The spawner thread blocks every signal; a child that kept that mask would never see
-        // SIGTERM and be SIGKILLed after the grace period instead.
+    @Test func aProgramThatHandlesSIGTERMReceivesIt() async throws {
+        // The spawner thread blocks every signal (and the server blocks SIGTERM for its own
+        // lifecycle); a child that kept that mask would never see SIGTERM and be SIGKILLed after
+        // the grace period instead. Python, unlike some shells, does not reset the mask itself.
+        let folder = try Self.folder(["handler.py": """
+            import signal, sys, time
+            def stop(signum, frame):
+                open("term-marker", "w").write("got-term")
+                sys.exit(0)
+            signal.signal(signal.SIGTERM, stop)
+            open("ready", "w").write("ready")
+            while True:
+                time.sleep(0.1)
+            """])
+        var launch = ChildProcess.Launch(arguments: ["/usr/bin/python3", "handler.py"], environment: [:], workingDirectory: folder)
+        launch.standardOutput = .inherit
+        let child = try ChildProcess.start(launch)
+        try await Self.eventually("the program to start") { FileManager.default.fileExists(atPath: folder.appendingPathComponent("ready").path) }
+        let exit = await child.stop(grace: .seconds(60))
+        #expect(exit == .exited(0), "the handler ran and exited 0 rather than being killed")
+        let marker = try? String(contentsOf: folder.appendingPathComponent("term-marker"), encoding: .utf8)
+        #expect(marker == "got-term")
+    }
+
+    @Test func aShellTrapOnSIGTERMRuns() async throws {
         let folder = try Self.folder(["trap.sh": """
             trap 'echo got-term > term-marker; exit 0' TERM
             echo ready > ready
@@ -109,10 +131,24 @@ struct ChildProcessTests {
         launch.standardOutput = .inherit
         let child = try ChildProcess.start(launch)
         try await Self.eventually("the script to start") { FileManager.default.fileExists(atPath: folder.appendingPathComponent("ready").path) }
-        let exit = await child.stop(grace: .seconds(60))
-        #expect(exit == .exited(0), "the trap ran and exited 0 rather than being killed")
-        let marker = try String(contentsOf: folder.appendingPathComponent("term-marker"), encoding: .utf8)
-        #expect(marker.contains("got-term"))
+        #expect(await child.stop(grace: .seconds(60)) == .exited(0))
+        #expect((try? String(contentsOf: folder.appendingPathComponent("term-marker"), encoding: .utf8))?.contains("got-term") == true)
+    }
+
+    @Test func theProgramStartsWithNoSignalBlockedOrIgnored() async throws {
+        // `cat` changes neither: what it reports is what the spawner handed over.
+        let folder = try Self.folder()
+        let child = try ChildProcess.start(.init(arguments: ["/bin/cat", "/proc/self/status"], environment: [:], workingDirectory: folder))
+        let stdout = try #require(child.standardOutput)
+        let text = try await runBlocking { String(decoding: stdout.readDataToEndOfFile(), as: UTF8.self) }
+        #expect(await child.wait() == .exited(0))
+        let fields = Dictionary(text.split(separator: "\n").compactMap { line -> (String, String)? in
+            let parts = line.split(separator: ":", maxSplits: 1)
+            return parts.count == 2 ? (String(parts[0]), parts[1].trimmingCharacters(in: .whitespaces)) : nil
+        }, uniquingKeysWith: { first, _ in first })
+        #expect(fields["SigBlk"] == "0000000000000000")
+        #expect(fields["SigIgn"] == "0000000000000000")
+        #expect(fields["PPid"] == String(getpid()))
     }
 
     @Test func cancellingATrainingStopsItsWholeProcessGroup() async throws {
