@@ -265,6 +265,11 @@ static int cy_spawn_now(const cy_spawn_request *request, pid_t *pid_out, int *fa
 int cy_landlock_abi(void) { return 0; }
 
 static int cy_spawn_now(const cy_spawn_request *request, pid_t *pid_out, int *failed_step, int *error) {
+    if (request->switch_user) {  // refuse rather than run as root when runner.user was asked for
+        *failed_step = CY_STEP_SETUID;
+        *error = ENOTSUP;
+        return -1;
+    }
     posix_spawnattr_t attr;
     posix_spawn_file_actions_t actions;
     posix_spawnattr_init(&attr);

@@ -13,8 +13,9 @@ import TrainyardRuntime
 /// staged code in `code/`, the cwd), and the serve command runs through `ChildProcess` (own
 /// process group, parent-death signal, `runner.user`, write restriction) with an environment
 /// built from nothing: `PORT`, `TRAINYARD_PORT`, `TRAINYARD_MODEL_DIR`, `PYTHONUNBUFFERED` and
-/// the names `runner.env_allow` lets through. It is ready when `GET /ping` answers 200. If it dies it is restarted with
-/// exponential backoff; requests arriving meanwhile wait for it (up to the request timeout).
+/// the names `runner.env_allow` lets through. It is ready when `GET /ping` answers 200. If it
+/// dies it is restarted with exponential backoff; requests arriving meanwhile wait for it (up to
+/// the request timeout).
 /// At most `maxConcurrency` requests are forwarded at once; more queue.
 public final class CommandModelProcess: Sendable {
     let version: ModelVersion
