@@ -199,6 +199,19 @@ import TrainyardTestSupport
         #expect(f.logs.all.filter { $0.message == "model load failed" }.count == 1)
     }
 
+    /// Found by schemathesis: after the default model's only version was deleted, /ping said
+    /// "loading" forever (a 503 for a load that can never start).
+    @Test func pingWithNothingToServeIsAliveNotLoading() async throws {
+        let f = try await Fixture.make()
+        defer { f.remove() }
+        try await f.registerVersion("gone")
+        try await f.store.deleteVersion(try ModelName("gone"), version: 1)
+        try await f.withInference(options: ServingOptions()) { client, _ in
+            let ping = try await client.execute(uri: "/ping", method: .get)
+            #expect(ping.status == .ok, "\(ping.text)")
+        }
+    }
+
     @Test func errorRepliesStayBoundedWhateverTheInput() {
         let many = (0..<5_000).map { TrainyardError.Detail(path: "row \($0)", message: "bad") }
         let told = ToldError(TrainyardError(.invalidInput, String(repeating: "m", count: 100_000), details: many))

@@ -157,10 +157,15 @@ extension InferenceAPI {
         let ping: APIRoute.Handler = { _, context in
             if let reason = readiness.notReadyReason ?? server.notReadyReason { return notReady(reason) }
             let trusted = server.services.configuration.tokens.isEmpty || context.caller?.allows(.predict) == true
-            guard let ref = try? await defaultReference() else { return Self.respond(.object(["status": .string("ok")]), model: nil) }
+            let alive = Self.respond(.object(["status": .string("ok")]), model: nil)
+            // Nothing to serve (no model, or the default model has no version): alive, and
+            // /invocations answers 404. Waiting for a load that cannot start would be "loading" forever.
+            guard let ref = try? await defaultReference() else { return alive }
             if let model = server.cached(ref) { return Self.respond(.object(["status": .string("ok")]), model: trusted ? model : nil) }
+            let version: ModelVersion
+            do { version = try await server.services.store.resolve(ref) } catch let error as TrainyardError where error.code == .notFound { return alive }
             guard trusted else { return notReady("the default model is not loaded yet") }
-            if let version = try? await server.services.store.resolve(ref), let failure = server.loadFailure(of: version) {
+            if let failure = server.loadFailure(of: version) {
                 return notReady(Self.loadFailed(ref, failure.error, retryIn: failure.retryIn).message, status: "failed")
             }
             server.prefetch(ref)

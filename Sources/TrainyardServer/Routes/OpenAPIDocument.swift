@@ -25,6 +25,14 @@ public enum OpenAPIDocument {
         }
     }
 
+    /// The schema of one server-sent event (OpenAPI 3.1 validators check a `text/event-stream`
+    /// body event by event): the route's own description says what its events carry.
+    static func serverSentEvent(_ declared: JSONValue) -> JSONValue {
+        var event = Schema.object(["event": Schema.string, "data": Schema.string, "id": Schema.string, "retry": Schema.integer])
+        if let description = declared["description"]?.stringValue { event = Schema.with(event, description: description) }
+        return event
+    }
+
     /// `schema` with every reference to the envelope `Error` replaced by `errorSchema`.
     static func replacingErrorSchema(_ schema: JSONValue, with errorSchema: String) -> JSONValue {
         guard errorSchema != "Error" else { return schema }
@@ -63,7 +71,10 @@ public enum OpenAPIDocument {
             for r in route.responses {
                 var response: [String: JSONValue] = ["description": .string(r.description)]
                 if !r.content.isEmpty {
-                    response["content"] = .object(r.content.mapValues { .object(["schema": replacingErrorSchema($0, with: errorSchema)]) })
+                    response["content"] = .object(Dictionary(uniqueKeysWithValues: r.content.map { mediaType, schema in
+                        (mediaType, .object(["schema": mediaType == "text/event-stream" ? serverSentEvent(schema)
+                                                                                         : replacingErrorSchema(schema, with: errorSchema)]))
+                    }))
                 }
                 responses[String(r.status)] = .object(response)
             }
