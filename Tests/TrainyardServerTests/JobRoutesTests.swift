@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
+import HTTPTypes
 import NIOCore
 import Testing
 import TrainyardCore
@@ -40,6 +41,32 @@ struct JobRoutesTests {
             #expect(text.status == .created)
         }
         #expect(try await f.store.jobs(JobFilter()).count == 5)
+    }
+
+    /// A client that retries a submission with the same Idempotency-Key gets the first job
+    /// back (200) and no second job is queued; another key or none makes a new job.
+    @Test func idempotencyKeyMakesRetriedSubmissionsReturnTheFirstJob() async throws {
+        let f = try await Fixture.make()
+        defer { f.remove() }
+        try await f.application().test(.router) { client in
+            let key = HTTPField.Name("Idempotency-Key")!
+            let first = try await client.execute(uri: "/api/v1/jobs", method: .post,
+                                                 headers: [.contentType: "application/yaml", key: "upload-2026-12-02"], body: body(Specs.command("once")))
+            #expect(first.status == .created)
+            let job = try first.decode(Job.self)
+            let retried = try await client.execute(uri: "/api/v1/jobs", method: .post,
+                                                   headers: [.contentType: "application/yaml", key: "upload-2026-12-02"], body: body(Specs.command("once")))
+            #expect(retried.status == .ok)
+            #expect(try retried.decode(Job.self).id == job.id)
+            #expect(retried.headers[.location] == "/api/v1/jobs/\(job.id)")
+            let other = try await client.execute(uri: "/api/v1/jobs", method: .post,
+                                                 headers: [.contentType: "application/yaml", key: "upload-2026-12-03"], body: body(Specs.command("once")))
+            #expect(other.status == .created)
+            let tooLong = try await client.execute(uri: "/api/v1/jobs", method: .post,
+                                                   headers: [.contentType: "application/yaml", key: String(repeating: "k", count: 300)], body: body(Specs.command("once")))
+            #expect(tooLong.status == .badRequest)
+        }
+        #expect(try await f.store.jobs(JobFilter()).count == 2)
     }
 
     @Test func badSpecIs400WithLineAndColumnAndEnqueuesNothing() async throws {

@@ -546,4 +546,27 @@ struct MetadataStoreContract: Sendable {
         #expect(job.spec == Self.spec("even"))
         #expect(job.submittedBy == "local")
     }
+
+    /// Enqueueing with a key already used returns the first job; other keys and no key enqueue.
+    func idempotentEnqueue() async throws {
+        let (store, _) = try await make()
+        let first = try await store.enqueue(EnqueueRequest(spec: Self.spec("a"), idempotencyKey: "upload-42"))
+        let again = try await store.enqueue(EnqueueRequest(spec: Self.spec("b"), idempotencyKey: "upload-42"))
+        #expect(again.id == first.id)
+        #expect(again.model.rawValue == "a")
+        let other = try await store.enqueue(EnqueueRequest(spec: Self.spec("a"), idempotencyKey: "upload-43"))
+        let plain1 = try await store.enqueue(EnqueueRequest(spec: Self.spec("a")))
+        let plain2 = try await store.enqueue(EnqueueRequest(spec: Self.spec("a")))
+        #expect(Set([first.id, other.id, plain1.id, plain2.id]).count == 4)
+        #expect(try await store.jobs(JobFilter()).count == 4)
+        // The key keeps its job after the job ends: a late retry still finds it.
+        let lease = try #require(try await store.dequeue(workerID: "w", kinds: [.train], leaseDuration: Self.long))
+        #expect(lease.job.id == first.id)
+        _ = try await store.complete(lease.token, registration: nil, finalLog: [])
+        #expect(try await store.enqueue(EnqueueRequest(spec: Self.spec("a"), idempotencyKey: "upload-42")).id == first.id)
+        await Self.expectCode(.invalidArgument) { _ = try await store.enqueue(EnqueueRequest(spec: Self.spec("a"), idempotencyKey: "")) }
+        await Self.expectCode(.invalidArgument) {
+            _ = try await store.enqueue(EnqueueRequest(spec: Self.spec("a"), idempotencyKey: String(repeating: "k", count: 256)))
+        }
+    }
 }

@@ -33,6 +33,7 @@ struct SQLiteMetadataStoreTests {
     @Test func aliasesAuditArchiveAndResolve() async throws { try await contract.aliasesAuditArchiveAndResolve() }
     @Test func logs() async throws { try await contract.logs() }
     @Test func listingFilters() async throws { try await contract.listingFilters() }
+    @Test func idempotentEnqueue() async throws { try await contract.idempotentEnqueue() }
 
     @Test func namespacesShareAFileWithoutSeeingEachOther() async throws {
         let file = try temporaryDirectory("trainyard-ns").appendingPathComponent("trainyard.sqlite")

@@ -125,13 +125,28 @@ public struct EnqueueRequest: Sendable {
     /// Earliest start (delayed start); nil = now.
     public var runAfter: Date?
     public var submittedBy: String
+    /// Enqueueing again with the same key (per namespace) returns the job the first call made
+    /// instead of a second one: client retries (`Idempotency-Key`), trigger firings and
+    /// redelivered messages rely on it. At most `EnqueueRequest.maxIdempotencyKeyLength` bytes.
+    public var idempotencyKey: String?
 
-    public init(kind: JobKind = .train, spec: Spec, priority: Int? = nil, runAfter: Date? = nil, submittedBy: String = "local") {
+    public static let maxIdempotencyKeyLength = 255
+
+    public init(kind: JobKind = .train, spec: Spec, priority: Int? = nil, runAfter: Date? = nil, submittedBy: String = "local",
+                idempotencyKey: String? = nil) {
         self.kind = kind
         self.spec = spec
         self.priority = priority ?? spec.priority
         self.runAfter = runAfter
         self.submittedBy = submittedBy
+        self.idempotencyKey = idempotencyKey
+    }
+
+    /// Refuses an empty or oversized key, or one with control characters (it is echoed in logs).
+    public static func checkIdempotencyKey(_ key: String) throws(TrainyardError) {
+        guard !key.isEmpty, key.utf8.count <= maxIdempotencyKeyLength, !key.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
+            throw TrainyardError(.invalidArgument, "Idempotency-Key must be 1–\(maxIdempotencyKeyLength) bytes of printable text")
+        }
     }
 }
 

@@ -14,7 +14,10 @@ import Foundation
 /// - `fail` applies `RetryPolicy`: back to `queued` after a backoff, or `failed` with the reason.
 public protocol MetadataStore: Sendable {
     // MARK: Queue
+    /// Enqueues, or returns the job an earlier request with the same `idempotencyKey` made.
     func enqueue(_ request: EnqueueRequest) async throws -> Job
+    /// The job enqueued with this idempotency key, if any.
+    func job(idempotencyKey: String) async throws -> Job?
     func dequeue(workerID: String, kinds: Set<JobKind>, leaseDuration: Duration) async throws -> Lease?
     func heartbeat(_ lease: LeaseToken, leaseDuration: Duration, progress: JobProgress?) async throws -> HeartbeatReply
     /// Marks the job succeeded; with a registration, registers the version in the same transaction.

@@ -28,9 +28,12 @@ public struct JobSubmitter: Sendable {
         /// Which local files the spec may name: `.unrestricted` for the CLI (it reads as the user
         /// who runs it); for HTTP, `DataAccessPolicy.forHTTPSubmissions(configuration)`.
         public var access: DataAccessPolicy
+        /// A client's `Idempotency-Key`: submitting again with it returns the first job.
+        public var idempotencyKey: String?
 
         public init(baseDirectory: URL? = nil, submittedBy: String = "local", priority: Int? = nil, delay: Duration? = nil,
-                    staged: [DataDigest] = [], access: DataAccessPolicy = .unrestricted) {
+                    staged: [DataDigest] = [], access: DataAccessPolicy = .unrestricted, idempotencyKey: String? = nil) {
+            self.idempotencyKey = idempotencyKey
             self.baseDirectory = baseDirectory
             self.submittedBy = submittedBy
             self.priority = priority
@@ -64,7 +67,7 @@ public struct JobSubmitter: Sendable {
     /// target column), reading files off the cooperative pool within the same deadline.
     public static func check(_ text: String, options: Options, trainers: TrainerRegistry, limits: ResourceLimits,
                              artifacts: (any ArtifactStore)?) async throws -> CheckedSubmission {
-        let parsed = try Stager.applyingPreStaged(options.staged, to: try SpecParser().parse(text))
+        let parsed = try Stager.applyingPreStaged(options.staged, to: try SpecParser(maxBytes: limits.specBytes).parse(text))
         let trainer = try trainers.trainer(for: parsed.spec.task)
         try trainer.validate(parsed)
         var local: [String: URL] = [:]
@@ -97,6 +100,7 @@ public struct JobSubmitter: Sendable {
         let staged = try await stager.stage(checked.parsed, baseDirectory: options.baseDirectory, preStaged: options.staged)
         let runAfter = options.delay.map { services.clock.now().addingTimeInterval($0.seconds) }
         return try await services.store.enqueue(EnqueueRequest(kind: .train, spec: staged, priority: options.priority,
-                                                               runAfter: runAfter, submittedBy: options.submittedBy))
+                                                               runAfter: runAfter, submittedBy: options.submittedBy,
+                                                               idempotencyKey: options.idempotencyKey))
     }
 }

@@ -17,6 +17,9 @@ extension ControlAPI {
                      query: [
                         APIParameter("priority", "Overrides the spec's priority (higher runs first)", schema: Schema.integer),
                         APIParameter("delay", "Do not start before this duration has passed (30s, 5m, 2h)"),
+                        APIParameter("Idempotency-Key", in: "header",
+                                     "Submitting again with the same key returns the job the first submission made (200) instead of a second one",
+                                     schema: .object(["type": .string("string"), "minLength": .int(1), "maxLength": .int(EnqueueRequest.maxIdempotencyKeyLength)])),
                      ],
                      requestBody: APIRequestBody([
                         "application/yaml": yaml, "text/yaml": yaml, "application/x-yaml": yaml, "text/plain": yaml,
@@ -24,6 +27,7 @@ extension ControlAPI {
                      ], description: "The spec (YAML or JSON), or {\"spec\": text-or-object, \"staged\": [DataDigest]}"),
                      responses: [
                         .json(201, "The queued job", Schema.ref("Job")),
+                        .json(200, "The job an earlier submission with this Idempotency-Key made", Schema.ref("Job")),
                         .error(400, "Invalid spec: details name each offending key with its line and column"),
                         .error(403, "The token lacks the required scope, or the spec names data this server does not read for others (only uploaded blobs, s3:// URIs and files under server.data_roots)"),
                         .error(413, "Body larger than server.max_body_bytes"),
@@ -90,6 +94,14 @@ extension ControlAPI {
         guard Self.specMediaTypes.contains(media) else {
             throw TrainyardError(.unsupportedMediaType, "unsupported media type \"\(media)\"; send the spec as application/yaml, text/yaml, application/x-yaml, text/plain or application/json")
         }
+        let idempotencyKey = request.headers[.idempotencyKey]
+        if let key = idempotencyKey {
+            try EnqueueRequest.checkIdempotencyKey(key)
+            // A retried submission: answer with the first one's job, without reading the body again.
+            if let existing = try await services.store.job(idempotencyKey: key) {
+                return try HTTPHelpers.json(existing, status: .ok, headers: [.location: "/api/v1/jobs/\(existing.id)"])
+            }
+        }
         let priority = try Params.int(request, "priority")
         var delay: Duration?
         if let raw = Params.string(request, "delay") {
@@ -111,7 +123,8 @@ extension ControlAPI {
         // Specs from others name only blobs, s3:// or files under server.data_roots (DataAccessPolicy).
         let access = DataAccessPolicy.forHTTPSubmissions(services.configuration)
         let job = try await services.submitter.submit(specText, options: .init(baseDirectory: nil, submittedBy: context.actor, priority: priority,
-                                                                               delay: delay, staged: staged, access: access))
+                                                                               delay: delay, staged: staged, access: access,
+                                                                               idempotencyKey: idempotencyKey))
         context.logger.info("job submitted", metadata: ["trainyard.job.id": .stringConvertible(job.id), "trainyard.model": .string(job.model.rawValue),
                                                         "trainyard.caller": .string(context.actor)])
         return try HTTPHelpers.json(job, status: .created, headers: [.location: "/api/v1/jobs/\(job.id)"])

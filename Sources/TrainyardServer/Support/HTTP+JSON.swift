@@ -7,6 +7,7 @@ import TrainyardCore
 extension HTTPField.Name {
     static let requestID = HTTPField.Name("X-Request-Id")!
     static let lastEventID = HTTPField.Name("Last-Event-ID")!
+    static let idempotencyKey = HTTPField.Name("Idempotency-Key")!
 }
 
 /// Responses and request reading shared by the routes.

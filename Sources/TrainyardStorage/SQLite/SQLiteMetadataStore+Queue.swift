@@ -7,12 +7,17 @@ extension SQLiteMetadataStore {
         let specText = try JSON.encodeString(request.spec)
         let now = self.now
         let runAfter = request.runAfter?.timeIntervalSince1970 ?? now
+        if let key = request.idempotencyKey { try EnqueueRequest.checkIdempotencyKey(key) }
         let job = try await writeTransaction { [t] db -> Job in
+            if let key = request.idempotencyKey,
+               let existing = try Int64.fetchOne(db.cachedStatement(sql: "SELECT id FROM \(t.jobs) WHERE idempotency_key = ?"), arguments: [key]) {
+                return try Self.fetchJob(db, t, existing)!
+            }
             try db.cachedStatement(sql: """
-                INSERT INTO \(t.jobs) (kind, state, model, spec, priority, max_attempts, run_after, created_at, submitted_by)
-                VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?)
+                INSERT INTO \(t.jobs) (kind, state, model, spec, priority, max_attempts, run_after, created_at, submitted_by, idempotency_key)
+                VALUES (?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?)
                 """).execute(arguments: [request.kind.rawValue, request.spec.name.rawValue, specText, request.priority,
-                                 1 + request.spec.retries, runAfter, now, request.submittedBy])
+                                 1 + request.spec.retries, runAfter, now, request.submittedBy, request.idempotencyKey])
             return try Self.fetchJob(db, t, db.lastInsertedRowID)!
         }
         onChange()
@@ -160,6 +165,13 @@ extension SQLiteMetadataStore {
         }
         onChange()
         return job
+    }
+
+    public func job(idempotencyKey: String) async throws -> Job? {
+        try await pool.read { [t] db in
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM \(t.jobs) WHERE idempotency_key = ?"), arguments: [idempotencyKey])
+                .map { try SQLiteRows.job($0, specs: t.specs) }
+        }
     }
 
     public func job(_ id: JobID) async throws -> Job? {

@@ -26,8 +26,9 @@ public final class SQLiteMetadataStore: MetadataStore {
     /// Opens (creating if needed) the database at `file` and migrates it; or, when the file
     /// exists but cannot be written, opens it read-only (and creates nothing).
     ///
-    /// A new database and its folder are created 0600 / 0700 (SQLite gives its `-wal` and `-shm`
-    /// files the database file's mode), so other local users cannot read specs, logs or models.
+    /// A new database is created 0600 (SQLite gives its `-wal` and `-shm` files the database
+    /// file's mode) and its folder 0711 (others can pass through to a job folder handed to
+    /// `runner.user`, not list it), so other local users cannot read specs, logs or models.
     public init(file: URL, namespace: Namespace = Namespace(), clock: any WallClock = SystemClock(),
                 retryPolicy: RetryPolicy = RetryPolicy(), onChange: @escaping @Sendable () -> Void = {}) throws {
         let folder = file.deletingLastPathComponent()
@@ -47,7 +48,7 @@ public final class SQLiteMetadataStore: MetadataStore {
             }
             return
         }
-        try PrivateFiles.makeDirectory(folder)
+        try PrivateFiles.makeDirectory(folder, mode: PrivateFiles.traversableDirectoryMode)
         if !exists {
             // Created here with mode 0600 before SQLite would create it with 0644.
             let fd = open(file.path, O_WRONLY | O_CREAT | O_CLOEXEC, PrivateFiles.fileMode)
@@ -164,6 +165,13 @@ public final class SQLiteMetadataStore: MetadataStore {
                     at REAL NOT NULL,
                     reason TEXT
                 );
+                """)
+        }
+        // Idempotent enqueue: a key per namespace (the tables are namespaced), unique when set.
+        migrator.registerMigration("\(t.prefix)v2-idempotency") { db in
+            try db.execute(sql: """
+                ALTER TABLE \(t.jobs) ADD COLUMN idempotency_key TEXT;
+                CREATE UNIQUE INDEX \(t.prefix)jobs_idempotency ON \(t.jobs)(idempotency_key) WHERE idempotency_key IS NOT NULL;
                 """)
         }
         return migrator
