@@ -208,8 +208,5 @@ public struct Promotion: Sendable, Codable, Equatable {
     /// one (`rmse`, `mae`, `logloss`, any `*loss`).
     public var higherIsBetter: Bool { Self.higherIsBetter(metric) }
 
-    public static func higherIsBetter(_ metric: String) -> Bool {
-        let lowerBetter: Set<String> = ["rmse", "mae", "mse", "logloss", "loss", "error"]
-        return !(lowerBetter.contains(metric) || metric.hasSuffix("loss") || metric.hasSuffix("error"))
-    }
+    public static func higherIsBetter(_ metric: String) -> Bool { MetricDirection(of: metric) == .higherIsBetter }
 }

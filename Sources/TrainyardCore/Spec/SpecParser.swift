@@ -29,9 +29,17 @@ public struct SourceLocation: Sendable, Equatable, Codable {
 /// line/column where it was written. Nothing is half-accepted: either a whole `Spec` or an
 /// error.
 public struct SpecParser {
-    public init() {}
+    /// Largest spec text accepted (`limits.spec_bytes`).
+    public var maxBytes: Int
+
+    public init(maxBytes: Int = ResourceLimits().specBytes) { self.maxBytes = maxBytes }
 
     public func parse(_ text: String) throws(TrainyardError) -> ParsedSpec {
+        guard text.utf8.count <= maxBytes else {
+            throw TrainyardError(.invalidSpec, "invalid spec: the text is \(text.utf8.count) bytes; limits.spec_bytes allows \(maxBytes)",
+                                 details: [.init(line: 1, column: 1, message: "spec larger than limits.spec_bytes (\(maxBytes) bytes)")])
+        }
+        try Self.preflight(text)
         let root: Node
         do {
             guard let node = try Yams.compose(yaml: text) else {
@@ -55,6 +63,23 @@ public struct SpecParser {
             throw TrainyardError(.invalidSpec, "invalid spec: \(summary)\(more)", details: walker.problems)
         }
         return ParsedSpec(spec: spec!, locations: walker.locations)
+    }
+
+    /// Refuses anchors, aliases, deep nesting and huge node counts before Yams composes a tree
+    /// (see `YAMLPreflight`). Syntax errors are left to the composer, which words them well.
+    static func preflight(_ text: String) throws(TrainyardError) {
+        do { try YAMLPreflight.check(text) } catch {
+            let (line, column, message): (Int, Int, String)
+            switch error {
+            case .syntax: return
+            case .anchor(let l, let c): (line, column, message) = (l, c, "YAML anchors (&name) and aliases (*name) are not supported in specs")
+            case .alias(let l, let c): (line, column, message) = (l, c, "YAML aliases (*name) are not supported in specs")
+            case .tooDeep(let l, let c): (line, column, message) = (l, c, "nested deeper than \(YAMLPreflight.maxDepth) levels")
+            case .tooManyNodes(let l, let c): (line, column, message) = (l, c, "more than \(YAMLPreflight.maxNodes) values")
+            }
+            throw TrainyardError(.invalidSpec, "invalid spec: line \(line), column \(column): \(message)",
+                                 details: [.init(line: line, column: column, message: message)])
+        }
     }
 
     static func syntaxError(_ error: YamlError) -> TrainyardError {
@@ -96,13 +121,14 @@ private struct Walker {
         var out: [String: Node] = [:]
         for (k, v) in mapping {
             guard let key = k.scalar?.string else { problem(path, k, "keys must be strings"); continue }
-            let childPath = path.isEmpty ? key : "\(path).\(key)"
             if !known.contains(key) {
+                let childPath = path.isEmpty ? SpecParser.excerpt(key, limit: 64) : "\(path).\(SpecParser.excerpt(key, limit: 64))"
                 let suggestion = known.min { editDistance($0, key) < editDistance($1, key) }
                 let hint = suggestion.map { editDistance($0, key) <= 2 ? " (did you mean \"\($0)\"?)" : "" } ?? ""
                 problem(childPath, k, "unknown key\(hint); known keys: \(known.joined(separator: ", "))")
                 continue
             }
+            let childPath = path.isEmpty ? key : "\(path).\(key)"
             note(childPath, v)
             out[key] = v
         }
@@ -162,7 +188,7 @@ private struct Walker {
         if let node = f["task"], let raw = string(node, "task") {
             task = TaskKind(rawValue: raw)
             if task == nil {
-                problem("task", node, "unknown task \"\(raw)\"; expected one of \(TaskKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                problem("task", node, "unknown task \"\(SpecParser.excerpt(raw))\"; expected one of \(TaskKind.allCases.map(\.rawValue).joined(separator: ", "))")
             }
         } else if f["task"] == nil {
             problem("task", root, "required key is missing")
@@ -173,7 +199,7 @@ private struct Walker {
         let warmStart = string(f["warm_start"], "warm_start")
         if let ws = warmStart, let node = f["warm_start"] {
             let valid = ModelName.isValid(ws) || (Int(ws).map { $0 >= 1 } ?? false)
-            if !valid { problem("warm_start", node, "must be an alias or a version number of this model; got \"\(ws)\"") }
+            if !valid { problem("warm_start", node, "must be an alias or a version number of this model; got \"\(SpecParser.excerpt(ws))\"") }
         }
         let promote = f["promote"].flatMap { promotion($0, task: task) }
         let retries = int(f["retries"], "retries", in: 0...20) ?? 1
@@ -181,7 +207,7 @@ private struct Walker {
         if let node = f["timeout"] {
             let raw = node.scalar?.string ?? ""
             if let d = DurationText.parse(raw), d > .zero, d <= .seconds(7 * 86_400) { timeout = d } else {
-                problem("timeout", node, "must be a duration between 1s and 7d such as 90s, 30m or 2h; got \"\(raw)\"")
+                problem("timeout", node, "must be a duration between 1s and 7d such as 90s, 30m or 2h; got \"\(SpecParser.excerpt(raw))\"")
             }
         }
         let priority = int(f["priority"], "priority", in: -1000...1000) ?? 0
@@ -342,13 +368,20 @@ private struct Walker {
         case .sequence: return "a list"
         case .alias: return "an alias"
         case .scalar(let s):
-            if s.style != .plain { return "the string \"\(s.string)\"" }
+            if s.style != .plain { return "the string \"\(SpecParser.excerpt(s.string))\"" }
             if node.null != nil { return "null" }
             if node.bool != nil { return "the boolean \(s.string)" }
             if node.int != nil { return "the integer \(s.string)" }
             if node.float != nil { return "the number \(s.string)" }
-            return "\"\(s.string)\""
+            return "\"\(SpecParser.excerpt(s.string))\""
         }
+    }
+}
+
+extension SpecParser {
+    /// Client text quoted in an error, cut so a huge value cannot make a huge reply.
+    public static func excerpt(_ text: String, limit: Int = 100) -> String {
+        text.count <= limit ? text : String(text.prefix(limit)) + "… (\(text.utf8.count) bytes)"
     }
 }
 
