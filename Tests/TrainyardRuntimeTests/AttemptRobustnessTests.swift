@@ -165,6 +165,28 @@ struct AttemptRobustnessTests {
         #expect(try await h.store.versions(of: try ModelName("byom")).isEmpty)
     }
 
+    /// The data folder is private (0711, its contents 0700 / 0600), yet a program running as
+    /// `runner.user` still reaches the job folder handed to it and registers its model.
+    @Test(.enabled(if: geteuid() == 0, "switching users needs root"))
+    func runnerUserTrainsInsideThePrivateDataFolder() async throws {
+        let h = try await Harness(trainer: CommandTrainer(terminationGrace: .seconds(1), runner: RunnerOptions(user: "nobody")))
+        let folder = h.root.appendingPathComponent("sh-spec")
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("data"), withIntermediateDirectories: true)
+        try Harness.csv.write(to: folder.appendingPathComponent("data/train.csv"), atomically: true, encoding: .utf8)
+        try "id -u > \"$TRAINYARD_MODEL_DIR/uid.txt\"\nwc -l < \"$TRAINYARD_INPUT_DIR/train/train.csv\" > \"$TRAINYARD_MODEL_DIR/rows.txt\"\n"
+            .write(to: folder.appendingPathComponent("train.sh"), atomically: true, encoding: .utf8)
+        let job = try await h.submit("name: byom\ntask: command\ncommand: [\"sh\", \"train.sh\"]\ndata: { train: data/train.csv }\nretries: 0\n",
+                                     folder: folder)
+        try await h.runUntilIdle()
+        let done = try #require(try await h.store.job(job.id))
+        let log = try await h.logText(job.id)
+        #expect(done.state == .succeeded, "\(done.failureReason ?? "") \(log)")
+        let uid = try await h.services.artifacts.get("models/byom/1/uid.txt")
+        #expect(String(decoding: uid, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) == String(try RunnerIdentity.resolve("nobody").uid))
+        #expect(try FileManager.default.attributesOfItem(atPath: h.services.configuration.dataDirectory.path)[.posixPermissions] as? Int == 0o711)
+        #expect(try FileManager.default.attributesOfItem(atPath: h.services.configuration.databaseFile.path)[.posixPermissions] as? Int == 0o600)
+    }
+
     /// A starting worker pool removes what killed attempts left: working folders of attempts
     /// that no longer run and stale temporary files; a running attempt's folder is kept.
     @Test func workerStartRemovesWhatDeadAttemptsLeft() async throws {

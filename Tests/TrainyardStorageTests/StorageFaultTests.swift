@@ -107,7 +107,7 @@ struct StorageFaultTests {
         try await artifacts.put("models/iris/1/model.bin", data: Data("m".utf8))
         try await artifacts.put("jobs/1/log", file: data.appendingPathComponent("trainyard.sqlite"))
 
-        #expect(try mode(data) == 0o700)
+        #expect(try mode(data) == 0o711) // passable to a job folder handed to runner.user, not listable
         for name in ["trainyard.sqlite", "trainyard.sqlite-wal", "trainyard.sqlite-shm"] {
             #expect(try mode(data.appendingPathComponent(name)) == 0o600, "\(name)")
         }

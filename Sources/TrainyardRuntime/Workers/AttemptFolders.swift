@@ -1,5 +1,6 @@
 import Foundation
 import TrainyardCore
+import TrainyardStorage
 
 /// The working folders of job attempts, `{data_dir}/work/job-{id}-{attempt}-{random}`, and the
 /// removal of those whose attempt is over.
@@ -15,6 +16,12 @@ struct AttemptFolders {
 
     func folder(job: JobID, attempt: Int) -> URL {
         root.appendingPathComponent("job-\(job)-\(attempt)-\(UUID().uuidString.prefix(8))", isDirectory: true)
+    }
+
+    /// Creates an attempt's folder (and `work/`) 0711: nobody else can list them, yet a
+    /// program running as `runner.user` can reach the folders handed to it inside.
+    func create(_ folder: URL) throws {
+        try PrivateFiles.makeDirectory(folder, mode: PrivateFiles.traversableDirectoryMode)
     }
 
     /// (job, attempt) of a folder name made by `folder(job:attempt:)`.

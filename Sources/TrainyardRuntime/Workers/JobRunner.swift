@@ -181,11 +181,13 @@ public struct JobRunner: Sendable {
                 if reply.cancelRequested { attempt.flags.setCancelRequested() }
             } catch let error as TrainyardError where error.code == .leaseLost {
                 attempt.logger.warning("lease lost; abandoning attempt")
-                attempt.flags.setLeaseLost()
                 // appendLog is not fenced by the lease: the line lands whoever holds the job now.
-                try? await services.store.appendLog(attempt.token.jobID, lines: [
-                    "attempt \(attempt.token.attempt) on \(workerID) lost its lease (its heartbeat came too late); the attempt is abandoned",
-                ])
+                // Written before the flag is set (the flag ends the attempt, which cancels this
+                // heartbeat) and in a task of its own, so that cancellation cannot drop it.
+                let line = "attempt \(attempt.token.attempt) on \(workerID) lost its lease (its heartbeat came too late); the attempt is abandoned"
+                let store = services.store, jobID = attempt.token.jobID
+                await Task { try? await store.appendLog(jobID, lines: [line]) }.value
+                attempt.flags.setLeaseLost()
             } catch {
                 attempt.logger.warning("heartbeat failed: \(error)")
             }
@@ -200,6 +202,9 @@ public struct JobRunner: Sendable {
         var channels: [(String, String)] = []
         if let train = spec.data.train { channels.append(("train", train)) }
         if case .location(let v) = spec.data.validation { channels.append(("validation", v)) }
+        if !channels.isEmpty || spec.staged.contains(where: { $0.key == "code" }) || spec.warmStart != nil {
+            try AttemptFolders(dataDirectory: services.configuration.dataDirectory).create(work)
+        }
         for (channel, reference) in channels {
             guard let sha = ArtifactKeys.sha256(ofReference: reference) else {
                 throw TrainingFailure("data channel \(channel) was not staged (\(reference))", retryable: false)

@@ -6,13 +6,16 @@ import TrainyardCore
 ///
 /// POSIX calls rather than `FileManager`, whose defaults (0755 / 0644) are the problem, and
 /// whose intermediate folders would not get the mode asked for.
-enum PrivateFiles {
-    static let directoryMode: mode_t = 0o700
+public enum PrivateFiles {
+    public static let directoryMode: mode_t = 0o700
     static let fileMode: mode_t = 0o600
+    /// The data folder: others may pass through it (to a job's working folder handed to
+    /// `runner.user`) but not list it; what it holds is 0700 / 0600.
+    public static let traversableDirectoryMode: mode_t = 0o711
 
-    /// Creates `url` and every missing folder above it with mode 0700. Existing folders are left
-    /// as they are (a folder the user made is theirs to set).
-    static func makeDirectory(_ url: URL) throws {
+    /// Creates `url` and every missing folder above it with `mode` (0700 unless said). Existing
+    /// folders are left as they are (a folder the user made is theirs to set).
+    public static func makeDirectory(_ url: URL, mode: mode_t = directoryMode) throws {
         let path = url.standardizedFileURL.path
         var isDirectory: ObjCBool = false
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
@@ -20,8 +23,11 @@ enum PrivateFiles {
             return
         }
         let parent = url.standardizedFileURL.deletingLastPathComponent()
-        if parent.path != path { try makeDirectory(parent) }
-        guard mkdir(path, directoryMode) == 0 || errno == EEXIST else {
+        if parent.path != path { try makeDirectory(parent, mode: mode) }
+        if mkdir(path, mode) == 0 {
+            // mkdir(2) applies the umask; chmod gives exactly `mode` (a 077 umask would drop 0711's x bits).
+            guard chmod(path, mode) == 0 else { throw ioError(errno, "creating the folder", path) }
+        } else if errno != EEXIST {
             throw ioError(errno, "creating the folder", path)
         }
     }
