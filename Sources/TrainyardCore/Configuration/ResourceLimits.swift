@@ -24,7 +24,7 @@ public struct ResourceLimits: Sendable, Equatable {
     public var tensorElements: Int
     /// `limits.header_seconds`: time a client has to send a request's head.
     public var headerSeconds: Int
-    /// `limits.body_seconds`: time a client has to send a request's body once the head is in.
+    /// `limits.body_seconds`: longest stall between body bytes (a gap, so a large, slow but steady upload still works).
     public var bodySeconds: Int
     /// `limits.idle_seconds`: an idle keep-alive connection is closed after this long.
     public var idleSeconds: Int
