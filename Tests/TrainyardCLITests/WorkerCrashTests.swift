@@ -36,13 +36,8 @@ struct WorkerCrashTests {
         #expect(running)
         kill(first.processIdentifier, SIGKILL)
         first.waitUntilExit()
-        // The orphaned training program dies with its worker in production (container exit);
-        // here it is stopped by hand so it cannot write anything more.
-        let pkill = Process()
-        pkill.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        pkill.arguments = ["pkill", "-9", "-f", marker]
-        try pkill.run()
-        pkill.waitUntilExit()
+        // The training program dies with its worker (parent-death signal; ChildLifetimeTests
+        // checks that directly), so nothing of the first attempt writes anything more.
 
         let second = cli.start(["worker", "--workers", "1", "--exit-when-idle", "4s"], environment: lease)
         var finalState = ""

@@ -76,10 +76,11 @@ func leftoverTemporaryFiles(_ folder: URL) -> [String] {
 @Suite("Job attempts under faults", .serialized)
 struct AttemptRobustnessTests {
     /// Registration copying for longer than the lease: the heartbeat keeps the lease, so the
-    /// job registers once on its first attempt.
+    /// job registers once on its first attempt. The lease leaves a heartbeat (one a second)
+    /// five seconds of slack, so a loaded machine does not expire it; the copy outlasts two leases.
     @Test func registrationLongerThanTheLeaseSucceeds() async throws {
-        let h = try await Harness(leaseDuration: .seconds(2), trainer: FileWritingTrainer(bytes: 1 << 20),
-                                  artifacts: { SlowVersionWrites(base: $0, delay: .seconds(5)) })
+        let h = try await Harness(leaseDuration: .seconds(6), trainer: FileWritingTrainer(bytes: 1 << 20),
+                                  artifacts: { SlowVersionWrites(base: $0, delay: .seconds(13)) })
         let job = try await h.submit(h.spec(extra: "retries: 2"), folder: try h.specFolder())
         try await h.runUntilIdle()
         let done = try #require(try await h.store.job(job.id))

@@ -39,8 +39,8 @@ extension ControlAPI {
                         APIParameter("state", "Repeat or comma-separate: queued, running, succeeded, failed, cancelled", schema: Schema.array(Schema.enumeration(JobState.allCases.map(\.rawValue)))),
                         APIParameter("kind", "train or transform", schema: Schema.enumeration(JobKind.allCases.map(\.rawValue))),
                         APIParameter("model", "Only jobs of this model"),
-                        APIParameter("limit", "Page size, 1–1000 (default 100)", schema: Schema.integer),
-                        APIParameter("before", "Only jobs with an id below this (next page: next_before)", schema: Schema.integer),
+                        APIParameter("limit", "Page size, 1–1000 (default 100)", schema: .object(["type": .string("integer"), "minimum": .int(1), "maximum": .int(1000)])),
+                        APIParameter("before", "Only jobs with an id below this (next page: next_before)", schema: .object(["type": .string("integer"), "minimum": .int(1)])),
                      ],
                      responses: [.json(200, "A page of jobs", Schema.ref("JobList")), .error(400, "Invalid filter")],
                      handler: listJobs),
@@ -63,8 +63,8 @@ extension ControlAPI {
                      summary: "A job's log lines after a sequence number; follow=true or Accept: text/event-stream streams them (events log, progress, end)",
                      tag: "jobs",
                      query: [
-                        APIParameter("after", "Only lines with a sequence above this (default 0)", schema: Schema.integer),
-                        APIParameter("limit", "At most this many lines, 1–10000 (default 1000; not streaming)", schema: Schema.integer),
+                        APIParameter("after", "Only lines with a sequence above this (default 0)", schema: .object(["type": .string("integer"), "minimum": .int(0)])),
+                        APIParameter("limit", "At most this many lines, 1–10000 (default 1000; not streaming)", schema: .object(["type": .string("integer"), "minimum": .int(1), "maximum": .int(10000)])),
                         APIParameter("follow", "Stream as server-sent events until the job finishes", schema: Schema.boolean),
                      ],
                      responses: [
