@@ -77,6 +77,20 @@ struct CLIHarness {
         return url
     }
 
+    /// A small gbdt spec on the bundled iris data (`iris/spec.yaml` beside a copy of the CSV).
+    func writeIrisSpec(name: String) throws -> URL {
+        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("examples/iris-species/iris.csv")
+        try FileManager.default.createDirectory(at: workDirectory.appendingPathComponent("iris"), withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: source, to: workDirectory.appendingPathComponent("iris/iris.csv"))
+        return try write("iris/spec.yaml", """
+            name: \(name)
+            task: tabular-classification
+            data: { train: iris.csv, target: species, validation: 0.2 }
+            model: { algorithm: gbdt, params: { trees: 10 } }
+            """)
+    }
+
     /// `trainyard jobs show ID --json`, decoded loosely.
     func job(_ id: Int) async throws -> [String: Any] {
         let r = try await run(["jobs", "show", String(id), "--json"])

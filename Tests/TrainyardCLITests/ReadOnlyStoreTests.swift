@@ -68,16 +68,7 @@ struct ReadOnlyStoreTests {
 
     @Test(.enabled(if: canRunAsOtherUser)) func readOnlyStoreCanBeListedAndServed() async throws {
         let cli = try CLIHarness()
-        let source = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("examples/iris-species/iris.csv")
-        try FileManager.default.createDirectory(at: cli.workDirectory.appendingPathComponent("iris"), withIntermediateDirectories: true)
-        try FileManager.default.copyItem(at: source, to: cli.workDirectory.appendingPathComponent("iris/iris.csv"))
-        let spec = try cli.write("iris/spec.yaml", """
-            name: flowers
-            task: tabular-classification
-            data: { train: iris.csv, target: species, validation: 0.2 }
-            model: { algorithm: gbdt, params: { trees: 10 } }
-            """)
+        let spec = try cli.writeIrisSpec(name: "flowers")
         #expect(try await cli.run(["train", spec.path]).status == 0)
         let worker = try await cli.run(["worker", "--workers", "1", "--exit-when-idle", "1s"])
         #expect(worker.status == 0, "\(worker.stderr)")
