@@ -102,12 +102,5 @@ private final class DocumentBox: Sendable {
     var data: Data { value.withLock { $0 } }
 }
 
-/// Compatibility entry point for the CLI (`trainyard up` / `trainyard server`).
-public enum TrainyardHTTP {
-    public static func makeService(services: TrainyardServices, readiness: Readiness = Readiness(),
-                                   onListening: @escaping @Sendable (Int) async -> Void) throws -> any Service {
-        try TrainyardHTTPServer.makeApplication(services: services, readiness: readiness, onListening: onListening)
-    }
-}
 
 import Synchronization

@@ -362,10 +362,6 @@ public final class ModelServer: Service, Sendable {
     }
 }
 
-extension Duration {
-    var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
-}
-
 /// Runs `work`, throwing `.timeout` (504) if it takes longer than `limit`.
 ///
 /// The caller is answered at the deadline even when `work` cannot be interrupted (a CPU-bound

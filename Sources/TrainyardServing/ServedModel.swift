@@ -108,17 +108,10 @@ public final class ServedModel: Sendable {
             // dispatch queue, off the concurrency pool, so the deadline (and every other request)
             // still gets a thread while it runs.
             return try await withDeadline(requestTimeout, what: "the prediction of \(name):\(number) (\(rows.count) rows)") {
-                try await Self.offPool { try self.scoreNow(rows) }
+                try await runBlocking { try self.scoreNow(rows) }
             }
         }
         return try await score(rows)
-    }
-
-    /// Runs CPU-bound `work` on a global dispatch queue and awaits its result.
-    static func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global(qos: .userInitiated).async { continuation.resume(with: Result { try work() }) }
-        }
     }
 
     /// Scores a native model synchronously, bypassing micro-batching (for requests that are

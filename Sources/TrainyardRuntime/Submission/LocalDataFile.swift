@@ -151,7 +151,7 @@ public final class LocalDataFile {
                 offset += off_t(w)
             }
         }
-        return (hasher.finalize().map { String(format: "%02x", $0) }.joined(), total)
+        return (hasher.finalize().hex, total)
     }
 
     /// The first `count` bytes of a data file handed to a trainer's `validateData`, read with the

@@ -167,6 +167,6 @@ public struct Stager: Sendable {
             hasher.update(data: chunk)
             size += Int64(chunk.count)
         }
-        return (hasher.finalize().map { String(format: "%02x", $0) }.joined(), size)
+        return (hasher.finalize().hex, size)
     }
 }

@@ -62,7 +62,7 @@ public struct InferenceAPI: Sendable {
             do {
                 let response = try await handler(request, context)
                 metrics.recordRequest(protocol: proto, model: response.headers[.modelName] ?? "", version: response.headers[.modelVersion] ?? "",
-                                      status: response.status.code, seconds: (ContinuousClock.now - start).secondsValue)
+                                      status: response.status.code, seconds: (ContinuousClock.now - start).seconds)
                 return response
             } catch {
                 let status: Int
@@ -71,7 +71,7 @@ public struct InferenceAPI: Sendable {
                 case let e as any HTTPResponseError: status = e.status.code
                 default: status = 500
                 }
-                metrics.recordRequest(protocol: proto, model: "", version: "", status: status, seconds: (ContinuousClock.now - start).secondsValue)
+                metrics.recordRequest(protocol: proto, model: "", version: "", status: status, seconds: (ContinuousClock.now - start).seconds)
                 throw error
             }
         }
@@ -148,7 +148,7 @@ public struct InferenceAPI: Sendable {
     /// reason (a client error's message; a server fault is only in the log) and when it is retried.
     static func loadFailed(_ reference: ModelReference, _ error: any Error, retryIn: Duration) -> TrainyardError {
         let reason = ToldError(error)?.message ?? "an internal error (see the server log)"
-        let seconds = max(1, Int(retryIn.secondsValue.rounded(.up)))
+        let seconds = max(1, Int(retryIn.seconds.rounded(.up)))
         return TrainyardError(.unavailable, "\(reference) could not be loaded: \(reason); the server tries again in \(seconds) s")
     }
 
@@ -190,10 +190,6 @@ final class DefaultModelCache: Sendable {
         }
     }
     func set(_ reference: ModelReference) { value.withLock { $0 = (reference, ContinuousClock.now) } }
-}
-
-extension Duration {
-    var secondsValue: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
 }
 
 /// Schemas of the inference plane, for the OpenAPI document.

@@ -38,7 +38,7 @@ extension ControlAPI {
     @Sendable func putBlob(_ request: Request, _ context: TrainyardRequestContext) async throws -> Response {
         let hex = try Self.sha256Parameter(context)
         let body = try await HTTPHelpers.readBody(request, limit: context.maxUploadSize)
-        let actual = SHA256.hash(data: body).map { String(format: "%02x", $0) }.joined()
+        let actual = SHA256.hex(of: body)
         guard actual == hex else {
             throw TrainyardError(.invalidArgument, "the body's sha256 is \(actual), not \(hex) as the URL says; the upload was corrupted or mislabelled",
                                  details: [.init(path: "body", message: "sha256 mismatch")])

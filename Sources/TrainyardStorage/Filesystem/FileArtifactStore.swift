@@ -196,6 +196,6 @@ public struct FileArtifactStore: ArtifactStore {
             }
             size += Int64(n)
         }
-        return (hasher.finalize().map { String(format: "%02x", $0) }.joined(), size)
+        return (hasher.finalize().hex, size)
     }
 }
