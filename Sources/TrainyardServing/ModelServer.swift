@@ -89,7 +89,8 @@ public final class ModelServer: Service, Sendable {
         }
         var cached = services
         do {
-            cached.artifacts = try CachingArtifactStore(remote: services.artifacts, directory: directory, maxBytes: options.cacheMaxBytes)
+            cached.artifacts = try CachingArtifactStore(remote: services.artifacts, directory: directory, namespace: services.configuration.namespace,
+                                                      maxBytes: options.cacheMaxBytes)
         } catch {
             services.logger.warning("artifact cache disabled: cannot use its folder", metadata: ["trainyard.cache": .string(directory.path),
                                                                                                 "error.description": .string("\(error)")])

@@ -31,7 +31,7 @@ struct CachingArtifactStoreTests {
     @Test func immutableKeysAreReadOnceThenServedLocally() async throws {
         let remote = CountingStore(try FileArtifactStore(root: try temporaryDirectory("trainyard-remote")))
         let cacheDirectory = try temporaryDirectory("trainyard-cache")
-        let cache = try CachingArtifactStore(remote: remote, directory: cacheDirectory)
+        let cache = try CachingArtifactStore(remote: remote, directory: cacheDirectory, namespace: Namespace())
         try await remote.put("models/iris/1/model.bin", data: Data("weights".utf8))
         try await remote.put("jobs/7/log", data: Data("line 1".utf8))
 
@@ -46,7 +46,7 @@ struct CachingArtifactStoreTests {
 
         // A restarted server with the same folder reads nothing remotely, even if the remote is gone.
         try await remote.base.delete("models/iris/1/model.bin")
-        let restarted = try CachingArtifactStore(remote: remote, directory: cacheDirectory)
+        let restarted = try CachingArtifactStore(remote: remote, directory: cacheDirectory, namespace: Namespace())
         let file = cacheDirectory.deletingLastPathComponent().appendingPathComponent("copy-\(UUID().uuidString)")
         try await restarted.download("models/iris/1/model.bin", to: file)
         #expect(try Data(contentsOf: file) == Data("weights".utf8))
@@ -57,7 +57,7 @@ struct CachingArtifactStoreTests {
 
     @Test func leastRecentlyUsedFilesLeaveBeyondTheBudget() async throws {
         let remote = CountingStore(try FileArtifactStore(root: try temporaryDirectory("trainyard-remote")))
-        let cache = try CachingArtifactStore(remote: remote, directory: try temporaryDirectory("trainyard-cache"), maxBytes: 25)
+        let cache = try CachingArtifactStore(remote: remote, directory: try temporaryDirectory("trainyard-cache"), namespace: Namespace(), maxBytes: 25)
         for name in ["a", "b", "c"] { try await remote.put("blobs/sha256/\(name)", data: Data(repeating: 1, count: 10)) }
         _ = try await cache.get("blobs/sha256/a")
         try await Task.sleep(for: .milliseconds(20))
@@ -67,5 +67,21 @@ struct CachingArtifactStoreTests {
         try await Task.sleep(for: .milliseconds(20))
         _ = try await cache.get("blobs/sha256/c")  // 30 bytes > 25: b goes
         #expect(try await cache.cachedKeys() == ["blobs/sha256/a", "blobs/sha256/c"])
+    }
+
+    /// dev's and prod's `models/iris/1/model.bin` are different bytes: one cache folder shared
+    /// by both keeps them apart (as it keeps two remote stores apart).
+    @Test func namespacesAndStoresDoNotShareCachedFiles() async throws {
+        let cacheDirectory = try temporaryDirectory("trainyard-cache")
+        let devRemote = CountingStore(try FileArtifactStore(root: try temporaryDirectory("trainyard-remote"), namespace: Namespace()))
+        let prodNamespace = try Namespace(project: "default", environment: "prod")
+        let prodRemote = CountingStore(try FileArtifactStore(root: try temporaryDirectory("trainyard-remote"), namespace: prodNamespace))
+        try await devRemote.put("models/iris/1/model.bin", data: Data("dev weights".utf8))
+        try await prodRemote.put("models/iris/1/model.bin", data: Data("prod weights".utf8))
+        let dev = try CachingArtifactStore(remote: devRemote, directory: cacheDirectory, namespace: Namespace())
+        let prod = try CachingArtifactStore(remote: prodRemote, directory: cacheDirectory, namespace: prodNamespace)
+        #expect(try await dev.get("models/iris/1/model.bin") == Data("dev weights".utf8))
+        #expect(try await prod.get("models/iris/1/model.bin") == Data("prod weights".utf8))
+        #expect(prodRemote.remoteReads == ["models/iris/1/model.bin"], "prod read dev's cached copy")
     }
 }

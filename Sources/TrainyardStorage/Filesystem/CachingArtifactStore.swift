@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import TrainyardCore
 
@@ -16,9 +17,15 @@ public struct CachingArtifactStore: ArtifactStore {
     public let local: FileArtifactStore
     public let maxBytes: Int64
 
-    public init(remote: any ArtifactStore, directory: URL, maxBytes: Int64 = 10 << 30) throws {
+    /// - Parameters:
+    ///   - directory: the cache folder; one folder may serve several stores and namespaces.
+    ///   - namespace: the remote store's keys are this namespace's (`models/x/1/…` of dev and of
+    ///     prod are different bytes), so the cache keeps each namespace apart, and each remote
+    ///     store (by its location) apart too.
+    public init(remote: any ArtifactStore, directory: URL, namespace: Namespace, maxBytes: Int64 = 10 << 30) throws {
         self.remote = remote
-        self.local = try FileArtifactStore(root: directory)
+        let storeFolder = directory.appendingPathComponent(String(SHA256.hex(of: Data(remote.location.utf8)).prefix(16)), isDirectory: true)
+        self.local = try FileArtifactStore(root: storeFolder, namespace: namespace)
         self.maxBytes = maxBytes
         // The cache is this server's own scratch space: made up front (0700), unlike the store,
         // which creates nothing until it writes.
