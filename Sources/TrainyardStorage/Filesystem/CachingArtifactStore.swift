@@ -47,7 +47,7 @@ public struct CachingArtifactStore: ArtifactStore {
         }
         let data = try await remote.get(key)
         try await local.put(key, data: data)
-        trim(keeping: key)
+        try await runBlocking { trim(keeping: key) }
         return data
     }
 
@@ -60,7 +60,7 @@ public struct CachingArtifactStore: ArtifactStore {
             defer { try? FileManager.default.removeItem(at: staged) }
             try await remote.download(key, to: staged)
             try await local.put(key, file: staged)
-            trim(keeping: key)
+            try await runBlocking { trim(keeping: key) }
         }
         try await local.download(key, to: file)
     }

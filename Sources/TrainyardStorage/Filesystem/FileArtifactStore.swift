@@ -43,28 +43,38 @@ public struct FileArtifactStore: ArtifactStore {
 
     @discardableResult
     public func put(_ key: String, data: Data) async throws -> StoredObject {
-        try writeAtomically(to: try url(key), naming: key) { file in
-            try data.withUnsafeBytes { try file.write($0) }
+        let target = try url(key)
+        try await runBlocking {
+            try writeAtomically(to: target, naming: key) { file in
+                try data.withUnsafeBytes { try file.write($0) }
+            }
         }
         return StoredObject(key: key, sha256: SHA256.hex(of: data), bytes: Int64(data.count))
     }
 
     @discardableResult
     public func put(_ key: String, file: URL) async throws -> StoredObject {
-        let (digest, size) = try writeAtomically(to: try url(key), naming: key) { try Self.copyHashing(from: file, to: $0) }
+        let target = try url(key)
+        let (digest, size) = try await runBlocking {
+            try writeAtomically(to: target, naming: key) { try Self.copyHashing(from: file, to: $0) }
+        }
         return StoredObject(key: key, sha256: digest, bytes: size)
     }
 
     public func get(_ key: String) async throws -> Data {
         let source = try url(key)
-        guard FileManager.default.fileExists(atPath: source.path) else { throw TrainyardError.notFound("artifact \(key)") }
-        return try Data(contentsOf: source)
+        return try await runBlocking {
+            guard FileManager.default.fileExists(atPath: source.path) else { throw TrainyardError.notFound("artifact \(key)") }
+            return try Data(contentsOf: source)
+        }
     }
 
     public func download(_ key: String, to file: URL) async throws {
         let source = try url(key)
-        guard FileManager.default.fileExists(atPath: source.path) else { throw TrainyardError.notFound("artifact \(key)") }
-        _ = try writeAtomically(to: file, naming: file.path) { try Self.copyHashing(from: source, to: $0) }
+        _ = try await runBlocking {
+            guard FileManager.default.fileExists(atPath: source.path) else { throw TrainyardError.notFound("artifact \(key)") }
+            return try writeAtomically(to: file, naming: file.path) { try Self.copyHashing(from: source, to: $0) }
+        }
     }
 
     public func exists(_ key: String) async throws -> Bool {
@@ -72,6 +82,10 @@ public struct FileArtifactStore: ArtifactStore {
     }
 
     public func list(prefix: String) async throws -> [String] {
+        try await runBlocking { listBlocking(prefix: prefix) }
+    }
+
+    func listBlocking(prefix: String) -> [String] {
         guard let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: [.isRegularFileKey]) else { return [] }
         let rootPath = root.standardizedFileURL.path
         var keys: [String] = []
@@ -86,7 +100,9 @@ public struct FileArtifactStore: ArtifactStore {
 
     public func delete(_ key: String) async throws {
         let target = try url(key)
-        if FileManager.default.fileExists(atPath: target.path) { try FileManager.default.removeItem(at: target) }
+        try await runBlocking {
+            if FileManager.default.fileExists(atPath: target.path) { try FileManager.default.removeItem(at: target) }
+        }
     }
 
     /// Whether a file name is one of the store's in-flight writes (never a key).
