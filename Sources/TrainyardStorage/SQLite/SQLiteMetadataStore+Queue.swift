@@ -79,19 +79,16 @@ extension SQLiteMetadataStore {
     /// its effects in the caller's transaction. The store holds no lifecycle rules of its own.
     @discardableResult
     static func transition(_ db: Database, _ t: TableNames, _ id: JobID, _ event: JobEvent, lifecycle: JobLifecycle, now: Double) throws -> Job {
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: """
-            SELECT state, attempt, max_attempts, run_after, lease_token, lease_expires_at, worker_id, cancel_requested,
-                   failure_reason, started_at, finished_at, result_version, progress
-            FROM \(t.jobs) WHERE id = ?
-            """), arguments: [id]) else { throw TrainyardError.notFound("job \(id)") }
-        let progressText: String? = row["progress"]
+        // One read of the whole row serves both the state machine and the returned job.
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM \(t.jobs) WHERE id = ?"), arguments: [id]) else {
+            throw TrainyardError.notFound("job \(id)")
+        }
+        var job = try SQLiteRows.job(row, specs: t.specs)
         let record = JobRecord(
-            state: JobState(rawValue: row["state"]) ?? .failed, attempt: row["attempt"], maxAttempts: row["max_attempts"],
-            runAfter: Date(timeIntervalSince1970: row["run_after"]), leaseToken: row["lease_token"],
-            leaseExpiresAt: SQLiteRows.date(row["lease_expires_at"]), workerID: row["worker_id"],
-            cancelRequested: (row["cancel_requested"] as Int) != 0, failureReason: row["failure_reason"],
-            startedAt: SQLiteRows.date(row["started_at"]), finishedAt: SQLiteRows.date(row["finished_at"]),
-            resultVersion: row["result_version"], progress: try progressText.map { try JSON.decode(JobProgress.self, from: $0) })
+            state: job.state, attempt: job.attempt, maxAttempts: job.maxAttempts, runAfter: job.runAfter, leaseToken: row["lease_token"],
+            leaseExpiresAt: job.leaseExpiresAt, workerID: job.workerID, cancelRequested: job.cancelRequested,
+            failureReason: job.failureReason, startedAt: job.startedAt, finishedAt: job.finishedAt, resultVersion: job.resultVersion,
+            progress: job.progress)
         let next = try lifecycle.apply(event, to: record, jobID: id)
         let r = next.record
         try db.cachedStatement(sql: """
@@ -101,7 +98,8 @@ extension SQLiteMetadataStore {
             """).execute(arguments: [
                 r.state.rawValue, r.attempt, r.runAfter.timeIntervalSince1970, r.leaseToken, r.leaseExpiresAt?.timeIntervalSince1970,
                 r.workerID, r.cancelRequested ? 1 : 0, r.failureReason, r.startedAt?.timeIntervalSince1970,
-                r.finishedAt?.timeIntervalSince1970, r.resultVersion, try r.progress.map { try JSON.encodeString($0) }, id,
+                r.finishedAt?.timeIntervalSince1970, r.resultVersion,
+                r.progress == record.progress ? row["progress"] as String? : try r.progress.map { try JSON.encodeString($0) }, id,
             ])
         for effect in next.effects {
             switch effect {
@@ -109,7 +107,18 @@ extension SQLiteMetadataStore {
             case .wakeWorkers: break  // every write ends with onChange(), which wakes in-process workers
             }
         }
-        return try fetchJob(db, t, id)!
+        job.state = r.state
+        job.attempt = r.attempt
+        job.runAfter = r.runAfter
+        job.leaseExpiresAt = r.leaseExpiresAt
+        job.workerID = r.workerID
+        job.cancelRequested = r.cancelRequested
+        job.failureReason = r.failureReason
+        job.startedAt = r.startedAt
+        job.finishedAt = r.finishedAt
+        job.resultVersion = r.resultVersion
+        job.progress = r.progress
+        return job
     }
 
     /// Checks the lease is current; throws `.leaseLost` if the job moved on without this worker.
