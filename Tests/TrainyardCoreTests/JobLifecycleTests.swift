@@ -32,6 +32,7 @@ struct JobLifecycleTests {
         #expect(t.record.leaseExpiresAt == t0.addingTimeInterval(30))
         #expect(t.record.workerID == "w")
         #expect(t.record.progress == nil)
+        #expect(t.effects == [.log("attempt 1 of 3 started on w")])
     }
 
     @Test func onlyDueQueuedJobsCanBeLeased() {

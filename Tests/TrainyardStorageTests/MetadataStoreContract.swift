@@ -200,11 +200,12 @@ struct MetadataStoreContract: Sendable {
         let (store, clock) = try await make()
         let job = try await store.enqueue(EnqueueRequest(spec: Self.spec(retries: 1)))
         _ = try #require(try await store.dequeue(workerID: "w1", kinds: [.train], leaseDuration: .seconds(30)))
-        #expect(try await store.logs(job.id, after: 0, limit: 100).isEmpty)
+        // The lease writes the attempt's start into the job's log, in the same transaction.
+        #expect(try await store.logs(job.id, after: 0, limit: 100).map(\.text) == ["attempt 1 of 2 started on w1"])
         clock.advance(by: .seconds(31))
         #expect(try await store.dequeue(workerID: "w2", kinds: [.train], leaseDuration: .seconds(30)) == nil) // reclaimed, backing off
         let log = try await store.logs(job.id, after: 0, limit: 100).map(\.text)
-        #expect(log == ["attempt 1 lost its lease (worker w1 stopped heartbeating)"])
+        #expect(log == ["attempt 1 of 2 started on w1", "attempt 1 lost its lease (worker w1 stopped heartbeating)"])
     }
 
     func failRetriesWithBackoffThenFails() async throws {

@@ -114,7 +114,9 @@ public struct JobLifecycle: Sendable {
             r.workerID = workerID
             r.startedAt = now
             r.progress = nil
-            return Transition(record: r, effects: [])
+            // Written with the lease itself: an attempt whose worker dies in its first second
+            // still leaves its start in the job's log, at no extra write.
+            return Transition(record: r, effects: [.log("attempt \(r.attempt) of \(r.maxAttempts) started on \(workerID)")])
 
         case .heartbeat(let token, let now, let duration, let progress):
             try fence(r, token, now, jobID)

@@ -72,10 +72,8 @@ public struct JobRunner: Sendable {
         jobLogger[metadataKey: "trainyard.job.attempt"] = "\(lease.token.attempt)"
         let attempt = Attempt(lease: lease, recorder: JobProgressRecorder(), flags: Flags(), logLock: AsyncLock(), logger: jobLogger)
         let recorder = attempt.recorder, flags = attempt.flags
-        recorder.log("attempt \(lease.token.attempt) of \(job.maxAttempts) started on \(workerID)")
-        // At once, not at the first heartbeat: an attempt whose worker is killed in its first
-        // second still leaves its start in the job's log.
-        await flushLogs(attempt)
+        // "attempt N of M started on W" is in the job's log already: the store writes it with the
+        // lease (JobLifecycle), so a worker killed in its first second still leaves it there.
         let work = AttemptFolders(dataDirectory: services.configuration.dataDirectory).folder(job: job.id, attempt: lease.token.attempt)
         // Created only by those who need it (data, code, warm start, a trainer's files):
         // directory churn is not free, and a no-op job should cost a few transactions.
