@@ -122,7 +122,7 @@ private struct Walker {
         for (k, v) in mapping {
             guard let key = k.scalar?.string else { problem(path, k, "keys must be strings"); continue }
             if !known.contains(key) {
-                let childPath = path.isEmpty ? SpecParser.excerpt(key, limit: 64) : "\(path).\(SpecParser.excerpt(key, limit: 64))"
+                let childPath = path.isEmpty ? clientEcho(key, limit: 64) : "\(path).\(clientEcho(key, limit: 64))"
                 let suggestion = known.min { editDistance($0, key) < editDistance($1, key) }
                 let hint = suggestion.map { editDistance($0, key) <= 2 ? " (did you mean \"\($0)\"?)" : "" } ?? ""
                 problem(childPath, k, "unknown key\(hint); known keys: \(known.joined(separator: ", "))")
@@ -188,7 +188,7 @@ private struct Walker {
         if let node = f["task"], let raw = string(node, "task") {
             task = TaskKind(rawValue: raw)
             if task == nil {
-                problem("task", node, "unknown task \"\(SpecParser.excerpt(raw))\"; expected one of \(TaskKind.allCases.map(\.rawValue).joined(separator: ", "))")
+                problem("task", node, "unknown task \"\(clientEcho(raw))\"; expected one of \(TaskKind.allCases.map(\.rawValue).joined(separator: ", "))")
             }
         } else if f["task"] == nil {
             problem("task", root, "required key is missing")
@@ -199,7 +199,7 @@ private struct Walker {
         let warmStart = string(f["warm_start"], "warm_start")
         if let ws = warmStart, let node = f["warm_start"] {
             let valid = ModelName.isValid(ws) || (Int(ws).map { $0 >= 1 } ?? false)
-            if !valid { problem("warm_start", node, "must be an alias or a version number of this model; got \"\(SpecParser.excerpt(ws))\"") }
+            if !valid { problem("warm_start", node, "must be an alias or a version number of this model; got \"\(clientEcho(ws))\"") }
         }
         let promote = f["promote"].flatMap { promotion($0, task: task) }
         let retries = int(f["retries"], "retries", in: 0...20) ?? 1
@@ -207,7 +207,7 @@ private struct Walker {
         if let node = f["timeout"] {
             let raw = node.scalar?.string ?? ""
             if let d = DurationText.parse(raw), d > .zero, d <= .seconds(7 * 86_400) { timeout = d } else {
-                problem("timeout", node, "must be a duration between 1s and 7d such as 90s, 30m or 2h; got \"\(SpecParser.excerpt(raw))\"")
+                problem("timeout", node, "must be a duration between 1s and 7d such as 90s, 30m or 2h; got \"\(clientEcho(raw))\"")
             }
         }
         let priority = int(f["priority"], "priority", in: -1000...1000) ?? 0
@@ -368,20 +368,13 @@ private struct Walker {
         case .sequence: return "a list"
         case .alias: return "an alias"
         case .scalar(let s):
-            if s.style != .plain { return "the string \"\(SpecParser.excerpt(s.string))\"" }
+            if s.style != .plain { return "the string \"\(clientEcho(s.string))\"" }
             if node.null != nil { return "null" }
             if node.bool != nil { return "the boolean \(s.string)" }
             if node.int != nil { return "the integer \(s.string)" }
             if node.float != nil { return "the number \(s.string)" }
-            return "\"\(SpecParser.excerpt(s.string))\""
+            return "\"\(clientEcho(s.string))\""
         }
-    }
-}
-
-extension SpecParser {
-    /// Client text quoted in an error, cut so a huge value cannot make a huge reply.
-    public static func excerpt(_ text: String, limit: Int = 100) -> String {
-        text.count <= limit ? text : String(text.prefix(limit)) + "… (\(text.utf8.count) bytes)"
     }
 }
 
