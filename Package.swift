@@ -132,11 +132,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // End-to-end through the real binary: exit codes, crash recovery, the quickstart.
-        .testTarget(name: "TrainyardCLITests", dependencies: ["trainyard"]),
+        .testTarget(name: "TrainyardCLITests", dependencies: ["trainyard", "TrainyardTestSupport"]),
         .testTarget(name: "TrainyardLearnersTests", dependencies: ["TrainyardLearners", "TrainyardRuntime"]),
         .testTarget(name: "TrainyardCoreTests", dependencies: ["TrainyardCore"]),
         .testTarget(name: "TrainyardStorageTests", dependencies: ["TrainyardStorage"]),
-        .testTarget(name: "TrainyardRuntimeTests", dependencies: ["TrainyardRuntime"]),
+        .testTarget(name: "TrainyardRuntimeTests", dependencies: ["TrainyardRuntime", "TrainyardTestSupport"]),
         .testTarget(name: "TrainyardServingTests", dependencies: ["TrainyardServing", "TrainyardStorage", "TrainyardTestSupport"]),
         .testTarget(
             name: "TrainyardServerTests",

@@ -1,19 +1,12 @@
 import Foundation
 import Testing
+import TrainyardTestSupport
 
 /// A worker killed with SIGKILL leaves no training program behind: the program has a
 /// parent-death signal, so it does not train on as an orphan (past the job's timeout, next to
 /// the retry).
 @Suite("Child lifetime", .serialized)
 struct ChildLifetimeTests {
-    /// Running, and not a zombie (PID 1 of a container may never reap the orphan).
-    static func isRunning(_ pid: Int32) -> Bool {
-        guard kill(pid, 0) == 0 else { return false }
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return true }
-        let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
-        return state != "Z" && state != "X"
-    }
 
     @Test func aKilledWorkerLeavesNoRunningChild() async throws {
         let cli = try CLIHarness()
@@ -41,13 +34,13 @@ struct ChildLifetimeTests {
         }
         try #require(started, "the training program never started")
         let child = try #require(Int32(try String(contentsOf: pidFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)))
-        #expect(Self.isRunning(child))
+        #expect(isProcessRunning(child))
 
         kill(worker.processIdentifier, SIGKILL)
         worker.waitUntilExit()
         var gone = false
         for _ in 0..<600 where !gone {  // up to 60 s
-            gone = !Self.isRunning(child)
+            gone = !isProcessRunning(child)
             if !gone { try await Task.sleep(for: .milliseconds(100)) }
         }
         if !gone { kill(child, SIGKILL) }  // do not leave it behind for the next test

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TrainyardTestSupport
 import TrainyardCore
 @testable import TrainyardRuntime
 
@@ -25,15 +26,6 @@ struct ChildProcessTests {
                            workDirectory: folder.appendingPathComponent("scratch"), warmStart: nil, progress: recorder)
     }
 
-    /// Running, and not a zombie waiting for a parent that does not reap (PID 1 in some
-    /// containers never does).
-    static func isRunning(_ pid: Int32) -> Bool {
-        guard kill(pid, 0) == 0 else { return false }
-        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return true }
-        let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
-        return state != "Z" && state != "X"
-    }
 
     static func eventually(_ what: String, timeout: Duration = .seconds(30), _ condition: () throws -> Bool) async throws {
         let deadline = ContinuousClock.now + timeout
@@ -166,13 +158,13 @@ struct ChildProcessTests {
         let leaderFile = folder.appendingPathComponent("leader.pid")
         try await Self.eventually("the program to start its helpers") { FileManager.default.fileExists(atPath: leaderFile.path) }
         let pids = try ["leader", "helper", "stubborn"].map { try Self.pid(in: folder.appendingPathComponent("\($0).pid")) }
-        #expect(pids.allSatisfy(Self.isRunning))
+        #expect(pids.allSatisfy(isProcessRunning))
         #expect(pids.allSatisfy { getpgid($0) == pids[0] }, "the program leads its own process group")
         #expect(getpgid(pids[0]) != getpgid(0), "not the server's group")
         recorder.cancel()  // what a cancel request or the spec's timeout does
         let result = await training.result
         #expect(throws: CancellationError.self) { try result.get() }
-        try await Self.eventually("every process of the group to exit") { !pids.contains(where: Self.isRunning) }
+        try await Self.eventually("every process of the group to exit") { !pids.contains(where: isProcessRunning) }
     }
 
     @Test func helpersLeftBehindDieWithTheProgram() async throws {
@@ -186,7 +178,7 @@ struct ChildProcessTests {
         let child = try ChildProcess.start(launch)
         #expect(await child.wait() == .exited(0))
         let helper = try Self.pid(in: folder.appendingPathComponent("helper.pid"))
-        try await Self.eventually("the helper to exit") { !Self.isRunning(helper) }
+        try await Self.eventually("the helper to exit") { !isProcessRunning(helper) }
     }
 
     // MARK: Start failures
