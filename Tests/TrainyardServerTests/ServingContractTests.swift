@@ -192,14 +192,23 @@ import TrainyardTestSupport
                 try await fixture.store.setAlias(production, of: name, to: i % 2 == 0 ? v2 : v1, actor: "test", reason: nil)
                 try await Task.sleep(for: .milliseconds(60))
             }
-            try await Task.sleep(for: .milliseconds(200))
+            // Enough traffic crossed the swaps however slow the machine is (an event, not a time).
+            for _ in 0..<3000 where calls.withLock({ $0 }) <= 40 { try await Task.sleep(for: .milliseconds(20)) }
             stop.withLock { $0 = true }
             for client in clients { await client.value }
             #expect(problems.withLock { $0 }.isEmpty, "\(problems.withLock { $0 }.prefix(5))")
             #expect(calls.withLock { $0 } > 40)
             #expect(seen.withLock { $0 } == [String(v1), String(v2)])
-            let last = try await client.execute(uri: uris[0], method: .post, headers: Self.json, body: body(row))
-            #expect(last.headers[.modelVersion] == String(v1), "the last move (back to v1) is served")
+            // The last move (back to v1) is served once the alias watcher polls again: wait for
+            // that event, bounded generously, instead of a fixed time a loaded machine can miss.
+            var served = ""
+            let deadline = ContinuousClock.now + .seconds(60)
+            repeat {
+                let last = try await client.execute(uri: uris[0], method: .post, headers: Self.json, body: body(row))
+                served = last.headers[.modelVersion] ?? ""
+                if served != String(v1) { try await Task.sleep(for: .milliseconds(20)) }
+            } while served != String(v1) && ContinuousClock.now < deadline
+            #expect(served == String(v1), "the last move (back to v1) is served")
         }
     }
 
@@ -253,7 +262,8 @@ import TrainyardTestSupport
             try await Task.sleep(for: .milliseconds(300))
             kill(pid, SIGKILL)
             for _ in 0..<1500 where process.restartCount == 0 || !process.isReady { try await Task.sleep(for: .milliseconds(20)) }
-            try await Task.sleep(for: .milliseconds(300))
+            let afterRestart = calls.withLock { $0 }
+            for _ in 0..<3000 where calls.withLock({ $0 }) <= max(20, afterRestart + 8) { try await Task.sleep(for: .milliseconds(20)) }
             stop.withLock { $0 = true }
             for client in clients { await client.value }
             #expect(failures.withLock { $0 }.isEmpty, "\(failures.withLock { $0 }.prefix(5))")

@@ -184,9 +184,15 @@ import TrainyardTestSupport
             try await fixture.services.store.setAlias(production, of: name, to: i % 2 == 0 ? v2 : v1, actor: "test", reason: nil)
             try await Task.sleep(for: .milliseconds(60))
         }
-        // The last move (to v1) is visible within the poll interval.
-        try await Task.sleep(for: .milliseconds(200))
-        #expect(try await server.model(for: reference).number == v1)
+        // The last move (to v1) becomes visible once the watcher polls again. Wait for it as an
+        // event (bounded generously) rather than for a fixed time a loaded machine can miss.
+        var current = try await server.model(for: reference).number
+        let deadline = ContinuousClock.now + .seconds(60)
+        while current != v1 && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+            current = try await server.model(for: reference).number
+        }
+        #expect(current == v1)
         stop.withLock { $0 = true }
         for c in clients { await c.value }
         watcher.cancel()
