@@ -30,7 +30,7 @@ struct SlowVersionWrites: ArtifactStore {
     let delay: Duration
     func put(_ key: String, data: Data) async throws -> StoredObject { try await base.put(key, data: data) }
     func put(_ key: String, file: URL) async throws -> StoredObject {
-        if key.hasPrefix("models/") { try await Task.sleep(for: delay) }
+        if key.hasPrefix("staging/") { try await Task.sleep(for: delay) }
         return try await base.put(key, file: file)
     }
     func get(_ key: String) async throws -> Data { try await base.get(key) }
@@ -38,17 +38,18 @@ struct SlowVersionWrites: ArtifactStore {
     func exists(_ key: String) async throws -> Bool { try await base.exists(key) }
     func list(prefix: String) async throws -> [String] { try await base.list(prefix: prefix) }
     func delete(_ key: String) async throws { try await base.delete(key) }
+    func publish(_ source: String, to destination: String) async throws -> PublicationOutcome { try await base.publish(source, to: destination) }
     var location: String { base.location }
 }
 
-/// A disk that fills up under `models/`: the first `failures` version files written fail with
+/// A disk that fills up under `staging/` (where versions are written): the first `failures` version files written fail with
 /// ENOSPC after their first MiB (a partial temporary file is on disk when the error comes).
 final class FullVersionFolder: Sendable {
     private let failuresLeft: Mutex<Int>
     init(failures: Int) { failuresLeft = Mutex(failures) }
 
     func write(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, _ path: String) -> Int {
-        guard path.contains("/models/") else { return Glibc.write(fd, bytes.baseAddress, bytes.count) }
+        guard path.contains("/staging/") else { return Glibc.write(fd, bytes.baseAddress, bytes.count) }
         let offset = lseek(fd, 0, SEEK_CUR)
         let fail = offset >= 1 << 20 && failuresLeft.withLock { left in
             guard left > 0 else { return false }
@@ -106,7 +107,7 @@ struct AttemptRobustnessTests {
         #expect(done.state == .succeeded, "\(done.failureReason ?? "") \(log)")
         #expect(done.attempt == 2)
         #expect(done.failureReason == nil)
-        #expect(log.contains("attempt failed: could not register byom: no space left on device while writing models/byom/1/model.bin"), "\(log)")
+        #expect(log.contains("attempt failed: could not register byom: no space left on device while writing staging/jobs/\(job.id)/attempt-1/model.bin"), "\(log)")
         #expect(!log.contains("stopped heartbeating"))
         #expect(try await h.store.versions(of: try ModelName("byom")).map(\.version) == [1])
         #expect(leftoverTemporaryFiles(h.services.configuration.artifactDirectory).isEmpty)
@@ -120,7 +121,7 @@ struct AttemptRobustnessTests {
         try await h.runUntilIdle()
         let failed = try #require(try await h.store.job(job.id))
         #expect(failed.state == .failed)
-        #expect(failed.failureReason == "could not register byom: no space left on device while writing models/byom/1/model.bin")
+        #expect(failed.failureReason == "could not register byom: no space left on device while writing staging/jobs/\(job.id)/attempt-1/model.bin")
         #expect(try await h.store.versions(of: try ModelName("byom")).isEmpty)
         #expect(leftoverTemporaryFiles(h.services.configuration.artifactDirectory).isEmpty)
     }

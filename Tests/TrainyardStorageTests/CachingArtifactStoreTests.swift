@@ -23,6 +23,7 @@ final class CountingStore: ArtifactStore {
     func exists(_ key: String) async throws -> Bool { try await base.exists(key) }
     func list(prefix: String) async throws -> [String] { try await base.list(prefix: prefix) }
     func delete(_ key: String) async throws { try await base.delete(key) }
+    func publish(_ source: String, to destination: String) async throws -> PublicationOutcome { try await base.publish(source, to: destination) }
     var location: String { "s3://counting/" }
 }
 

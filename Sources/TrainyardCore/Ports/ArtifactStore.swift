@@ -19,8 +19,21 @@ public protocol ArtifactStore: Sendable {
     /// Keys under `prefix`, sorted.
     func list(prefix: String) async throws -> [String]
     func delete(_ key: String) async throws
+    /// Moves every object under the prefix `source` to the prefix `destination` as one step,
+    /// if nothing is stored under `destination` yet: put-if-absent for a whole model version.
+    /// Once published, a destination's objects are never written again by `publish`; a second
+    /// publisher gets `.occupied` and its objects stay under `source`. Both prefixes end in `/`.
+    func publish(_ source: String, to destination: String) async throws -> PublicationOutcome
     /// A human/location string for logs (`file:///…`, `s3://…`).
     var location: String { get }
+}
+
+/// What `ArtifactStore.publish` did.
+public enum PublicationOutcome: Sendable, Equatable {
+    /// The objects now live under the destination.
+    case published
+    /// Something was already published there; nothing moved.
+    case occupied
 }
 
 public struct StoredObject: Sendable, Equatable {
@@ -35,6 +48,11 @@ public enum ArtifactKeys {
     public static func versionPrefix(_ name: ModelName, _ version: Int) -> String { "models/\(name)/\(version)/" }
     public static func versionFile(_ name: ModelName, _ version: Int, _ file: String) -> String { "models/\(name)/\(version)/\(file)" }
     public static func jobLog(_ id: JobID) -> String { "jobs/\(id)/log" }
+    /// Where one attempt of a job writes its version's files before publishing them: a place
+    /// of its own, so a stale attempt (its lease lost) never writes where another one does.
+    public static func attemptStaging(_ id: JobID, attempt: Int) -> String { "staging/jobs/\(id)/attempt-\(attempt)/" }
+    /// Every attempt's staging area of one job.
+    public static func jobStaging(_ id: JobID) -> String { "staging/jobs/\(id)/" }
     /// Content-addressed staged data and code, deduplicated by digest.
     public static func blob(sha256: String) -> String { "blobs/sha256/\(sha256)" }
     /// A staged reference as written into a spec after staging.

@@ -354,10 +354,12 @@ public struct JobRunner: Sendable {
         }
     }
 
-    /// Artifacts first (each with its digest), then `manifest.json`, then the registry row:
-    /// no reader ever sees a version whose files are not all in place. The heartbeat keeps the
-    /// lease meanwhile; once it is lost nothing more is written (another attempt owns the
-    /// version folder now).
+    /// Artifacts first (each with its digest), then `manifest.json`, all into this attempt's own
+    /// staging area; then the whole version is published in one step (put-if-absent), and the
+    /// registry row is committed last: no reader ever sees a version whose files are not all in
+    /// place, and an attempt whose lease was lost while it wrote can never overwrite the files of
+    /// the version a later attempt registered (`VersionPublication`). The heartbeat keeps the
+    /// lease meanwhile; once it is lost nothing more is written.
     func register(_ attempt: Attempt, output: TrainingOutput, parentVersion: Int?, incumbent: IncumbentScore? = nil) async throws -> Int? {
         let lease = attempt.lease
         let recorder = attempt.recorder
@@ -369,21 +371,41 @@ public struct JobRunner: Sendable {
             return nil
         }
         let number = try await services.store.reserveVersion(lease.token)
-        var entries: [ArtifactEntry] = []
-        for (name, file) in output.artifacts.sorted(by: { $0.key < $1.key }) {
-            try checkLease(attempt)
-            let stored = try await services.artifacts.put(ArtifactKeys.versionFile(spec.name, number, name), file: file)
-            entries.append(ArtifactEntry(name: name, sha256: stored.sha256, bytes: stored.bytes))
-        }
-        let lineage = Lineage(jobID: lease.job.id, attempt: lease.token.attempt,
-                              data: spec.staged.filter { $0.key != "code" }, code: spec.staged.first { $0.key == "code" },
-                              parentVersion: parentVersion, createdAt: services.clock.now(), worker: workerID)
-        let manifest = Manifest(model: spec.name, version: number, task: spec.task, algorithm: output.algorithm,
+        let publication = VersionPublication(artifacts: services.artifacts, store: services.store, token: lease.token,
+                                             model: spec.name, version: number, leaseDuration: services.configuration.leaseDuration)
+        try await publication.clearStaging()
+        let manifest: Manifest
+        do {
+            var entries: [ArtifactEntry] = []
+            for (name, file) in output.artifacts.sorted(by: { $0.key < $1.key }) {
+                try checkLease(attempt)
+                let stored = try await services.artifacts.put(publication.staging + name, file: file)
+                entries.append(ArtifactEntry(name: name, sha256: stored.sha256, bytes: stored.bytes))
+            }
+            let lineage = Lineage(jobID: lease.job.id, attempt: lease.token.attempt,
+                                  data: spec.staged.filter { $0.key != "code" }, code: spec.staged.first { $0.key == "code" },
+                                  parentVersion: parentVersion, createdAt: services.clock.now(), worker: workerID)
+            manifest = Manifest(model: spec.name, version: number, task: spec.task, algorithm: output.algorithm,
                                 inputSchema: output.inputSchema, outputSchema: output.outputSchema, params: output.params,
                                 metrics: output.metrics, history: output.history, lineage: lineage, artifacts: entries,
                                 serve: spec.serve, tags: spec.tags)
-        try checkLease(attempt)
-        try await services.artifacts.put(ArtifactKeys.versionFile(spec.name, number, "manifest.json"), data: try JSON.encode(manifest, pretty: true))
+            try checkLease(attempt)
+            try await services.artifacts.put(publication.staging + "manifest.json", data: try JSON.encode(manifest, pretty: true))
+            try checkLease(attempt)
+            do {
+                try await publication.publish()
+            } catch let error as TrainyardError where error.code == .leaseLost {
+                // Said in the job's own log (appendLog is not fenced), not only in the worker's.
+                let line = "attempt \(lease.token.attempt) on \(workerID) lost its lease before publishing: \(error.message)"
+                let store = services.store, jobID = lease.job.id
+                await Task { try? await store.appendLog(jobID, lines: [line]) }.value
+                throw error
+            }
+        } catch {
+            // A full disk, a lost lease: nothing of this attempt stays staged.
+            await publication.discardStaging()
+            throw error
+        }
         let metricsText = output.metrics.sorted { $0.key < $1.key }.map { "\($0.key)=\(String(format: "%.6g", $0.value))" }.joined(separator: " ")
         recorder.log("registered \(spec.name):\(number) \(metricsText)")
         let outcome = try await completeFenced(attempt, registration: VersionRegistration(manifest: manifest, promote: spec.promote, incumbent: incumbent))

@@ -75,6 +75,11 @@ public struct CachingArtifactStore: ArtifactStore {
         try? await local.delete(key)
     }
 
+    /// Publishing writes the remote store only: nothing is cached until it is read.
+    public func publish(_ source: String, to destination: String) async throws -> PublicationOutcome {
+        try await remote.publish(source, to: destination)
+    }
+
     /// Keys held locally (tests, diagnostics).
     public func cachedKeys() async throws -> [String] { try await local.list(prefix: "") }
 

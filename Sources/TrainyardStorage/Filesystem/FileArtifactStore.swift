@@ -102,7 +102,46 @@ public struct FileArtifactStore: ArtifactStore {
         let target = try url(key)
         try await runBlocking {
             if FileManager.default.fileExists(atPath: target.path) { try FileManager.default.removeItem(at: target) }
+            pruneEmptyFolders(from: target.deletingLastPathComponent())
         }
+    }
+
+    /// Removes `folder` and its parents while they are empty, up to (not including) the root:
+    /// a deleted or published prefix leaves no empty folders behind. rmdir(2) refuses a folder
+    /// that is not empty, so a concurrent writer's folder is never taken from under it.
+    func pruneEmptyFolders(from folder: URL) {
+        let rootPath = root.standardizedFileURL.path
+        var current = folder.standardizedFileURL
+        while current.path.hasPrefix(rootPath + "/"), rmdir(current.path) == 0 {
+            current = current.deletingLastPathComponent()
+        }
+    }
+
+    /// One rename(2) of the source folder onto the destination folder. rename(2) replaces only
+    /// an empty folder: when the destination holds anything it fails (ENOTEMPTY or EEXIST), so
+    /// the whole version appears at once or not at all, and a published one is never replaced.
+    public func publish(_ source: String, to destination: String) async throws -> PublicationOutcome {
+        let from = try folder(source), to = try folder(destination)
+        return try await runBlocking {
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: from.path, isDirectory: &isFolder), isFolder.boolValue else {
+                throw TrainyardError.notFound("nothing to publish under \(source)")
+            }
+            try PrivateFiles.makeDirectory(to.deletingLastPathComponent())
+            if rename(from.path, to.path) == 0 {
+                pruneEmptyFolders(from: from.deletingLastPathComponent())
+                return .published
+            }
+            let code = errno
+            if code == ENOTEMPTY || code == EEXIST { return .occupied }
+            throw PrivateFiles.ioError(code, "publishing", destination)
+        }
+    }
+
+    /// The folder of a key prefix (`models/iris/3/`).
+    func folder(_ prefix: String) throws -> URL {
+        guard prefix.hasSuffix("/") else { throw TrainyardError(.invalidArgument, "invalid artifact prefix \"\(prefix)\" (must end in /)") }
+        return try url(String(prefix.dropLast()))
     }
 
     /// Whether a file name is one of the store's in-flight writes (never a key).

@@ -151,4 +151,7 @@ struct RemoteBlobStore: ArtifactStore {
     func download(_ key: String, to file: URL) async throws { throw TrainyardError(.invalidArgument, "blobs are write-only from the CLI") }
     func list(prefix: String) async throws -> [String] { [] }
     func delete(_ key: String) async throws {}
+    func publish(_ source: String, to destination: String) async throws -> PublicationOutcome {
+        throw TrainyardError(.invalidArgument, "versions are published by workers, not from the CLI")
+    }
 }

@@ -1,0 +1,84 @@
+import Foundation
+import TrainyardCore
+
+/// Publishes the files one attempt staged as its model version, fenced against every other
+/// attempt of the same job.
+///
+/// Retried attempts share the version number the job reserved, so two attempts can hold files
+/// for `models/{name}/{n}/` at once: a slow one whose lease expired while it wrote, and the one
+/// that took the job over. Each writes only under its own staging prefix, and the version
+/// appears by `ArtifactStore.publish`, which is put-if-absent for the whole folder. When the
+/// version is already published:
+/// - by a *later* attempt of this job, or by anything else: this attempt is stale (`leaseLost`);
+///   its staged files are discarded and the published version is left untouched.
+/// - by an *earlier* attempt of this job: that attempt lost its lease after publishing and
+///   before registering (a registered version belongs to a succeeded job, which no later attempt
+///   can lease). It publishes at most once and can no longer register, so, with the lease
+///   confirmed, its files are set aside and this attempt publishes again.
+/// - by this attempt (a retried call after a publish whose answer was lost): done.
+/// The registry row is committed afterwards by the fenced `complete`, so the version that is
+/// registered is always the one its registering attempt published.
+struct VersionPublication: Sendable {
+    let artifacts: any ArtifactStore
+    let store: any MetadataStore
+    let token: LeaseToken
+    let model: ModelName
+    let version: Int
+    let leaseDuration: Duration
+
+    /// Rounds of "set an earlier attempt's version aside, publish again": each earlier attempt
+    /// publishes at most once, so this only bounds a pathological number of stale attempts.
+    static let maxRounds = 16
+
+    var staging: String { ArtifactKeys.attemptStaging(token.jobID, attempt: token.attempt) }
+    var destination: String { ArtifactKeys.versionPrefix(model, version) }
+
+    /// Removes what this job's earlier attempts (and a previous run of this one) left staged.
+    /// A stale attempt still writing recreates its own files; it discards them when its
+    /// publication is refused.
+    func clearStaging() async throws {
+        for key in try await artifacts.list(prefix: ArtifactKeys.jobStaging(token.jobID)) {
+            try await artifacts.delete(key)
+        }
+    }
+
+    /// Deletes this attempt's staged files (after a refused publication or a failed write).
+    func discardStaging() async {
+        for key in (try? await artifacts.list(prefix: staging)) ?? [] {
+            try? await artifacts.delete(key)
+        }
+    }
+
+    func publish() async throws {
+        for _ in 0..<Self.maxRounds {
+            if try await artifacts.publish(staging, to: destination) == .published { return }
+            let occupant = await publisher()
+            if occupant?.jobID == token.jobID, occupant?.attempt == token.attempt { await discardStaging(); return }
+            guard let occupant, occupant.jobID == token.jobID, occupant.attempt < token.attempt else {
+                await discardStaging()
+                let who = occupant.map { $0.jobID == token.jobID ? "attempt \($0.attempt)" : "job \($0.jobID)" } ?? "files this job did not write"
+                throw TrainyardError(.leaseLost, "\(model):\(version) was already published by \(who); this attempt's files were discarded")
+            }
+            // Only the lease holder may set an earlier attempt's files aside.
+            do {
+                _ = try await store.heartbeat(token, leaseDuration: leaseDuration, progress: nil)
+            } catch let error as TrainyardError where error.code == .leaseLost {
+                await discardStaging()
+                throw error
+            }
+            let aside = ArtifactKeys.jobStaging(token.jobID) + "superseded-\(occupant.attempt)-\(UUID().uuidString.prefix(8))/"
+            if try await artifacts.publish(destination, to: aside) == .published {
+                for key in try await artifacts.list(prefix: aside) { try await artifacts.delete(key) }
+            }
+        }
+        await discardStaging()
+        throw TrainyardError(.unavailable, "could not publish \(model):\(version) after \(Self.maxRounds) attempts: its folder kept being taken")
+    }
+
+    /// Which job and attempt published the files at the destination (from their manifest).
+    func publisher() async -> (jobID: JobID, attempt: Int)? {
+        guard let data = try? await artifacts.get(destination + "manifest.json"),
+              let manifest = try? JSON.decode(Manifest.self, from: data) else { return nil }
+        return (manifest.lineage.jobID, manifest.lineage.attempt)
+    }
+}

@@ -1,0 +1,138 @@
+import Crypto
+import Foundation
+import Testing
+import TrainyardCore
+@testable import TrainyardRuntime
+import TrainyardStorage
+
+/// A trainer whose `model.bin` says which attempt made it.
+struct AttemptStampingTrainer: Trainer {
+    func validate(_ spec: ParsedSpec) throws(TrainyardError) {}
+
+    func train(_ run: TrainingRun) async throws -> TrainingOutput {
+        try FileManager.default.createDirectory(at: run.workDirectory, withIntermediateDirectories: true)
+        let file = run.workDirectory.appendingPathComponent("model.bin")
+        try Data("model of attempt \(run.attempt)".utf8).write(to: file)
+        return TrainingOutput(algorithm: "test", artifacts: ["model.bin": file], metrics: ["loss": Double(run.attempt)])
+    }
+}
+
+/// Forwards to `base`, but holds every file write of one attempt's staging area until the gate
+/// opens: an attempt that stalls mid-registration for longer than its lease.
+struct GatedAttemptWrites: ArtifactStore {
+    let base: any ArtifactStore
+    let attempt: Int
+    let reached: Box<Bool>
+    let gate: Box<Bool>
+
+    func put(_ key: String, data: Data) async throws -> StoredObject { try await base.put(key, data: data) }
+    func put(_ key: String, file: URL) async throws -> StoredObject {
+        if key.contains("/attempt-\(attempt)/") {
+            reached.set(true)
+            // Bounded, so that a broken test ends instead of hanging.
+            for _ in 0..<6000 where !gate.get { try await Task.sleep(for: .milliseconds(10)) }
+        }
+        return try await base.put(key, file: file)
+    }
+    func get(_ key: String) async throws -> Data { try await base.get(key) }
+    func download(_ key: String, to file: URL) async throws { try await base.download(key, to: file) }
+    func exists(_ key: String) async throws -> Bool { try await base.exists(key) }
+    func list(prefix: String) async throws -> [String] { try await base.list(prefix: prefix) }
+    func delete(_ key: String) async throws { try await base.delete(key) }
+    func publish(_ source: String, to destination: String) async throws -> PublicationOutcome { try await base.publish(source, to: destination) }
+    var location: String { base.location }
+}
+
+@Suite("Fenced, write-once versions", .serialized)
+struct VersionFencingTests {
+    /// Takes the job over once `lease` has expired: the next dequeue returns it to the queue and
+    /// hands it out again as the next attempt.
+    func takeOver(_ h: Harness) async throws -> Lease {
+        let next = Box<Lease?>(nil)
+        try await h.eventually("the expired lease to be taken over", timeout: .seconds(60)) {
+            next.set(try await h.store.dequeue(workerID: "fast", kinds: [.train], leaseDuration: .seconds(600)))
+            return next.get != nil
+        }
+        return try #require(next.get)
+    }
+
+    /// Every file of the registered version matches its manifest digest; returns the manifest.
+    func verifiedManifest(_ h: Harness, _ name: ModelName, _ number: Int) async throws -> Manifest {
+        let version = try #require(try await h.store.version(name, number))
+        for entry in version.manifest.artifacts {
+            let bytes = try await h.services.artifacts.get(ArtifactKeys.versionFile(name, number, entry.name))
+            #expect(SHA256.hex(of: bytes) == entry.sha256, "\(entry.name) no longer matches its manifest")
+        }
+        let published = try JSON.decode(Manifest.self, from: try await h.services.artifacts.get(ArtifactKeys.versionFile(name, number, "manifest.json")))
+        #expect(published.lineage.attempt == version.manifest.lineage.attempt)
+        return version.manifest
+    }
+
+    /// The test: attempt 1 loses its lease while writing, attempt 2 registers, attempt 1
+    /// finishes writing afterwards. The version stays attempt 2's, digests verified, and attempt
+    /// 1 is told it lost its lease.
+    @Test func staleAttemptFinishingLateCannotOverwriteTheRegisteredVersion() async throws {
+        let reached = Box(false), gate = Box(false)
+        let h = try await Harness(trainer: AttemptStampingTrainer(),
+                                  artifacts: { GatedAttemptWrites(base: $0, attempt: 1, reached: reached, gate: gate) })
+        let job = try await h.submit(h.spec(extra: "retries: 2"), folder: try h.specFolder())
+        // A one-second lease and no heartbeat: attempt 1 loses its lease while its write is held.
+        let first = try #require(try await h.store.dequeue(workerID: "slow", kinds: [.train], leaseDuration: .seconds(1)))
+        let slow = Task { await JobRunner(services: h.services, workerID: "slow", heartbeatInterval: .seconds(3600)).run(first) }
+        try await h.eventually("attempt 1 to start writing its version", timeout: .seconds(60)) { reached.get }
+
+        let second = try await takeOver(h)
+        #expect(second.token.attempt == 2)
+        await JobRunner(services: h.services, workerID: "fast").run(second)
+        #expect(try await h.store.job(job.id)?.state == .succeeded)
+
+        gate.set(true)
+        await slow.value
+
+        let name = try ModelName("byom")
+        #expect(try await h.store.versions(of: name).map(\.version) == [1])
+        let manifest = try await verifiedManifest(h, name, 1)
+        #expect(manifest.lineage.attempt == 2)
+        #expect(try await h.services.artifacts.get(ArtifactKeys.versionFile(name, 1, "model.bin")) == Data("model of attempt 2".utf8))
+        let done = try #require(try await h.store.job(job.id))
+        #expect(done.state == .succeeded && done.attempt == 2 && done.version == 1)
+        let log = try await h.logText(job.id)
+        #expect(log.contains("attempt 1 on slow lost its lease before publishing: byom:1 was already published by attempt 2"), "\(log)")
+        #expect(try await h.services.artifacts.list(prefix: "staging/").isEmpty, "the stale attempt's files were discarded")
+    }
+
+    /// An earlier attempt that published and then died before registering: the attempt holding
+    /// the lease sets those files aside and publishes its own; the earlier one, coming back,
+    /// cannot publish over it.
+    @Test func publishedButUnregisteredFilesOfAnEarlierAttemptAreSetAside() async throws {
+        let h = try await Harness(trainer: AttemptStampingTrainer())
+        let job = try await h.submit(h.spec(extra: "retries: 2"), folder: try h.specFolder())
+        let first = try #require(try await h.store.dequeue(workerID: "slow", kinds: [.train], leaseDuration: .seconds(1)))
+        let name = try ModelName("byom")
+        let number = try await h.store.reserveVersion(first.token)
+        func publication(_ lease: Lease) -> VersionPublication {
+            VersionPublication(artifacts: h.services.artifacts, store: h.store, token: lease.token, model: name, version: number,
+                               leaseDuration: .seconds(600))
+        }
+        func stage(_ lease: Lease) async throws {
+            let lineage = Lineage(jobID: job.id, attempt: lease.token.attempt, data: [], createdAt: Date())
+            let manifest = Manifest(model: name, version: number, task: .command, algorithm: "test", lineage: lineage)
+            let staging = publication(lease).staging
+            try await h.services.artifacts.put(staging + "model.bin", data: Data("model of attempt \(lease.token.attempt)".utf8))
+            try await h.services.artifacts.put(staging + "manifest.json", data: try JSON.encode(manifest))
+        }
+        // Attempt 1 publishes, then dies before its `complete`.
+        try await stage(first)
+        try await publication(first).publish()
+        let second = try await takeOver(h)
+        try await stage(second)
+        try await publication(second).publish()
+        #expect(try await h.services.artifacts.get(ArtifactKeys.versionFile(name, number, "model.bin")) == Data("model of attempt 2".utf8))
+
+        // Attempt 1 again (a retried call): refused, and the published version is untouched.
+        try await stage(first)
+        await #expect(throws: TrainyardError.self) { try await publication(first).publish() }
+        #expect(try await h.services.artifacts.get(ArtifactKeys.versionFile(name, number, "model.bin")) == Data("model of attempt 2".utf8))
+        #expect(try await h.services.artifacts.list(prefix: "staging/").isEmpty)
+    }
+}
