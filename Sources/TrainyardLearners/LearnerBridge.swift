@@ -71,17 +71,15 @@ enum LearnerBridge {
         reports.map { MetricPoint(step: $0.epoch, metrics: $0.metrics) }
     }
 
-    /// Where validation rows come from, as the learners take it: a held-out fraction (the
-    /// spec's, else `defaultFraction`) or the bytes of the `validation` channel.
-    enum Validation { case fraction(Double), data([UInt8]) }
-
-    static func validation(_ run: TrainingRun, defaultFraction: Double) throws -> Validation {
+    /// Where validation rows come from, as the learners take it: the spec's held-out fraction,
+    /// the bytes of the `validation` channel, or else the learner's `defaultValidation`.
+    static func validation(_ run: TrainingRun, default fallback: ValidationSource) throws -> ValidationSource {
         switch run.spec.data.validation {
         case .fraction(let f): return .fraction(f)
         case .location: if let v = try bytes(run.inputs["validation"]) { return .data(v) }
         case nil: break
         }
-        return .fraction(defaultFraction)
+        return fallback
     }
 
     static func bytes(_ url: URL?) throws -> [UInt8]? {

@@ -22,13 +22,22 @@ public struct TabularTrainer: Trainer {
     static func task(_ kind: TaskKind) -> TabularTask { kind == .tabularClassification ? .classification : .regression }
 
     public func validate(_ spec: ParsedSpec) throws(TrainyardError) {
-        let algorithm = spec.spec.model.algorithm ?? "gbdt"
+        let algorithm = try Self.algorithm(spec)
         let params = try LearnerBridge.params(spec.spec.model.params, spec: spec)
         do {
-            try TabularLearning.validate(task: Self.task(spec.spec.task), algorithm: algorithm, params: params)
+            try TabularLearning.validate(task: Self.task(spec.spec.task), algorithm: algorithm.rawValue, params: params)
         } catch {
             throw LearnerBridge.specError(error, spec)
         }
+    }
+
+    /// The spec's tabular algorithm (the parser has already refused names of other tasks).
+    static func algorithm(_ spec: ParsedSpec) throws(TrainyardError) -> TabularAlgorithm {
+        let name = NativeParameters.algorithm(of: spec.spec) ?? TabularAlgorithm.default.rawValue
+        guard let algorithm = TabularAlgorithm(rawValue: name) else {
+            throw spec.error(at: "model.algorithm", "unknown algorithm \"\(clientEcho(name))\" for \(spec.spec.task.rawValue); expected one of \(TabularLearning.algorithms.joined(separator: ", "))")
+        }
+        return algorithm
     }
 
     public func validateData(_ spec: ParsedSpec, inputs: [String: URL]) throws(TrainyardError) {
@@ -64,12 +73,9 @@ public struct TabularTrainer: Trainer {
         guard let trainFile = run.inputs["train"], let target = spec.data.target else {
             throw TrainingFailure("tabular training needs data.train and data.target", retryable: false)
         }
-        let algorithm = spec.model.algorithm ?? "gbdt"
+        let algorithm = NativeParameters.algorithm(of: spec) ?? TabularAlgorithm.default.rawValue
         let params = try LearnerBridge.params(spec.model.params)
-        let validation: TabularValidation = switch try LearnerBridge.validation(run, defaultFraction: 0.15) {
-        case .fraction(let f): .fraction(f)
-        case .data(let d): .data(d)
-        }
+        let validation = try LearnerBridge.validation(run, default: TabularLearning.defaultValidation)
         var warmStart: [UInt8]?
         if let parent = run.warmStart {
             guard parent.manifest.algorithm == algorithm else {

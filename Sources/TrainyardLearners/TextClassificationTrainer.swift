@@ -22,7 +22,7 @@ public struct TextClassificationTrainer: Trainer {
     public func train(_ run: TrainingRun) async throws -> TrainingOutput {
         let spec = run.spec
         guard let trainFile = run.inputs["train"] else { throw TrainingFailure("text classification needs data.train", retryable: false) }
-        let validation = try Self.textValidation(run)
+        let validation = try LearnerBridge.validation(run, default: TextClassification.defaultValidation)
         let request = TextClassificationRequest(train: [UInt8](try Data(contentsOf: trainFile)),
                                                 format: spec.data.format.flatMap(TextFormat.init(rawValue:)) ?? .auto,
                                                 textColumn: spec.data.textColumn, labelColumn: spec.data.labelColumn,
@@ -32,7 +32,7 @@ public struct TextClassificationTrainer: Trainer {
         let result: TextTrainingResult
         do { result = try await runBlocking { try TextClassification.train(request, observer: observer) } } catch { throw LearnerBridge.failure(error) }
         let (metrics, params) = LearnerBridge.separatingFitFacts(metrics: result.metrics, params: LearnerBridge.json(result.resolvedParams))
-        return TrainingOutput(algorithm: "logistic-regression", artifacts: ["model.bin": try LearnerBridge.write(result.model, "model.bin", in: run)],
+        return TrainingOutput(algorithm: TextClassification.algorithm, artifacts: ["model.bin": try LearnerBridge.write(result.model, "model.bin", in: run)],
                               metrics: metrics, history: LearnerBridge.history(result.history),
                               params: params,
                               inputSchema: .object(["type": .string("text")]),
@@ -52,27 +52,17 @@ public struct NERTrainer: Trainer {
     public func train(_ run: TrainingRun) async throws -> TrainingOutput {
         let spec = run.spec
         guard let trainFile = run.inputs["train"] else { throw TrainingFailure("ner needs data.train (CoNLL)", retryable: false) }
-        let validation = try Self.textValidation(run)
+        let validation = try LearnerBridge.validation(run, default: EntityRecognition.defaultValidation)
         let request = NERTrainingRequest(train: [UInt8](try Data(contentsOf: trainFile)), validation: validation,
                                          params: try LearnerBridge.params(spec.model.params), seed: UInt64(spec.seed))
         let observer = ProgressObserver(progress: run.progress)
         let result: TextTrainingResult
         do { result = try await runBlocking { try EntityRecognition.train(request, observer: observer) } } catch { throw LearnerBridge.failure(error) }
         let (metrics, params) = LearnerBridge.separatingFitFacts(metrics: result.metrics, params: LearnerBridge.json(result.resolvedParams))
-        return TrainingOutput(algorithm: "crf", artifacts: ["model.bin": try LearnerBridge.write(result.model, "model.bin", in: run)],
+        return TrainingOutput(algorithm: EntityRecognition.algorithm, artifacts: ["model.bin": try LearnerBridge.write(result.model, "model.bin", in: run)],
                               metrics: metrics, history: LearnerBridge.history(result.history),
                               params: params,
                               inputSchema: .object(["type": .string("text")]),
                               outputSchema: .object(["entity_types": .array(result.labels.map { .string($0) })]))
-    }
-}
-
-extension Trainer {
-    /// The text learners' validation source (default: 10 % held out).
-    static func textValidation(_ run: TrainingRun) throws -> TextValidation {
-        switch try LearnerBridge.validation(run, defaultFraction: 0.1) {
-        case .fraction(let f): return .fraction(f)
-        case .data(let d): return .data(d)
-        }
     }
 }

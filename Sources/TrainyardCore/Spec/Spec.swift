@@ -42,8 +42,8 @@ public struct Spec: Sendable, Codable, Equatable {
 
     public init(
         name: ModelName, task: TaskKind, data: DataSpec = DataSpec(), model: ModelSpec = ModelSpec(),
-        warmStart: String? = nil, promote: Promotion? = nil, retries: Int = 1, timeout: Duration = .seconds(3600),
-        priority: Int = 0, seed: Int = 42, command: [String]? = nil, serve: [String]? = nil, tags: [String: String] = [:],
+        warmStart: String? = nil, promote: Promotion? = nil, retries: Int = Defaults.retries, timeout: Duration = Defaults.timeout,
+        priority: Int = Defaults.priority, seed: Int = Defaults.seed, command: [String]? = nil, serve: [String]? = nil, tags: [String: String] = [:],
         env: [String: String] = [:]
     ) {
         self.name = name
@@ -77,10 +77,10 @@ public struct Spec: Sendable, Codable, Equatable {
         model = try c.decodeIfPresent(ModelSpec.self, forKey: .model) ?? ModelSpec()
         warmStart = try c.decodeIfPresent(String.self, forKey: .warmStart)
         promote = try c.decodeIfPresent(Promotion.self, forKey: .promote)
-        retries = try c.decodeIfPresent(Int.self, forKey: .retries) ?? 1
-        timeout = .milliseconds(Int64((try c.decodeIfPresent(Double.self, forKey: .timeoutSeconds) ?? 3600) * 1000))
-        priority = try c.decodeIfPresent(Int.self, forKey: .priority) ?? 0
-        seed = try c.decodeIfPresent(Int.self, forKey: .seed) ?? 42
+        retries = try c.decodeIfPresent(Int.self, forKey: .retries) ?? Defaults.retries
+        timeout = try c.decodeIfPresent(Double.self, forKey: .timeoutSeconds).map { .milliseconds(Int64($0 * 1000)) } ?? Defaults.timeout
+        priority = try c.decodeIfPresent(Int.self, forKey: .priority) ?? Defaults.priority
+        seed = try c.decodeIfPresent(Int.self, forKey: .seed) ?? Defaults.seed
         command = try c.decodeIfPresent([String].self, forKey: .command)
         serve = try c.decodeIfPresent([String].self, forKey: .serve)
         env = try c.decodeIfPresent([String: String].self, forKey: .env) ?? [:]
@@ -105,6 +105,17 @@ public struct Spec: Sendable, Codable, Equatable {
         if !env.isEmpty { try c.encode(env, forKey: .env) }
         if !tags.isEmpty { try c.encode(tags, forKey: .tags) }
         if !staged.isEmpty { try c.encode(staged, forKey: .staged) }
+    }
+}
+
+extension Spec {
+    /// What a spec gets for each top-level key it leaves out, declared once: the parser, the
+    /// initializer and the stored form's decoder all read these.
+    public enum Defaults {
+        public static let retries = 1
+        public static let timeout = Duration.seconds(3600)
+        public static let priority = 0
+        public static let seed = 42
     }
 }
 
@@ -178,7 +189,8 @@ public struct DataSpec: Sendable, Codable, Equatable {
 
 /// Which algorithm and its hyper-parameters.
 public struct ModelSpec: Sendable, Codable, Equatable {
-    /// `gbdt` | `mlp` | `linear` for tabular tasks; the task's default otherwise.
+    /// One of the task's `BuiltInAlgorithm`s (`gbdt` | `mlp` | `linear` for tabular tasks);
+    /// nil: the task's `defaultAlgorithm`.
     public var algorithm: String?
     public var params: [String: JSONValue]
 

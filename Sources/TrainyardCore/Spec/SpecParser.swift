@@ -202,16 +202,16 @@ private struct Walker {
             if !valid { problem("warm_start", node, "must be an alias or a version number of this model; got \"\(clientEcho(ws))\"") }
         }
         let promote = f["promote"].flatMap { promotion($0, task: task) }
-        let retries = int(f["retries"], "retries", in: 0...20) ?? 1
-        var timeout = Duration.seconds(3600)
+        let retries = int(f["retries"], "retries", in: 0...20) ?? Spec.Defaults.retries
+        var timeout = Spec.Defaults.timeout
         if let node = f["timeout"] {
             let raw = node.scalar?.string ?? ""
             if let d = DurationText.parse(raw), d > .zero, d <= .seconds(7 * 86_400) { timeout = d } else {
                 problem("timeout", node, "must be a duration between 1s and 7d such as 90s, 30m or 2h; got \"\(clientEcho(raw))\"")
             }
         }
-        let priority = int(f["priority"], "priority", in: -1000...1000) ?? 0
-        let seed = int(f["seed"], "seed", in: 0...Int(Int32.max)) ?? 42
+        let priority = int(f["priority"], "priority", in: -1000...1000) ?? Spec.Defaults.priority
+        let seed = int(f["seed"], "seed", in: 0...Int(Int32.max)) ?? Spec.Defaults.seed
         let command = stringList(f["command"], "command")
         let serve = stringList(f["serve"], "serve")
         let env = f["env"].map { environment($0) } ?? [:]
@@ -243,8 +243,10 @@ private struct Walker {
             if task.isTabular && data.target == nil && f["data"] != nil {
                 problem("data.target", f["data"], "required for \(task.rawValue): the column to predict")
             }
-            if task.isTabular, let alg = model.algorithm, !["gbdt", "mlp", "linear"].contains(alg) {
-                problem("model.algorithm", locationNode(f["model"], "algorithm"), "unknown algorithm \"\(alg)\" for \(task.rawValue); expected gbdt, mlp or linear")
+            let algorithms = task.algorithms.map(\.name)
+            if !algorithms.isEmpty, let alg = model.algorithm, !algorithms.contains(alg) {
+                problem("model.algorithm", locationNode(f["model"], "algorithm"),
+                        "unknown algorithm \"\(clientEcho(alg))\" for \(task.rawValue); expected \(Self.orList(algorithms))")
             }
         }
         guard let name, let task else { return nil }
@@ -275,6 +277,11 @@ private struct Walker {
     }
 
     func locationNode(_ parent: Node?, _ key: String) -> Node? { parent?[key] ?? parent }
+
+    /// "a", "a or b", "a, b or c".
+    static func orList(_ items: [String]) -> String {
+        items.count <= 1 ? items.joined() : items.dropLast().joined(separator: ", ") + " or " + items.last!
+    }
 
     mutating func dataSpec(_ node: Node) -> DataSpec? {
         guard let f = fields(node, at: "data", known: ["train", "validation", "target", "text_column", "label_column", "format"]) else { return nil }
@@ -330,7 +337,7 @@ private struct Walker {
         guard let metricNode = f["metric"], let metric = string(metricNode, "promote.metric") else {
             problem("promote.metric", node, "required key is missing (e.g. rmse, accuracy, f1)"); return nil
         }
-        let known = ["rmse", "mae", "r2", "accuracy", "macro_f1", "logloss", "auc", "precision", "recall", "f1"]
+        let known = BuiltInMetric.names
         if task != .command && !known.contains(metric) && !metric.contains("_") {
             problem("promote.metric", metricNode, "unknown metric \"\(metric)\"; built-in metrics: \(known.joined(separator: ", "))")
         }

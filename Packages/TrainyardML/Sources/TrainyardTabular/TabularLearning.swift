@@ -6,24 +6,17 @@ public enum TabularTask: String, Sendable, Codable {
     case classification = "tabular-classification"
 }
 
-/// Where validation rows come from: a seeded random fraction of the training file (0 = none:
-/// no early stopping, final metrics on the training data), or a separate CSV file.
-public enum TabularValidation: Sendable {
-    case fraction(Double)
-    case data([UInt8])
-}
-
 /// One training run: task, algorithm and its `model.params`, target column, data, seed, and
 /// optionally the checkpoint of a previous run to continue from (warm start).
 public struct TabularTrainingRequest: Sendable {
     public var task: TabularTask
-    /// `gbdt`, `mlp` or `linear`.
+    /// A `TabularAlgorithm` name: `gbdt`, `mlp` or `linear`.
     public var algorithm: String
     public var params: [String: ParamValue]
     public var target: String
     /// CSV or TSV bytes with a header row.
     public var train: [UInt8]
-    public var validation: TabularValidation
+    public var validation: ValidationSource
     /// Default seed; `params["seed"]` overrides it.
     public var seed: UInt64
     /// A previous `TabularTrainingResult.checkpoint` of the same algorithm and schema.
@@ -35,8 +28,8 @@ public struct TabularTrainingRequest: Sendable {
     public var trainSource: String?
     public var validationSource: String?
 
-    public init(task: TabularTask, algorithm: String = "gbdt", params: [String: ParamValue] = [:], target: String,
-                train: [UInt8], validation: TabularValidation = .fraction(0.15), seed: UInt64 = 42, warmStart: [UInt8]? = nil,
+    public init(task: TabularTask, algorithm: String = TabularAlgorithm.default.rawValue, params: [String: ParamValue] = [:], target: String,
+                train: [UInt8], validation: ValidationSource = TabularLearning.defaultValidation, seed: UInt64 = 42, warmStart: [UInt8]? = nil,
                 limits: TrainingLimits = TrainingLimits(), trainSource: String? = nil, validationSource: String? = nil) {
         self.task = task
         self.algorithm = algorithm
@@ -73,7 +66,11 @@ public struct TabularTrainingResult: Sendable {
 /// ```
 /// Training is CPU-bound and blocking: call it from a worker thread, never from an event loop.
 public enum TabularLearning {
-    public static let algorithms: [String] = ["gbdt", "mlp", "linear"]
+    /// The algorithms' names (`TabularAlgorithm`).
+    public static var algorithms: [String] { TabularAlgorithm.allCases.map(\.rawValue) }
+
+    /// Validation rows when a request names none: 15 % of the training rows, held out.
+    public static let defaultValidation = ValidationSource.fraction(0.15)
 
     /// Checks `params` for `algorithm` without training: unknown keys, wrong types and values
     /// out of range throw a `ParameterError` naming the key.
@@ -125,11 +122,11 @@ public enum TabularLearning {
     }
 
     static func resolve(task: TabularTask, algorithm: String, params: [String: ParamValue], seed: UInt64) throws(ParameterError) -> Config {
-        switch algorithm {
-        case "gbdt": return .gbdt(try GBDTConfig(params: params, seed: seed, task: task))
-        case "mlp": return .mlp(try MLPConfig(params: params, seed: seed))
-        case "linear": return .linear(try LinearConfig(task: task, params: params))
-        default:
+        switch TabularAlgorithm(rawValue: algorithm) {
+        case .gbdt: return .gbdt(try GBDTConfig(params: params, seed: seed, task: task))
+        case .mlp: return .mlp(try MLPConfig(params: params, seed: seed))
+        case .linear: return .linear(try LinearConfig(task: task, params: params))
+        case nil:
             throw ParameterError(key: "algorithm", message: "must be one of \(algorithms.joined(separator: ", ")); got \"\(algorithm)\"")
         }
     }
@@ -329,11 +326,11 @@ struct TabularModel: Sendable {
         } catch {
             throw ModelFormatError("unreadable schema in tabular model: \(error)")
         }
-        switch algorithm {
-        case "gbdt": payload = .gbdt(try GBDTModel.read(from: &r))
-        case "mlp": payload = .mlp(try MLPModel.read(from: &r))
-        case "linear": payload = .linear(try LinearModel.read(from: &r))
-        default: throw ModelFormatError("unknown tabular algorithm '\(algorithm)'")
+        switch TabularAlgorithm(rawValue: algorithm) {
+        case .gbdt: payload = .gbdt(try GBDTModel.read(from: &r))
+        case .mlp: payload = .mlp(try MLPModel.read(from: &r))
+        case .linear: payload = .linear(try LinearModel.read(from: &r))
+        case nil: throw ModelFormatError("unknown tabular algorithm '\(algorithm)'")
         }
         let featureCount = schema.features.count
         let consistent: Bool

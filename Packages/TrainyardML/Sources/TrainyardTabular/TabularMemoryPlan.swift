@@ -63,11 +63,13 @@ extension TabularLearning {
 }
 
 extension TabularLearning.Config {
-    var name: String {
+    var name: String { algorithm.rawValue }
+
+    var algorithm: TabularAlgorithm {
         switch self {
-        case .gbdt: return "gbdt"
-        case .mlp: return "mlp"
-        case .linear: return "linear"
+        case .gbdt: return .gbdt
+        case .mlp: return .mlp
+        case .linear: return .linear
         }
     }
 }

@@ -88,7 +88,7 @@ let task = opts["task"] == "classification" ? TabularTask.classification : .regr
 let algorithm = opts["algorithm"] ?? "gbdt"
 let target = opts["target"] ?? "price"
 let seed = UInt64(opts["seed"] ?? "42") ?? 42
-let validation = TabularValidation.fraction(Double(opts["validation"] ?? "0.15") ?? 0.15)
+let validation = ValidationSource.fraction(Double(opts["validation"] ?? "0.15") ?? 0.15)
 let quiet = SilentObserver()
 
 do {

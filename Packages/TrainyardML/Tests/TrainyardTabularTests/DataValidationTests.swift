@@ -8,13 +8,13 @@ import Testing
 @Suite struct DataValidationTests {
     /// Trains and returns the error it throws (nil when training succeeds).
     private func failure(_ csv: String, task: TabularTask = .regression, target: String = "y", algorithm: String = "gbdt",
-                         params: [String: ParamValue] = ["trees": .int(3)], validation: TabularValidation = .fraction(0),
+                         params: [String: ParamValue] = ["trees": .int(3)], validation: ValidationSource = .fraction(0),
                          limits: TrainingLimits = TrainingLimits()) -> (any Error)? {
         failure(TestData.bytes(csv), task: task, target: target, algorithm: algorithm, params: params, validation: validation, limits: limits)
     }
 
     private func failure(_ bytes: [UInt8], task: TabularTask = .regression, target: String = "y", algorithm: String = "gbdt",
-                         params: [String: ParamValue] = ["trees": .int(3)], validation: TabularValidation = .fraction(0),
+                         params: [String: ParamValue] = ["trees": .int(3)], validation: ValidationSource = .fraction(0),
                          limits: TrainingLimits = TrainingLimits()) -> (any Error)? {
         do {
             _ = try TabularLearning.train(TabularTrainingRequest(task: task, algorithm: algorithm, params: params, target: target, train: bytes,

@@ -8,7 +8,7 @@ import TrainyardML
 /// dense models, the penalty units of `linear`, mlp weight averaging.
 @Suite struct LearnerOptionsTests {
     func fit(_ algorithm: String, _ task: TabularTask = .regression, csv: [UInt8], target: String = "y",
-             params: [String: ParamValue], validation: TabularValidation = .fraction(0.2)) throws -> TabularTrainingResult {
+             params: [String: ParamValue], validation: ValidationSource = .fraction(0.2)) throws -> TabularTrainingResult {
         try TabularLearning.train(TabularTrainingRequest(task: task, algorithm: algorithm, params: params, target: target,
                                                          train: csv, validation: validation), observer: SilentObserver())
     }
@@ -52,8 +52,7 @@ import TrainyardML
                                  count: n, categoryCounts: [0])
         let mapper = BinMapper.numeric(table.columns[0], maxBins: 256)
         let rows = BinnedRows(table, mappers: [mapper])
-        var config = HistogramTreeLearner.Configuration()
-        config.maxLeaves = 2
+        let config = HistogramTreeLearner.Configuration(try GBDTConfig(params: ["max_leaves": .int(2)], seed: 42), rows: n)
         let learner = HistogramTreeLearner(rows: rows, mappers: [mapper], config: config)
         let grad = table.target.map { Float(0.5 - $0) }, hess = [Float](repeating: 1, count: n)
         let tree = grad.withUnsafeBufferPointer { g in hess.withUnsafeBufferPointer { h in

@@ -17,24 +17,36 @@ import Darwin
 /// coefficients (scikit-learn with a StandardScaler in front). One-hot columns are the same
 /// either way.
 struct LinearConfig: Sendable {
-    var l2 = 1.0
-    var l2Units = "raw"
-    var epochs = 200
+    static let l2 = ParameterDeclaration.number(
+        "l2", default: 1, in: 0...1e12,
+        doc: "L2 penalty: Ridge's alpha (regression), 1/C of LogisticRegression (classification).")
+    static let l2Units = ParameterDeclaration.choice(
+        "l2_units", default: "raw", from: ["raw", "standardized"],
+        doc: "Penalise the coefficients of the raw numeric columns, or of the standardised ones.")
+    static let epochs = ParameterDeclaration(
+        "epochs", kind: .integer(1...100_000), default: .value(.int(200)),
+        doc: "Most L-BFGS iterations of the logistic regression.", tasks: [TabularTask.classification.rawValue])
+    static let seed = ParameterDeclaration.seed(in: Int.min...Int.max, doc: "Accepted for symmetry with gbdt and mlp; the fit is deterministic.")
+
+    static let parameters = ParameterSet(algorithm: TabularAlgorithm.linear.rawValue, [l2, l2Units, epochs, seed])
+
+    var l2: Double
+    var l2Units: String
+    var epochs: Int
     let task: TabularTask
+    /// Every effective value under its public name (no seed: the fit does not use one).
+    let resolved: [String: ParamValue]
 
     init(task: TabularTask, params: [String: ParamValue]) throws(ParameterError) {
         self.task = task
-        var r = ParameterReader(params)
-        l2 = try r.double("l2", default: l2, in: 0...1e12)
-        l2Units = try r.choice("l2_units", default: l2Units, from: ["raw", "standardized"])
-        if task == .classification { epochs = try r.int("epochs", default: epochs, in: 1...100_000) }
-        _ = try r.int("seed", default: 0, in: Int.min...Int.max)  // accepted for symmetry; the fit is deterministic
-        try r.finish()
-    }
-
-    var resolved: [String: ParamValue] {
-        task == .classification ? ["l2": .double(l2), "l2_units": .string(l2Units), "epochs": .int(epochs)]
-            : ["l2": .double(l2), "l2_units": .string(l2Units)]
+        let v = try Self.parameters.resolve(params, task: task.rawValue, seed: 0)
+        l2 = v.double(Self.l2)
+        l2Units = v.string(Self.l2Units)
+        // 0 for regression: it solves in closed form, with no iterations to cap.
+        epochs = Self.epochs.applies(to: task.rawValue) ? v.int(Self.epochs) : 0
+        var resolved = v.values
+        resolved[Self.seed.name] = nil
+        self.resolved = resolved
     }
 }
 

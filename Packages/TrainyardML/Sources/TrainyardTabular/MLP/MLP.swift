@@ -16,42 +16,61 @@ import Darwin
 /// 17–21 (10–45 RMSE worse) as soon as the learning rate, epochs, batch size or even the
 /// floating-point rounding (fused multiply-add) changed.
 struct MLPConfig: Sendable {
-    var hiddenLayers = [128, 64]
-    var epochs = 40
-    var batchSize = 256
-    var learningRate = 0.01
-    var weightDecay = 1e-4
-    var earlyStoppingRounds = 20
-    var schedule = "cosine"
-    /// Polyak averaging: the model evaluated and kept is an exponential moving average of the
-    /// weights with this decay per step (0 = off, the raw weights).
-    var weightAveraging = 0.0
-    var seed: UInt64 = 42
+    static let hiddenLayers = ParameterDeclaration.integerList(
+        "hidden_layers", default: [128, 64], each: 1...4096, count: 0...8,
+        doc: "Units of each hidden ReLU layer, input side first.")
+    static let epochs = ParameterDeclaration.integer(
+        "epochs", default: 40, in: 1...100_000,
+        doc: "Passes over the training rows (the cosine schedule decays over all of them).")
+    static let batchSize = ParameterDeclaration.integer(
+        "batch_size", default: 256, in: 1...65_536,
+        doc: "Rows per Adam step.")
+    static let learningRate = ParameterDeclaration.number(
+        "learning_rate", default: 0.01, in: 1e-7...1,
+        doc: "Adam's initial step size.")
+    static let weightDecay = ParameterDeclaration.number(
+        "weight_decay", default: 1e-4, in: 0...1,
+        doc: "L2 weight decay (validation RMSE 578 → 544 on diamonds against none).")
+    static let earlyStoppingRounds = ParameterDeclaration.integer(
+        "early_stopping_rounds", default: 20, in: 0...100_000,
+        doc: "Stop after this many epochs without a better validation loss; 0 = off (half the run: the loss is noisy until the rate decays).")
+    static let schedule = ParameterDeclaration.choice(
+        "schedule", default: "cosine", from: ["cosine", "constant"],
+        doc: "Learning-rate schedule over the epochs.")
+    static let weightAveraging = ParameterDeclaration.number(
+        "weight_averaging", default: 0, in: 0...0.99999,
+        doc: "Polyak averaging: keep an exponential moving average of the weights with this decay per step; 0 = off.")
+    static let seed = ParameterDeclaration.seed(in: Int.min...Int.max)
+
+    static let parameters = ParameterSet(algorithm: TabularAlgorithm.mlp.rawValue, [
+        hiddenLayers, epochs, batchSize, learningRate, weightDecay, earlyStoppingRounds, schedule, weightAveraging, seed,
+    ])
+
+    var hiddenLayers: [Int]
+    var epochs: Int
+    var batchSize: Int
+    var learningRate: Double
+    var weightDecay: Double
+    var earlyStoppingRounds: Int
+    var schedule: String
+    /// Polyak averaging decay (0 = off, the raw weights).
+    var weightAveraging: Double
+    var seed: UInt64
+    /// Every effective value under its public name.
+    let resolved: [String: ParamValue]
 
     init(params: [String: ParamValue], seed defaultSeed: UInt64) throws(ParameterError) {
-        var r = ParameterReader(params)
-        hiddenLayers = try r.intList("hidden_layers", default: hiddenLayers, each: 1...4096)
-        if hiddenLayers.count > 8 { throw ParameterError(key: "hidden_layers", message: "must have at most 8 layers; got \(hiddenLayers.count)") }
-        epochs = try r.int("epochs", default: epochs, in: 1...100_000)
-        batchSize = try r.int("batch_size", default: batchSize, in: 1...65_536)
-        learningRate = try r.double("learning_rate", default: learningRate, in: 1e-7...1)
-        weightDecay = try r.double("weight_decay", default: weightDecay, in: 0...1)
-        earlyStoppingRounds = try r.int("early_stopping_rounds", default: earlyStoppingRounds, in: 0...100_000)
-        schedule = try r.choice("schedule", default: schedule, from: ["cosine", "constant"])
-        weightAveraging = try r.double("weight_averaging", default: weightAveraging, in: 0...0.99999)
-        let s = try r.int("seed", default: Int(truncatingIfNeeded: defaultSeed), in: Int.min...Int.max)
-        seed = UInt64(bitPattern: Int64(s))
-        try r.finish()
-    }
-
-    var resolved: [String: ParamValue] {
-        [
-            "hidden_layers": .list(hiddenLayers.map { .int($0) }), "epochs": .int(epochs), "batch_size": .int(batchSize),
-            "learning_rate": .double(learningRate), "weight_decay": .double(weightDecay),
-            "early_stopping_rounds": .int(earlyStoppingRounds), "schedule": .string(schedule),
-            "weight_averaging": .double(weightAveraging),
-            "seed": .int(Int(Int64(bitPattern: seed))),
-        ]
+        let v = try Self.parameters.resolve(params, task: nil, seed: defaultSeed)
+        hiddenLayers = v.intList(Self.hiddenLayers)
+        epochs = v.int(Self.epochs)
+        batchSize = v.int(Self.batchSize)
+        learningRate = v.double(Self.learningRate)
+        weightDecay = v.double(Self.weightDecay)
+        earlyStoppingRounds = v.int(Self.earlyStoppingRounds)
+        schedule = v.string(Self.schedule)
+        weightAveraging = v.double(Self.weightAveraging)
+        seed = UInt64(bitPattern: Int64(v.int(Self.seed)))
+        resolved = v.values
     }
 }
 

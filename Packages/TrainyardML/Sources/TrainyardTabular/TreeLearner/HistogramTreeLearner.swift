@@ -9,20 +9,40 @@
 /// Histograms of large leaves are built on all cores over fixed row halves, so results do
 /// not depend on thread timing. Not thread-safe: one learner per training run.
 final class HistogramTreeLearner {
+    /// What one tree may grow into. No defaults of its own: every value comes from the `gbdt`
+    /// parameters as declared in `GBDTConfig` (so training and the spec agree), except
+    /// `minSumHessian`, a numerical guard of the learner that no spec sets.
     struct Configuration {
-        var maxLeaves = 31
-        var minDataInLeaf = 20
-        var lambdaL2 = 0.0
+        var maxLeaves: Int
+        var minDataInLeaf: Int
+        var lambdaL2: Double
+        /// A leaf needs at least this much hessian: keeps leaf values (−G / (H + λ)) finite
+        /// when λ is 0 (LightGBM's `min_sum_hessian_in_leaf`).
         var minSumHessian = 1e-3
-        var maxDepth = 0  // 0 = unlimited
-        var catSmooth = 10.0
-        var catL2 = 10.0
-        var maxCatThreshold = 32
-        var maxCatToOnehot = 4
-        var minDataPerGroup = 20
+        var maxDepth: Int  // 0 = unlimited
+        var catSmooth: Double
+        var catL2: Double
+        var maxCatThreshold: Int
+        var maxCatToOnehot: Int
+        var minDataPerGroup: Int
         /// Fraction of the tree's allowed features each node may split on (LightGBM's
         /// `feature_fraction_bynode`); 1 = all of them.
-        var nodeFeatureFraction = 1.0
+        var nodeFeatureFraction: Double
+
+        /// The tree settings of `config` for `rows` training rows (`min_data_in_leaf` "auto"
+        /// resolved against them).
+        init(_ config: GBDTConfig, rows: Int) {
+            maxLeaves = config.maxLeaves
+            minDataInLeaf = config.effectiveMinDataInLeaf(rows: rows)
+            lambdaL2 = config.lambdaL2
+            maxDepth = config.maxDepth
+            catSmooth = config.catSmooth
+            catL2 = config.catL2
+            maxCatThreshold = config.maxCatThreshold
+            maxCatToOnehot = config.maxCatToOnehot
+            minDataPerGroup = config.minDataPerGroup
+            nodeFeatureFraction = config.featureFractionByNode
+        }
     }
 
     struct Split {

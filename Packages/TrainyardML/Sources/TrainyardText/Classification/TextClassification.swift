@@ -4,21 +4,13 @@ import Glibc
 import Darwin
 #endif
 
-/// Held-out data for early stopping and the reported metrics.
-public enum TextValidation: Sendable {
-    /// A seeded random fraction of the training data (0 < f < 1).
-    case fraction(Double)
-    /// Separate data in the same format as the training data.
-    case data([UInt8])
-}
-
 /// What to train a text classifier on.
 public struct TextClassificationRequest: Sendable {
     public var train: [UInt8]
     public var format: TextFormat
     public var textColumn: String?
     public var labelColumn: String?
-    public var validation: TextValidation
+    public var validation: ValidationSource
     public var params: [String: ParamValue]
     public var seed: UInt64
     /// Most labels (`limits.classes`) and memory (`limits.train_memory_bytes`) the data may
@@ -28,7 +20,7 @@ public struct TextClassificationRequest: Sendable {
     public var trainSource: String
 
     public init(train: [UInt8], format: TextFormat = .auto, textColumn: String? = nil, labelColumn: String? = nil,
-                validation: TextValidation = .fraction(0.1), params: [String: ParamValue] = [:], seed: UInt64 = 42,
+                validation: ValidationSource = TextClassification.defaultValidation, params: [String: ParamValue] = [:], seed: UInt64 = 42,
                 limits: TrainingLimits = TrainingLimits(), trainSource: String = "the training data") {
         self.train = train
         self.format = format
@@ -72,6 +64,12 @@ public struct TextTrainingResult: Sendable {
 /// let p = try classifier.predict(["a gorgeous, witty film"])[0].score   // P(positive)
 /// ```
 public enum TextClassification {
+    /// The algorithm's public name (recorded with every model it trains).
+    public static let algorithm = "logistic-regression"
+
+    /// Validation texts when a request names none: 10 % of the training texts, held out.
+    public static let defaultValidation = ValidationSource.fraction(0.1)
+
     /// Checks hyper-parameters without training.
     public static func validate(params: [String: ParamValue]) throws(ParameterError) {
         _ = try TextClassificationConfig(params)
@@ -251,7 +249,7 @@ struct TextClassifierTrainer {
                 runs.withUnsafeMutableBufferPointer { rb in
                     let r = UnsafeSendable(rb)
                     let rowsCopy = rows, y = trainY, w = exampleWeight
-                    parallelChunks(count: runCount, workers: min(runCount, activeWorkerCount)) { _, range in
+                    Parallel.forEachChunk(count: runCount, workers: min(runCount, Parallel.processorCount), minimumPerWorker: 1) { _, range in
                         for i in range { (losses.value + i).initialize(to: r.value[i].epoch(rows: rowsCopy, y: y, weight: w, settings)) }
                     }
                 }

@@ -276,7 +276,7 @@ public final class TextClassifier: Sendable {
         let positiveIndex = self.positiveIndex
         return [TextPrediction](unsafeUninitializedCapacity: texts.count) { buffer, initialized in
             let out = UnsafeSendable(buffer)
-            parallelChunks(count: texts.count, workers: TextFeaturizer.chunkCount, minimumPerWorker: 64) { _, range in
+            Parallel.forEachChunk(count: texts.count, workers: TextFeaturizer.chunkCount, minimumPerWorker: 64) { _, range in
                 var scratch = TextFeaturizer.Scratch()
                 var indices: [Int32] = []
                 var values: [Float] = []

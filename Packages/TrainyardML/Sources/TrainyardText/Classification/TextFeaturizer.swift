@@ -36,7 +36,7 @@ struct TextFeaturizer: Sendable {
     /// Chunks that batch loops over texts are cut into: several per core, so that a core slowed
     /// down by other processes hands its share to the others (GCD runs the chunks on one thread
     /// per core). Results are merged in chunk order, so they do not depend on this number.
-    static let chunkCount = activeWorkerCount * 8
+    static let chunkCount = Parallel.processorCount * 8
 
     /// Per-thread scratch space, reused across texts.
     struct Scratch {
@@ -248,7 +248,7 @@ extension TextFeaturizer {
         let parts = UnsafeSendable(UnsafeMutablePointer<SparseRows>.allocate(capacity: workers))
         parts.value.initialize(repeating: SparseRows(), count: workers)
         defer { parts.value.deinitialize(count: workers); parts.value.deallocate() }
-        parallelChunks(count: texts.count, workers: workers, minimumPerWorker: 256) { chunk, range in
+        Parallel.forEachChunk(count: texts.count, workers: workers, minimumPerWorker: 256) { chunk, range in
             var scratch = Scratch()
             var rows = SparseRows()
             rows.offsets.reserveCapacity(range.count + 1)
@@ -278,7 +278,7 @@ extension TextFeaturizer {
         rows.indices.withUnsafeBufferPointer { ind in
             rows.values.withUnsafeMutableBufferPointer { val in
                 let i = UnsafeSendable(ind), v = UnsafeSendable(val)
-                parallelChunks(count: offsets.count - 1, workers: TextFeaturizer.chunkCount, minimumPerWorker: 1024) { _, range in
+                Parallel.forEachChunk(count: offsets.count - 1, workers: TextFeaturizer.chunkCount, minimumPerWorker: 1024) { _, range in
                     for r in range {
                         let lo = offsets[r], hi = offsets[r + 1]
                         weightRow(indices: UnsafeBufferPointer(rebasing: i.value[lo..<hi]),

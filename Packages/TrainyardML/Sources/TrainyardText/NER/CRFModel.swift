@@ -95,7 +95,7 @@ struct CRFModel: Sendable {
         var result = [[String]](repeating: [], count: count)
         result.withUnsafeMutableBufferPointer { buffer in
             let out = UnsafeSendable(buffer)
-            parallelChunks(count: count, minimumPerWorker: 32) { _, range in
+            Parallel.forEachChunk(count: count, minimumPerWorker: 32) { _, range in
                 var scratch = CRFScratch()
                 var path: [Int32] = []
                 for s in range {

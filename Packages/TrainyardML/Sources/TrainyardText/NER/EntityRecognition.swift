@@ -7,11 +7,11 @@ import Darwin
 /// What to train an entity recognizer on: CoNLL bytes (token … tag per line).
 public struct NERTrainingRequest: Sendable {
     public var train: [UInt8]
-    public var validation: TextValidation
+    public var validation: ValidationSource
     public var params: [String: ParamValue]
     public var seed: UInt64
 
-    public init(train: [UInt8], validation: TextValidation = .fraction(0.1), params: [String: ParamValue] = [:], seed: UInt64 = 42) {
+    public init(train: [UInt8], validation: ValidationSource = EntityRecognition.defaultValidation, params: [String: ParamValue] = [:], seed: UInt64 = 42) {
         self.train = train
         self.validation = validation
         self.params = params
@@ -43,11 +43,11 @@ struct HashedCorpus {
     /// Extracts features of `sentences`, grouped into `documents` (ranges of sentence indices,
     /// in order, covering all sentences) for the document-level features.
     init(_ sentences: [TokenizedSentence], documents: [Range<Int>], useContext: Bool) {
-        let workers = activeWorkerCount
+        let workers = Parallel.processorCount
         let parts = UnsafeSendable(UnsafeMutablePointer<HashedCorpus>.allocate(capacity: workers))
         parts.value.initialize(repeating: HashedCorpus(), count: workers)
         defer { parts.value.deinitialize(count: workers); parts.value.deallocate() }
-        parallelChunks(count: documents.count, workers: workers, minimumPerWorker: 4) { chunk, range in
+        Parallel.forEachChunk(count: documents.count, workers: workers, minimumPerWorker: 4) { chunk, range in
             var part = HashedCorpus()
             var ends: [Int] = []
             for d in range {
@@ -115,6 +115,12 @@ struct HashedCorpus {
 /// let entities = try recognizer.recognize("Angela Merkel visited Paris.")
 /// ```
 public enum EntityRecognition {
+    /// The algorithm's public name (recorded with every model it trains).
+    public static let algorithm = "crf"
+
+    /// Validation sentences when a request names none: 10 % of the training sentences, held out.
+    public static let defaultValidation = ValidationSource.fraction(0.1)
+
     public static func validate(params: [String: ParamValue]) throws(ParameterError) {
         _ = try NERConfig(params)
     }
@@ -283,7 +289,7 @@ struct CRFTrainer {
                     adviseHugePages(UnsafeMutableRawPointer(labelBuffer.baseAddress!), bytes: total)
                     let out = UnsafeSendable((buffer.baseAddress!, labelBuffer.baseAddress!))
                     let source = UnsafeSendable((corpus, attrOffsets, stateLabels, starts))
-                    parallelChunks(count: corpus.tokenCount, minimumPerWorker: 1024) { _, range in
+                    Parallel.forEachChunk(count: corpus.tokenCount, minimumPerWorker: 1024) { _, range in
                         let (c, off, lab, st) = source.value
                         var w = st[range.lowerBound]
                         for t in range {
@@ -329,7 +335,7 @@ struct CRFTrainer {
             shardGradients.withUnsafeMutableBufferPointer { grads in
                 shardLoss.withUnsafeMutableBufferPointer { losses in
                     let g = UnsafeSendable(grads), l = UnsafeSendable(losses)
-                    DispatchQueueShim.concurrentPerform(iterations: Self.shardCount) { shard in
+                    Parallel.forEachChunk(count: Self.shardCount, chunks: Self.shardCount) { shard, _ in
                         g.value[shard].withUnsafeMutableBufferPointer { gb in
                             l.value[shard] = Self.shardGradient(layout: layout, theta: theta, corpus: trainingCorpus,
                                                                 paramLabels: trainingLabels,

@@ -47,7 +47,7 @@ public final class EntityRecognizer: Sendable {
         var out = [Result<[Entity], TextInputError>](repeating: .success([]), count: texts.count)
         out.withUnsafeMutableBufferPointer { buffer in
             let o = UnsafeSendable(buffer)
-            parallelChunks(count: texts.count, minimumPerWorker: 8) { _, range in
+            Parallel.forEachChunk(count: texts.count, minimumPerWorker: 8) { _, range in
                 var scratch = CRFScratch()
                 for i in range {
                     do { o.value[i] = .success(try recognize(texts[i], scratch: &scratch)) }
