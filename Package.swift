@@ -8,6 +8,8 @@
 //   TrainyardRuntime  queue workers, job runner, staging, the command (bring-your-own) trainer
 //   TrainyardLearners the native learners behind the Trainer port (tabular, text, NER)
 //   TrainyardServer   HTTP: control API, inference, operations
+//   TrainyardApp      the one application builder: configuration → backends → runtime → serving → HTTP
+//                     (the only target that knows the concrete backend types)
 //   trainyard         the CLI
 import PackageDescription
 
@@ -58,7 +60,6 @@ let package = Package(
             name: "TrainyardRuntime",
             dependencies: [
                 "TrainyardCore",
-                "TrainyardStorage",
                 "CChildSpawn",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -103,11 +104,25 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .target(
+            name: "TrainyardApp",
+            dependencies: [
+                "TrainyardCore",
+                "TrainyardStorage",
+                "TrainyardRuntime",
+                "TrainyardLearners",
+                "TrainyardServing",
+                "TrainyardServer",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "trainyard",
             dependencies: [
                 "TrainyardCore",
-                "TrainyardStorage",
+                "TrainyardApp",
                 "TrainyardRuntime",
                 "TrainyardLearners",
                 "TrainyardServer",
@@ -120,28 +135,31 @@ let package = Package(
         ),
         .executableTarget(
             name: "trainyard-bench",
-            dependencies: ["TrainyardCore", "TrainyardRuntime", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["TrainyardCore", "TrainyardApp", "TrainyardRuntime", .product(name: "Logging", package: "swift-log")],
             path: "Sources/trainyard-bench",
             swiftSettings: swiftSettings
         ),
         // Helpers shared by the serving and server tests (registering real versions).
         .target(
             name: "TrainyardTestSupport",
-            dependencies: ["TrainyardCore", "TrainyardRuntime", .product(name: "TrainyardTabular", package: "TrainyardML"),
+            dependencies: ["TrainyardCore", "TrainyardRuntime", "TrainyardApp", .product(name: "TrainyardTabular", package: "TrainyardML"),
                            .product(name: "TrainyardText", package: "TrainyardML")],
             swiftSettings: swiftSettings
         ),
         // End-to-end through the real binary: exit codes, crash recovery, the quickstart.
         .testTarget(name: "TrainyardCLITests", dependencies: ["trainyard", "TrainyardTestSupport"]),
-        .testTarget(name: "TrainyardLearnersTests", dependencies: ["TrainyardLearners", "TrainyardRuntime"]),
+        .testTarget(name: "TrainyardLearnersTests", dependencies: ["TrainyardLearners", "TrainyardRuntime", "TrainyardApp"]),
         .testTarget(name: "TrainyardCoreTests", dependencies: ["TrainyardCore"]),
         .testTarget(name: "TrainyardStorageTests", dependencies: ["TrainyardStorage"]),
-        .testTarget(name: "TrainyardRuntimeTests", dependencies: ["TrainyardRuntime", "TrainyardTestSupport"]),
-        .testTarget(name: "TrainyardServingTests", dependencies: ["TrainyardServing", "TrainyardStorage", "TrainyardTestSupport"]),
+        .testTarget(name: "TrainyardRuntimeTests", dependencies: ["TrainyardRuntime", "TrainyardStorage", "TrainyardApp", "TrainyardTestSupport",
+                                                                  .product(name: "GRDB", package: "GRDB.swift")]),
+        .testTarget(name: "TrainyardServingTests", dependencies: ["TrainyardServing", "TrainyardStorage", "TrainyardApp", "TrainyardTestSupport"]),
+        .testTarget(name: "TrainyardAppTests", dependencies: ["TrainyardApp", "TrainyardTestSupport"]),
         .testTarget(
             name: "TrainyardServerTests",
             dependencies: [
                 "TrainyardServer",
+                "TrainyardApp",
                 "TrainyardTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -1,13 +1,12 @@
 import Foundation
 import Logging
 import TrainyardCore
-import TrainyardStorage
 
 /// The wired-together system one process runs on: configuration, metadata store, artifact
 /// store, the trainers by task, and the wake-up signal between them.
 ///
-/// The CLI, the server and the tests all build one of these (`embedded` for the SQLite +
-/// folder default), then hand it to the roles they run (workers, HTTP server).
+/// Runtime knows only the ports: the application builder (`TrainyardApp.build`) opens the
+/// configured backends and makes one of these for the roles it runs (workers, HTTP server).
 public struct TrainyardServices: Sendable {
     public var configuration: TrainyardConfiguration
     public var store: any MetadataStore
@@ -26,21 +25,6 @@ public struct TrainyardServices: Sendable {
         self.wakeup = wakeup
         self.clock = clock
         self.logger = logger
-    }
-
-    /// SQLite in `{data_dir}/trainyard.sqlite` and artifacts in `{data_dir}/artifacts`.
-    public static func embedded(_ configuration: TrainyardConfiguration, trainers: TrainerRegistry,
-                                clock: any WallClock = SystemClock(), retryPolicy: RetryPolicy = RetryPolicy(),
-                                logger: Logger = Logger(label: "trainyard")) async throws -> TrainyardServices {
-        let wakeup = WakeupSignal()
-        let store = try SQLiteMetadataStore(file: configuration.databaseFile, namespace: configuration.namespace, clock: clock,
-                                            retryPolicy: retryPolicy, onChange: { wakeup.signal() })
-        for kind in JobKind.allCases {
-            try await store.setRunningCap(configuration.maxRunning[kind], for: kind)
-        }
-        let artifacts = try FileArtifactStore(root: configuration.artifactDirectory, namespace: configuration.namespace)
-        return TrainyardServices(configuration: configuration, store: store, artifacts: artifacts, trainers: trainers,
-                                 wakeup: wakeup, clock: clock, logger: logger)
     }
 
     public var submitter: JobSubmitter { JobSubmitter(services: self) }

@@ -80,13 +80,11 @@ public final class ModelServer: Service, Sendable {
         }
     }
 
-    /// `services` whose artifact store reads through a local cache, when one is configured or
-    /// the store is remote (see `ServingOptions.cacheDirectory`).
+    /// `services` whose artifact store reads through a local cache when `options.cacheDirectory`
+    /// is set. Whether a store needs one (it is remote) is the application builder's decision,
+    /// made from the backend's kind (`TrainyardApp.servingOptions`), not guessed here.
     static func withArtifactCache(_ services: TrainyardServices, options: ServingOptions) -> TrainyardServices {
-        let remote = !services.artifacts.location.hasPrefix("file:")
-        guard let directory = options.cacheDirectory ?? (remote ? services.configuration.dataDirectory.appendingPathComponent("cache") : nil) else {
-            return services
-        }
+        guard let directory = options.cacheDirectory else { return services }
         var cached = services
         do {
             cached.artifacts = try CachingArtifactStore(remote: services.artifacts, directory: directory, namespace: services.configuration.namespace,

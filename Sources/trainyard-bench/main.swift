@@ -3,6 +3,7 @@
 import Foundation
 import Logging
 import Synchronization
+import TrainyardApp
 import TrainyardCore
 import TrainyardRuntime
 
@@ -15,7 +16,7 @@ func services(_ dir: URL, box: Box) async throws -> TrainyardServices {
     config.dataDirectory = dir
     var logger = Logger(label: "bench")
     logger.logLevel = .error
-    return try await TrainyardServices.embedded(config, trainers: TrainerRegistry([.command: SharedNoop(box: box)]), logger: logger)
+    return try await TrainyardApp.build(config, trainers: TrainerRegistry([.command: SharedNoop(box: box)]), logger: logger).services
 }
 
 /// A trainer that does nothing but note when it started.

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Testing
+import TrainyardApp
 import TrainyardCore
 import TrainyardLearners
 import TrainyardRuntime
@@ -21,7 +22,7 @@ struct DataLimitsTests {
         config.limits.features = 20
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        services = try await TrainyardServices.embedded(config, trainers: .standard(limits: config.limits), logger: logger)
+        services = try await TrainyardApp.build(config, trainers: .standard(limits: config.limits), logger: logger).services
     }
 
     func write(_ name: String, _ text: String) throws -> URL {

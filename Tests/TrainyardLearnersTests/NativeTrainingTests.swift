@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Testing
+import TrainyardApp
 import TrainyardCore
 import TrainyardLearners
 import TrainyardRuntime
@@ -21,7 +22,7 @@ struct NativeTrainingTests {
         config.dataDirectory = root.appendingPathComponent("data")
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        services = try await TrainyardServices.embedded(config, trainers: .standard, logger: logger)
+        services = try await TrainyardApp.build(config, trainers: .standard, logger: logger).services
     }
 
     func runUntilIdle() async throws {
@@ -132,21 +133,27 @@ struct NativeTrainingTests {
         #expect((s.metrics["accuracy"] ?? 0) > 0.7)
         // Facts about the fit sit with the parameters, not among the compared metrics.
         #expect(s.metrics["best_epoch"] == nil && s.manifest.params["fit"]?["best_epoch"] != nil)
-        let sModel = try await NativeModel.load(s, reader: reader)
-        let p = try sModel.predict([.string("I loved it, wonderful and great"), .object(["text": .string("terrible, awful, broken")])])
+        // Predictions the way the server makes them (ServedModel): the loaded model's own
+        // predictor, shaped by NativeModel.json.
+        guard case .text(let classifier) = try await NativeModel.load(s, reader: reader) else {
+            Issue.record("the sentiment model did not load as a text classifier")
+            return
+        }
+        let p = try classifier.predict(["I loved it, wonderful and great", "terrible, awful, broken"]).map(NativeModel.json)
         let scores = p.compactMap { $0["score"]?.doubleValue }
         #expect(scores.count == 2 && scores[0] > scores[1])
-        #expect(throws: TrainyardError.self) { _ = try sModel.predict([.int(3)]) }
 
         let n = try await services.store.resolve(ModelReference(parsing: "ner-wikigold@production"))
         #expect(n.metrics["attributes"] == nil && n.metrics["best_iteration"] == nil && n.metrics["f1"] != nil)
         #expect(n.manifest.params["fit"]?["attributes"] != nil)
         let nModel = try await NativeModel.load(n, reader: reader)
-        let text = "Barack Obama visited Paris with members of the United Nations ."
-        guard case .array(let entities)? = try nModel.predict([.string(text)]).first else {
-            Issue.record("NER prediction is not a list")
+        guard case .entities(let recognizer) = nModel else {
+            Issue.record("the NER model did not load as an entity recognizer")
             return
         }
+        let text = "Barack Obama visited Paris with members of the United Nations ."
+        let entities = try recognizer.recognize(text).map(NativeModel.json)
+        #expect(!entities.isEmpty)
         for e in entities {
             let start = try #require(e["start"].flatMap { if case .int(let i) = $0 { i } else { nil } })
             let end = try #require(e["end"].flatMap { if case .int(let i) = $0 { i } else { nil } })

@@ -6,6 +6,7 @@ import Darwin
 import Foundation
 import Logging
 import Testing
+import TrainyardApp
 import TrainyardCore
 @testable import TrainyardRuntime
 
@@ -26,7 +27,7 @@ struct DataStagingSafetyTests {
             configuration.limits = limits
             var logger = Logger(label: "staging-test")
             logger.logLevel = .critical
-            services = try await TrainyardServices.embedded(configuration, trainers: TrainerRegistry([.command: CommandTrainer()]), logger: logger)
+            services = try await TrainyardApp.build(configuration, trainers: TrainerRegistry([.command: CommandTrainer()]), logger: logger).services
         }
 
         func file(_ name: String, _ text: String = "x,y\n1,2\n") throws -> URL {

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Logging
 import Testing
+import TrainyardApp
 import TrainyardCore
 @testable import TrainyardRuntime
 import TrainyardStorage
@@ -28,8 +29,8 @@ struct Harness {
         config.leaseDuration = leaseDuration
         var logger = Logger(label: "trainyard-test")
         logger.logLevel = .critical
-        var services = try await TrainyardServices.embedded(config, trainers: TrainerRegistry([.command: trainer ?? CommandTrainer(terminationGrace: .seconds(1))]),
-                                                            retryPolicy: Self.retryPolicy, logger: logger)
+        var services = try await TrainyardApp.build(config, trainers: TrainerRegistry([.command: trainer ?? CommandTrainer(terminationGrace: .seconds(1))]),
+                                                    retryPolicy: Self.retryPolicy, logger: logger).services
         if let artifacts, let files = services.artifacts as? FileArtifactStore { services.artifacts = try artifacts(files) }
         self.services = services
     }

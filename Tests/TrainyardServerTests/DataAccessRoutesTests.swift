@@ -4,6 +4,7 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import Testing
+import TrainyardApp
 import TrainyardCore
 import TrainyardLearners
 import TrainyardRuntime
@@ -32,7 +33,7 @@ struct DataAccessRoutesTests {
             configuration.maxBodyBytes = 1 << 20
             var logger = Logger(label: "data-access-test")
             logger.logLevel = .critical
-            services = try await TrainyardServices.embedded(configuration, trainers: .standard, logger: logger)
+            services = try await TrainyardApp.build(configuration, trainers: .standard, logger: logger).services
         }
 
         func application() -> some ApplicationProtocol {

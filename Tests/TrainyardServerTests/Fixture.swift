@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import Synchronization
 import Testing
+import TrainyardApp
 import TrainyardCore
 import TrainyardRuntime
 import TrainyardServing
@@ -40,9 +41,10 @@ final class LogCapture: Sendable {
     var logger: Logger { Logger(label: "test") { _ in Handler(capture: self) } }
 }
 
-/// Services on a fresh temporary data folder.
+/// The system (built by `TrainyardApp`) on a fresh temporary data folder.
 struct Fixture {
-    let services: TrainyardServices
+    let app: TrainyardApp
+    var services: TrainyardServices { app.services }
     let directory: URL
     let logs: LogCapture
 
@@ -52,8 +54,8 @@ struct Fixture {
         var configuration = TrainyardConfiguration(dataDirectory: directory, serverPort: 0, maxBodyBytes: maxBodyBytes, tokens: tokens)
         configure(&configuration)
         let logs = LogCapture()
-        let services = try await TrainyardServices.embedded(configuration, trainers: TrainerRegistry([.command: FakeTrainer()]), logger: logs.logger)
-        return Fixture(services: services, directory: directory, logs: logs)
+        let app = try await TrainyardApp.build(configuration, trainers: TrainerRegistry([.command: FakeTrainer()]), logger: logs.logger)
+        return Fixture(app: app, directory: directory, logs: logs)
     }
 
     var store: any MetadataStore { services.store }
@@ -82,7 +84,7 @@ struct Fixture {
     /// `options`; the server's serve processes are stopped afterwards, whatever happens.
     func withInference(options: ServingOptions, readiness: Readiness = Readiness(),
                        _ body: @escaping @Sendable (any TestClientProtocol, InferenceAPI) async throws -> Void) async throws {
-        let inference = InferenceAPI.make(services: services, readiness: readiness, options: options)
+        let inference = app.inference(readiness: readiness, options: options)
         let router = TrainyardHTTPServer.buildRouter(services: services, readiness: readiness, extraRoutes: inference.routes)
         let app = Application(router: router, logger: services.logger)
         do {

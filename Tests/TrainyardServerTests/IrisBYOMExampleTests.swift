@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Testing
+import TrainyardApp
 import TrainyardCore
 import TrainyardRuntime
 import TrainyardServing
@@ -20,8 +21,8 @@ import TrainyardServing
         defer { try? FileManager.default.removeItem(at: directory) }
         let configuration = TrainyardConfiguration(dataDirectory: directory, serverPort: 0)
         let logs = LogCapture()
-        let services = try await TrainyardServices.embedded(configuration, trainers: TrainerRegistry([.command: CommandTrainer()]),
-                                                            logger: logs.logger)
+        let app = try await TrainyardApp.build(configuration, trainers: TrainerRegistry([.command: CommandTrainer()]), logger: logs.logger)
+        let services = app.services
         let spec = try String(contentsOf: Self.example.appendingPathComponent("spec.yaml"), encoding: .utf8)
         let job = try await services.submitter.submit(spec, options: .init(baseDirectory: Self.example))
         try await WorkerPool(services: services, options: .init(workers: 1, exitWhenIdle: .milliseconds(600), minPoll: .milliseconds(20),
@@ -32,7 +33,7 @@ import TrainyardServing
         #expect(version.manifest.serve == ["python3", "serve.py"])
         #expect((version.manifest.metrics["accuracy"] ?? 0) > 0.8)
 
-        let fixture = Fixture(services: services, directory: directory, logs: logs)
+        let fixture = Fixture(app: app, directory: directory, logs: logs)
         try await fixture.withInference(options: ServingOptions(defaultModel: "iris-byom")) { client, _ in
             let json = try await client.execute(
                 uri: "/invocations", method: .post, headers: [.contentType: "application/json"],

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import Testing
+import TrainyardApp
 import TrainyardCore
 import TrainyardRuntime
 import TrainyardServing
@@ -13,9 +14,10 @@ struct NoTrainer: Trainer {
     func train(_ run: TrainingRun) async throws -> TrainingOutput { TrainingOutput(algorithm: "none", artifacts: [:], metrics: [:]) }
 }
 
-/// Services on a temporary folder, with helpers that register real (small) models.
+/// The system (built by `TrainyardApp`) on a temporary folder, with helpers that register real (small) models.
 struct ServingFixture {
-    let services: TrainyardServices
+    let app: TrainyardApp
+    var services: TrainyardServices { app.services }
     let directory: URL
 
     static func make() async throws -> ServingFixture {
@@ -24,8 +26,8 @@ struct ServingFixture {
         let configuration = TrainyardConfiguration(dataDirectory: directory, serverPort: 0)
         var logger = Logger(label: "test")
         logger.logLevel = .critical
-        let services = try await TrainyardServices.embedded(configuration, trainers: TrainerRegistry([.command: NoTrainer()]), logger: logger)
-        return ServingFixture(services: services, directory: directory)
+        let app = try await TrainyardApp.build(configuration, trainers: TrainerRegistry([.command: NoTrainer()]), logger: logger)
+        return ServingFixture(app: app, directory: directory)
     }
 
     func remove() { try? FileManager.default.removeItem(at: directory) }

@@ -10,6 +10,8 @@ import Foundation
 /// | key | env | default |
 /// |---|---|---|
 /// | `data_dir` | `TRAINYARD_DATA_DIR` | `./.trainyard` |
+/// | `metadata` | `TRAINYARD_METADATA_URL` | `sqlite://{data_dir}/trainyard.sqlite`; or `postgres://user@host:5432/db` (see `MetadataBackend`) |
+/// | `artifacts` | `TRAINYARD_ARTIFACTS_URL` | `file://{data_dir}/artifacts`; or `s3://bucket/prefix` (see `ArtifactBackend`) |
 /// | `project` / `environment` | `TRAINYARD_PROJECT` / `TRAINYARD_ENVIRONMENT` | `default` / `dev` |
 /// | `server.host` / `server.port` | `TRAINYARD_SERVER_HOST` / `_PORT` | `127.0.0.1` / `8080` |
 /// | `server.max_body_bytes` | `TRAINYARD_SERVER_MAX_BODY_BYTES` | 64 MiB |
@@ -24,8 +26,15 @@ import Foundation
 /// | `server.data_roots` | `TRAINYARD_SERVER_DATA_ROOTS` | none; folders a spec submitted over HTTP may read and write (see `DataAccessPolicy`) |
 /// | `limits.*` | `TRAINYARD_LIMITS_*` | see `ResourceLimits` (`spec_bytes`, `stage_bytes`, `stage_seconds`, `classes`, `features`, `train_memory_bytes`, `tensor_elements`, `header_seconds`, `body_seconds`, `idle_seconds`) |
 /// | `runner.env_allow` / `runner.user` / `runner.restrict_writes` / `runner.writable` | `TRAINYARD_RUNNER_ENV_ALLOW` / `_USER` / `_RESTRICT_WRITES` / `_WRITABLE` | see `RunnerOptions` |
+/// | `serving.*` | `TRAINYARD_SERVING_*` | see `ServingOptions.load` (`default_model`, `text_model`, `ner_model`, `preload`, `memory_budget_mb`, `max_batch`, `max_batch_wait_us`, `timeout_s`, `alias_poll_ms`, `cache_dir`, `cache_mb`) |
 public struct TrainyardConfiguration: Sendable {
+    /// The data folder: the default home of the metadata store and the artifacts, and always
+    /// of the attempts' working folders (`work/`) and the serving cache (`cache/`).
     public var dataDirectory: URL
+    /// The `metadata` URL when one was given; nil: SQLite under `dataDirectory` (see `metadataBackend`).
+    public var metadata: MetadataBackend?
+    /// The `artifacts` URL when one was given; nil: a folder under `dataDirectory` (see `artifactBackend`).
+    public var artifacts: ArtifactBackend?
     public var namespace: Namespace
     public var serverHost: String
     public var serverPort: Int
@@ -45,14 +54,20 @@ public struct TrainyardConfiguration: Sendable {
     public var limits: ResourceLimits
     /// How bring-your-own programs are started.
     public var runner: RunnerOptions
+    /// The model server's settings (`serving.*`).
+    public var serving: ServingOptions
 
     public init(dataDirectory: URL = URL(fileURLWithPath: ".trainyard"), namespace: Namespace = Namespace(),
                 serverHost: String = "127.0.0.1", serverPort: Int = 8080, maxBodyBytes: Int = 64 << 20,
                 insecure: Bool = false, workers: Int = 2, leaseDuration: Duration = .seconds(30),
                 maxRunning: [JobKind: Int] = [:], tokens: [AccessToken] = [], serverURL: String? = nil,
                 corsOrigins: [String] = [], dataRoots: [String] = [], limits: ResourceLimits = ResourceLimits(),
-                runner: RunnerOptions = RunnerOptions()) {
+                runner: RunnerOptions = RunnerOptions(), metadata: MetadataBackend? = nil, artifacts: ArtifactBackend? = nil,
+                serving: ServingOptions = ServingOptions()) {
         self.dataDirectory = dataDirectory
+        self.metadata = metadata
+        self.artifacts = artifacts
+        self.serving = serving
         self.namespace = namespace
         self.serverHost = serverHost
         self.serverPort = serverPort
@@ -79,8 +94,14 @@ public struct TrainyardConfiguration: Sendable {
         public var serverURL: String?
         public var project: String?
         public var environment: String?
+        /// `--metadata` / `--artifacts`: backend URLs.
+        public var metadata: String?
+        public var artifacts: String?
         public init(dataDirectory: String? = nil, serverHost: String? = nil, serverPort: Int? = nil, workers: Int? = nil,
-                    insecure: Bool? = nil, serverURL: String? = nil, project: String? = nil, environment: String? = nil) {
+                    insecure: Bool? = nil, serverURL: String? = nil, project: String? = nil, environment: String? = nil,
+                    metadata: String? = nil, artifacts: String? = nil) {
+            self.metadata = metadata
+            self.artifacts = artifacts
             self.dataDirectory = dataDirectory
             self.serverHost = serverHost
             self.serverPort = serverPort
@@ -101,7 +122,7 @@ public struct TrainyardConfiguration: Sendable {
                             overrides: Overrides = Overrides()) async throws -> TrainyardConfiguration {
         var flagValues: [AbsoluteConfigKey: ConfigValue] = [:]
         func set(_ key: String, _ content: ConfigContent?) {
-            if let content { flagValues[AbsoluteConfigKey(key.split(separator: ".").map(String.init))] = ConfigValue(content, isSecret: false) }
+            if let content { flagValues[AbsoluteConfigKey(key.split(separator: ".").map(String.init))] = ConfigValue(content, isSecret: key == "metadata") }
         }
         set("data_dir", overrides.dataDirectory.map { .string($0) })
         set("server.host", overrides.serverHost.map { .string($0) })
@@ -111,9 +132,23 @@ public struct TrainyardConfiguration: Sendable {
         set("url", overrides.serverURL.map { .string($0) })
         set("project", overrides.project.map { .string($0) })
         set("environment", overrides.environment.map { .string($0) })
+        set("metadata", overrides.metadata.map { .string($0) })
+        set("artifacts", overrides.artifacts.map { .string($0) })
 
+        // The backend URLs' environment names end in _URL (TRAINYARD_METADATA_URL), while the
+        // keys are `metadata` / `artifacts`: they sit just above the other variables.
+        var backendURLs: [AbsoluteConfigKey: ConfigValue] = [:]
+        for (key, variable) in [("metadata", "TRAINYARD_METADATA_URL"), ("artifacts", "TRAINYARD_ARTIFACTS_URL")] {
+            if let value = environment[variable], !value.isEmpty {
+                backendURLs[AbsoluteConfigKey([key])] = ConfigValue(.string(value), isSecret: true)
+            }
+        }
+
+        // An empty TRAINYARD_SERVING_* variable is unset (as it always was): the file's value shows through.
+        let environment = environment.filter { !($0.key.hasPrefix("TRAINYARD_SERVING_") && $0.value.isEmpty) }
         var providers: [any ConfigProvider] = [
             InMemoryProvider(name: "flags", values: flagValues),
+            InMemoryProvider(name: "backend URLs", values: backendURLs),
             EnvironmentVariablesProvider(environmentVariables: environment,
                                          secretsSpecifier: .specific(["TRAINYARD_AUTH_TOKENS"])).prefixKeys(with: "trainyard"),
         ]
@@ -132,6 +167,13 @@ public struct TrainyardConfiguration: Sendable {
 
         var result = TrainyardConfiguration()
         result.dataDirectory = URL(fileURLWithPath: config.string(forKey: "data_dir", default: ".trainyard"))
+        // Secret: a PostgreSQL URL may carry a password (errors show it redacted).
+        if let text = config.string(forKey: "metadata", isSecret: true), !text.isEmpty {
+            result.metadata = try MetadataBackend(parsing: text, key: "metadata")
+        }
+        if let text = config.string(forKey: "artifacts", isSecret: true), !text.isEmpty {
+            result.artifacts = try ArtifactBackend(parsing: text, key: "artifacts")
+        }
         result.namespace = try Namespace(project: config.string(forKey: "project", default: "default"),
                                          environment: config.string(forKey: "environment", default: "dev"))
         result.serverHost = config.string(forKey: "server.host", default: "127.0.0.1")
@@ -165,6 +207,7 @@ public struct TrainyardConfiguration: Sendable {
         result.runner = RunnerOptions(environmentAllowList: allow, user: config.string(forKey: "runner.user").flatMap { $0.isEmpty ? nil : $0 },
                                       restrictWrites: config.bool(forKey: "runner.restrict_writes", default: true),
                                       writablePaths: config.stringArray(forKey: "runner.writable", default: RunnerOptions.defaultWritablePaths))
+        result.serving = try ServingOptions.load(config)
         return result
     }
 
@@ -189,10 +232,22 @@ public struct TrainyardConfiguration: Sendable {
         return limits
     }
 
-    /// The SQLite file of the embedded store.
+    /// The SQLite file of the embedded store (the default `metadata`).
     public var databaseFile: URL { dataDirectory.appendingPathComponent("trainyard.sqlite") }
-    /// The artifact folder of the embedded store (namespaced below it).
+    /// The artifact folder of the embedded store (the default `artifacts`; namespaced below it).
     public var artifactDirectory: URL { dataDirectory.appendingPathComponent("artifacts") }
+
+    /// The metadata store this configuration names: the `metadata` URL, else SQLite in `{data_dir}/trainyard.sqlite`.
+    public var metadataBackend: MetadataBackend { metadata ?? .sqlite(file: databaseFile) }
+    /// The artifact store this configuration names: the `artifacts` URL, else the folder `{data_dir}/artifacts`.
+    public var artifactBackend: ArtifactBackend { artifacts ?? .folder(artifactDirectory) }
+
+    /// Where the stores are, for a log line: the data folder when both live there (as they do
+    /// by default), else both backends (passwords hidden).
+    public var storeDescription: String {
+        if metadata == nil && artifacts == nil { return dataDirectory.path }
+        return "metadata \(metadataBackend), artifacts \(artifactBackend)"
+    }
 }
 
 /// Keeps dev / qa / prod (or several projects) apart in one store: every table and every

@@ -1,6 +1,5 @@
 import Foundation
 import TrainyardCore
-import TrainyardStorage
 
 /// The working folders of job attempts, `{data_dir}/work/job-{id}-{attempt}-{random}`, and the
 /// removal of those whose attempt is over.

@@ -3,7 +3,6 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 import TrainyardCore
-import TrainyardStorage
 
 /// N workers taking jobs from the queue: a `Service`, so `trainyard up` runs it beside the HTTP
 /// server in one ServiceGroup and `trainyard worker` runs it alone.
@@ -77,8 +76,8 @@ public final class WorkerPool: Service, Sendable {
         if !folders.isEmpty {
             services.logger.info("removed the working folders of \(folders.count) attempt(s) that no longer run", metadata: ["folders": "\(folders.joined(separator: " "))"])
         }
-        if let files = services.artifacts as? FileArtifactStore {
-            let stale = files.removeStaleTemporaryFiles(olderThan: services.configuration.leaseDuration.seconds * 2)
+        if let files = services.artifacts as? any InterruptedWriteSweeping {
+            let stale = files.removeStaleTemporaryFiles(olderThan: services.configuration.leaseDuration.seconds * 2, now: Date())
             if stale.files > 0 {
                 services.logger.info("removed \(stale.files) stale temporary artifact file(s) (\(stale.bytes) bytes) left by interrupted writes")
             }

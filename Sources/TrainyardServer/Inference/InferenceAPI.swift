@@ -37,7 +37,9 @@ public struct InferenceAPI: Sendable {
     }
 
     /// Builds the model server and its routes, wiring required-model loading into `readiness`.
-    public static func make(services: TrainyardServices, readiness: Readiness, options: ServingOptions = .fromEnvironment()) -> InferenceAPI {
+    /// Roles get `options` from the application builder (`TrainyardApp.inference`): the
+    /// configuration's `serving` section with its decisions (the artifact cache) applied.
+    public static func make(services: TrainyardServices, readiness: Readiness, options: ServingOptions) -> InferenceAPI {
         let server = ModelServer(services: services, options: options, onReadinessChange: { reason in
             if let reason { readiness.markNotReady(reason) } else { readiness.markReady() }
         })

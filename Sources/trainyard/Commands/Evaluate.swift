@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TrainyardApp
 import TrainyardCore
 import TrainyardLearners
 import TrainyardRuntime
@@ -27,7 +28,7 @@ struct Evaluate: AsyncParsableCommand {
         guard configuration.serverURL == nil else {
             throw TrainyardError(.invalidArgument, "evaluate reads the model from the local store; run it without --server/TRAINYARD_URL on a machine that shares the store")
         }
-        let services = try await makeServices(configuration)
+        let services = try await makeApp(configuration).services
         let version = try await services.store.resolve(ref)
         let model = try await NativeModel.load(version, reader: ArtifactReader(artifacts: services.artifacts))
         let spec = try await services.store.job(version.jobID ?? -1)?.spec

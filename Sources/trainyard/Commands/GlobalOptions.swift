@@ -1,14 +1,20 @@
 import ArgumentParser
 import Foundation
 import Logging
+import TrainyardApp
 import TrainyardCore
-import TrainyardLearners
 import TrainyardRuntime
 
 /// Options every command accepts.
 struct GlobalOptions: ParsableArguments {
     @Option(name: .long, help: "Data folder of the embedded store (default ./.trainyard; env TRAINYARD_DATA_DIR).")
     var dataDir: String?
+
+    @Option(name: .long, help: "Metadata store URL: sqlite:///abs/path/trainyard.sqlite (default: under --data-dir; env TRAINYARD_METADATA_URL).")
+    var metadata: String?
+
+    @Option(name: .long, help: "Artifact store URL: file:///abs/path (default: under --data-dir; env TRAINYARD_ARTIFACTS_URL).")
+    var artifacts: String?
 
     @Option(name: .long, help: "Configuration file (default ./trainyard.yaml if present).")
     var config: String?
@@ -26,6 +32,8 @@ struct GlobalOptions: ParsableArguments {
         var o = overrides
         o.dataDirectory = o.dataDirectory ?? dataDir
         o.serverURL = o.serverURL ?? server
+        o.metadata = o.metadata ?? metadata
+        o.artifacts = o.artifacts ?? artifacts
         return try await TrainyardConfiguration.load(file: config, overrides: o)
     }
 
@@ -36,7 +44,7 @@ struct GlobalOptions: ParsableArguments {
             return try RemoteControlPlane(baseURL: url, token: token ?? ProcessInfo.processInfo.environment["TRAINYARD_TOKEN"],
                                           configuration: configuration)
         }
-        return LocalControlPlane(services: try await makeServices(configuration))
+        return LocalControlPlane(services: try await makeApp(configuration).services)
     }
 }
 
@@ -50,8 +58,9 @@ func makeLogger(_ label: String, defaultLevel: Logger.Level = .info) -> Logger {
 }
 
 /// Every trainer this build ships, bounded by the configured `limits.*`.
-func defaultTrainers(_ configuration: TrainyardConfiguration) -> TrainerRegistry { .standard(limits: configuration.limits, runner: configuration.runner) }
+func defaultTrainers(_ configuration: TrainyardConfiguration) -> TrainerRegistry { TrainyardApp.defaultTrainers(configuration) }
 
-func makeServices(_ configuration: TrainyardConfiguration, logger: Logger = makeLogger("trainyard", defaultLevel: .warning)) async throws -> TrainyardServices {
-    try await TrainyardServices.embedded(configuration, trainers: defaultTrainers(configuration), logger: logger)
+/// The system every local command and role runs on, built by the one application builder.
+func makeApp(_ configuration: TrainyardConfiguration, logger: Logger = makeLogger("trainyard", defaultLevel: .warning)) async throws -> TrainyardApp {
+    try await TrainyardApp.build(configuration, logger: logger)
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TrainyardApp
 import TrainyardCore
 import TrainyardRuntime
 import TrainyardServing
@@ -54,8 +55,7 @@ struct Predict: AsyncParsableCommand {
             version = answer["version"].flatMap { if case .int(let v) = $0 { return v } else { return nil } } ?? 0
             predictions = p
         } else {
-            let services = try await makeServices(configuration)
-            let server = ModelServer(services: services)
+            let server = try await makeApp(configuration).modelServer()
             do {
                 let served = try await server.model(for: ref)
                 predictions = try await served.predict(rows)

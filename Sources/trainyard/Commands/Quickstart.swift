@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Synchronization
+import TrainyardApp
 import TrainyardCore
 import TrainyardRuntime
 
@@ -20,14 +21,15 @@ struct Quickstart: AsyncParsableCommand {
     func run() async throws {
         let configuration = try await global.loadConfiguration(.init(serverPort: port))
         let logger = makeLogger("trainyard")
-        let services = try await makeServices(configuration, logger: logger)
+        let app = try await makeApp(configuration, logger: logger)
+        let services = app.services
         let folder = URL(fileURLWithPath: examples)
         let specs = try FileManager.default.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)
             .map { $0.appendingPathComponent("spec.yaml") }
             .filter { FileManager.default.fileExists(atPath: $0.path) }
             .sorted { $0.path < $1.path }
         guard !specs.isEmpty else { throw TrainyardError(.invalidArgument, "no examples/*/spec.yaml under \(folder.path); run from the repository root") }
-        print("Trainyard quickstart: training \(specs.count) example models on \(configuration.dataDirectory.path)")
+        print("Trainyard quickstart: training \(specs.count) example models on \(configuration.storeDescription)")
         let plane = LocalControlPlane(services: services)
         var jobs: [Job] = []
         for spec in specs {
@@ -82,7 +84,7 @@ struct Quickstart: AsyncParsableCommand {
             Serving on \(url) (Ctrl-C to stop).
             """)
         let servePool = WorkerPool(services: services, options: .init(workers: max(1, configuration.workers)))
-        let http = try makeHTTPService(services: services, onListening: { _ in })
+        let http = try app.httpServer()
         try await runUntilSignalled([servePool, http], logger: logger)
     }
 }

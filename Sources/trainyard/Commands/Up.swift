@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TrainyardApp
 import TrainyardCore
 import TrainyardRuntime
 
@@ -19,10 +20,10 @@ struct Up: AsyncParsableCommand {
     func run() async throws {
         let configuration = try await global.loadConfiguration(.init(serverHost: host, serverPort: port, workers: workers, insecure: insecure ? true : nil))
         let logger = makeLogger("trainyard")
-        let services = try await makeServices(configuration, logger: logger)
-        let pool = WorkerPool(services: services, options: .init(workers: configuration.workers))
-        let http = try makeHTTPService(services: services, onListening: { port in
-            logger.info("listening on http://\(configuration.serverHost):\(port) with \(configuration.workers) workers; store \(configuration.dataDirectory.path)")
+        let app = try await makeApp(configuration, logger: logger)
+        let pool = WorkerPool(services: app.services, options: .init(workers: configuration.workers))
+        let http = try app.httpServer(onListening: { port in
+            logger.info("listening on http://\(configuration.serverHost):\(port) with \(configuration.workers) workers; store \(configuration.storeDescription)")
         })
         try await runUntilSignalled([pool, http], logger: logger)
     }
@@ -42,9 +43,9 @@ struct Server: AsyncParsableCommand {
     func run() async throws {
         let configuration = try await global.loadConfiguration(.init(serverHost: host, serverPort: port, insecure: insecure ? true : nil))
         let logger = makeLogger("trainyard")
-        let services = try await makeServices(configuration, logger: logger)
-        let http = try makeHTTPService(services: services, onListening: { port in
-            logger.info("listening on http://\(configuration.serverHost):\(port); store \(configuration.dataDirectory.path)")
+        let app = try await makeApp(configuration, logger: logger)
+        let http = try app.httpServer(onListening: { port in
+            logger.info("listening on http://\(configuration.serverHost):\(port); store \(configuration.storeDescription)")
         })
         try await runUntilSignalled([http], logger: logger)
     }

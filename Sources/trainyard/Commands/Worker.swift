@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ServiceLifecycle
+import TrainyardApp
 import TrainyardCore
 import TrainyardRuntime
 import UnixSignals
@@ -32,9 +33,9 @@ struct Worker: AsyncParsableCommand {
             kindSet.insert(k)
         }
         let logger = makeLogger("trainyard.worker")
-        let services = try await makeServices(configuration, logger: logger)
-        let pool = WorkerPool(services: services, options: .init(workers: max(1, configuration.workers), kinds: kindSet, exitWhenIdle: idle))
-        logger.info("worker started", metadata: ["trainyard.workers": "\(configuration.workers)", "trainyard.store": "\(configuration.dataDirectory.path)"])
+        let app = try await makeApp(configuration, logger: logger)
+        let pool = WorkerPool(services: app.services, options: .init(workers: max(1, configuration.workers), kinds: kindSet, exitWhenIdle: idle))
+        logger.info("worker started", metadata: ["trainyard.workers": "\(configuration.workers)", "trainyard.store": "\(configuration.storeDescription)"])
         try await runUntilSignalled([pool], logger: logger)
     }
 }

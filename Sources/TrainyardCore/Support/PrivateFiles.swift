@@ -1,14 +1,14 @@
 import Foundation
-import TrainyardCore
 
 /// Creating the store's folders and files so that only their owner can read them (0700 / 0600):
 /// models, job logs, specs and staged data are nobody else's business on a shared machine.
+/// In Core because both the stores and the runtime (attempt folders) create them.
 ///
 /// POSIX calls rather than `FileManager`, whose defaults (0755 / 0644) are the problem, and
 /// whose intermediate folders would not get the mode asked for.
 public enum PrivateFiles {
     public static let directoryMode: mode_t = 0o700
-    static let fileMode: mode_t = 0o600
+    public static let fileMode: mode_t = 0o600
     /// The data folder: others may pass through it (to a job's working folder handed to
     /// `runner.user`) but not list it; what it holds is 0700 / 0600.
     public static let traversableDirectoryMode: mode_t = 0o711
@@ -33,7 +33,7 @@ public enum PrivateFiles {
     }
 
     /// Creates a new file (it must not exist) with mode 0600, open for writing.
-    static func createFile(_ url: URL) throws -> Int32 {
+    public static func createFile(_ url: URL) throws -> Int32 {
         let fd = open(url.path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, fileMode)
         guard fd >= 0 else { throw ioError(errno, "creating", url.path) }
         return fd
@@ -42,7 +42,7 @@ public enum PrivateFiles {
     /// An I/O failure with the system's own words first: "no space left on device while
     /// writing models/x/3/model.bin". Full, over-quota and read-only disks are `unavailable`
     /// (the system's condition, worth retrying once it is fixed), never a client mistake.
-    static func ioError(_ code: Int32, _ action: String, _ what: String) -> TrainyardError {
+    public static func ioError(_ code: Int32, _ action: String, _ what: String) -> TrainyardError {
         var text = String(cString: strerror(code))
         if let first = text.first { text = first.lowercased() + text.dropFirst() }
         return TrainyardError(.unavailable, "\(text) while \(action) \(what)")

@@ -1,7 +1,7 @@
+import Configuration
 import Foundation
-import TrainyardCore
 
-/// Tunables of the model server, all defaulted.
+/// Tunables of the model server, all defaulted: the `serving` section of `TrainyardConfiguration`.
 public struct ServingOptions: Sendable {
     /// Resident model versions are evicted least-recently-used beyond this many artifact bytes
     /// (the version just loaded always stays).
@@ -25,8 +25,9 @@ public struct ServingOptions: Sendable {
     public var maxBatchWait: Duration
     /// Bring-your-own serve processes.
     public var command: CommandOptions
-    /// Local read-through cache of model artifacts. nil: none when the artifact store is a local
-    /// folder (nothing to download), else `{data_dir}/cache`.
+    /// Local read-through cache of model artifacts; nil: none. The application builder sets
+    /// `{data_dir}/cache` when it is unset and the artifact store is remote (a local folder has
+    /// nothing to download).
     public var cacheDirectory: URL?
     /// The cache keeps at most this many bytes (least recently used files go first).
     public var cacheMaxBytes: Int64
@@ -49,23 +50,39 @@ public struct ServingOptions: Sendable {
         self.cacheMaxBytes = cacheMaxBytes
     }
 
-    /// Options from `TRAINYARD_SERVING_*` environment variables (unset ones keep their defaults):
-    /// `DEFAULT_MODEL`, `TEXT_MODEL`, `NER_MODEL`, `PRELOAD` (comma-separated), `MEMORY_BUDGET_MB`,
-    /// `MAX_BATCH` (rows), `MAX_BATCH_WAIT_US`, `TIMEOUT_S`, `ALIAS_POLL_MS`, `CACHE_DIR`, `CACHE_MB`.
-    public static func fromEnvironment(_ env: [String: String] = ProcessInfo.processInfo.environment) -> ServingOptions {
+    /// `serving.*` (environment `TRAINYARD_SERVING_*`): `default_model`, `text_model`,
+    /// `ner_model`, `preload` (a list; comma-separated in the environment), `memory_budget_mb`,
+    /// `max_batch` (rows), `max_batch_wait_us`, `timeout_s`, `alias_poll_ms`, `cache_dir`,
+    /// `cache_mb`. Unset or empty ones keep their defaults; a value out of range is an error
+    /// naming its key.
+    static func load(_ config: ConfigReader) throws(TrainyardError) -> ServingOptions {
         var o = ServingOptions()
-        func value(_ key: String) -> String? { env["TRAINYARD_SERVING_\(key)"].flatMap { $0.isEmpty ? nil : $0 } }
-        if let v = value("DEFAULT_MODEL") { o.defaultModel = v }
-        if let v = value("TEXT_MODEL") { o.textModel = v }
-        if let v = value("NER_MODEL") { o.nerModel = v }
-        if let v = value("PRELOAD") { o.preload = v.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
-        if let v = value("MEMORY_BUDGET_MB").flatMap(Int64.init), v > 0 { o.memoryBudgetBytes = v << 20 }
-        if let v = value("MAX_BATCH").flatMap(Int.init), v >= 1 { o.maxBatchRows = v }
-        if let v = value("MAX_BATCH_WAIT_US").flatMap(Int.init), v >= 0 { o.maxBatchWait = .microseconds(v) }
-        if let v = value("TIMEOUT_S").flatMap(Double.init), v > 0 { o.requestTimeout = .milliseconds(Int(v * 1000)) }
-        if let v = value("ALIAS_POLL_MS").flatMap(Int.init), v > 0 { o.aliasPollInterval = .milliseconds(v) }
-        if let v = value("CACHE_DIR") { o.cacheDirectory = URL(fileURLWithPath: v) }
-        if let v = value("CACHE_MB").flatMap(Int64.init), v > 0 { o.cacheMaxBytes = v << 20 }
+        func text(_ key: String) -> String? {
+            config.string(forKey: ConfigKey(["serving", key])).flatMap { $0.isEmpty ? nil : $0 }
+        }
+        func number<Value: Comparable>(_ key: String, _ read: (ConfigKey) -> Value?, atLeast minimum: Value, _ unit: String) throws(TrainyardError) -> Value? {
+            guard let value = read(ConfigKey(["serving", key])) else { return nil }
+            guard value >= minimum else {
+                throw TrainyardError(.invalidArgument, "serving.\(key) must be \(unit); got \(value)")
+            }
+            return value
+        }
+        let int = { (key: ConfigKey) in config.int(forKey: key) }
+        if let v = text("default_model") { o.defaultModel = v }
+        if let v = text("text_model") { o.textModel = v }
+        if let v = text("ner_model") { o.nerModel = v }
+        let preload = config.stringArray(forKey: "serving.preload", default: [])
+            .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        if !preload.isEmpty { o.preload = preload }
+        if let v = try number("memory_budget_mb", int, atLeast: 1, "a positive number of MiB") { o.memoryBudgetBytes = Int64(v) << 20 }
+        if let v = try number("max_batch", int, atLeast: 1, "at least 1 row") { o.maxBatchRows = v }
+        if let v = try number("max_batch_wait_us", int, atLeast: 0, "zero or more microseconds") { o.maxBatchWait = .microseconds(v) }
+        if let v = try number("timeout_s", { config.double(forKey: $0) }, atLeast: 0.001, "a positive number of seconds") {
+            o.requestTimeout = .milliseconds(Int(v * 1000))
+        }
+        if let v = try number("alias_poll_ms", int, atLeast: 1, "a positive number of milliseconds") { o.aliasPollInterval = .milliseconds(v) }
+        if let v = text("cache_dir") { o.cacheDirectory = URL(fileURLWithPath: v) }
+        if let v = try number("cache_mb", int, atLeast: 1, "a positive number of MiB") { o.cacheMaxBytes = Int64(v) << 20 }
         return o
     }
 }

@@ -1,0 +1,54 @@
+import Foundation
+import TrainyardCore
+import TrainyardStorage
+
+/// Opens the stores a configuration names. The only place that knows the concrete backend
+/// types: everything above works through the `MetadataStore` and `ArtifactStore` ports.
+enum Backends {
+    /// Fails, before anything is opened or created, when either backend is one this build
+    /// cannot open: a clear configuration error (CLI exit code 2) naming the key.
+    static func checkAvailable(_ configuration: TrainyardConfiguration) throws(TrainyardError) {
+        if case .postgres = configuration.metadataBackend {
+            throw unavailable("metadata", "postgres:// metadata stores", "sqlite:///path/trainyard.sqlite (or --data-dir)")
+        }
+        if case .s3 = configuration.artifactBackend {
+            throw unavailable("artifacts", "s3:// artifact stores", "file:///path (or --data-dir)")
+        }
+    }
+
+    static func openMetadataStore(_ configuration: TrainyardConfiguration, clock: any WallClock, retryPolicy: RetryPolicy,
+                                  onChange: @escaping @Sendable () -> Void) async throws -> any MetadataStore {
+        let store: any MetadataStore
+        switch configuration.metadataBackend {
+        case .sqlite(let file):
+            store = try SQLiteMetadataStore(file: file, namespace: configuration.namespace, clock: clock, retryPolicy: retryPolicy, onChange: onChange)
+        case .postgres:
+            throw unavailable("metadata", "postgres:// metadata stores", "sqlite:///path/trainyard.sqlite (or --data-dir)")
+        }
+        for kind in JobKind.allCases {
+            try await store.setRunningCap(configuration.maxRunning[kind], for: kind)
+        }
+        return store
+    }
+
+    static func openArtifactStore(_ configuration: TrainyardConfiguration) throws -> any ArtifactStore {
+        switch configuration.artifactBackend {
+        case .folder(let root):
+            return try FileArtifactStore(root: root, namespace: configuration.namespace)
+        case .s3:
+            throw unavailable("artifacts", "s3:// artifact stores", "file:///path (or --data-dir)")
+        }
+    }
+
+    /// Whether reading an artifact means a download, so the model server keeps a local cache.
+    static func isRemote(_ backend: ArtifactBackend) -> Bool {
+        switch backend {
+        case .folder: false
+        case .s3: true
+        }
+    }
+
+    private static func unavailable(_ key: String, _ what: String, _ instead: String) -> TrainyardError {
+        TrainyardError(.invalidArgument, "\(key): \(what) are not available in this build yet; use \(instead)")
+    }
+}

@@ -1,0 +1,113 @@
+import Foundation
+import Logging
+import Testing
+import TrainyardApp
+import TrainyardCore
+import TrainyardRuntime
+import TrainyardTestSupport
+
+/// A trainer for `task: command` that trains nothing: versions are registered through the store.
+struct NoTrainer: Trainer {
+    func validate(_ spec: ParsedSpec) throws(TrainyardError) {}
+    func train(_ run: TrainingRun) async throws -> TrainingOutput { TrainingOutput(algorithm: "none", artifacts: [:], metrics: [:]) }
+}
+
+/// `TrainyardApp.build`: backends by URL, `--data-dir` as their shorthand, backends this build
+/// does not have refused clearly, serving settings from the configuration.
+@Suite("Application builder")
+struct ApplicationBuilderTests {
+    let root: URL
+    let logger: Logger
+
+    init() throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("trainyard-app-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        var logger = Logger(label: "app-test")
+        logger.logLevel = .critical
+        self.logger = logger
+    }
+
+    func build(_ configuration: TrainyardConfiguration) async throws -> TrainyardApp {
+        try await TrainyardApp.build(configuration, trainers: TrainerRegistry([.command: NoTrainer()]), logger: logger)
+    }
+
+    /// A system built from `--data-dir D` and one built from the URLs it stands for (with its
+    /// data folder elsewhere) are the same system: same stores, same jobs, same versions.
+    @Test func dataDirAndExplicitURLsBuildTheSameSystem() async throws {
+        defer { try? FileManager.default.removeItem(at: root) }
+        let data = root.appendingPathComponent("data")
+        let shorthand = try await build(TrainyardConfiguration(dataDirectory: data))
+        let version = try await RegisteredVersions.registerTabular("lin", services: shorthand.services)
+
+        var explicit = TrainyardConfiguration(dataDirectory: root.appendingPathComponent("elsewhere"))
+        explicit.metadata = try MetadataBackend(parsing: "sqlite://\(data.path)/trainyard.sqlite")
+        explicit.artifacts = try ArtifactBackend(parsing: "file://\(data.path)/artifacts")
+        #expect(explicit.metadataBackend == shorthand.configuration.metadataBackend)
+        #expect(explicit.artifactBackend == shorthand.configuration.artifactBackend)
+        let byURL = try await build(explicit)
+
+        #expect(byURL.services.artifacts.location == shorthand.services.artifacts.location)
+        let seen = try #require(try await byURL.services.store.version(try ModelName("lin"), version))
+        #expect(try await byURL.services.store.jobs(JobFilter()).map(\.id) == shorthand.services.store.jobs(JobFilter()).map(\.id))
+        // The version's files are read back through the other system's artifact store, digests checked.
+        let served = try await byURL.modelServer().model(for: try ModelReference(parsing: "lin:\(version)"))
+        #expect(served.number == seen.version)
+        // Nothing of the stores was created in the other data folder.
+        #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("elsewhere/trainyard.sqlite").path))
+        #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("elsewhere/artifacts").path))
+    }
+
+    /// postgres:// and s3:// parse, but this build cannot open them: a configuration error
+    /// naming the key (CLI exit code 2), raised before any store is created.
+    @Test(arguments: [("metadata", "postgres://trainyard:hunter2secret@db.internal:5432/registry"), ("artifacts", "s3://bucket/prefix")])
+    func anUnavailableBackendIsAClearError(key: String, url: String) async throws {
+        defer { try? FileManager.default.removeItem(at: root) }
+        var configuration = TrainyardConfiguration(dataDirectory: root.appendingPathComponent("data"))
+        if key == "metadata" { configuration.metadata = try MetadataBackend(parsing: url) } else { configuration.artifacts = try ArtifactBackend(parsing: url) }
+        let error = await #expect(throws: TrainyardError.self) { _ = try await build(configuration) }
+        #expect(error?.code == .invalidArgument && error?.code.isClientError == true)
+        #expect(error?.message.hasPrefix("\(key): ") == true, "\(error?.message ?? "")")
+        #expect(error?.message.contains("not available in this build") == true, "\(error?.message ?? "")")
+        #expect(error?.message.contains("hunter2secret") == false)
+        #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("data/trainyard.sqlite").path))
+    }
+
+    /// The model server gets the configuration's `serving` section; a local folder needs no
+    /// artifact cache, an explicit `serving.cache_dir` is kept.
+    @Test func servingSettingsComeFromTheConfiguration() async throws {
+        defer { try? FileManager.default.removeItem(at: root) }
+        var configuration = TrainyardConfiguration(dataDirectory: root.appendingPathComponent("data"))
+        configuration.serving.defaultModel = "iris@production"
+        configuration.serving.maxBatchRows = 7
+        let app = try await build(configuration)
+        #expect(app.servingOptions().defaultModel == "iris@production")
+        #expect(app.servingOptions().cacheDirectory == nil)
+        let server = app.modelServer()
+        #expect(server.options.maxBatchRows == 7)
+        #expect(server.services.artifacts.location == app.services.artifacts.location)
+        await server.shutdown()
+
+        var cached = configuration.serving
+        cached.cacheDirectory = root.appendingPathComponent("cache-here")
+        #expect(app.servingOptions(cached).cacheDirectory == root.appendingPathComponent("cache-here"))
+    }
+
+    /// A remote artifact store is read through a cache in `{data_dir}/cache`: decided from the
+    /// backend's kind, not from what its location string looks like.
+    @Test func aRemoteArtifactStoreGetsTheServingCache() async throws {
+        defer { try? FileManager.default.removeItem(at: root) }
+        let local = try await build(TrainyardConfiguration(dataDirectory: root.appendingPathComponent("data")))
+        var services = local.services
+        services.configuration.artifacts = .s3(bucket: "models", prefix: "prod")
+        let remote = TrainyardApp(services: services)
+        #expect(remote.servingOptions().cacheDirectory == root.appendingPathComponent("data/cache"))
+        #expect(local.servingOptions().cacheDirectory == nil)
+    }
+
+    /// The builder's HTTP role refuses an unauthenticated bind beyond loopback, as the CLI always did.
+    @Test func theHTTPRoleKeepsTheBindingCheck() async throws {
+        defer { try? FileManager.default.removeItem(at: root) }
+        let app = try await build(TrainyardConfiguration(dataDirectory: root.appendingPathComponent("data"), serverHost: "0.0.0.0", serverPort: 0))
+        #expect(throws: TrainyardError.self) { _ = try app.httpServer() }
+    }
+}
