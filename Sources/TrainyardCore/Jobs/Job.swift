@@ -166,6 +166,12 @@ public struct JobFilter: Sendable, Equatable {
         self.limit = limit
         self.beforeID = beforeID
     }
+
+    /// The most jobs one listing returns.
+    public static let maxLimit = 1000
+
+    /// `limit` as every store applies it: at least 1, at most `maxLimit`.
+    public var effectiveLimit: Int { max(1, min(limit, Self.maxLimit)) }
 }
 
 /// One line of a job's log.

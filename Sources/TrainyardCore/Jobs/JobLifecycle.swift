@@ -45,6 +45,14 @@ public struct JobRecord: Sendable, Equatable {
         guard state == .running, leaseToken == token, let expires = leaseExpiresAt else { return false }
         return expires >= now
     }
+
+    /// Refuses a worker's write unless `lease` is this job's current lease at `now`: the fence
+    /// for the writes that are not lifecycle events (reserving a version, registering one).
+    public func checkHeld(_ lease: LeaseToken, at now: Date) throws(TrainyardError) {
+        guard holds(lease.token, at: now) else {
+            throw TrainyardError(.leaseLost, "job \(lease.jobID): lease of attempt \(lease.attempt) is no longer held (state \(state.rawValue))")
+        }
+    }
 }
 
 /// Something that happens to a job.

@@ -47,6 +47,17 @@ public struct PromotionPolicy: Sendable, Equatable {
     }
 
     static func format(_ v: Double) -> String { String(format: "%.6g", v) }
+
+    /// What the job's completion reports about the decision (`CompletionOutcome.promotionNote`).
+    public func note(_ decision: Decision) -> String {
+        decision.promote ? "promoted to \(promotion.alias): \(decision.reason)" : "not promoted: \(decision.reason)"
+    }
+
+    /// The reason written to the alias audit trail when the alias moves.
+    public func auditReason(_ decision: Decision) -> String { "promoted: \(decision.reason)" }
+
+    /// The audit trail's actor for an alias a job's completion moved.
+    public static func actor(jobID: JobID) -> String { "job:\(jobID)" }
 }
 
 /// Which way a metric improves: declared once for every metric name Trainyard reports, with a

@@ -35,22 +35,23 @@ extension SQLiteMetadataStore {
                 if let cap = try Int.fetchOne(db.cachedStatement(sql: "SELECT cap FROM \(t.queueCaps) WHERE kind = ?"), arguments: [kind.rawValue]) {
                     let running = try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM \(t.jobs) WHERE state = 'running' AND kind = ?"),
                                                    arguments: [kind.rawValue]) ?? 0
-                    if running >= cap { continue }
+                    if !RunningCap.admits(running: running, cap: cap) { continue }
                 }
                 eligible.append(kind.rawValue)
             }
             guard !eligible.isEmpty else { return nil }
             // One ordered index probe per kind (LIMIT 1 on the (state, kind, priority, run_after,
-            // id) index), then the best of those: an `IN (…)` over kinds would sort every queued row.
-            var best: (id: Int64, priority: Int, runAfter: Double)?
+            // id) index, which sorts as `QueuePosition` does), then the best of those by
+            // `QueuePosition`: an `IN (…)` over kinds would sort every queued row.
+            var best: QueuePosition?
             for kind in eligible {
                 guard let row = try Row.fetchOne(db.cachedStatement(sql: """
                     SELECT id, priority, run_after FROM \(t.jobs)
                     WHERE state = 'queued' AND kind = ? AND run_after <= ?
                     ORDER BY priority DESC, run_after, id LIMIT 1
                     """), arguments: [kind, now]) else { continue }
-                let candidate = (id: row[0] as Int64, priority: row[1] as Int, runAfter: row[2] as Double)
-                if let b = best, (b.priority, -b.runAfter, -b.id) >= (candidate.priority, -candidate.runAfter, -candidate.id) { continue }
+                let candidate = QueuePosition(priority: row[1], runAfter: Date(timeIntervalSince1970: row[2]), id: row[0])
+                if let b = best, b < candidate { continue }
                 best = candidate
             }
             guard let id = best?.id else { return nil }
@@ -129,9 +130,7 @@ extension SQLiteMetadataStore {
         }
         let record = JobRecord(state: JobState(rawValue: row["state"]) ?? .failed, runAfter: .distantPast, leaseToken: row["lease_token"],
                                leaseExpiresAt: SQLiteRows.date(row["lease_expires_at"]))
-        guard record.holds(lease.token, at: Date(timeIntervalSince1970: now)) else {
-            throw TrainyardError(.leaseLost, "job \(lease.jobID): lease of attempt \(lease.attempt) is no longer held (state \(record.state.rawValue))")
-        }
+        try record.checkHeld(lease, at: Date(timeIntervalSince1970: now))
     }
 
     public func heartbeat(_ lease: LeaseToken, leaseDuration: Duration, progress: JobProgress?) async throws -> HeartbeatReply {
@@ -199,7 +198,7 @@ extension SQLiteMetadataStore {
             if let model = filter.model { clauses.append("model = ?"); args += [model.rawValue] }
             if let before = filter.beforeID { clauses.append("id < ?"); args += [before] }
             let whereSQL = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
-            args += [max(1, min(filter.limit, 1000))]
+            args += [filter.effectiveLimit]
             return try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM \(t.jobs) \(whereSQL) ORDER BY id DESC LIMIT ?"), arguments: args)
                 .map { try SQLiteRows.job($0, specs: t.specs) }
         }

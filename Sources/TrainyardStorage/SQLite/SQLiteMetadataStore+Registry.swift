@@ -44,7 +44,7 @@ extension SQLiteMetadataStore {
                 version = manifest.version
                 if let promotion = registration.promote {
                     (promoted, note) = try Self.promoteIfBetter(db, t, manifest: manifest, promotion: promotion, incumbent: registration.incumbent,
-                                                                actor: "job:\(lease.jobID)", now: now)
+                                                                actor: PromotionPolicy.actor(jobID: lease.jobID), now: now)
                 }
             }
             let job = try Self.transition(db, t, lease.jobID, .complete(token: lease.token, now: Date(timeIntervalSince1970: now), version: version),
@@ -66,14 +66,13 @@ extension SQLiteMetadataStore {
         let aliased = try current.map { row in
             PromotionPolicy.Incumbent(version: row["version"], storedMetrics: try JSON.decode(Manifest.self, from: row["manifest"] as String).metrics)
         }
-        let decision = PromotionPolicy(promotion).decide(newMetrics: manifest.metrics, incumbent: aliased, sameDataScore: incumbent)
-        guard decision.promote else { return (false, "not promoted: \(decision.reason)") }
+        let policy = PromotionPolicy(promotion)
+        let decision = policy.decide(newMetrics: manifest.metrics, incumbent: aliased, sameDataScore: incumbent)
+        guard decision.promote else { return (false, policy.note(decision)) }
         try setAliasRow(db, t, model: manifest.model.rawValue, alias: promotion.alias.rawValue, version: manifest.version,
-                        actor: actor, reason: "promoted: \(decision.reason)", now: now)
-        return (true, "promoted to \(promotion.alias): \(decision.reason)")
+                        actor: actor, reason: policy.auditReason(decision), now: now)
+        return (true, policy.note(decision))
     }
-
-    static func format(_ v: Double) -> String { String(format: "%.6g", v) }
 
     static func setAliasRow(_ db: Database, _ t: TableNames, model: String, alias: String, version: Int, actor: String,
                             reason: String?, now: Double) throws {
@@ -150,9 +149,11 @@ extension SQLiteMetadataStore {
                     throw TrainyardError.notFound("alias \(alias) of model \(name)")
                 }
             case .default:
-                number = try Int.fetchOne(db.cachedStatement(sql: "SELECT version FROM \(t.aliases) WHERE model = ? AND alias = ?"),
-                                         arguments: [name, ModelReference.defaultAlias.rawValue])
-                    ?? Int.fetchOne(db.cachedStatement(sql: "SELECT MAX(version) FROM \(t.versions) WHERE model = ? AND status = 'ready'"), arguments: [name])
+                number = try RegistryRules.defaultVersion(
+                    defaultAliasTarget: try Int.fetchOne(db.cachedStatement(sql: "SELECT version FROM \(t.aliases) WHERE model = ? AND alias = ?"),
+                                                         arguments: [name, ModelReference.defaultAlias.rawValue]),
+                    latestReady: { try Int.fetchOne(db.cachedStatement(sql: "SELECT MAX(version) FROM \(t.versions) WHERE model = ? AND status = ?"),
+                                                    arguments: [name, VersionStatus.ready.rawValue]) })
             }
             guard let number, let version = try Self.fetchVersion(db, t, name, number) else {
                 if try Self.summary(db, t, name) == nil { throw TrainyardError.notFound("model \(name)") }
@@ -174,7 +175,7 @@ extension SQLiteMetadataStore {
             guard let v = try Self.fetchVersion(db, t, name.rawValue, version) else {
                 throw TrainyardError.notFound("version \(name):\(version)")
             }
-            guard v.status == .ready else { throw TrainyardError.conflict("version \(name):\(version) is archived; restore it before aliasing it") }
+            try RegistryRules.checkAliasable(name, version: version, status: v.status)
             try Self.setAliasRow(db, t, model: name.rawValue, alias: alias.rawValue, version: version, actor: actor, reason: reason, now: now)
             return try SQLiteRows.alias(Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM \(t.aliases) WHERE model = ? AND alias = ?"),
                                                       arguments: [name.rawValue, alias.rawValue])!)
@@ -189,7 +190,7 @@ extension SQLiteMetadataStore {
                 throw TrainyardError.notFound("alias \(alias) of model \(name)")
             }
             try db.cachedStatement(sql: "DELETE FROM \(t.aliases) WHERE model = ? AND alias = ?").execute(arguments: [name.rawValue, alias.rawValue])
-            try db.cachedStatement(sql: "INSERT INTO \(t.aliasEvents) (model, alias, from_version, to_version, actor, at, reason) VALUES (?, ?, ?, NULL, ?, ?, 'deleted')").execute(arguments: [name.rawValue, alias.rawValue, previous, actor, now])
+            try db.cachedStatement(sql: "INSERT INTO \(t.aliasEvents) (model, alias, from_version, to_version, actor, at, reason) VALUES (?, ?, ?, NULL, ?, ?, ?)").execute(arguments: [name.rawValue, alias.rawValue, previous, actor, now, RegistryRules.aliasDeletedReason])
         }
     }
 
@@ -203,18 +204,16 @@ extension SQLiteMetadataStore {
         }
     }
 
-    static func refuseIfAliased(_ db: Database, _ t: TableNames, _ name: ModelName, _ version: Int, action: String) throws {
-        let aliases = try String.fetchAll(db.cachedStatement(sql: "SELECT alias FROM \(t.aliases) WHERE model = ? AND version = ? ORDER BY alias"),
+    static func refuseIfAliased(_ db: Database, _ t: TableNames, _ name: ModelName, _ version: Int, change: RegistryRules.GuardedChange) throws {
+        let aliases = try String.fetchAll(db.cachedStatement(sql: "SELECT alias FROM \(t.aliases) WHERE model = ? AND version = ?"),
                                           arguments: [name.rawValue, version])
-        if !aliases.isEmpty {
-            throw TrainyardError.conflict("cannot \(action) \(name):\(version): alias \(aliases.joined(separator: ", ")) points at it; move or delete the alias first")
-        }
+        try RegistryRules.refuseIfAliased(name, version: version, aliases: aliases, change: change)
     }
 
     public func setStatus(_ status: VersionStatus, of name: ModelName, version: Int) async throws -> ModelVersion {
         try await writeTransaction { [t] db in
             guard try Self.fetchVersion(db, t, name.rawValue, version) != nil else { throw TrainyardError.notFound("version \(name):\(version)") }
-            if status == .archived { try Self.refuseIfAliased(db, t, name, version, action: "archive") }
+            if status == .archived { try Self.refuseIfAliased(db, t, name, version, change: .archive) }
             try db.cachedStatement(sql: "UPDATE \(t.versions) SET status = ? WHERE model = ? AND version = ?").execute(arguments: [status.rawValue, name.rawValue, version])
             return try Self.fetchVersion(db, t, name.rawValue, version)!
         }
@@ -223,7 +222,7 @@ extension SQLiteMetadataStore {
     public func deleteVersion(_ name: ModelName, version: Int) async throws {
         try await writeTransaction { [t] db in
             guard try Self.fetchVersion(db, t, name.rawValue, version) != nil else { throw TrainyardError.notFound("version \(name):\(version)") }
-            try Self.refuseIfAliased(db, t, name, version, action: "delete")
+            try Self.refuseIfAliased(db, t, name, version, change: .delete)
             try db.cachedStatement(sql: "DELETE FROM \(t.versions) WHERE model = ? AND version = ?").execute(arguments: [name.rawValue, version])
         }
     }
