@@ -4,11 +4,13 @@ import TrainyardCore
 
 /// The behaviour every `MetadataStore` backend must show, written once over `any MetadataStore`.
 ///
-/// A backend's test suite builds one with a factory (given the clock the store must read and
-/// the retry policy it must apply) and calls each check from its own `@Test`.
+/// Each backend gives a factory (given the clock the store must read, the retry policy it must
+/// apply and the closure it calls when work may have become available); `MetadataStoreContractTests`
+/// runs every check against every backend in `MetadataBackend`.
 /// The retry policy used is deterministic: 10 s, doubling, capped at 100 s, no jitter.
 struct MetadataStoreContract: Sendable {
-    typealias Factory = @Sendable (_ clock: ManualClock, _ retryPolicy: RetryPolicy) async throws -> any MetadataStore
+    typealias Factory = @Sendable (_ clock: ManualClock, _ retryPolicy: RetryPolicy, _ onChange: @escaping @Sendable () -> Void) async throws
+        -> any MetadataStore
 
     let factory: Factory
     static let retryPolicy = RetryPolicy(baseDelay: .seconds(10), maxDelay: .seconds(100), jitter: 0)
@@ -16,7 +18,14 @@ struct MetadataStoreContract: Sendable {
 
     func make() async throws -> (any MetadataStore, ManualClock) {
         let clock = ManualClock()
-        return (try await factory(clock, Self.retryPolicy), clock)
+        return (try await factory(clock, Self.retryPolicy, {}), clock)
+    }
+
+    /// A store whose `onChange` calls are counted.
+    func makeCounting() async throws -> (any MetadataStore, ManualClock, Counter) {
+        let clock = ManualClock()
+        let counter = Counter()
+        return (try await factory(clock, Self.retryPolicy, { counter.increment() }), clock, counter)
     }
 
     static func spec(_ name: String = "iris", retries: Int = 1, priority: Int = 0,
@@ -542,6 +551,8 @@ struct MetadataStoreContract: Sendable {
         #expect(try await store.jobs(JobFilter(limit: 2)).map(\.id) == [ids[4], ids[3]])
         #expect(try await store.jobs(JobFilter(limit: 2, beforeID: ids[3])).map(\.id) == [ids[2], ids[1]])
         #expect(try await store.jobs(JobFilter(kind: .transform)).isEmpty)
+        // A limit below 1 still lists one job (`JobFilter.effectiveLimit`).
+        #expect(try await store.jobs(JobFilter(limit: 0)).map(\.id) == [ids[4]])
         #expect(try await store.job(999_999) == nil)
         let job = try #require(try await store.job(ids[0]))
         #expect(job.spec == Self.spec("even"))
@@ -569,5 +580,282 @@ struct MetadataStoreContract: Sendable {
         await Self.expectCode(.invalidArgument) {
             _ = try await store.enqueue(EnqueueRequest(spec: Self.spec("a"), idempotencyKey: String(repeating: "k", count: 256)))
         }
+    }
+}
+
+// MARK: Fencing, wake-ups, atomicity
+
+extension MetadataStoreContract {
+    /// A lease is held up to and including its expiry instant, and reclaimed only after it.
+    func leaseHeldUntilItsExpiryInstant() async throws {
+        let (store, clock) = try await make()
+        let job = try await store.enqueue(EnqueueRequest(spec: Self.spec(retries: 1)))
+        let lease = try #require(try await store.dequeue(workerID: "w1", kinds: [.train], leaseDuration: .seconds(30)))
+        clock.advance(by: .seconds(30))
+        #expect(try await store.dequeue(workerID: "w2", kinds: [.train], leaseDuration: .seconds(30)) == nil)
+        #expect(try await store.job(job.id)?.state == .running)
+        let reply = try await store.heartbeat(lease.token, leaseDuration: .seconds(30), progress: nil)
+        #expect(reply.expiresAt == clock.now().addingTimeInterval(30))
+    }
+
+    /// A job asked to cancel whose worker died (its lease ran out) ends `cancelled`, not retried.
+    func cancelRequestedJobWhoseWorkerVanishedEndsCancelled() async throws {
+        let (store, clock) = try await make()
+        let job = try await store.enqueue(EnqueueRequest(spec: Self.spec(retries: 3)))
+        let lease = try #require(try await store.dequeue(workerID: "w1", kinds: [.train], leaseDuration: .seconds(30)))
+        #expect(try await store.cancel(job.id).cancelRequested)
+        clock.advance(by: .seconds(31))
+        #expect(try await store.dequeue(workerID: "w2", kinds: [.train], leaseDuration: .seconds(30)) == nil)
+        let after = try #require(try await store.job(job.id))
+        #expect(after.state == .cancelled)
+        #expect(after.finishedAt != nil)
+        #expect(after.failureReason?.contains("lease expired") == true)
+        await Self.expectCode(.leaseLost) { _ = try await store.heartbeat(lease.token, leaseDuration: .seconds(30), progress: nil) }
+        await Self.expectCode(.conflict) { _ = try await store.cancel(job.id) }
+    }
+
+    /// A token that is not the job's current lease (forged, failed, released, completed) gets
+    /// `.leaseLost` on every write and changes nothing; an unknown job is `.notFound`.
+    func staleAndForgedTokensAreFenced() async throws {
+        let (store, clock) = try await make()
+        let job = try await store.enqueue(EnqueueRequest(spec: Self.spec(retries: 2)))
+        let first = try #require(try await store.dequeue(workerID: "w", kinds: [.train], leaseDuration: Self.long))
+
+        func expectFenced(_ token: LeaseToken, _ code: TrainyardError.Code = .leaseLost, sourceLocation: Testing.SourceLocation = #_sourceLocation) async {
+            await Self.expectCode(code, sourceLocation: sourceLocation) { _ = try await store.heartbeat(token, leaseDuration: Self.long, progress: nil) }
+            await Self.expectCode(code, sourceLocation: sourceLocation) { _ = try await store.complete(token, registration: nil, finalLog: ["x"]) }
+            await Self.expectCode(code, sourceLocation: sourceLocation) { _ = try await store.fail(token, reason: "x", retryable: true) }
+            await Self.expectCode(code, sourceLocation: sourceLocation) { _ = try await store.reserveVersion(token) }
+            await Self.expectCode(code, sourceLocation: sourceLocation) { _ = try await store.release(token) }
+            await Self.expectCode(code, sourceLocation: sourceLocation) { _ = try await store.acknowledgeCancellation(token) }
+        }
+
+        await expectFenced(LeaseToken(jobID: job.id, token: "forged", attempt: first.token.attempt))
+        await expectFenced(LeaseToken(jobID: 999_999, token: first.token.token, attempt: 1), .notFound)
+        let untouched = try #require(try await store.job(job.id))
+        #expect(untouched.state == .running && untouched.attempt == 1 && untouched.workerID == "w")
+        #expect(try await store.logs(job.id, after: 0, limit: 100).map(\.text) == ["attempt 1 of 3 started on w"])
+
+        // A failed attempt's token is stale once the job is back in the queue.
+        _ = try await store.fail(first.token, reason: "boom", retryable: true)
+        await expectFenced(first.token)
+        clock.advance(by: .seconds(10))
+        // So is a released one.
+        let second = try #require(try await store.dequeue(workerID: "w", kinds: [.train], leaseDuration: Self.long))
+        _ = try await store.release(second.token)
+        await expectFenced(second.token)
+        // And a completed one.
+        let third = try #require(try await store.dequeue(workerID: "w", kinds: [.train], leaseDuration: Self.long))
+        _ = try await store.complete(third.token, registration: nil)
+        await expectFenced(third.token)
+        let done = try #require(try await store.job(job.id))
+        #expect(done.state == .succeeded)
+        #expect(done.attempt == 2) // the released attempt is not counted
+    }
+
+    /// When the next queued job becomes due or the next lease expires, whichever is first.
+    func nextWakeup() async throws {
+        let (store, clock) = try await make()
+        #expect(try await store.nextWakeup() == nil)
+        let now = clock.now()
+        let later = try await store.enqueue(EnqueueRequest(spec: Self.spec("later"), runAfter: now.addingTimeInterval(100)))
+        #expect(try await store.nextWakeup() == now.addingTimeInterval(100))
+        _ = try await store.enqueue(EnqueueRequest(spec: Self.spec("now")))
+        #expect(try await store.nextWakeup() == now)
+        let lease = try #require(try await store.dequeue(workerID: "w", kinds: [.train], leaseDuration: .seconds(30)))
+        #expect(lease.job.model.rawValue == "now")
+        #expect(try await store.nextWakeup() == now.addingTimeInterval(30))
+        _ = try await store.complete(lease.token, registration: nil)
+        #expect(try await store.nextWakeup() == now.addingTimeInterval(100))
+        _ = try await store.cancel(later.id)
+        #expect(try await store.nextWakeup() == nil)
+    }
+
+    /// The store calls `onChange` after every write that may give idle workers something to do
+    /// (in-process workers sleep until it is called).
+    func onChangeSignalsWork() async throws {
+        let (store, clock, changes) = try await makeCounting()
+        func expectSignal(after before: Int, _ what: String, sourceLocation: Testing.SourceLocation = #_sourceLocation) {
+            #expect(changes.value > before, "no onChange after \(what)", sourceLocation: sourceLocation)
+        }
+        var before = changes.value
+        let job = try await store.enqueue(EnqueueRequest(spec: Self.spec(retries: 2)))
+        expectSignal(after: before, "enqueue")
+
+        let first = try #require(try await store.dequeue(workerID: "w", kinds: [.train], leaseDuration: Self.long))
+        before = changes.value
+        _ = try await store.fail(first.token, reason: "boom", retryable: true)
+        expectSignal(after: before, "a failure that is retried")
+
+        clock.advance(by: .seconds(10))
+        let second = try #require(try await store.dequeue(workerID: "w", kinds: [.train], leaseDuration: Self.long))
+        before = changes.value
+        _ = try await store.release(second.token)
+        expectSignal(after: before, "release")
+
+        let third = try #require(try await store.dequeue(workerID: "w", kinds: [.train], leaseDuration: Self.long))
+        before = changes.value
+        _ = try await store.complete(third.token, registration: nil)
+        expectSignal(after: before, "complete")
+        #expect(try await store.job(job.id)?.state == .succeeded)
+
+        let queued = try await store.enqueue(EnqueueRequest(spec: Self.spec("q")))
+        before = changes.value
+        _ = try await store.cancel(queued.id)
+        expectSignal(after: before, "cancelling a queued job")
+
+        _ = try await store.enqueue(EnqueueRequest(spec: Self.spec("r")))
+        let running = try #require(try await store.dequeue(workerID: "w", kinds: [.train], leaseDuration: Self.long))
+        _ = try await store.cancel(running.job.id)
+        before = changes.value
+        _ = try await store.acknowledgeCancellation(running.token)
+        expectSignal(after: before, "an acknowledged cancellation")
+
+        before = changes.value
+        try await store.setRunningCap(3, for: .train)
+        expectSignal(after: before, "a new running cap")
+    }
+}
+
+// MARK: Registry: reservation and atomic completion
+
+extension MetadataStoreContract {
+    /// A job's reserved number survives failed, released and reclaimed attempts, while other
+    /// jobs of the model reserve the next numbers.
+    func reservedVersionIsStableAcrossAttempts() async throws {
+        let (store, clock) = try await make()
+        let name = try ModelName("iris")
+        let job = try await store.enqueue(EnqueueRequest(spec: Self.spec("iris", retries: 3)))
+        let first = try #require(try await store.dequeue(workerID: "w1", kinds: [.train], leaseDuration: .seconds(30)))
+        #expect(try await store.reserveVersion(first.token) == 1)
+
+        let other = try await store.enqueue(EnqueueRequest(spec: Self.spec("iris")))
+        let otherLease = try #require(try await store.dequeue(workerID: "w2", kinds: [.train], leaseDuration: Self.long))
+        #expect(otherLease.job.id == other.id)
+        #expect(try await store.reserveVersion(otherLease.token) == 2)
+
+        _ = try await store.fail(first.token, reason: "boom", retryable: true)
+        clock.advance(by: .seconds(10))
+        let second = try #require(try await store.dequeue(workerID: "w1", kinds: [.train], leaseDuration: .seconds(30)))
+        #expect(second.job.id == job.id)
+        #expect(try await store.reserveVersion(second.token) == 1)
+
+        _ = try await store.release(second.token)
+        let third = try #require(try await store.dequeue(workerID: "w1", kinds: [.train], leaseDuration: .seconds(30)))
+        #expect(try await store.reserveVersion(third.token) == 1)
+        clock.advance(by: .seconds(31)) // this attempt's worker dies
+        #expect(try await store.dequeue(workerID: "w3", kinds: [.train], leaseDuration: .seconds(30)) == nil)
+        clock.advance(by: .seconds(20))
+        let fourth = try #require(try await store.dequeue(workerID: "w3", kinds: [.train], leaseDuration: Self.long))
+        #expect(fourth.job.id == job.id)
+        #expect(fourth.token.attempt == 3)
+        #expect(try await store.reserveVersion(fourth.token) == 1)
+        #expect(try await store.reserveVersion(fourth.token) == 1)
+        await Self.expectCode(.leaseLost) { _ = try await store.reserveVersion(first.token) }
+        await Self.expectCode(.leaseLost) { _ = try await store.reserveVersion(third.token) }
+
+        let outcome = try await store.complete(fourth.token, registration: Self.registration(fourth, version: 1, at: clock.now()))
+        #expect(outcome.version == 1)
+        #expect(outcome.job.resultVersion == 1)
+        let summary = try #require(try await store.model(name))
+        #expect(summary.versionCount == 1)
+        #expect(summary.latestVersion == 1)
+        #expect(try await store.version(name, 1)?.jobID == job.id)
+    }
+
+    /// A refused completion (unreserved number, lost lease) writes nothing: no version, no
+    /// alias move, no audit event, no final log line; a refused-but-held lease can still complete.
+    func refusedCompletionChangesNothing() async throws {
+        let (store, clock) = try await make()
+        let name = try ModelName("iris")
+        let rmse = Promotion(alias: .production, metric: "rmse")
+        #expect(try await Self.train(store, clock, "iris", metrics: ["rmse": 1.0], promote: rmse).promoted)
+
+        let job = try await store.enqueue(EnqueueRequest(spec: Self.spec("iris", promote: rmse)))
+        let lease = try #require(try await store.dequeue(workerID: "w", kinds: [.train], leaseDuration: .seconds(30)))
+        #expect(try await store.reserveVersion(lease.token) == 2)
+        let logBefore = try await store.logs(job.id, after: 0, limit: 100)
+        await Self.expectCode(.conflict) {
+            _ = try await store.complete(lease.token, registration: Self.registration(lease, version: 5, metrics: ["rmse": 0.1], promote: rmse, at: clock.now()),
+                                         finalLog: ["final line"])
+        }
+        #expect(try await store.logs(job.id, after: 0, limit: 100) == logBefore)
+        #expect(try await store.versions(of: name).map(\.version) == [1])
+        #expect(try await store.aliases(of: name).map(\.version) == [1])
+        #expect(try await store.aliasEvents(of: name).count == 1)
+        #expect(try await store.job(job.id)?.state == .running)
+
+        let outcome = try await store.complete(lease.token, registration: Self.registration(lease, version: 2, metrics: ["rmse": 0.1], promote: rmse,
+                                                                                            at: clock.now()),
+                                               finalLog: ["final line"])
+        #expect(outcome.promoted)
+        #expect(outcome.promotionNote?.hasPrefix("promoted to production: rmse 0.1 vs 1 of version 1") == true, "\(outcome.promotionNote ?? "nil")")
+        #expect(try await store.logs(job.id, after: 0, limit: 100).last?.text == "final line")
+
+        // A worker whose lease ran out finishes late: fenced, and nothing of it lands.
+        let late = try await store.enqueue(EnqueueRequest(spec: Self.spec("iris", retries: 1, promote: rmse)))
+        let lateLease = try #require(try await store.dequeue(workerID: "w", kinds: [.train], leaseDuration: .seconds(30)))
+        #expect(try await store.reserveVersion(lateLease.token) == 3)
+        clock.advance(by: .seconds(31))
+        #expect(try await store.dequeue(workerID: "w2", kinds: [.train], leaseDuration: .seconds(30)) == nil)
+        let lateLogBefore = try await store.logs(late.id, after: 0, limit: 100)
+        await Self.expectCode(.leaseLost) {
+            _ = try await store.complete(lateLease.token, registration: Self.registration(lateLease, version: 3, metrics: ["rmse": 0.01], promote: rmse,
+                                                                                          at: clock.now()),
+                                         finalLog: ["late line"])
+        }
+        #expect(try await store.logs(late.id, after: 0, limit: 100) == lateLogBefore)
+        #expect(try await store.versions(of: name).map(\.version) == [2, 1])
+        #expect(try await store.aliases(of: name).map(\.version) == [2])
+        #expect(try await store.aliasEvents(of: name).map(\.toVersion) == [1, 2])
+        #expect(try await store.job(late.id)?.state == .queued)
+    }
+
+    /// Deleting a version never frees its number; a model with a reservation but no version yet
+    /// is listed, with nothing to resolve to.
+    func versionNumbersAreNeverReused() async throws {
+        let (store, clock) = try await make()
+        let iris = try ModelName("iris")
+        try await Self.train(store, clock, "iris")
+        try await Self.train(store, clock, "iris")
+        try await store.deleteVersion(iris, version: 2)
+        let summary = try #require(try await store.model(iris))
+        #expect(summary.latestVersion == 1)
+        #expect(summary.versionCount == 1)
+        #expect(try await Self.train(store, clock, "iris").version == 3)
+
+        _ = try await store.enqueue(EnqueueRequest(spec: Self.spec("wine")))
+        let lease = try #require(try await store.dequeue(workerID: "w", kinds: [.train], leaseDuration: Self.long))
+        #expect(try await store.reserveVersion(lease.token) == 1)
+        let wine = try #require(try await store.model(try ModelName("wine")))
+        #expect(wine.versionCount == 0)
+        #expect(wine.latestVersion == nil)
+        #expect(wine.task == .command)
+        #expect(try await store.models().map(\.name.rawValue) == ["iris", "wine"])
+        await Self.expectCode(.notFound) { _ = try await store.resolve(try ModelReference(parsing: "wine")) }
+        await Self.expectCode(.notFound) { _ = try await store.resolve(try ModelReference(parsing: "wine@production")) }
+    }
+
+    /// The idempotency key finds the job it first made, whatever happened to it since; a second
+    /// request with the key changes nothing about that job.
+    func idempotencyKeyFindsTheFirstJobInAnyState() async throws {
+        let (store, _) = try await make()
+        #expect(try await store.job(idempotencyKey: "k1") == nil)
+        let first = try await store.enqueue(EnqueueRequest(spec: Self.spec("a"), idempotencyKey: "k1"))
+        #expect(try await store.job(idempotencyKey: "k1")?.id == first.id)
+        let lease = try #require(try await store.dequeue(workerID: "w", kinds: [.train], leaseDuration: Self.long))
+        let again = try await store.enqueue(EnqueueRequest(spec: Self.spec("b"), priority: 9, idempotencyKey: "k1"))
+        #expect(again.id == first.id)
+        #expect(again.state == .running)
+        #expect(again.model.rawValue == "a")
+        #expect(again.priority == first.priority)
+        #expect(try await store.jobs(JobFilter()).count == 1)
+        _ = try await store.fail(lease.token, reason: "bad data", retryable: false)
+        let afterFailure = try await store.enqueue(EnqueueRequest(spec: Self.spec("a"), idempotencyKey: "k1"))
+        #expect(afterFailure.id == first.id)
+        #expect(afterFailure.state == .failed)
+        #expect(try await store.job(idempotencyKey: "k2") == nil)
+        await Self.expectCode(.invalidArgument) { _ = try await store.enqueue(EnqueueRequest(spec: Self.spec("a"), idempotencyKey: "a\nb")) }
+        #expect(try await store.jobs(JobFilter()).count == 1)
     }
 }

@@ -3,8 +3,11 @@ import Foundation
 /// The queue and the model registry: one port, so a backend keeps both in one transactional
 /// store (completion registers a version and marks the job succeeded atomically).
 ///
-/// Implementations: `SQLiteMetadataStore` (embedded, WAL). All of them pass the same contract
-/// suite (Tests/TrainyardStorageTests/MetadataStoreContract.swift).
+/// Implementations: `SQLiteMetadataStore` (embedded, WAL) and `InMemoryMetadataStore` (an actor,
+/// for tests and runs without persistence). All of them pass the same contract suite
+/// (Tests/TrainyardStorageTests/MetadataStoreContract.swift, run per backend by
+/// MetadataStoreContractTests.swift). The rules they share are Core values: `JobLifecycle`,
+/// `QueuePosition`, `RunningCap`, `PromotionPolicy`, `RegistryRules`.
 ///
 /// Queue contract:
 /// - `dequeue` leases the best eligible job (highest priority, then oldest `runAfter`, then
