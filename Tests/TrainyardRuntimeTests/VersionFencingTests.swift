@@ -34,8 +34,12 @@ struct GatedAttemptWrites: ArtifactStore {
         }
         return try await base.put(key, file: file)
     }
+    func put<Chunks: AsyncSequence>(_ key: String, from chunks: Chunks) async throws -> StoredObject where Chunks.Element == Data {
+        try await base.put(key, from: chunks)
+    }
     func get(_ key: String) async throws -> Data { try await base.get(key) }
-    func download(_ key: String, to file: URL) async throws { try await base.download(key, to: file) }
+    func read(_ key: String, chunks consume: (Data) async throws -> Void) async throws -> StoredObject { try await base.read(key, chunks: consume) }
+    func download(_ key: String, to file: URL) async throws -> StoredObject { try await base.download(key, to: file) }
     func exists(_ key: String) async throws -> Bool { try await base.exists(key) }
     func list(prefix: String) async throws -> [String] { try await base.list(prefix: prefix) }
     func delete(_ key: String) async throws { try await base.delete(key) }
@@ -95,7 +99,7 @@ struct VersionFencingTests {
         #expect(manifest.lineage.attempt == 2)
         #expect(try await h.services.artifacts.get(ArtifactKeys.versionFile(name, 1, "model.bin")) == Data("model of attempt 2".utf8))
         let done = try #require(try await h.store.job(job.id))
-        #expect(done.state == .succeeded && done.attempt == 2 && done.version == 1)
+        #expect(done.state == .succeeded && done.attempt == 2 && done.resultVersion == 1)
         let log = try await h.logText(job.id)
         #expect(log.contains("attempt 1 on slow lost its lease before publishing: byom:1 was already published by attempt 2"), "\(log)")
         #expect(try await h.services.artifacts.list(prefix: "staging/").isEmpty, "the stale attempt's files were discarded")

@@ -1,0 +1,175 @@
+import Foundation
+import TrainyardCore
+
+/// The `train` job: stages its inputs (data channels, code, the warm-start parent), runs the
+/// task's trainer, scores the promotion incumbent on the same validation data, then registers
+/// the version: files staged by this attempt, published in one step, registry row last.
+struct TrainJobHandler: JobHandler {
+    struct Trained: Sendable {
+        var output: TrainingOutput
+        var parentVersion: Int?
+        var incumbent: IncumbentScore?
+    }
+
+    func perform(_ attempt: AttemptContext) async throws -> Trained {
+        let run = try await prepare(attempt)
+        let trainer = try attempt.services.trainers.trainer(for: attempt.job.spec.task)
+        let output = try await trainer.train(run)
+        // Told to stop while training: the shell records why; scoring would be wasted.
+        if attempt.recorder.isCancelled { return Trained(output: output) }
+        let incumbent = await scoreIncumbent(run, trainer: trainer, attempt)
+        return Trained(output: output, parentVersion: run.warmStart?.version, incumbent: incumbent)
+    }
+
+    func commit(_ trained: Trained, _ attempt: AttemptContext) async throws -> Bool {
+        do {
+            let version = try await register(attempt, output: trained.output, parentVersion: trained.parentVersion, incumbent: trained.incumbent)
+            attempt.logger.info("version registered", metadata: ["trainyard.version": "\(version.map(String.init) ?? "-")"])
+            return version != nil
+        } catch let error as TrainyardError where error.code == .leaseLost {
+            throw error
+        } catch {
+            // A full, over-quota or read-only disk: said at once with the system's words, and
+            // retried (the reserved version number stays this job's).
+            throw TrainingFailure("could not register \(attempt.job.spec.name): \(describe(error))", retryable: true)
+        }
+    }
+
+    /// Downloads data channels, materialises code, and fetches the warm-start parent.
+    func prepare(_ attempt: AttemptContext) async throws -> TrainingRun {
+        let lease = attempt.lease, work = attempt.work, recorder = attempt.recorder, services = attempt.services
+        let spec = lease.job.spec
+        let inputDir = work.appendingPathComponent("input")
+        var inputs: [String: URL] = [:]
+        var channels: [(String, String)] = []
+        if let train = spec.data.train { channels.append(("train", train)) }
+        if case .location(let v) = spec.data.validation { channels.append(("validation", v)) }
+        if !channels.isEmpty || spec.staged.contains(where: { $0.key == "code" }) || spec.warmStart != nil {
+            try AttemptFolders(dataDirectory: services.configuration.dataDirectory).create(work)
+        }
+        for (channel, reference) in channels {
+            guard let sha = ArtifactKeys.sha256(ofReference: reference) else {
+                throw TrainingFailure("data channel \(channel) was not staged (\(reference))", retryable: false)
+            }
+            let source = spec.staged.first { $0.key == "data.\(channel)" }?.source ?? "data"
+            let name = URL(fileURLWithPath: source).lastPathComponent
+            let file = inputDir.appendingPathComponent(channel).appendingPathComponent(name.isEmpty ? "data" : name)
+            do {
+                try await services.artifacts.download(ArtifactKeys.blob(sha256: sha), to: file)
+            } catch let error as TrainyardError where error.code == .notFound {
+                throw TrainingFailure("staged data for \(channel) (sha256 \(sha.prefix(12))…) is missing from the artifact store", retryable: false)
+            }
+            guard try Stager.digest(of: file).0 == sha else {
+                throw TrainingFailure("staged data for \(channel) is corrupt: its sha256 no longer matches", retryable: false)
+            }
+            inputs[channel] = file
+        }
+        var codeDirectory: URL?
+        if let code = spec.staged.first(where: { $0.key == "code" }) {
+            let dir = work.appendingPathComponent("code")
+            try await Stager.materializeCode(sha256: code.sha256, artifacts: services.artifacts, into: dir)
+            codeDirectory = dir
+        }
+        var warmStart: WarmStart?
+        if let ws = spec.warmStart {
+            let reference: ModelReference
+            if let number = Int(ws) { reference = ModelReference(name: spec.name, selector: .version(number)) } else {
+                reference = ModelReference(name: spec.name, selector: .alias(try AliasName(ws)))
+            }
+            do {
+                let parent = try await services.store.resolve(reference)
+                let dir = work.appendingPathComponent("parent")
+                for artifact in parent.manifest.artifacts {
+                    let file = dir.appendingPathComponent(artifact.name)
+                    try await services.artifacts.download(ArtifactKeys.versionFile(spec.name, parent.version, artifact.name), to: file)
+                    guard try Stager.digest(of: file).0 == artifact.sha256 else {
+                        throw TrainingFailure("warm start: artifact \(artifact.name) of \(reference) is corrupt (sha256 mismatch)", retryable: false)
+                    }
+                }
+                warmStart = WarmStart(version: parent.version, manifest: parent.manifest, directory: dir)
+                recorder.log("warm start from \(spec.name):\(parent.version)")
+            } catch let error as TrainyardError where error.code == .notFound {
+                // First run of a continuous-training loop: nothing to continue from yet.
+                recorder.log("warm start: \(reference) not found; training from scratch")
+            }
+        }
+        let scratch = work.appendingPathComponent("scratch")
+        return TrainingRun(jobID: lease.job.id, attempt: lease.token.attempt, spec: spec, inputs: inputs,
+                           codeDirectory: codeDirectory, workDirectory: scratch, warmStart: warmStart, progress: recorder)
+    }
+
+    /// For `promote` with a validation file: the alias's current version scored on that file,
+    /// so promotion compares both versions on the same rows. nil when there is no such file
+    /// (a held-out fraction lives inside the learner), no incumbent, or the trainer cannot score.
+    func scoreIncumbent(_ run: TrainingRun, trainer: any Trainer, _ attempt: AttemptContext) async -> IncumbentScore? {
+        let services = attempt.services, recorder = attempt.recorder
+        guard let promote = run.spec.promote, let data = run.inputs["validation"] else { return nil }
+        guard let current = try? await services.store.resolve(ModelReference(name: run.spec.name, selector: .alias(promote.alias))),
+              current.manifest.task == run.spec.task else { return nil }
+        do {
+            guard let value = try await trainer.score(current, data: data, spec: run.spec, artifacts: services.artifacts)?[promote.metric] else { return nil }
+            recorder.log("\(run.spec.name):\(current.version) (\(promote.alias)) scores \(promote.metric)=\(String(format: "%.6g", value)) on this job's validation data")
+            return IncumbentScore(version: current.version, metric: promote.metric, value: value)
+        } catch {
+            recorder.log("could not score \(run.spec.name):\(current.version) on this job's validation data (\(error)); promotion compares stored metrics")
+            return nil
+        }
+    }
+
+    /// Artifacts first (each with its digest), then `manifest.json`, all into this attempt's own
+    /// staging area; then the whole version is published in one step (put-if-absent), and the
+    /// registry row is committed last: no reader ever sees a version whose files are not all in
+    /// place, and an attempt whose lease was lost while it wrote can never overwrite the files of
+    /// the version a later attempt registered (`VersionPublication`). The heartbeat keeps the
+    /// lease meanwhile; once it is lost nothing more is written.
+    func register(_ attempt: AttemptContext, output: TrainingOutput, parentVersion: Int?, incumbent: IncumbentScore? = nil) async throws -> Int? {
+        let lease = attempt.lease, services = attempt.services, workerID = attempt.workerID
+        let recorder = attempt.recorder
+        let spec = lease.job.spec
+        guard !output.artifacts.isEmpty else {
+            // Nothing was produced, so there is nothing to version: the job just succeeds.
+            recorder.log("the trainer produced no artifacts: no version registered")
+            _ = try await attempt.complete(registration: nil)
+            return nil
+        }
+        let number = try await services.store.reserveVersion(lease.token)
+        let publication = VersionPublication(artifacts: services.artifacts, store: services.store, token: lease.token,
+                                             model: spec.name, version: number, leaseDuration: services.configuration.leaseDuration)
+        try await publication.clearStaging()
+        let manifest: Manifest
+        do {
+            var entries: [ArtifactEntry] = []
+            for (name, file) in output.artifacts.sorted(by: { $0.key < $1.key }) {
+                try attempt.checkLease()
+                let stored = try await services.artifacts.put(publication.staging + name, file: file)
+                entries.append(ArtifactEntry(name: name, sha256: stored.sha256, bytes: stored.bytes))
+            }
+            let lineage = Lineage(jobID: lease.job.id, attempt: lease.token.attempt,
+                                  data: spec.staged.filter { $0.key != "code" }, code: spec.staged.first { $0.key == "code" },
+                                  parentVersion: parentVersion, createdAt: services.clock.now(), worker: workerID)
+            manifest = Manifest(model: spec.name, version: number, task: spec.task, algorithm: output.algorithm,
+                                inputSchema: output.inputSchema, outputSchema: output.outputSchema, params: output.params,
+                                metrics: output.metrics, history: output.history, lineage: lineage, artifacts: entries,
+                                serve: spec.serve, tags: spec.tags)
+            try attempt.checkLease()
+            try await services.artifacts.put(publication.staging + "manifest.json", data: try JSON.encode(manifest, pretty: true))
+            try attempt.checkLease()
+            do {
+                try await publication.publish()
+            } catch let error as TrainyardError where error.code == .leaseLost {
+                // Said in the job's own log (appendLog is not fenced), not only in the worker's.
+                await attempt.tellJobLog("attempt \(lease.token.attempt) on \(workerID) lost its lease before publishing: \(error.message)")
+                throw error
+            }
+        } catch {
+            // A full disk, a lost lease: nothing of this attempt stays staged.
+            await publication.discardStaging()
+            throw error
+        }
+        let metricsText = output.metrics.sorted { $0.key < $1.key }.map { "\($0.key)=\(String(format: "%.6g", $0.value))" }.joined(separator: " ")
+        recorder.log("registered \(spec.name):\(number) \(metricsText)")
+        let outcome = try await attempt.complete(registration: VersionRegistration(manifest: manifest, promote: spec.promote, incumbent: incumbent))
+        if let note = outcome.promotionNote { try? await services.store.appendLog(lease.job.id, lines: [note]) }
+        return outcome.version
+    }
+}
