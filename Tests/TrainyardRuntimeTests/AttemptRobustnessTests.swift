@@ -33,8 +33,12 @@ struct SlowVersionWrites: ArtifactStore {
         if key.hasPrefix("staging/") { try await Task.sleep(for: delay) }
         return try await base.put(key, file: file)
     }
+    func put<Chunks: AsyncSequence>(_ key: String, from chunks: Chunks) async throws -> StoredObject where Chunks.Element == Data {
+        try await base.put(key, from: chunks)
+    }
     func get(_ key: String) async throws -> Data { try await base.get(key) }
-    func download(_ key: String, to file: URL) async throws { try await base.download(key, to: file) }
+    func read(_ key: String, chunks consume: (Data) async throws -> Void) async throws -> StoredObject { try await base.read(key, chunks: consume) }
+    func download(_ key: String, to file: URL) async throws -> StoredObject { try await base.download(key, to: file) }
     func exists(_ key: String) async throws -> Bool { try await base.exists(key) }
     func list(prefix: String) async throws -> [String] { try await base.list(prefix: prefix) }
     func delete(_ key: String) async throws { try await base.delete(key) }

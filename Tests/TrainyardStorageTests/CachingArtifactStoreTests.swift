@@ -12,13 +12,20 @@ final class CountingStore: ArtifactStore {
     var remoteReads: [String] { reads.withLock { $0 } }
     @discardableResult func put(_ key: String, data: Data) async throws -> StoredObject { try await base.put(key, data: data) }
     @discardableResult func put(_ key: String, file: URL) async throws -> StoredObject { try await base.put(key, file: file) }
+    @discardableResult func put<Chunks: AsyncSequence>(_ key: String, from chunks: Chunks) async throws -> StoredObject where Chunks.Element == Data {
+        try await base.put(key, from: chunks)
+    }
     func get(_ key: String) async throws -> Data {
         reads.withLock { $0.append(key) }
         return try await base.get(key)
     }
-    func download(_ key: String, to file: URL) async throws {
+    func read(_ key: String, chunks consume: (Data) async throws -> Void) async throws -> StoredObject {
         reads.withLock { $0.append(key) }
-        try await base.download(key, to: file)
+        return try await base.read(key, chunks: consume)
+    }
+    func download(_ key: String, to file: URL) async throws -> StoredObject {
+        reads.withLock { $0.append(key) }
+        return try await base.download(key, to: file)
     }
     func exists(_ key: String) async throws -> Bool { try await base.exists(key) }
     func list(prefix: String) async throws -> [String] { try await base.list(prefix: prefix) }

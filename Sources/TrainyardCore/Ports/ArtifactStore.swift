@@ -1,28 +1,57 @@
 import Foundation
 
 /// Where artifacts live: a folder, or (later) an S3 bucket. Keys are `/`-separated relative
-/// paths (`models/iris/3/model.bin`); the store is already scoped to its namespace.
+/// paths (`models/iris/3/model.bin`, checked by `ArtifactKeys.validate`); the store is already
+/// scoped to its namespace.
 ///
-/// Writes are atomic: a reader sees the whole object or none of it.
+/// Writes are atomic: a reader sees the whole object or none of it, and `list` never shows an
+/// object still being written. Large objects never need to be held whole in memory: they go in
+/// from a local file or a sequence of chunks, and come out to a local file or chunk by chunk.
+/// Every write and every streamed read returns the sha256 and size it computed on the way, so
+/// no caller has to read the bytes a second time to hash them.
+///
+/// Every backend passes the same suite (`Tests/TrainyardStorageTests/ArtifactStoreContractTests.swift`).
 public protocol ArtifactStore: Sendable {
     /// Writes `data` at `key` atomically; returns its sha256 and size.
     @discardableResult
     func put(_ key: String, data: Data) async throws -> StoredObject
-    /// Copies a local file to `key` atomically.
+    /// Copies a local file to `key` atomically; `.notFound` if the file is missing.
     @discardableResult
     func put(_ key: String, file: URL) async throws -> StoredObject
-    /// The object's bytes; `.notFound` if absent.
+    /// Writes the bytes `chunks` yields, in order, at `key`: the object appears whole once the
+    /// sequence ends, and not at all if the sequence throws (or the task is cancelled), which
+    /// leaves an older object at `key` as it was. Chunks may have any size; a backend writes
+    /// them as they come (a folder appends to a temporary file, S3 gathers them into the parts
+    /// of a multipart upload), so memory stays bounded by one chunk or one part.
+    @discardableResult
+    func put<Chunks: AsyncSequence>(_ key: String, from chunks: Chunks) async throws -> StoredObject where Chunks.Element == Data
+    /// The object's bytes; `.notFound` if absent. For small objects (manifests, trees, logs);
+    /// use `read` or `download` for large ones.
     func get(_ key: String) async throws -> Data
-    /// Downloads `key` to a local file (atomically), returning it.
-    func download(_ key: String, to file: URL) async throws
+    /// Hands the object's bytes to `consume` in order, in chunks of at most
+    /// `ArtifactKeys.chunkBytes`, and returns the sha256 and size of everything it read.
+    /// `.notFound` (before any chunk) if absent; an error thrown by `consume` stops the read.
+    /// A chunk handler rather than a returned sequence, so the store opens and closes what it
+    /// reads from itself, whether or not the consumer reads to the end.
+    @discardableResult
+    func read(_ key: String, chunks consume: (Data) async throws -> Void) async throws -> StoredObject
+    /// Downloads `key` to a local file (atomically, creating its folder), returning the sha256
+    /// and size computed while writing it. `.notFound` if absent (and no file is created).
+    @discardableResult
+    func download(_ key: String, to file: URL) async throws -> StoredObject
+    /// Whether an object is stored at `key` (a prefix of other keys is not an object).
     func exists(_ key: String) async throws -> Bool
-    /// Keys under `prefix`, sorted.
+    /// Keys that start with `prefix` (a plain string prefix; `""` lists everything), sorted;
+    /// never an object still being written.
     func list(prefix: String) async throws -> [String]
+    /// Removes the object at `key`; removing a missing key does nothing. Only that object:
+    /// a key that is a prefix of others removes none of them.
     func delete(_ key: String) async throws
     /// Moves every object under the prefix `source` to the prefix `destination` as one step,
     /// if nothing is stored under `destination` yet: put-if-absent for a whole model version.
     /// Once published, a destination's objects are never written again by `publish`; a second
     /// publisher gets `.occupied` and its objects stay under `source`. Both prefixes end in `/`.
+    /// `.notFound` if nothing is stored under `source`.
     func publish(_ source: String, to destination: String) async throws -> PublicationOutcome
     /// A human/location string for logs (`file:///…`, `s3://…`).
     var location: String { get }

@@ -51,22 +51,47 @@ public struct CachingArtifactStore: ArtifactStore {
         return data
     }
 
-    public func download(_ key: String, to file: URL) async throws {
-        guard Self.isImmutable(key) else { return try await remote.download(key, to: file) }
-        if try await local.exists(key) {
-            touch(key)
-        } else {
-            let staged = local.root.appendingPathComponent(".download-\(UUID().uuidString)")
-            defer { try? FileManager.default.removeItem(at: staged) }
-            try await remote.download(key, to: staged)
-            try await local.put(key, file: staged)
-            try await runBlocking { trim(keeping: key) }
+    @discardableResult
+    public func read(_ key: String, chunks consume: (Data) async throws -> Void) async throws -> StoredObject {
+        guard Self.isImmutable(key) else { return try await remote.read(key, chunks: consume) }
+        try await fill(key)
+        // Another read's trimming may have removed it since; notFound comes before any chunk.
+        do { return try await local.read(key, chunks: consume) } catch let error as TrainyardError where error.code == .notFound {
+            return try await remote.read(key, chunks: consume)
         }
-        try await local.download(key, to: file)
     }
 
+    @discardableResult
+    public func download(_ key: String, to file: URL) async throws -> StoredObject {
+        guard Self.isImmutable(key) else { return try await remote.download(key, to: file) }
+        try await fill(key)
+        do { return try await local.download(key, to: file) } catch let error as TrainyardError where error.code == .notFound {
+            return try await remote.download(key, to: file)
+        }
+    }
+
+    /// Makes sure `key` is in the cache: refreshes its access time on a hit; on a miss,
+    /// downloads it beside the cache and renames it into place (no second copy), then trims.
+    private func fill(_ key: String) async throws {
+        if try await local.exists(key) {
+            touch(key)
+            return
+        }
+        let staged = local.root.appendingPathComponent(".download-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: staged) }
+        try await remote.download(key, to: staged)
+        try await local.moveIn(staged, as: key)
+        try await runBlocking { trim(keeping: key) }
+    }
+
+    @discardableResult
     public func put(_ key: String, data: Data) async throws -> StoredObject { try await remote.put(key, data: data) }
+    @discardableResult
     public func put(_ key: String, file: URL) async throws -> StoredObject { try await remote.put(key, file: file) }
+    @discardableResult
+    public func put<Chunks: AsyncSequence>(_ key: String, from chunks: Chunks) async throws -> StoredObject where Chunks.Element == Data {
+        try await remote.put(key, from: chunks)
+    }
     public func exists(_ key: String) async throws -> Bool { try await remote.exists(key) }
     public func list(prefix: String) async throws -> [String] { try await remote.list(prefix: prefix) }
 

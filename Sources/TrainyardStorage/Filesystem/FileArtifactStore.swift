@@ -34,10 +34,7 @@ public struct FileArtifactStore: ArtifactStore {
     public var location: String { root.absoluteString }
 
     func url(_ key: String) throws -> URL {
-        let parts = key.split(separator: "/", omittingEmptySubsequences: false)
-        guard !key.isEmpty, !key.hasPrefix("/"), !parts.contains(where: { $0 == ".." || $0 == "." || $0.isEmpty }) else {
-            throw TrainyardError(.invalidArgument, "invalid artifact key \"\(key)\"")
-        }
+        try ArtifactKeys.validate(key)
         return root.appendingPathComponent(key)
     }
 
@@ -61,24 +58,101 @@ public struct FileArtifactStore: ArtifactStore {
         return StoredObject(key: key, sha256: digest, bytes: size)
     }
 
+    /// Appends each chunk to a temporary file as it arrives (off the cooperative pool) and
+    /// renames it into place after the last one; on any error, the temporary file is removed.
+    @discardableResult
+    public func put<Chunks: AsyncSequence>(_ key: String, from chunks: Chunks) async throws -> StoredObject where Chunks.Element == Data {
+        let target = try url(key)
+        let file = try await runBlocking { try openTemporary(beside: target, naming: key) }
+        do {
+            var hasher = SHA256()
+            var size: Int64 = 0
+            for try await chunk in chunks where !chunk.isEmpty {
+                hasher.update(data: chunk)
+                size += Int64(chunk.count)
+                try await runBlocking { try chunk.withUnsafeBytes { try file.write($0) } }
+            }
+            try await runBlocking { try file.commit(to: target) }
+            return StoredObject(key: key, sha256: hasher.finalize().hex, bytes: size)
+        } catch {
+            file.discard()
+            throw error
+        }
+    }
+
     public func get(_ key: String) async throws -> Data {
         let source = try url(key)
         return try await runBlocking {
-            guard FileManager.default.fileExists(atPath: source.path) else { throw TrainyardError.notFound("artifact \(key)") }
+            guard Self.isObject(source) else { throw TrainyardError.notFound("artifact \(key)") }
             return try Data(contentsOf: source)
         }
     }
 
-    public func download(_ key: String, to file: URL) async throws {
+    /// Reads `ArtifactKeys.chunkBytes` at a time off the cooperative pool, hashing as it goes;
+    /// the file stays open only for the duration of the call.
+    @discardableResult
+    public func read(_ key: String, chunks consume: (Data) async throws -> Void) async throws -> StoredObject {
         let source = try url(key)
-        _ = try await runBlocking {
-            guard FileManager.default.fileExists(atPath: source.path) else { throw TrainyardError.notFound("artifact \(key)") }
+        let descriptor = try await runBlocking {
+            guard Self.isObject(source) else { throw TrainyardError.notFound("artifact \(key)") }
+            let descriptor = open(source.path, O_RDONLY | O_CLOEXEC)
+            guard descriptor >= 0 else {
+                if errno == ENOENT { throw TrainyardError.notFound("artifact \(key)") }
+                throw PrivateFiles.ioError(errno, "reading", key)
+            }
+            return descriptor
+        }
+        defer { close(descriptor) }
+        var hasher = SHA256()
+        var size: Int64 = 0
+        while true {
+            let chunk = try await runBlocking { try Self.readChunk(descriptor, naming: key) }
+            if chunk.isEmpty { break }
+            hasher.update(data: chunk)
+            size += Int64(chunk.count)
+            try await consume(chunk)
+        }
+        return StoredObject(key: key, sha256: hasher.finalize().hex, bytes: size)
+    }
+
+    @discardableResult
+    public func download(_ key: String, to file: URL) async throws -> StoredObject {
+        let source = try url(key)
+        let (digest, size) = try await runBlocking {
+            guard Self.isObject(source) else { throw TrainyardError.notFound("artifact \(key)") }
             return try writeAtomically(to: file, naming: file.path) { try Self.copyHashing(from: source, to: $0) }
         }
+        return StoredObject(key: key, sha256: digest, bytes: size)
     }
 
     public func exists(_ key: String) async throws -> Bool {
-        FileManager.default.fileExists(atPath: try url(key).path)
+        Self.isObject(try url(key))
+    }
+
+    /// Objects are regular files; a folder is only a prefix of other keys.
+    static func isObject(_ file: URL) -> Bool {
+        var isFolder: ObjCBool = false
+        return FileManager.default.fileExists(atPath: file.path, isDirectory: &isFolder) && !isFolder.boolValue
+    }
+
+    /// Up to `ArtifactKeys.chunkBytes` from an open file; empty at its end.
+    static func readChunk(_ descriptor: Int32, naming name: String) throws -> Data {
+        var chunk = Data(count: ArtifactKeys.chunkBytes)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { systemRead(descriptor, $0.baseAddress, $0.count) }
+            if n >= 0 { return chunk.prefix(n) }
+            if errno != EINTR { throw PrivateFiles.ioError(errno, "reading", name) }
+        }
+    }
+
+    /// Moves a file already on this store's file system into place at `key` (one rename, no
+    /// copy): for a cache that downloaded it beside the store and already knows its digest.
+    func moveIn(_ file: URL, as key: String) async throws {
+        let target = try url(key)
+        try await runBlocking {
+            try PrivateFiles.makeDirectory(target.deletingLastPathComponent())
+            try Self.moveReplacing(file, to: target)
+        }
     }
 
     public func list(prefix: String) async throws -> [String] {
@@ -101,7 +175,9 @@ public struct FileArtifactStore: ArtifactStore {
     public func delete(_ key: String) async throws {
         let target = try url(key)
         try await runBlocking {
-            if FileManager.default.fileExists(atPath: target.path) { try FileManager.default.removeItem(at: target) }
+            // Only an object: removing a folder would take every key under that prefix with it.
+            guard Self.isObject(target) else { return }
+            try FileManager.default.removeItem(at: target)
             pruneEmptyFolders(from: target.deletingLastPathComponent())
         }
     }
@@ -140,8 +216,7 @@ public struct FileArtifactStore: ArtifactStore {
 
     /// The folder of a key prefix (`models/iris/3/`).
     func folder(_ prefix: String) throws -> URL {
-        guard prefix.hasSuffix("/") else { throw TrainyardError(.invalidArgument, "invalid artifact prefix \"\(prefix)\" (must end in /)") }
-        return try url(String(prefix.dropLast()))
+        root.appendingPathComponent(try ArtifactKeys.validatePrefix(prefix))
     }
 
     /// Whether a file name is one of the store's in-flight writes (never a key).
@@ -168,7 +243,7 @@ public struct FileArtifactStore: ArtifactStore {
     }
 
     /// An open temporary file being filled.
-    struct TemporaryFile {
+    struct TemporaryFile: Sendable {
         let descriptor: Int32
         let path: String
         /// What the error messages call it (the key, or the local file downloaded to).
@@ -188,32 +263,49 @@ public struct FileArtifactStore: ArtifactStore {
                 offset += n
             }
         }
+
+        /// Closes the file and renames it to `destination`; removes it if either fails.
+        func commit(to destination: URL) throws {
+            // close(2) is where some file systems (NFS, quotas) report that the data did not fit.
+            guard close(descriptor) == 0 else {
+                let code = errno
+                unlink(path)
+                throw PrivateFiles.ioError(code, "writing", name)
+            }
+            try FileArtifactStore.moveReplacing(URL(fileURLWithPath: path), to: destination)
+        }
+
+        /// Closes and removes the file: the write it was for failed.
+        func discard() {
+            close(descriptor)
+            unlink(path)
+        }
+    }
+
+    /// Creates a new temporary file beside `destination` (and its folder if missing).
+    func openTemporary(beside destination: URL, naming name: String) throws -> TemporaryFile {
+        let folder = destination.deletingLastPathComponent()
+        try PrivateFiles.makeDirectory(folder)
+        let temporary = folder.appendingPathComponent(".tmp-\(UUID().uuidString)")
+        do {
+            return TemporaryFile(descriptor: try PrivateFiles.createFile(temporary), path: temporary.path, name: name, writeChunk: writeChunk)
+        } catch let error as TrainyardError {
+            throw TrainyardError(error.code, error.message.replacingOccurrences(of: temporary.path, with: name))
+        }
     }
 
     /// Fills a new temporary file beside `destination` and renames it into place. On any
     /// failure (a full disk, a read error, a failed rename) the temporary file is removed.
     @discardableResult
     func writeAtomically<T>(to destination: URL, naming name: String, _ fill: (TemporaryFile) throws -> T) throws -> T {
-        let folder = destination.deletingLastPathComponent()
-        try PrivateFiles.makeDirectory(folder)
-        let temporary = folder.appendingPathComponent(".tmp-\(UUID().uuidString)")
-        let descriptor: Int32
-        do { descriptor = try PrivateFiles.createFile(temporary) } catch let error as TrainyardError {
-            throw TrainyardError(error.code, error.message.replacingOccurrences(of: temporary.path, with: name))
-        }
-        var isOpen = true
-        do {
-            let result = try fill(TemporaryFile(descriptor: descriptor, path: temporary.path, name: name, writeChunk: writeChunk))
-            isOpen = false
-            // close(2) is where some file systems (NFS, quotas) report that the data did not fit.
-            guard close(descriptor) == 0 else { throw PrivateFiles.ioError(errno, "writing", name) }
-            try Self.moveReplacing(temporary, to: destination)
-            return result
-        } catch {
-            if isOpen { close(descriptor) }
-            unlink(temporary.path)
+        let file = try openTemporary(beside: destination, naming: name)
+        let result: T
+        do { result = try fill(file) } catch {
+            file.discard()
             throw error
         }
+        try file.commit(to: destination)
+        return result
     }
 
     static func moveReplacing(_ source: URL, to destination: URL) throws {
@@ -238,7 +330,7 @@ public struct FileArtifactStore: ArtifactStore {
         var size: Int64 = 0
         var buffer = [UInt8](repeating: 0, count: 1 << 20)
         while true {
-            let n = buffer.withUnsafeMutableBytes { read(input, $0.baseAddress, $0.count) }
+            let n = buffer.withUnsafeMutableBytes { systemRead(input, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
                 throw PrivateFiles.ioError(errno, "reading", source.path)
@@ -253,4 +345,9 @@ public struct FileArtifactStore: ArtifactStore {
         }
         return (hasher.finalize().hex, size)
     }
+}
+
+/// read(2), named apart from the store's own `read(_:chunks:)`, which hides it inside the type.
+private func systemRead(_ descriptor: Int32, _ buffer: UnsafeMutableRawPointer?, _ count: Int) -> Int {
+    read(descriptor, buffer, count)
 }

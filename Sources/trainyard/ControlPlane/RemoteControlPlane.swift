@@ -140,6 +140,12 @@ struct RemoteBlobStore: ArtifactStore {
     }
 
     func put(_ key: String, file: URL) async throws -> StoredObject { try await put(key, data: try Data(contentsOf: file)) }
+    /// The upload is one request body, so the chunks are gathered first (as `put(file:)` reads the file).
+    func put<Chunks: AsyncSequence>(_ key: String, from chunks: Chunks) async throws -> StoredObject where Chunks.Element == Data {
+        var data = Data()
+        for try await chunk in chunks { data.append(chunk) }
+        return try await put(key, data: data)
+    }
 
     func exists(_ key: String) async throws -> Bool {
         do { _ = try await plane.request("HEAD", "api/v1/\(key)"); return true } catch let e as TrainyardError where e.code == .notFound || e.code == .invalidArgument {
@@ -148,7 +154,10 @@ struct RemoteBlobStore: ArtifactStore {
     }
 
     func get(_ key: String) async throws -> Data { throw TrainyardError(.invalidArgument, "blobs are write-only from the CLI") }
-    func download(_ key: String, to file: URL) async throws { throw TrainyardError(.invalidArgument, "blobs are write-only from the CLI") }
+    func read(_ key: String, chunks consume: (Data) async throws -> Void) async throws -> StoredObject {
+        throw TrainyardError(.invalidArgument, "blobs are write-only from the CLI")
+    }
+    func download(_ key: String, to file: URL) async throws -> StoredObject { throw TrainyardError(.invalidArgument, "blobs are write-only from the CLI") }
     func list(prefix: String) async throws -> [String] { [] }
     func delete(_ key: String) async throws {}
     func publish(_ source: String, to destination: String) async throws -> PublicationOutcome {
