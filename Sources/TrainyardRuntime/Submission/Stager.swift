@@ -145,13 +145,21 @@ public struct Stager: Sendable {
         return DataDigest(key: "code", source: folder.path, sha256: treeSHA, bytes: total)
     }
 
-    /// Rebuilds a staged code tree into `folder`.
+    /// Rebuilds a staged code tree into `folder`. Every file is checked against the digest its
+    /// blob is named by, using the digest the download computed (no second read of the file).
     public static func materializeCode(sha256: String, artifacts: any ArtifactStore, into folder: URL) async throws {
-        let tree = try JSON.decode([TreeEntry].self, from: try await artifacts.get(ArtifactKeys.blob(sha256: sha256)))
+        let treeData = try await artifacts.get(ArtifactKeys.blob(sha256: sha256))
+        guard SHA256.hex(of: treeData) == sha256 else {
+            throw TrainyardError(.artifactCorrupt, "the staged code tree sha256:\(sha256) is corrupt: its content does not match its digest")
+        }
+        let tree = try JSON.decode([TreeEntry].self, from: treeData)
         for entry in tree {
             guard !entry.path.split(separator: "/").contains("..") else { continue }
             let target = folder.appendingPathComponent(entry.path)
-            try await artifacts.download(ArtifactKeys.blob(sha256: entry.sha256), to: target)
+            let stored = try await artifacts.download(ArtifactKeys.blob(sha256: entry.sha256), to: target)
+            guard stored.sha256 == entry.sha256 else {
+                throw TrainyardError(.artifactCorrupt, "staged code file \(clientEcho(entry.path)) is corrupt: its content does not match sha256:\(entry.sha256)")
+            }
             if entry.executable {
                 try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: target.path)
             }

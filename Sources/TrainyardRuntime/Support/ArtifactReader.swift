@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 import TrainyardCore
 
@@ -14,13 +13,15 @@ public struct ArtifactReader: Sendable {
         guard let entry = version.manifest.artifact(named: name) else {
             throw TrainyardError(.notFound, "\(ref) has no artifact \(name)")
         }
-        let data: Data
+        // Read in chunks so that the digest is computed while reading, not in a second pass.
+        var data = Data()
+        let stored: StoredObject
         do {
-            data = try await artifacts.get(ArtifactKeys.versionFile(version.model, version.version, name))
+            stored = try await artifacts.read(ArtifactKeys.versionFile(version.model, version.version, name)) { data.append($0) }
         } catch let error as TrainyardError where error.code == .notFound {
             throw TrainyardError(.artifactCorrupt, "artifact \(name) of \(ref) is missing from the artifact store")
         }
-        guard SHA256.hex(of: data) == entry.sha256 else {
+        guard stored.sha256 == entry.sha256 else {
             throw TrainyardError(.artifactCorrupt, "artifact \(name) of \(ref) is corrupt: its sha256 does not match the manifest")
         }
         return data
