@@ -4,8 +4,9 @@ import TrainyardRuntime
 import TrainyardTabular
 import TrainyardText
 
-/// A loaded native model (tabular, text classifier, entity recognizer) behind one shape:
-/// `predict` and `evaluate`, so callers (CLI, server, transforms) never special-case a task.
+/// A loaded native model (tabular, text classifier, entity recognizer): loading and
+/// `evaluate` behind one shape, and the one definition of the prediction JSON. Serving
+/// (`ServedModel`) scores through each case's own predictor, batched.
 public enum NativeModel: Sendable {
     case tabular(TabularPredictor)
     case text(TextClassifier)
@@ -46,42 +47,6 @@ public enum NativeModel: Sendable {
         }
     }
 
-    /// Predictions for JSON inputs: records (`{"column": value}`) for tabular models, strings
-    /// for text models. Returns one JSON value per input.
-    public func predict(_ inputs: [JSONValue]) throws -> [JSONValue] {
-        do {
-            switch self {
-            case .tabular(let p):
-                var records: [[String: FeatureValue]] = []
-                for (i, input) in inputs.enumerated() {
-                    guard case .object(let fields) = input else {
-                        throw TrainyardError(.invalidInput, "input \(i): expected an object of column values; got \(input)")
-                    }
-                    var record: [String: FeatureValue] = [:]
-                    for (k, v) in fields {
-                        switch v {
-                        case .int(let n): record[k] = .number(Double(n))
-                        case .double(let d): record[k] = .number(d)
-                        case .string(let s): record[k] = .string(s)
-                        case .null: record[k] = .missing
-                        default: throw TrainyardError(.invalidInput, "input \(i), column \(k): expected a number, string or null; got \(v)")
-                        }
-                    }
-                    records.append(record)
-                }
-                return try p.predict(records: records).map(Self.json)
-            case .text(let c):
-                return try c.predict(try Self.texts(inputs)).map(Self.json)
-            case .entities(let r):
-                return try Self.texts(inputs).map { text in .array(try r.recognize(text).map(Self.json)) }
-            }
-        } catch let error as TrainyardError {
-            throw error
-        } catch {
-            throw TrainyardError(.invalidInput, "\(error)")
-        }
-    }
-
     // MARK: Prediction JSON (the one place its shape is defined: CLI, evaluate and the server)
 
     /// `{"prediction"}` (regression) or `{"label", "probabilities"}` (classification).
@@ -103,13 +68,5 @@ public enum NativeModel: Sendable {
     /// `{text, tag, score, start, end}` with character offsets into the input.
     public static func json(_ e: Entity) -> JSONValue {
         .object(["text": .string(e.text), "tag": .string(e.tag), "score": .double(e.score), "start": .int(e.start), "end": .int(e.end)])
-    }
-
-    static func texts(_ inputs: [JSONValue]) throws -> [String] {
-        try inputs.enumerated().map { i, input in
-            if case .string(let s) = input { return s }
-            if case .object(let o) = input, case .string(let s)? = o["text"] { return s }
-            throw TrainyardError(.invalidInput, "input \(i): expected a string or {\"text\": …}; got \(input)")
-        }
     }
 }

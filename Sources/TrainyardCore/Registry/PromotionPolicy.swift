@@ -66,13 +66,10 @@ public enum MetricDirection: Sendable, Equatable {
     case higherIsBetter
     case lowerIsBetter
 
-    /// The metrics the native learners report, and their direction.
-    public static let known: [String: MetricDirection] = [
-        "rmse": .lowerIsBetter, "mae": .lowerIsBetter, "mse": .lowerIsBetter, "logloss": .lowerIsBetter,
-        "loss": .lowerIsBetter, "error": .lowerIsBetter,
-        "r2": .higherIsBetter, "accuracy": .higherIsBetter, "macro_f1": .higherIsBetter, "auc": .higherIsBetter,
-        "precision": .higherIsBetter, "recall": .higherIsBetter, "f1": .higherIsBetter,
-    ]
+    /// The metrics the native learners report (`BuiltInMetric`, where they are declared), and
+    /// `mse`, which bring-your-own programs often report and the suffix rule would get wrong.
+    public static let known: [String: MetricDirection] =
+        Dictionary(uniqueKeysWithValues: BuiltInMetric.all.map { ($0.name, $0.direction) }).merging(["mse": .lowerIsBetter]) { a, _ in a }
 
     public init(of metric: String) {
         if let direction = Self.known[metric] { self = direction; return }

@@ -35,7 +35,7 @@ enum Format {
     }
 
     static func metrics(_ m: [String: Double], limit: Int = 4) -> String {
-        let preferred = ["rmse", "mae", "r2", "accuracy", "macro_f1", "logloss", "auc", "f1", "precision", "recall", "loss"]
+        let preferred = BuiltInMetric.names + ["loss"]
         let keys = preferred.filter { m[$0] != nil } + m.keys.filter { !preferred.contains($0) }.sorted()
         return keys.prefix(limit).map { "\($0)=\(number(m[$0]!))" }.joined(separator: " ")
     }
