@@ -81,7 +81,6 @@ let package = Package(
             name: "TrainyardServing",
             dependencies: [
                 "TrainyardCore",
-                "TrainyardStorage",
                 "TrainyardRuntime",
                 "TrainyardLearners",
                 .product(name: "TrainyardTabular", package: "TrainyardML"),
@@ -154,7 +153,7 @@ let package = Package(
         .testTarget(name: "TrainyardRuntimeTests", dependencies: ["TrainyardRuntime", "TrainyardStorage", "TrainyardApp", "TrainyardTestSupport",
                                                                   .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "TrainyardServingTests", dependencies: ["TrainyardServing", "TrainyardStorage", "TrainyardApp", "TrainyardTestSupport"]),
-        .testTarget(name: "TrainyardAppTests", dependencies: ["TrainyardApp", "TrainyardTestSupport"]),
+        .testTarget(name: "TrainyardAppTests", dependencies: ["TrainyardApp", "TrainyardStorage", "TrainyardTestSupport"]),
         .testTarget(
             name: "TrainyardServerTests",
             dependencies: [

@@ -6,6 +6,7 @@ import TrainyardLearners
 import TrainyardRuntime
 import TrainyardServer
 import TrainyardServing
+import TrainyardStorage
 
 /// The whole system one process runs, built from one configuration:
 /// backends (chosen by the `metadata` / `artifacts` URLs) → runtime (`TrainyardServices`,
@@ -65,15 +66,34 @@ public struct TrainyardApp: Sendable {
         return resolved
     }
 
-    /// A model server on this system (the CLI's local `predict`; a test's server).
+    /// A model server on this system (the CLI's local `predict`; a test's server), reading
+    /// artifacts through the local cache when the resolved options have one.
     public func modelServer(options: ServingOptions? = nil, loadBackoff: Duration = .seconds(5)) -> ModelServer {
-        ModelServer(services: services, options: servingOptions(options), loadBackoff: loadBackoff)
+        let resolved = servingOptions(options)
+        return ModelServer(services: servingServices(resolved), options: resolved, loadBackoff: loadBackoff)
     }
 
-    /// The inference plane: a model server and its routes, with required-model loading wired
-    /// into `readiness`.
+    /// The inference plane: a model server (as `modelServer`) and its routes, with
+    /// required-model loading wired into `readiness`.
     public func inference(readiness: Readiness, options: ServingOptions? = nil) -> InferenceAPI {
-        InferenceAPI.make(services: services, readiness: readiness, options: servingOptions(options))
+        let resolved = servingOptions(options)
+        return InferenceAPI.make(services: servingServices(resolved), readiness: readiness, options: resolved)
+    }
+
+    /// The services the model server reads from: the artifact store behind a local,
+    /// size-bounded cache (`CachingArtifactStore`) when `options.cacheDirectory` is set. A cache
+    /// folder that cannot be used is logged and served around, never fatal.
+    func servingServices(_ options: ServingOptions) -> TrainyardServices {
+        guard let directory = options.cacheDirectory else { return services }
+        var cached = services
+        do {
+            cached.artifacts = try CachingArtifactStore(remote: services.artifacts, directory: directory, namespace: configuration.namespace,
+                                                      maxBytes: options.cacheMaxBytes)
+        } catch {
+            services.logger.warning("artifact cache disabled: cannot use its folder", metadata: ["trainyard.cache": .string(directory.path),
+                                                                                                "error.description": .string("\(error)")])
+        }
+        return cached
     }
 
     // MARK: HTTP

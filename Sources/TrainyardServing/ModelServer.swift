@@ -4,7 +4,6 @@ import ServiceLifecycle
 import Synchronization
 import TrainyardCore
 import TrainyardRuntime
-import TrainyardStorage
 
 /// The model server's core: resolves references to versions, keeps loaded versions in an LRU
 /// cache within a memory budget, and moves traffic when an alias moves.
@@ -64,13 +63,16 @@ public final class ModelServer: Service, Sendable {
     public let loadBackoff: Duration
     static let maxLoadBackoff: Duration = .seconds(300)
 
+    /// - Parameter services: the system to serve from; its artifact store is used as given (the
+    ///   application builder, `TrainyardApp.modelServer`, puts the local cache of
+    ///   `options.cacheDirectory` in front of it).
     /// - Parameter onReadinessChange: called with a reason while required (`preload`) models
     ///   load, and with nil once they are all loaded.
     /// - Parameter loadBackoff: how long a failed load is remembered before the next attempt (doubling).
     public init(services: TrainyardServices, options: ServingOptions = ServingOptions(), metrics: ServingMetrics = ServingMetrics(),
                 loadBackoff: Duration = .seconds(5), onReadinessChange: @escaping @Sendable (String?) -> Void = { _ in }) {
         self.loadBackoff = loadBackoff
-        self.services = Self.withArtifactCache(services, options: options)
+        self.services = services
         self.options = options
         self.metrics = metrics
         self.logger = services.logger
@@ -78,22 +80,6 @@ public final class ModelServer: Service, Sendable {
         if !options.preload.isEmpty {
             state.withLock { $0.pendingRequired = Set(options.preload) }
         }
-    }
-
-    /// `services` whose artifact store reads through a local cache when `options.cacheDirectory`
-    /// is set. Whether a store needs one (it is remote) is the application builder's decision,
-    /// made from the backend's kind (`TrainyardApp.servingOptions`), not guessed here.
-    static func withArtifactCache(_ services: TrainyardServices, options: ServingOptions) -> TrainyardServices {
-        guard let directory = options.cacheDirectory else { return services }
-        var cached = services
-        do {
-            cached.artifacts = try CachingArtifactStore(remote: services.artifacts, directory: directory, namespace: services.configuration.namespace,
-                                                      maxBytes: options.cacheMaxBytes)
-        } catch {
-            services.logger.warning("artifact cache disabled: cannot use its folder", metadata: ["trainyard.cache": .string(directory.path),
-                                                                                                "error.description": .string("\(error)")])
-        }
-        return cached
     }
 
     /// Why the server is not ready for traffic (required models loading); nil when ready.

@@ -3,7 +3,9 @@ import Logging
 import Testing
 import TrainyardApp
 import TrainyardCore
+import TrainyardServer
 import TrainyardRuntime
+import TrainyardStorage
 import TrainyardTestSupport
 
 /// A trainer for `task: command` that trains nothing: versions are registered through the store.
@@ -84,12 +86,17 @@ struct ApplicationBuilderTests {
         #expect(app.servingOptions().cacheDirectory == nil)
         let server = app.modelServer()
         #expect(server.options.maxBatchRows == 7)
-        #expect(server.services.artifacts.location == app.services.artifacts.location)
+        #expect(!(server.services.artifacts is CachingArtifactStore))
         await server.shutdown()
 
+        // A configured cache folder is kept, and the model server reads through it.
         var cached = configuration.serving
         cached.cacheDirectory = root.appendingPathComponent("cache-here")
         #expect(app.servingOptions(cached).cacheDirectory == root.appendingPathComponent("cache-here"))
+        let cachedServer = app.modelServer(options: cached)
+        #expect(cachedServer.services.artifacts is CachingArtifactStore)
+        #expect(app.inference(readiness: Readiness(), options: cached).server.services.artifacts is CachingArtifactStore)
+        await cachedServer.shutdown()
     }
 
     /// A remote artifact store is read through a cache in `{data_dir}/cache`: decided from the

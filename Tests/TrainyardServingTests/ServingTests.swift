@@ -134,14 +134,14 @@ import TrainyardTestSupport
         try await fixture.registerTabular("lin")
         let options = ServingOptions(cacheDirectory: fixture.directory.appendingPathComponent("serving-cache"))
         let row: JSONValue = .object(["a": .int(4), "b": .int(1), "c": .string("u")])
-        let first = ModelServer(services: fixture.services, options: options)
+        let first = fixture.app.modelServer(options: options)
         let expected = try await first.model(for: try ModelReference(parsing: "lin")).predict([row])
         await first.shutdown()
         let cached = try #require(first.services.artifacts as? CachingArtifactStore)
         #expect(try await cached.cachedKeys() == ["models/lin/1/model.bin"])
 
         try await fixture.services.artifacts.delete("models/lin/1/model.bin")
-        let restarted = ModelServer(services: fixture.services, options: options)
+        let restarted = fixture.app.modelServer(options: options)
         #expect(try await restarted.model(for: try ModelReference(parsing: "lin")).predict([row]) == expected)
         await restarted.shutdown()
         // Without the cache the same load fails: the file really is gone from the store.

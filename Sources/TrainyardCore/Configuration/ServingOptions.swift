@@ -25,7 +25,8 @@ public struct ServingOptions: Sendable {
     public var maxBatchWait: Duration
     /// Bring-your-own serve processes.
     public var command: CommandOptions
-    /// Local read-through cache of model artifacts; nil: none. The application builder sets
+    /// Local read-through cache of model artifacts; nil: none. The application builder
+    /// (`TrainyardApp`) puts it in front of the model server's artifact store, and sets
     /// `{data_dir}/cache` when it is unset and the artifact store is remote (a local folder has
     /// nothing to download).
     public var cacheDirectory: URL?
