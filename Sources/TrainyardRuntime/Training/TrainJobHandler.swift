@@ -54,12 +54,14 @@ struct TrainJobHandler: JobHandler {
             let source = spec.staged.first { $0.key == "data.\(channel)" }?.source ?? "data"
             let name = URL(fileURLWithPath: source).lastPathComponent
             let file = inputDir.appendingPathComponent(channel).appendingPathComponent(name.isEmpty ? "data" : name)
+            // The digest computed while downloading: checked without a second pass over the file.
+            let downloaded: StoredObject
             do {
-                try await services.artifacts.download(ArtifactKeys.blob(sha256: sha), to: file)
+                downloaded = try await services.artifacts.download(ArtifactKeys.blob(sha256: sha), to: file)
             } catch let error as TrainyardError where error.code == .notFound {
                 throw TrainingFailure("staged data for \(channel) (sha256 \(sha.prefix(12))…) is missing from the artifact store", retryable: false)
             }
-            guard try Stager.digest(of: file).0 == sha else {
+            guard downloaded.sha256 == sha else {
                 throw TrainingFailure("staged data for \(channel) is corrupt: its sha256 no longer matches", retryable: false)
             }
             inputs[channel] = file
@@ -81,8 +83,8 @@ struct TrainJobHandler: JobHandler {
                 let dir = work.appendingPathComponent("parent")
                 for artifact in parent.manifest.artifacts {
                     let file = dir.appendingPathComponent(artifact.name)
-                    try await services.artifacts.download(ArtifactKeys.versionFile(spec.name, parent.version, artifact.name), to: file)
-                    guard try Stager.digest(of: file).0 == artifact.sha256 else {
+                    let downloaded = try await services.artifacts.download(ArtifactKeys.versionFile(spec.name, parent.version, artifact.name), to: file)
+                    guard downloaded.sha256 == artifact.sha256 else {
                         throw TrainingFailure("warm start: artifact \(artifact.name) of \(reference) is corrupt (sha256 mismatch)", retryable: false)
                     }
                 }
