@@ -133,6 +133,26 @@ struct ArtifactStoreContractTests {
         #expect(try await store.list(prefix: "") == ["jobs/1/log"])
     }
 
+    /// `AsyncStream` ends quietly when the task reading it is cancelled; the store must not
+    /// take that end for the last chunk and keep a short object.
+    @Test(arguments: backends) func aCancelledStreamedWriteChangesNothing(_ backend: ArtifactBackend) async throws {
+        let store = try backend.makeStore()
+        try await store.put("jobs/1/log", data: Data("old".utf8))
+        let (input, feed) = AsyncStream<Data>.makeStream()
+        let (pulled, pull) = AsyncStream<Void>.makeStream()
+        let chunks = input.map { chunk in pull.yield(); return chunk }
+        let writer = Task { try await store.put("jobs/1/log", from: chunks) }
+        var pulls = pulled.makeAsyncIterator()
+        feed.yield(Data("partial".utf8))
+        _ = await pulls.next()
+        writer.cancel()
+
+        await #expect(throws: CancellationError.self) { try await writer.value }
+        feed.finish()
+        #expect(try await store.get("jobs/1/log") == Data("old".utf8))
+        #expect(try await store.list(prefix: "") == ["jobs/1/log"])
+    }
+
     @Test(arguments: backends) func streamedWriteAndReadOfAMultiMebibyteObject(_ backend: ArtifactBackend) async throws {
         let store = try backend.makeStore()
         let payload = Self.payload(5 << 20 + 123)

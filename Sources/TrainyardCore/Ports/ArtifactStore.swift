@@ -20,7 +20,9 @@ public protocol ArtifactStore: Sendable {
     func put(_ key: String, file: URL) async throws -> StoredObject
     /// Writes the bytes `chunks` yields, in order, at `key`: the object appears whole once the
     /// sequence ends, and not at all if the sequence throws (or the task is cancelled), which
-    /// leaves an older object at `key` as it was. Chunks may have any size; a backend writes
+    /// leaves an older object at `key` as it was. A sequence that simply ends because the task
+    /// was cancelled (as `AsyncStream` does) is a failed write too, never a short object.
+    /// Chunks may have any size; a backend writes
     /// them as they come (a folder appends to a temporary file, S3 gathers them into the parts
     /// of a multipart upload), so memory stays bounded by one chunk or one part.
     @discardableResult

@@ -72,6 +72,9 @@ public struct FileArtifactStore: ArtifactStore {
                 size += Int64(chunk.count)
                 try await runBlocking { try chunk.withUnsafeBytes { try file.write($0) } }
             }
+            // An AsyncStream ends (rather than throws) when its task is cancelled: never
+            // publish what a cancelled writer had sent so far as the whole object.
+            try Task.checkCancellation()
             try await runBlocking { try file.commit(to: target) }
             return StoredObject(key: key, sha256: hasher.finalize().hex, bytes: size)
         } catch {
