@@ -20,8 +20,9 @@ struct Harness {
     ///     lease on a loaded 2-core machine.
     ///   - trainer: replaces the command trainer for `task: command` (test trainers).
     ///   - artifacts: wraps or replaces the artifact store (fault injection), given the folder store.
+    ///   - clock: the stores' time (a `ManualClock` expires leases without waiting).
     init(leaseDuration: Duration = .seconds(10), trainer: (any Trainer)? = nil,
-         artifacts: ((FileArtifactStore) throws -> any ArtifactStore)? = nil) async throws {
+         artifacts: ((FileArtifactStore) throws -> any ArtifactStore)? = nil, clock: any WallClock = SystemClock()) async throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("trainyard-runtime-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         var config = TrainyardConfiguration()
@@ -30,7 +31,7 @@ struct Harness {
         var logger = Logger(label: "trainyard-test")
         logger.logLevel = .critical
         var services = try await TrainyardApp.build(config, trainers: TrainerRegistry([.command: trainer ?? CommandTrainer(terminationGrace: .seconds(1))]),
-                                                    retryPolicy: Self.retryPolicy, logger: logger).services
+                                                    clock: clock, retryPolicy: Self.retryPolicy, logger: logger).services
         if let artifacts, let files = services.artifacts as? FileArtifactStore { services.artifacts = try artifacts(files) }
         self.services = services
     }

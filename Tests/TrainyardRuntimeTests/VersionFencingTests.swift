@@ -49,15 +49,16 @@ struct GatedAttemptWrites: ArtifactStore {
 
 @Suite("Fenced, write-once versions", .serialized)
 struct VersionFencingTests {
-    /// Takes the job over once `lease` has expired: the next dequeue returns it to the queue and
-    /// hands it out again as the next attempt.
-    func takeOver(_ h: Harness) async throws -> Lease {
-        let next = Box<Lease?>(nil)
-        try await h.eventually("the expired lease to be taken over", timeout: .seconds(60)) {
-            next.set(try await h.store.dequeue(workerID: "fast", kinds: [.train], leaseDuration: .seconds(600)))
-            return next.get != nil
+    /// Moves the stores' clock past the running attempt's lease and takes the job over: the
+    /// dequeue returns the expired job to the queue (after its retry backoff, also passed) and
+    /// hands it out again as the next attempt. No waiting on the wall clock.
+    func takeOver(_ h: Harness, clock: ManualClock) async throws -> Lease {
+        for _ in 0..<10 {
+            clock.advance(by: .seconds(700))
+            if let lease = try await h.store.dequeue(workerID: "fast", kinds: [.train], leaseDuration: .seconds(600)) { return lease }
         }
-        return try #require(next.get)
+        Issue.record("the expired lease was not taken over")
+        throw CancellationError()
     }
 
     /// Every file of the registered version matches its manifest digest; returns the manifest.
@@ -76,16 +77,16 @@ struct VersionFencingTests {
     /// finishes writing afterwards. The version stays attempt 2's, digests verified, and attempt
     /// 1 is told it lost its lease.
     @Test func staleAttemptFinishingLateCannotOverwriteTheRegisteredVersion() async throws {
-        let reached = Box(false), gate = Box(false)
+        let reached = Box(false), gate = Box(false), clock = ManualClock(Date())
         let h = try await Harness(trainer: AttemptStampingTrainer(),
-                                  artifacts: { GatedAttemptWrites(base: $0, attempt: 1, reached: reached, gate: gate) })
+                                  artifacts: { GatedAttemptWrites(base: $0, attempt: 1, reached: reached, gate: gate) }, clock: clock)
         let job = try await h.submit(h.spec(extra: "retries: 2"), folder: try h.specFolder())
-        // A one-second lease and no heartbeat: attempt 1 loses its lease while its write is held.
-        let first = try #require(try await h.store.dequeue(workerID: "slow", kinds: [.train], leaseDuration: .seconds(1)))
+        // No heartbeat, and the clock moved past the lease while attempt 1's write is held.
+        let first = try #require(try await h.store.dequeue(workerID: "slow", kinds: [.train], leaseDuration: .seconds(600)))
         let slow = Task { await JobRunner(services: h.services, workerID: "slow", heartbeatInterval: .seconds(3600)).run(first) }
         try await h.eventually("attempt 1 to start writing its version", timeout: .seconds(60)) { reached.get }
 
-        let second = try await takeOver(h)
+        let second = try await takeOver(h, clock: clock)
         #expect(second.token.attempt == 2)
         await JobRunner(services: h.services, workerID: "fast").run(second)
         #expect(try await h.store.job(job.id)?.state == .succeeded)
@@ -109,9 +110,10 @@ struct VersionFencingTests {
     /// the lease sets those files aside and publishes its own; the earlier one, coming back,
     /// cannot publish over it.
     @Test func publishedButUnregisteredFilesOfAnEarlierAttemptAreSetAside() async throws {
-        let h = try await Harness(trainer: AttemptStampingTrainer())
+        let clock = ManualClock(Date())
+        let h = try await Harness(trainer: AttemptStampingTrainer(), clock: clock)
         let job = try await h.submit(h.spec(extra: "retries: 2"), folder: try h.specFolder())
-        let first = try #require(try await h.store.dequeue(workerID: "slow", kinds: [.train], leaseDuration: .seconds(1)))
+        let first = try #require(try await h.store.dequeue(workerID: "slow", kinds: [.train], leaseDuration: .seconds(600)))
         let name = try ModelName("byom")
         let number = try await h.store.reserveVersion(first.token)
         func publication(_ lease: Lease) -> VersionPublication {
@@ -128,7 +130,7 @@ struct VersionFencingTests {
         // Attempt 1 publishes, then dies before its `complete`.
         try await stage(first)
         try await publication(first).publish()
-        let second = try await takeOver(h)
+        let second = try await takeOver(h, clock: clock)
         try await stage(second)
         try await publication(second).publish()
         #expect(try await h.services.artifacts.get(ArtifactKeys.versionFile(name, number, "model.bin")) == Data("model of attempt 2".utf8))
