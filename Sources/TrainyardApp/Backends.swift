@@ -24,6 +24,8 @@ enum Backends {
             store = try SQLiteMetadataStore(file: file, namespace: configuration.namespace, clock: clock, retryPolicy: retryPolicy, onChange: onChange)
         case .postgres:
             throw unavailable("metadata", "postgres:// metadata stores", "sqlite:///path/trainyard.sqlite (or --data-dir)")
+        case .memory:
+            store = InMemoryMetadataStore(clock: clock, retryPolicy: retryPolicy, onChange: onChange)
         }
         for kind in JobKind.allCases {
             try await store.setRunningCap(configuration.maxRunning[kind], for: kind)
@@ -37,13 +39,15 @@ enum Backends {
             return try FileArtifactStore(root: root, namespace: configuration.namespace)
         case .s3:
             throw unavailable("artifacts", "s3:// artifact stores", "file:///path (or --data-dir)")
+        case .memory:
+            return InMemoryArtifactStore()
         }
     }
 
     /// Whether reading an artifact means a download, so the model server keeps a local cache.
     static func isRemote(_ backend: ArtifactBackend) -> Bool {
         switch backend {
-        case .folder: false
+        case .folder, .memory: false
         case .s3: true
         }
     }

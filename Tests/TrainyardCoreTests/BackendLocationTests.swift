@@ -29,6 +29,15 @@ struct BackendLocationTests {
         #expect(try ArtifactBackend(parsing: "s3://models-bucket/team/").description == "s3://models-bucket/team/")
     }
 
+    /// `memory:` (fast tests): in-process stores; nothing may follow the scheme.
+    @Test func memoryTakesNothingAfterTheScheme() throws {
+        #expect(try MetadataBackend(parsing: "memory:") == .memory)
+        #expect(try ArtifactBackend(parsing: "memory://") == .memory)
+        #expect(ArtifactBackend.memory.description == "memory:")
+        #expect(throws: TrainyardError.self) { try MetadataBackend(parsing: "memory:/srv/x") }
+        #expect(throws: TrainyardError.self) { try ArtifactBackend(parsing: "memory://host") }
+    }
+
     /// Every refusal names the key and says what was expected.
     @Test(arguments: [
         ("metadata", "mysql://db/x", "unknown backend \"mysql\""),

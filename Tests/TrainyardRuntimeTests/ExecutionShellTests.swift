@@ -39,7 +39,7 @@ struct ExecutionShellTests {
 
     /// A kind this build has no handler for fails at once, saying so, without retries.
     @Test func jobKindWithoutAHandlerFailsWithItsReason() async throws {
-        let h = try await Harness()
+        let h = try await Harness(inMemory: true)
         let parsed = try SpecParser().parse(h.spec(extra: "retries: 3"))
         let job = try await h.store.enqueue(EnqueueRequest(kind: .transform, spec: parsed.spec))
         let lease = try #require(try await h.store.dequeue(workerID: "w", kinds: [.transform], leaseDuration: .seconds(600)))

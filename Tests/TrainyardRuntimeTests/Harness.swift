@@ -21,18 +21,26 @@ struct Harness {
     ///   - trainer: replaces the command trainer for `task: command` (test trainers).
     ///   - artifacts: wraps or replaces the artifact store (fault injection), given the folder store.
     ///   - clock: the stores' time (a `ManualClock` expires leases without waiting).
+    ///   - inMemory: the in-memory metadata and artifact stores instead of SQLite and a folder.
+    ///   - wrap: wraps whichever artifact store was built (fault injection on any backend).
     init(leaseDuration: Duration = .seconds(10), trainer: (any Trainer)? = nil,
-         artifacts: ((FileArtifactStore) throws -> any ArtifactStore)? = nil, clock: any WallClock = SystemClock()) async throws {
+         artifacts: ((FileArtifactStore) throws -> any ArtifactStore)? = nil, clock: any WallClock = SystemClock(),
+         inMemory: Bool = false, wrap: (@Sendable (any ArtifactStore) -> any ArtifactStore)? = nil) async throws {
         root = FileManager.default.temporaryDirectory.appendingPathComponent("trainyard-runtime-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         var config = TrainyardConfiguration()
         config.dataDirectory = root.appendingPathComponent("data")
         config.leaseDuration = leaseDuration
+        if inMemory {
+            config.metadata = .memory
+            config.artifacts = .memory
+        }
         var logger = Logger(label: "trainyard-test")
         logger.logLevel = .critical
         var services = try await TrainyardApp.build(config, trainers: TrainerRegistry([.command: trainer ?? CommandTrainer(terminationGrace: .seconds(1))]),
                                                     clock: clock, retryPolicy: Self.retryPolicy, logger: logger).services
         if let artifacts, let files = services.artifacts as? FileArtifactStore { services.artifacts = try artifacts(files) }
+        if let wrap { services.artifacts = wrap(services.artifacts) }
         self.services = services
     }
 

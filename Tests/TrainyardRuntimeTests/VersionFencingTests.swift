@@ -76,10 +76,11 @@ struct VersionFencingTests {
     /// The test: attempt 1 loses its lease while writing, attempt 2 registers, attempt 1
     /// finishes writing afterwards. The version stays attempt 2's, digests verified, and attempt
     /// 1 is told it lost its lease.
-    @Test func staleAttemptFinishingLateCannotOverwriteTheRegisteredVersion() async throws {
+    /// Runs on SQLite + a folder and on the in-memory stores: the guarantee is the ports', not one backend's.
+    @Test(arguments: [false, true]) func staleAttemptFinishingLateCannotOverwriteTheRegisteredVersion(inMemory: Bool) async throws {
         let reached = Box(false), gate = Box(false), clock = ManualClock(Date())
-        let h = try await Harness(trainer: AttemptStampingTrainer(),
-                                  artifacts: { GatedAttemptWrites(base: $0, attempt: 1, reached: reached, gate: gate) }, clock: clock)
+        let h = try await Harness(trainer: AttemptStampingTrainer(), clock: clock, inMemory: inMemory,
+                                  wrap: { GatedAttemptWrites(base: $0, attempt: 1, reached: reached, gate: gate) })
         let job = try await h.submit(h.spec(extra: "retries: 2"), folder: try h.specFolder())
         // No heartbeat, and the clock moved past the lease while attempt 1's write is held.
         let first = try #require(try await h.store.dequeue(workerID: "slow", kinds: [.train], leaseDuration: .seconds(600)))
@@ -109,9 +110,9 @@ struct VersionFencingTests {
     /// An earlier attempt that published and then died before registering: the attempt holding
     /// the lease sets those files aside and publishes its own; the earlier one, coming back,
     /// cannot publish over it.
-    @Test func publishedButUnregisteredFilesOfAnEarlierAttemptAreSetAside() async throws {
+    @Test(arguments: [false, true]) func publishedButUnregisteredFilesOfAnEarlierAttemptAreSetAside(inMemory: Bool) async throws {
         let clock = ManualClock(Date())
-        let h = try await Harness(trainer: AttemptStampingTrainer(), clock: clock)
+        let h = try await Harness(trainer: AttemptStampingTrainer(), clock: clock, inMemory: inMemory)
         let job = try await h.submit(h.spec(extra: "retries: 2"), folder: try h.specFolder())
         let first = try #require(try await h.store.dequeue(workerID: "slow", kinds: [.train], leaseDuration: .seconds(600)))
         let name = try ModelName("byom")

@@ -11,17 +11,22 @@ public enum MetadataBackend: Sendable, Equatable, CustomStringConvertible {
     /// A PostgreSQL database: `postgres://user@host:5432/database` (or `postgresql://`). The URL
     /// may carry a password; `description` never shows it.
     case postgres(url: URL)
+    /// `memory:`: in this process only, gone when it exits (fast tests, trying things out).
+    case memory
 
     /// Parses a `metadata` URL; `key` names the setting in errors.
     public init(parsing text: String, key: String = "metadata") throws(TrainyardError) {
         let url = try BackendURL(text, key: key, expected: "sqlite:///absolute/path/trainyard.sqlite or postgres://user@host:5432/database")
         switch url.scheme {
+        case "memory":
+            try url.requireNothingElse(example: "memory:")
+            self = .memory
         case "sqlite":
             self = .sqlite(file: try url.absoluteFilePath(example: "sqlite:///absolute/path/trainyard.sqlite"))
         case "postgres", "postgresql":
             self = .postgres(url: try url.server(example: "postgres://user@host:5432/database", needsPath: "a database name"))
         default:
-            throw url.unknownScheme(supported: "sqlite:// or postgres://")
+            throw url.unknownScheme(supported: "sqlite://, postgres:// or memory:")
         }
     }
 
@@ -30,6 +35,7 @@ public enum MetadataBackend: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .sqlite(let file): "sqlite://\(file.path)"
         case .postgres(let url): BackendURL.redacted(url)
+        case .memory: "memory:"
         }
     }
 }
@@ -41,11 +47,16 @@ public enum ArtifactBackend: Sendable, Equatable, CustomStringConvertible {
     case folder(URL)
     /// An S3 bucket and key prefix (empty for the whole bucket): `s3://bucket/prefix`.
     case s3(bucket: String, prefix: String)
+    /// `memory:`: in this process only, gone when it exits (fast tests, trying things out).
+    case memory
 
     /// Parses an `artifacts` URL; `key` names the setting in errors.
     public init(parsing text: String, key: String = "artifacts") throws(TrainyardError) {
         let url = try BackendURL(text, key: key, expected: "file:///absolute/path or s3://bucket/prefix")
         switch url.scheme {
+        case "memory":
+            try url.requireNothingElse(example: "memory:")
+            self = .memory
         case "file":
             self = .folder(try url.absoluteFilePath(example: "file:///absolute/path"))
         case "s3":
@@ -55,7 +66,7 @@ public enum ArtifactBackend: Sendable, Equatable, CustomStringConvertible {
             while prefix.hasPrefix("/") { prefix.removeFirst() }
             self = .s3(bucket: server.host ?? "", prefix: prefix)
         default:
-            throw url.unknownScheme(supported: "file:// or s3://")
+            throw url.unknownScheme(supported: "file://, s3:// or memory:")
         }
     }
 
@@ -63,6 +74,7 @@ public enum ArtifactBackend: Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .folder(let folder): "file://\(folder.path)"
         case .s3(let bucket, let prefix): "s3://\(bucket)/\(prefix)"
+        case .memory: "memory:"
         }
     }
 }
@@ -110,6 +122,14 @@ struct BackendURL {
         }
         guard let url = components.url else { throw invalid("it is not a valid URL: \(example)") }
         return url
+    }
+
+    /// `memory:` (or `memory://`): nothing after the scheme.
+    func requireNothingElse(example: String) throws(TrainyardError) {
+        guard components.host?.isEmpty ?? true, components.path.isEmpty, components.query == nil, components.fragment == nil,
+              components.user == nil, components.port == nil else {
+            throw invalid("it takes nothing after the scheme: \(example)")
+        }
     }
 
     func unknownScheme(supported: String) -> TrainyardError {
