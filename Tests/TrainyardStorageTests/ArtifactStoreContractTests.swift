@@ -203,6 +203,8 @@ struct ArtifactStoreContractTests {
         #expect(downloaded == written)
         #expect(try Data(contentsOf: target) == payload)
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["copy.bin"])
+        // Only the owner may read what was downloaded (models and staged data are nobody else's).
+        #expect(try FileManager.default.attributesOfItem(atPath: target.path)[.posixPermissions] as? Int == 0o600)
         // Downloading again replaces the file.
         #expect(try await store.download(key, to: target) == written)
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["copy.bin"])

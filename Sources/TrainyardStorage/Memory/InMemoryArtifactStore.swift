@@ -82,12 +82,25 @@ public final class InMemoryArtifactStore: ArtifactStore {
     @discardableResult
     public func download(_ key: String, to file: URL) async throws -> StoredObject {
         let object = try object(key)
-        try await runBlocking {
-            try PrivateFiles.makeDirectory(file.deletingLastPathComponent())
-            // A temporary file beside `file`, then a rename: a reader never sees half of it.
-            try object.bytes.write(to: file, options: .atomic)
-        }
+        try await runBlocking { try Self.writeAtomically(object.bytes, to: file) }
         return StoredObject(key: key, sha256: object.sha256, bytes: Int64(object.bytes.count))
+    }
+
+    /// A temporary file beside `file`, then a rename, so a reader never sees half of it; 0600
+    /// in a 0700 folder when created, as the folder store's downloads are.
+    private static func writeAtomically(_ bytes: Data, to file: URL) throws {
+        let folder = file.deletingLastPathComponent()
+        try PrivateFiles.makeDirectory(folder)
+        let temporary = folder.appendingPathComponent(".download-\(UUID().uuidString)")
+        let handle = FileHandle(fileDescriptor: try PrivateFiles.createFile(temporary), closeOnDealloc: true)
+        do {
+            try handle.write(contentsOf: bytes)
+            try handle.close()
+            guard rename(temporary.path, file.path) == 0 else { throw PrivateFiles.ioError(errno, "writing", file.path) }
+        } catch {
+            unlink(temporary.path)
+            throw error
+        }
     }
 
     /// The object at a valid `key`, or `.notFound`.
