@@ -242,7 +242,7 @@ public enum Payloads {
     }
 
     private static func checkDatatype(_ datatype: String, _ data: [JSONValue], path: String) throws(TrainyardError) {
-        let numeric = ["INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64", "FP16", "FP32", "FP64"]
+        let numeric = ["INT8", "INT16", "INT32", "INT64", "UINT8", "UINT16", "UINT32", "UINT64", "FP16", "BF16", "FP32", "FP64"]
         switch datatype {
         case "BYTES":
             if let i = data.firstIndex(where: { if case .string = $0 { return false } else { return true } }) {
@@ -257,7 +257,7 @@ public enum Payloads {
                 throw bad("\"\(path).data[\(i)]\": a \(datatype) tensor holds numbers")
             }
         default:
-            throw bad("\"\(path).datatype\" \"\(clientEcho(datatype))\" is not a V2 datatype (BOOL, INT8…INT64, UINT8…UINT64, FP16, FP32, FP64, BYTES)")
+            throw bad("\"\(path).datatype\" \"\(clientEcho(datatype))\" is not a V2 datatype (BOOL, INT8…INT64, UINT8…UINT64, FP16, BF16, FP32, FP64, BYTES)")
         }
     }
 

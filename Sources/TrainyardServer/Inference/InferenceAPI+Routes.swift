@@ -79,18 +79,27 @@ extension InferenceAPI {
                     return notReady("\(ref) is loading")
                 },
                 APIRoute(.post, base + "/infer", scope: .predict, operationID: "v2Infer\(suffix)", summary: "V2 inference", tag: "kserve-v2",
-                         requestBody: APIRequestBody(["application/json": InferenceSchema.v2Request], description: "Input tensors"),
-                         responses: [.json(200, "Output tensors", InferenceSchema.v2Response)] + InferenceSchema.errors,
+                         query: [APIParameter(V2BinaryTensors.headerName, in: "header",
+                                               "Binary tensor extension: the length in bytes of the JSON header that starts the body; the raw tensor data follows it",
+                                               schema: Schema.integer)],
+                         requestBody: APIRequestBody(["application/json": InferenceSchema.v2Request,
+                                                      "application/octet-stream": InferenceSchema.binaryBody],
+                                                     description: "Input tensors: JSON, or (with Inference-Header-Content-Length) a JSON header followed by each binary input's bytes"),
+                         responses: [APIResponse(200, "Output tensors (binary outputs follow the JSON header; Inference-Header-Content-Length gives its length)",
+                                                 content: ["application/json": InferenceSchema.v2Response, "application/octet-stream": InferenceSchema.binaryBody])]
+                             + InferenceSchema.errors,
                          handler: instrumented("v2") { request, context in
                     let ref = try reference(context)
-                    let body = try await Self.jsonBody(request, context)
+                    let body = try await Self.v2Request(request, context, maxElements: server.services.configuration.limits.tensorElements)
                     let model = try await server.model(for: ref)
                     let rows = try Payloads.v2Rows(body, schema: model.schema, maxElements: server.services.configuration.limits.tensorElements)
                     let outputs = try await model.predict(rows)
+                    let selected = try V2BinaryTensors.selectOutputs(Payloads.v2Outputs(outputs, model: model), request: body)
                     var answer: [String: JSONValue] = ["model_name": .string(model.name.rawValue), "model_version": .string(String(model.number)),
-                                                       "outputs": .array(Payloads.v2Outputs(outputs, model: model))]
+                                                       "outputs": .array(selected.outputs)]
                     if let id = body["id"] { answer["id"] = id }
-                    return Self.respond(.object(answer), model: model)
+                    guard selected.binary else { return Self.respond(.object(answer), model: model) }
+                    return Self.respondBinary(header: .object(answer), tail: selected.tail, model: model)
                 }),
             ]
         }

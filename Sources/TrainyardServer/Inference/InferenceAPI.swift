@@ -12,6 +12,8 @@ extension HTTPField.Name {
     public static let modelVersion = HTTPField.Name("X-Trainyard-Model-Version")!
     /// The model that answered an inference request.
     public static let modelName = HTTPField.Name("X-Trainyard-Model")!
+    /// KServe V2 binary tensor extension: the JSON header's length, on requests and responses.
+    public static let inferenceHeaderContentLength = HTTPField.Name(V2BinaryTensors.headerName)!
 }
 
 /// The inference plane: native, KServe V2, TensorFlow Serving REST, MLflow/SageMaker, the
@@ -102,6 +104,34 @@ public struct InferenceAPI: Sendable {
         guard isJSON(type) else { throw unsupported(type ?? "", accepted: "application/json") }
         let buffer = try await body(request, context)
         return try FastJSON.parse(buffer.readableBytesView)
+    }
+
+    /// A V2 inference request: JSON, or with `Inference-Header-Content-Length` the binary tensor
+    /// extension (JSON header + raw tensor bytes, decoded into each input's `data` here).
+    static func v2Request(_ request: Request, _ context: TrainyardRequestContext, maxElements: Int) async throws -> JSONValue {
+        let type = HTTPHelpers.mediaType(request)
+        guard let headerLength = request.headers[.inferenceHeaderContentLength] else {
+            if type == "application/octet-stream" {
+                throw TrainyardError(.invalidArgument, "a binary V2 request needs the \(V2BinaryTensors.headerName) header (the JSON header's length in bytes)")
+            }
+            return try await jsonBody(request, context)
+        }
+        guard type == nil || type == "application/octet-stream" || isJSON(type) else {
+            throw unsupported(type ?? "", accepted: "application/octet-stream or application/json")
+        }
+        let buffer = try await body(request, context)
+        let (header, tail) = try V2BinaryTensors.split(Array(buffer.readableBytesView), headerLength: headerLength)
+        return try V2BinaryTensors.inlineInputs(header, tail: tail, maxElements: maxElements)
+    }
+
+    /// A V2 answer with binary outputs: the JSON header, then their bytes.
+    static func respondBinary(header: JSONValue, tail: [UInt8], model: ServedModel) -> Response {
+        var bytes = FastJSON.serialize(header)
+        var headers: HTTPFields = [.contentType: "application/octet-stream", .inferenceHeaderContentLength: String(bytes.count)]
+        headers[.modelName] = model.name.rawValue
+        headers[.modelVersion] = String(model.number)
+        bytes += tail
+        return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: bytes)))
     }
 
     /// Rows from a JSON (protocol-specific `json`), CSV or (where `plainText` is given) text/plain body.
@@ -203,7 +233,9 @@ enum InferenceSchema {
     static let predictions = Schema.object(["predictions": Schema.array(Schema.anyValue)])
     static let tensor = Schema.object(["name": Schema.string, "shape": Schema.array(Schema.integer), "datatype": Schema.string,
                                        "data": Schema.array(Schema.anyValue)], required: ["name", "shape", "datatype", "data"])
-    static let v2Request = Schema.object(["id": Schema.string, "inputs": Schema.array(tensor)], required: ["inputs"])
+    static let v2Request = Schema.object(["id": Schema.string, "inputs": Schema.array(tensor), "outputs": Schema.array(Schema.anyValue),
+                                          "parameters": Schema.anyValue], required: ["inputs"])
+    static let binaryBody: JSONValue = .object(["type": .string("string"), "format": .string("binary")])
     static let v2Response = Schema.object(["model_name": Schema.string, "model_version": Schema.string, "id": Schema.string,
                                            "outputs": Schema.array(tensor)], required: ["model_name", "outputs"])
     static let entity = Schema.object(["text": Schema.string, "tag": Schema.string, "score": Schema.number, "start": Schema.integer, "end": Schema.integer])
