@@ -8,12 +8,17 @@ struct WorkerCrashTests {
     @Test func killedWorkerJobIsRetriedAndRegisteredOnce() async throws {
         let cli = try CLIHarness()
         let marker = "crash-\(UUID().uuidString.prefix(8))"
+        // The program trains until the test lets it finish (the go file): the first attempt is
+        // killed mid-training however slow the machine is, the second one finishes.
+        let go = cli.workDirectory.appendingPathComponent("go-\(marker)")
         _ = try cli.write("slow/train.py", """
             import os, sys, time
             # \(marker)
-            for step in range(1, 7):
+            step = 0
+            while not os.path.exists(\"\(go.path)\"):
+                step += 1
                 print(f"metric: loss={1.0 / step} step={step}", flush=True)
-                time.sleep(0.5)
+                time.sleep(0.3)
             open(os.path.join(os.environ["TRAINYARD_MODEL_DIR"], "model.txt"), "w").write("done")
             """)
         let spec = try cli.write("slow/spec.yaml", """
@@ -38,6 +43,7 @@ struct WorkerCrashTests {
         first.waitUntilExit()
         // The training program dies with its worker (parent-death signal; ChildLifetimeTests
         // checks that directly), so nothing of the first attempt writes anything more.
+        #expect(FileManager.default.createFile(atPath: go.path, contents: Data()))
 
         let second = cli.start(["worker", "--workers", "1", "--exit-when-idle", "4s"], environment: lease)
         var finalState = ""
