@@ -23,6 +23,8 @@ public final class ModelServer: Service, Sendable {
     public let services: TrainyardServices
     public let options: ServingOptions
     public let metrics: ServingMetrics
+    /// Which model the routes that name none serve (`/invocations`, `/predict`, `/ner`).
+    public let defaults: ServingDefaults
     let logger: Logger
     private let state = Mutex(State())
     private let onReadinessChange: @Sendable (String?) -> Void
@@ -75,6 +77,7 @@ public final class ModelServer: Service, Sendable {
         self.services = services
         self.options = options
         self.metrics = metrics
+        self.defaults = ServingDefaults(store: services.store, options: options)
         self.logger = services.logger
         self.onReadinessChange = onReadinessChange
         if !options.preload.isEmpty {
@@ -265,7 +268,8 @@ public final class ModelServer: Service, Sendable {
     // MARK: Alias watching (Service)
 
     /// Preloads the required models, then polls the alias table every `aliasPollInterval`
-    /// until shutdown, swapping references whose alias moved. Stops serve processes at the end.
+    /// until shutdown, swapping references whose alias moved and loading the default, text and
+    /// NER models (`keepDefaultsLoaded`). Stops serve processes at the end.
     public func run() async throws {
         if !options.preload.isEmpty {
             onReadinessChange(notReadyReason)
@@ -285,6 +289,7 @@ public final class ModelServer: Service, Sendable {
         }
         await withGracefulShutdownHandler {
             while !Task.isCancelled && !Task.isShuttingDownGracefully {
+                await keepDefaultsLoaded()
                 await refreshAliases()
                 try? await Task.sleep(for: options.aliasPollInterval)
             }

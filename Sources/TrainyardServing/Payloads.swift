@@ -110,6 +110,34 @@ public enum Payloads {
         return rows
     }
 
+    /// CSV for a model with named `columns` (SageMaker's default is header-less, columns in the
+    /// model's order): the first line is a header only when it names exactly those columns (in
+    /// any order); otherwise every line is a row of values in the model's column order.
+    public static func csvRows(_ data: some Collection<UInt8>, columns: [String]) throws(TrainyardError) -> [JSONValue] {
+        let records = try parseCSV(Array(data))
+        guard let first = records.first else { throw bad("the CSV body is empty; expected rows of \(columns.count) values (\(columnList(columns)))") }
+        let names = first.map { $0.trimmingCharacters(in: .whitespaces) }
+        let hasHeader = names.count == columns.count && Set(names) == Set(columns)
+        let header = hasHeader ? names : columns
+        var rows: [JSONValue] = []
+        for (i, fields) in records.enumerated() where !(hasHeader && i == 0) {
+            if fields.count == 1 && fields[0].isEmpty { continue }
+            guard fields.count == header.count else {
+                throw bad(hasHeader ? "CSV line \(i + 1) has \(fields.count) fields; the header has \(header.count)"
+                                    : "CSV line \(i + 1) has \(fields.count) fields; the model takes \(columns.count) columns in this order: \(columnList(columns)) (a header line, if sent, must name exactly these columns)")
+            }
+            var o: [String: JSONValue] = [:]
+            for (name, field) in zip(header, fields) { o[name] = scalar(field) }
+            rows.append(.object(o))
+        }
+        return rows
+    }
+
+    static func columnList(_ columns: [String]) -> String {
+        let shown = columns.prefix(20).map { clientEcho($0, limit: 40) }.joined(separator: ", ")
+        return columns.count > 20 ? shown + ", … (\(columns.count) in all)" : shown
+    }
+
     static func scalar(_ field: String) -> JSONValue {
         let t = field.trimmingCharacters(in: .whitespaces)
         if t.isEmpty || t == "NA" || t == "NaN" || t == "null" { return .null }

@@ -200,15 +200,17 @@ import TrainyardTestSupport
     }
 
     /// Found by schemathesis: after the default model's only version was deleted, /ping said
-    /// "loading" forever (a 503 for a load that can never start).
-    @Test func pingWithNothingToServeIsAliveNotLoading() async throws {
+    /// "loading" forever (a 503 for a load that can never start). /ping is 200 only when
+    /// /invocations can serve (issue 11), so it says there is nothing to serve instead.
+    @Test func pingWithNothingToServeSaysSoNotLoading() async throws {
         let f = try await Fixture.make()
         defer { f.remove() }
         try await f.registerVersion("gone")
         try await f.store.deleteVersion(try ModelName("gone"), version: 1)
         try await f.withInference(options: ServingOptions()) { client, _ in
             let ping = try await client.execute(uri: "/ping", method: .get)
-            #expect(ping.status == .ok, "\(ping.text)")
+            #expect(ping.status == .serviceUnavailable, "\(ping.text)")
+            #expect(try ping.json()["status"]?.stringValue == "no_model", "\(ping.text)")
         }
     }
 

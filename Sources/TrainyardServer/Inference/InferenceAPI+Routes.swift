@@ -163,16 +163,20 @@ extension InferenceAPI {
         // Open to anyone (SageMaker pings without credentials), so with tokens configured a caller
         // without a predict token learns only whether the default model is resident: no load is
         // started for them and no model name is shown (nor in the X-Trainyard-Model header).
+        // 200 means /invocations can serve now (SageMaker routes traffic on it); the model server
+        // loads the default model at start (ModelServer.keepDefaultsLoaded), not on a probe.
         let ping: APIRoute.Handler = { _, context in
             if let reason = readiness.notReadyReason ?? server.notReadyReason { return notReady(reason) }
             let trusted = server.services.configuration.tokens.isEmpty || context.caller?.allows(.predict) == true
-            let alive = Self.respond(.object(["status": .string("ok")]), model: nil)
-            // Nothing to serve (no model, or the default model has no version): alive, and
-            // /invocations answers 404. Waiting for a load that cannot start would be "loading" forever.
-            guard let ref = try? await defaultReference() else { return alive }
+            let ref: ModelReference
+            do { ref = try await defaultReference() } catch let error as TrainyardError where error.code == .notFound || error.code == .invalidArgument {
+                return notReady(trusted ? error.message : "there is no default model to serve", status: "no_model")
+            }
             if let model = server.cached(ref) { return Self.respond(.object(["status": .string("ok")]), model: trusted ? model : nil) }
             let version: ModelVersion
-            do { version = try await server.services.store.resolve(ref) } catch let error as TrainyardError where error.code == .notFound { return alive }
+            do { version = try await server.services.store.resolve(ref) } catch let error as TrainyardError where error.code == .notFound {
+                return notReady(trusted ? error.message : "there is no default model to serve", status: "no_model")
+            }
             guard trusted else { return notReady("the default model is not loaded yet") }
             if let failure = server.loadFailure(of: version) {
                 return notReady(Self.loadFailed(ref, failure.error, retryIn: failure.retryIn).message, status: "failed")
@@ -182,15 +186,18 @@ extension InferenceAPI {
         }
         return [
             APIRoute(.get, "/ping", scope: nil, operationID: "ping",
-                     summary: "SageMaker/MLflow health: 200 once the default model is loaded (503 with Retry-After while it loads)", tag: "mlflow-sagemaker",
+                     summary: "SageMaker/MLflow health: 200 only when /invocations can serve (the default model is loaded); 503 with Retry-After while it loads or when there is none", tag: "mlflow-sagemaker",
                      responses: [.json(200, "Healthy", Schema.anyValue), .json(503, "Loading", Schema.anyValue)], handler: ping),
             APIRoute(.get, "/health", scope: nil, operationID: "mlflowHealth", summary: "MLflow scoring server health (as /ping)", tag: "mlflow-sagemaker",
                      responses: [.json(200, "Healthy", Schema.anyValue), .json(503, "Loading", Schema.anyValue)], handler: ping),
             APIRoute(.post, "/invocations", scope: .predict, operationID: "invocations",
-                     summary: "MLflow/SageMaker scoring of the default model: dataframe_split, dataframe_records, instances, inputs, or CSV",
+                     summary: "MLflow/SageMaker scoring of the default model: dataframe_split, dataframe_records, instances, inputs, or CSV (header-less in the model's column order, or with a header naming them); answers in JSON, or CSV / JSON Lines per Accept",
                      tag: "mlflow-sagemaker",
+                     query: [APIParameter("Accept", in: "header", "text/csv (one line per row), application/jsonlines (one prediction per line) or application/json (the default)")],
                      requestBody: APIRequestBody(["application/json": Schema.anyValue, "text/csv": Schema.string], description: "Rows to score"),
-                     responses: [.json(200, "Predictions", InferenceSchema.predictions)] + InferenceSchema.errors,
+                     responses: [APIResponse(200, "Predictions", content: ["application/json": InferenceSchema.predictions,
+                                                                           ScoringAnswerFormat.csvType: Schema.string,
+                                                                           ScoringAnswerFormat.jsonLinesType: Schema.string])] + InferenceSchema.errors,
                      handler: instrumented("mlflow") { request, context in
                 let model = try await server.model(for: try await defaultReference())
                 if case .command = model.backend, !model.schema.isTabular {
@@ -204,9 +211,20 @@ extension InferenceAPI {
                     headers[.modelVersion] = String(model.number)
                     return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: data)))
                 }
-                let rows = try await Self.rows(request, context, csv: true, json: Payloads.mlflowRows)
+                let format = ScoringAnswerFormat.negotiate(request.headers[.accept])
+                let type = HTTPHelpers.mediaType(request)
+                let rows: [JSONValue]
+                if type == "text/csv" || type == "application/csv", case .tabular(let columns, _) = model.schema {
+                    // SageMaker sends CSV without a header, columns in the model's order.
+                    rows = try Payloads.csvRows(try await Self.body(request, context).readableBytesView, columns: columns.map(\.name))
+                } else {
+                    rows = try await Self.rows(request, context, csv: true, json: Payloads.mlflowRows)
+                }
                 let outputs = try await model.predict(rows).map(model.plain)
-                return Self.respond(.object(["predictions": .array(outputs)]), model: model)
+                var headers: HTTPFields = [.contentType: format.contentType]
+                headers[.modelName] = model.name.rawValue
+                headers[.modelVersion] = String(model.number)
+                return Response(status: .ok, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: format.render(outputs))))
             }),
         ]
     }
@@ -216,8 +234,8 @@ extension InferenceAPI {
     var legacyRoutes: [APIRoute] {
         [
             APIRoute(.post, "/predict", scope: .predict, operationID: "legacyPredict",
-                     summary: "The replaced sentiment service: {\"text\": …} → {\"score\": P(positive)} (TRAINYARD_SERVING_TEXT_MODEL, default sentiment)",
-                     tag: "compatibility",
+                     summary: "The replaced sentiment service: {\"text\": …} → {\"score\": P(positive)}; the model: ?model=, else serving.text_model (default sentiment), else the only text-classification model",
+                     tag: "compatibility", query: [Self.modelQuery],
                      requestBody: APIRequestBody(["application/json": Schema.object(["text": Schema.string], required: ["text"])], description: "The text"),
                      responses: [.json(200, "The score", Schema.object(["score": Schema.number], required: ["score"]))] + InferenceSchema.errors,
                      handler: instrumented("predict") { request, context in
@@ -232,14 +250,14 @@ extension InferenceAPI {
                     throw TrainyardError(.invalidInput, "the input does not match the model's schema",
                                          details: extra.map { .init(path: $0, message: "unknown field \"\($0)\"; send {\"text\": …}") })
                 }
-                let model = try await server.model(for: try ModelReference(parsing: server.options.textModel))
+                let model = try await taskModel(.text, request)
                 let output = try await model.predict([.string(text)])[0]
                 let score = output["score"] ?? output["probabilities"]?[output["label"]?.stringValue ?? ""] ?? .null
                 return Self.respond(.object(["score": score]), model: model)
             }),
             APIRoute(.post, "/ner", scope: .predict, operationID: "legacyNER",
-                     summary: "The replaced NER service: plain text → [{text, tag, score, start, end}] (TRAINYARD_SERVING_NER_MODEL, default ner-wikigold)",
-                     tag: "compatibility",
+                     summary: "The replaced NER service: plain text → [{text, tag, score, start, end}]; the model: ?model=, else serving.ner_model (default ner-wikigold), else the only NER model",
+                     tag: "compatibility", query: [Self.modelQuery],
                      requestBody: APIRequestBody(["text/plain": Schema.string, "application/json": Schema.object(["text": Schema.string])], description: "The text"),
                      responses: [.json(200, "Entities with character offsets", Schema.array(InferenceSchema.entity))] + InferenceSchema.errors,
                      handler: instrumented("ner") { request, context in
@@ -256,7 +274,7 @@ extension InferenceAPI {
                 } else {
                     throw Self.unsupported(type ?? "", accepted: "text/plain (or application/json {\"text\": …})")
                 }
-                let model = try await server.model(for: try ModelReference(parsing: server.options.nerModel))
+                let model = try await taskModel(.ner, request)
                 let output = try await model.predict([.string(text)])[0]
                 return Self.respond(output, model: model)
             }),
@@ -265,6 +283,20 @@ extension InferenceAPI {
 }
 
 extension InferenceAPI {
+    static let modelQuery = APIParameter("model", "The model to serve (name, name@alias or name:N); default: the configured one, else the only model of the task")
+
+    /// The model `/predict` (`.text`) or `/ner` serves for `request` (`?model=` first); 400 when
+    /// the named model is of another task.
+    func taskModel(_ route: ServingDefaults.Route, _ request: Request) async throws -> ServedModel {
+        let requested = Params.string(request, "model")
+        let model = try await server.model(for: try await server.defaults.reference(for: route, requested: requested))
+        let task: TaskKind = route == .ner ? .ner : .textClassification
+        guard model.task == task else {
+            throw TrainyardError(.invalidArgument, "model \(model.name) is a \(model.task.rawValue) model; \(route == .ner ? "/ner" : "/predict") serves \(task.rawValue) models")
+        }
+        return model
+    }
+
     /// A text/plain body as rows: one text per non-empty line for a text classifier (a file of
     /// sentences scored in one request), the whole body as one document for NER. 415 otherwise.
     static func plainTextRows(_ buffer: ByteBuffer, model: ServedModel) throws -> [JSONValue] {

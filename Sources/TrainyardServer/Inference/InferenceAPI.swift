@@ -30,7 +30,6 @@ public struct InferenceAPI: Sendable {
     public let readiness: Readiness
     /// `Retry-After` seconds on 503s while a model loads.
     public var retryAfterSeconds: Int
-    private let defaultModelCache = DefaultModelCache()
 
     public init(server: ModelServer, readiness: Readiness, retryAfterSeconds: Int = 2) {
         self.server = server
@@ -186,17 +185,7 @@ public struct InferenceAPI: Sendable {
 
     /// The model `/invocations` and `/ping` serve: the configured one, else the only registered model.
     func defaultReference() async throws -> ModelReference {
-        if let configured = server.options.defaultModel { return try ModelReference(parsing: configured) }
-        if let cached = defaultModelCache.get() { return cached }
-        let models = try await server.services.store.models()
-        guard models.count == 1 else {
-            throw TrainyardError(.notFound, models.isEmpty
-                ? "no model is registered yet, so /invocations has nothing to serve"
-                : "several models are registered (\(models.map(\.name.rawValue).prefix(5).joined(separator: ", "))); set TRAINYARD_SERVING_DEFAULT_MODEL to the one /invocations serves")
-        }
-        let reference = ModelReference(name: models[0].name)
-        defaultModelCache.set(reference)
-        return reference
+        try await server.defaults.reference(for: .invocations)
     }
 
     // MARK: Operations
@@ -210,18 +199,6 @@ public struct InferenceAPI: Sendable {
                      body: .init(byteBuffer: ByteBuffer(string: server.metrics.render())))
         }
     }
-}
-
-/// The implicit default model, remembered for a few seconds (it costs a registry listing).
-final class DefaultModelCache: Sendable {
-    private let value = Mutex<(ModelReference, ContinuousClock.Instant)?>(nil)
-    func get() -> ModelReference? {
-        value.withLock { v in
-            guard let (ref, at) = v, ContinuousClock.now - at < .seconds(5) else { return nil }
-            return ref
-        }
-    }
-    func set(_ reference: ModelReference) { value.withLock { $0 = (reference, ContinuousClock.now) } }
 }
 
 /// Schemas of the inference plane, for the OpenAPI document.
