@@ -209,7 +209,7 @@ import TrainyardTestSupport
         try await f.store.deleteVersion(try ModelName("gone"), version: 1)
         try await f.withInference(options: ServingOptions()) { client, _ in
             let ping = try await client.execute(uri: "/ping", method: .get)
-            #expect(ping.status == .serviceUnavailable, "\(ping.text)")
+            #expect(ping.status == .notFound, "\(ping.text)")
             #expect(try ping.json()["status"]?.stringValue == "no_model", "\(ping.text)")
         }
     }

@@ -80,18 +80,17 @@ import TrainyardTestSupport
         #expect(ScoringAnswerFormat.negotiate("text/csv;q=0") == .json)
     }
 
-    /// /ping is 200 only when /invocations can serve: 503 with nothing to serve, 503 while the
+    /// /ping is 200 only when /invocations can serve: 404 with nothing to serve, 503 while the
     /// default model is not loaded, 200 once it is.
     @Test func pingIsOKOnlyWhenInvocationsCanServe() async throws {
         let fixture = try await Fixture.make()
         defer { fixture.remove() }
         try await fixture.withInference(options: ServingOptions()) { client, inference in
             let nothing = try await client.execute(uri: "/ping", method: .get)
-            #expect(nothing.status == .serviceUnavailable)
+            #expect(nothing.status == .notFound)
             #expect(try nothing.json()["status"]?.stringValue == "no_model")
             #expect(try await client.execute(uri: "/invocations", method: .post, headers: Self.json, body: body(#"{"instances": [{"a": 1}]}"#)).status == .notFound)
             try await RegisteredVersions.registerTabular("lin", services: fixture.services)
-            // The implicit default is remembered for a few seconds; a configured one is not.
         }
         try await fixture.withInference(options: ServingOptions(defaultModel: "lin")) { client, inference in
             #expect(inference.server.loadedVersions.isEmpty)

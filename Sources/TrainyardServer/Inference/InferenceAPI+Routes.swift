@@ -168,14 +168,20 @@ extension InferenceAPI {
         let ping: APIRoute.Handler = { _, context in
             if let reason = readiness.notReadyReason ?? server.notReadyReason { return notReady(reason) }
             let trusted = server.services.configuration.tokens.isEmpty || context.caller?.allows(.predict) == true
+            // Nothing to serve is a 404, not a 503: waiting does not help (a model must be trained or
+            // named), and it is the registry's state, not a server fault.
+            @Sendable func nothingToServe(_ error: TrainyardError) -> Response {
+                Self.respond(.object(["status": .string("no_model"), "reason": .string(trusted ? error.message : "there is no default model to serve")]),
+                             model: nil, status: .notFound)
+            }
             let ref: ModelReference
             do { ref = try await defaultReference() } catch let error as TrainyardError where error.code == .notFound || error.code == .invalidArgument {
-                return notReady(trusted ? error.message : "there is no default model to serve", status: "no_model")
+                return nothingToServe(error)
             }
             if let model = server.cached(ref) { return Self.respond(.object(["status": .string("ok")]), model: trusted ? model : nil) }
             let version: ModelVersion
             do { version = try await server.services.store.resolve(ref) } catch let error as TrainyardError where error.code == .notFound {
-                return notReady(trusted ? error.message : "there is no default model to serve", status: "no_model")
+                return nothingToServe(error)
             }
             guard trusted else { return notReady("the default model is not loaded yet") }
             if let failure = server.loadFailure(of: version) {
@@ -186,10 +192,12 @@ extension InferenceAPI {
         }
         return [
             APIRoute(.get, "/ping", scope: nil, operationID: "ping",
-                     summary: "SageMaker/MLflow health: 200 only when /invocations can serve (the default model is loaded); 503 with Retry-After while it loads or when there is none", tag: "mlflow-sagemaker",
-                     responses: [.json(200, "Healthy", Schema.anyValue), .json(503, "Loading", Schema.anyValue)], handler: ping),
+                     summary: "SageMaker/MLflow health: 200 only when /invocations can serve (the default model is loaded); 503 with Retry-After while it loads, 404 when there is no default model", tag: "mlflow-sagemaker",
+                     responses: [.json(200, "Healthy", Schema.anyValue), .json(404, "No default model to serve", Schema.anyValue),
+                                 .json(503, "Loading", Schema.anyValue)], handler: ping),
             APIRoute(.get, "/health", scope: nil, operationID: "mlflowHealth", summary: "MLflow scoring server health (as /ping)", tag: "mlflow-sagemaker",
-                     responses: [.json(200, "Healthy", Schema.anyValue), .json(503, "Loading", Schema.anyValue)], handler: ping),
+                     responses: [.json(200, "Healthy", Schema.anyValue), .json(404, "No default model to serve", Schema.anyValue),
+                                 .json(503, "Loading", Schema.anyValue)], handler: ping),
             APIRoute(.post, "/invocations", scope: .predict, operationID: "invocations",
                      summary: "MLflow/SageMaker scoring of the default model: dataframe_split, dataframe_records, instances, inputs, or CSV (header-less in the model's column order, or with a header naming them); answers in JSON, or CSV / JSON Lines per Accept",
                      tag: "mlflow-sagemaker",
