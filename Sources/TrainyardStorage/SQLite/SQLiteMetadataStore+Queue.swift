@@ -81,12 +81,12 @@ extension SQLiteMetadataStore {
     @discardableResult
     static func transition(_ db: Database, _ t: TableNames, _ id: JobID, _ event: JobEvent, lifecycle: JobLifecycle, now: Double) throws -> Job {
         // One read of the whole row serves both the state machine and the returned job.
-        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM \(t.jobs) WHERE id = ?"), arguments: [id]) else {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT \(SQLiteRows.jobColumns) FROM \(t.jobs) WHERE id = ?"), arguments: [id]) else {
             throw TrainyardError.notFound("job \(id)")
         }
         var job = try SQLiteRows.job(row, specs: t.specs)
         let record = JobRecord(
-            state: job.state, attempt: job.attempt, maxAttempts: job.maxAttempts, runAfter: job.runAfter, leaseToken: row["lease_token"],
+            state: job.state, attempt: job.attempt, maxAttempts: job.maxAttempts, runAfter: job.runAfter, leaseToken: row[SQLiteRows.leaseTokenColumn],
             leaseExpiresAt: job.leaseExpiresAt, workerID: job.workerID, cancelRequested: job.cancelRequested,
             failureReason: job.failureReason, startedAt: job.startedAt, finishedAt: job.finishedAt, resultVersion: job.resultVersion,
             progress: job.progress)
@@ -100,7 +100,7 @@ extension SQLiteMetadataStore {
                 r.state.rawValue, r.attempt, r.runAfter.timeIntervalSince1970, r.leaseToken, r.leaseExpiresAt?.timeIntervalSince1970,
                 r.workerID, r.cancelRequested ? 1 : 0, r.failureReason, r.startedAt?.timeIntervalSince1970,
                 r.finishedAt?.timeIntervalSince1970, r.resultVersion,
-                r.progress == record.progress ? row["progress"] as String? : try r.progress.map { try JSON.encodeString($0) }, id,
+                r.progress == record.progress ? row[SQLiteRows.progressColumn] as String? : try r.progress.map { try JSON.encodeString($0) }, id,
             ])
         for effect in next.effects {
             switch effect {
@@ -128,8 +128,8 @@ extension SQLiteMetadataStore {
                                          arguments: [lease.jobID]) else {
             throw TrainyardError.notFound("job \(lease.jobID)")
         }
-        let record = JobRecord(state: JobState(rawValue: row["state"]) ?? .failed, runAfter: .distantPast, leaseToken: row["lease_token"],
-                               leaseExpiresAt: SQLiteRows.date(row["lease_expires_at"]))
+        let record = JobRecord(state: JobState(rawValue: row[0]) ?? .failed, runAfter: .distantPast, leaseToken: row[1],
+                               leaseExpiresAt: SQLiteRows.date(row[2]))
         try record.checkHeld(lease, at: Date(timeIntervalSince1970: now))
     }
 
@@ -177,7 +177,7 @@ extension SQLiteMetadataStore {
 
     public func job(idempotencyKey: String) async throws -> Job? {
         try await pool.read { [t] db in
-            try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM \(t.jobs) WHERE idempotency_key = ?"), arguments: [idempotencyKey])
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT \(SQLiteRows.jobColumns) FROM \(t.jobs) WHERE idempotency_key = ?"), arguments: [idempotencyKey])
                 .map { try SQLiteRows.job($0, specs: t.specs) }
         }
     }
@@ -199,7 +199,7 @@ extension SQLiteMetadataStore {
             if let before = filter.beforeID { clauses.append("id < ?"); args += [before] }
             let whereSQL = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
             args += [filter.effectiveLimit]
-            return try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM \(t.jobs) \(whereSQL) ORDER BY id DESC LIMIT ?"), arguments: args)
+            return try Row.fetchAll(db.cachedStatement(sql: "SELECT \(SQLiteRows.jobColumns) FROM \(t.jobs) \(whereSQL) ORDER BY id DESC LIMIT ?"), arguments: args)
                 .map { try SQLiteRows.job($0, specs: t.specs) }
         }
     }
@@ -256,7 +256,7 @@ extension SQLiteMetadataStore {
     }
 
     static func fetchJob(_ db: Database, _ t: TableNames, _ id: Int64) throws -> Job? {
-        try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM \(t.jobs) WHERE id = ?"), arguments: [id]).map { try SQLiteRows.job($0, specs: t.specs) }
+        try Row.fetchOne(db.cachedStatement(sql: "SELECT \(SQLiteRows.jobColumns) FROM \(t.jobs) WHERE id = ?"), arguments: [id]).map { try SQLiteRows.job($0, specs: t.specs) }
     }
 
     static func newToken() -> String {

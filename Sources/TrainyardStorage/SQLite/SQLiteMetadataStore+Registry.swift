@@ -8,9 +8,9 @@ extension SQLiteMetadataStore {
         return try await writeTransaction { [t] db in
             try Self.checkLease(db, t, lease, now: now)
             let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT model, spec, reserved_version FROM \(t.jobs) WHERE id = ?"), arguments: [lease.jobID])!
-            if let reserved: Int = row["reserved_version"] { return reserved }
-            let model: String = row["model"]
-            let spec = try t.specs.spec(lease.jobID, json: row["spec"])
+            if let reserved: Int = row[2] { return reserved }
+            let model: String = row[0]
+            let spec = try t.specs.spec(lease.jobID) { row[1] }
             try db.cachedStatement(sql: "INSERT INTO \(t.models) (name, created_at, next_version, task) VALUES (?, ?, 1, ?) ON CONFLICT(name) DO NOTHING").execute(arguments: [model, now, spec.task.rawValue])
             let number = try Int.fetchOne(db.cachedStatement(sql: "SELECT next_version FROM \(t.models) WHERE name = ?"), arguments: [model])!
             try db.cachedStatement(sql: "UPDATE \(t.models) SET next_version = next_version + 1, task = ? WHERE name = ?").execute(arguments: [spec.task.rawValue, model])

@@ -209,9 +209,10 @@ final class SpecCache: Sendable {
     private let entries = Mutex<[Int64: Spec]>([:])
     let capacity = 16_384
 
-    func spec(_ id: Int64, json: String) throws -> Spec {
+    /// The spec of job `id`, decoding `json()` only on a miss (a spec never changes after enqueue).
+    func spec(_ id: Int64, json: () -> String) throws -> Spec {
         if let cached = entries.withLock({ $0[id] }) { return cached }
-        let spec = try JSON.decode(Spec.self, from: json)
+        let spec = try JSON.decode(Spec.self, from: json())
         insert(id, spec)
         return spec
     }

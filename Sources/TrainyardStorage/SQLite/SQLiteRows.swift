@@ -6,29 +6,42 @@ import TrainyardCore
 enum SQLiteRows {
     static func date(_ value: Double?) -> Date? { value.map { Date(timeIntervalSince1970: $0) } }
 
+    /// The jobs columns `job(_:specs:)` reads, in its order. Rows are read by position: GRDB
+    /// looks a column up by name case-insensitively, lowercasing on every access, which on the
+    /// queue's hot path (every lease, heartbeat and completion reads a job) cost more than the
+    /// SQL itself. `lease_token` comes last, for the lifecycle's record only.
+    static let jobColumns = """
+        id, kind, state, model, spec, priority, attempt, max_attempts, run_after, created_at, started_at, finished_at, \
+        lease_expires_at, worker_id, cancel_requested, failure_reason, result_version, progress, submitted_by, lease_token
+        """
+    /// Positions in `jobColumns` read outside `job(_:specs:)`.
+    static let progressColumn = 17, leaseTokenColumn = 19
+
+    /// A row of `SELECT \(jobColumns)`. The spec text is read only when the cache lacks it.
     static func job(_ row: Row, specs: SpecCache) throws -> Job {
-        let spec = try specs.spec(row["id"], json: row["spec"])
-        let progressText: String? = row["progress"]
+        let id: Int64 = row[0]
+        let spec = try specs.spec(id) { row[4] }
+        let progressText: String? = row[progressColumn]
         return Job(
-            id: row["id"],
-            kind: JobKind(rawValue: row["kind"]) ?? .train,
-            state: JobState(rawValue: row["state"]) ?? .failed,
-            model: try ModelName(row["model"] as String),
+            id: id,
+            kind: JobKind(rawValue: row[1]) ?? .train,
+            state: JobState(rawValue: row[2]) ?? .failed,
+            model: try ModelName(row[3] as String),
             spec: spec,
-            priority: row["priority"],
-            attempt: row["attempt"],
-            maxAttempts: row["max_attempts"],
-            runAfter: Date(timeIntervalSince1970: row["run_after"]),
-            createdAt: Date(timeIntervalSince1970: row["created_at"]),
-            startedAt: date(row["started_at"]),
-            finishedAt: date(row["finished_at"]),
-            leaseExpiresAt: date(row["lease_expires_at"]),
-            workerID: row["worker_id"],
-            cancelRequested: (row["cancel_requested"] as Int) != 0,
-            failureReason: row["failure_reason"],
-            resultVersion: row["result_version"],
+            priority: row[5],
+            attempt: row[6],
+            maxAttempts: row[7],
+            runAfter: Date(timeIntervalSince1970: row[8]),
+            createdAt: Date(timeIntervalSince1970: row[9]),
+            startedAt: date(row[10]),
+            finishedAt: date(row[11]),
+            leaseExpiresAt: date(row[12]),
+            workerID: row[13],
+            cancelRequested: (row[14] as Int) != 0,
+            failureReason: row[15],
+            resultVersion: row[16],
             progress: try progressText.map { try JSON.decode(JobProgress.self, from: $0) },
-            submittedBy: row["submitted_by"]
+            submittedBy: row[18]
         )
     }
 
