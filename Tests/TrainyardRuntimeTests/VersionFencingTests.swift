@@ -142,4 +142,20 @@ struct VersionFencingTests {
         #expect(try await h.services.artifacts.get(ArtifactKeys.versionFile(name, number, "model.bin")) == Data("model of attempt 2".utf8))
         #expect(try await h.services.artifacts.list(prefix: "staging/").isEmpty)
     }
+
+    /// A worker killed mid-registration on a job's last attempt leaves its staged files; a
+    /// starting worker pool removes those of ended (or unknown) jobs and keeps a live job's.
+    @Test(arguments: [false, true]) func workerStartRemovesStagingOfEndedJobs(inMemory: Bool) async throws {
+        let h = try await Harness(trainer: AttemptStampingTrainer(), inMemory: inMemory)
+        let ended = try await h.submit(h.spec(extra: "retries: 0"), folder: try h.specFolder())
+        _ = try await h.store.cancel(ended.id)
+        let live = try await h.submit(h.spec(name: "other", extra: "retries: 0"), folder: try h.specFolder("other"))
+        let lease = try #require(try await h.store.dequeue(workerID: "elsewhere", kinds: [.train], leaseDuration: .seconds(600)))
+        #expect(lease.job.id == live.id)
+        for id in [ended.id, live.id, 999_999] {
+            try await h.services.artifacts.put(ArtifactKeys.attemptStaging(id, attempt: 1) + "model.bin", data: Data("partial".utf8))
+        }
+        try await h.runUntilIdle()
+        #expect(try await h.services.artifacts.list(prefix: "staging/") == [ArtifactKeys.attemptStaging(live.id, attempt: 1) + "model.bin"])
+    }
 }

@@ -75,6 +75,25 @@ struct VersionPublication: Sendable {
         throw TrainyardError(.unavailable, "could not publish \(model):\(version) after \(Self.maxRounds) attempts: its folder kept being taken")
     }
 
+    /// Removes the staging areas of jobs that ended (or no longer exist): what attempts killed
+    /// mid-registration left when no later attempt came to clear them. A job that may still
+    /// run keeps its own (its next attempt clears it). Returns the jobs whose areas were removed.
+    static func removeStagingOfEndedJobs(artifacts: any ArtifactStore, store: any MetadataStore) async throws -> [JobID] {
+        var keysByJob: [JobID: [String]] = [:]
+        let prefix = "staging/jobs/"
+        for key in try await artifacts.list(prefix: prefix) {
+            guard let id = JobID(key.dropFirst(prefix.count).prefix { $0 != "/" }) else { continue }
+            keysByJob[id, default: []].append(key)
+        }
+        var removed: [JobID] = []
+        for (id, keys) in keysByJob.sorted(by: { $0.key < $1.key }) {
+            if let job = try await store.job(id), !job.state.isTerminal { continue }
+            for key in keys { try await artifacts.delete(key) }
+            removed.append(id)
+        }
+        return removed
+    }
+
     /// Which job and attempt published the files at the destination (from their manifest).
     func publisher() async -> (jobID: JobID, attempt: Int)? {
         guard let data = try? await artifacts.get(destination + "manifest.json"),

@@ -69,12 +69,20 @@ public final class WorkerPool: Service, Sendable {
     }
 
     /// What killed workers left behind: the working folders of attempts that no longer run,
-    /// and half-written `.tmp-*` files in the artifact folder untouched for twice the lease (a
+    /// the staged version files of jobs that ended, and half-written `.tmp-*` files in the artifact folder untouched for twice the lease (a
     /// live writer touches its file with every chunk, and holds a lease while it writes).
     func removeLeftoversOfDeadAttempts() async {
         let folders = await AttemptFolders(dataDirectory: services.configuration.dataDirectory).removeDead(store: services.store)
         if !folders.isEmpty {
             services.logger.info("removed the working folders of \(folders.count) attempt(s) that no longer run", metadata: ["folders": "\(folders.joined(separator: " "))"])
+        }
+        do {
+            let jobs = try await VersionPublication.removeStagingOfEndedJobs(artifacts: services.artifacts, store: services.store)
+            if !jobs.isEmpty {
+                services.logger.info("removed the staged version files of \(jobs.count) ended job(s)", metadata: ["jobs": "\(jobs.map(String.init).joined(separator: " "))"])
+            }
+        } catch {
+            services.logger.warning("could not sweep staged version files: \(error)")
         }
         if let files = services.artifacts as? any InterruptedWriteSweeping {
             let stale = files.removeStaleTemporaryFiles(olderThan: services.configuration.leaseDuration.seconds * 2, now: Date())
