@@ -192,6 +192,24 @@ struct PromotionPolicyTests {
         #expect(d.promote && d.reason == "production was unset")
     }
 
+    /// `promote.min` / `promote.max` hold before any comparison, also for a first version.
+    @Test func floorAndCeilingHoldWhateverTheIncumbent() {
+        let floor = PromotionPolicy(Promotion(alias: .production, metric: "accuracy", min: 0.9))
+        let first = floor.decide(newMetrics: ["accuracy": 0.6], incumbent: nil, sameDataScore: nil)
+        #expect(!first.promote && first.reason == "accuracy 0.6 is below promote.min 0.9")
+        #expect(floor.decide(newMetrics: ["accuracy": 0.9], incumbent: nil, sameDataScore: nil).promote, "the floor itself passes")
+        let worse = PromotionPolicy.Incumbent(version: 1, storedMetrics: ["accuracy": 0.5])
+        #expect(!floor.decide(newMetrics: ["accuracy": 0.8], incumbent: worse, sameDataScore: nil).promote, "better than the incumbent, still below the floor")
+
+        let ceiling = PromotionPolicy(Promotion(alias: .production, metric: "rmse", max: 600))
+        let high = ceiling.decide(newMetrics: ["rmse": 700], incumbent: nil, sameDataScore: nil)
+        #expect(!high.promote && high.reason == "rmse 700 is above promote.max 600")
+        let incumbent = PromotionPolicy.Incumbent(version: 2, storedMetrics: ["rmse": 650])
+        let better = ceiling.decide(newMetrics: ["rmse": 550], incumbent: incumbent, sameDataScore: nil)
+        #expect(better.promote && better.reason == "rmse 550 vs 650 of version 2")
+        #expect(!ceiling.decide(newMetrics: ["rmse": .nan], incumbent: nil, sameDataScore: nil).promote, "NaN passes no bound")
+    }
+
     @Test func directionFollowsTheMetric() {
         let incumbent = PromotionPolicy.Incumbent(version: 2, storedMetrics: ["rmse": 10, "accuracy": 0.8])
         #expect(rmse.decide(newMetrics: ["rmse": 9], incumbent: incumbent, sameDataScore: nil).promote)

@@ -224,6 +224,18 @@ struct SpecParserTests {
         #expect(error.message.contains("and 3 more"))
     }
 
+    /// `promote.min` / `promote.max`: finite numbers, min not above max, each error at its key.
+    @Test func promotionFloorAndCeiling() throws {
+        let base = "name: m\ntask: tabular-regression\ndata: { train: a.csv, target: y }\n"
+        let spec = try SpecParser().parse(base + "promote: { alias: production, metric: rmse, max: 550, min: 0 }").spec
+        #expect(spec.promote == Promotion(alias: .production, metric: "rmse", min: 0, max: 550))
+        #expect(parseError(base + "promote: { alias: production, metric: rmse, max: lots }")?.detail("promote.max") != nil)
+        #expect(parseError(base + "promote: { alias: production, metric: rmse, min: .inf }")?.detail("promote.min") != nil)
+        let inverted = parseError(base + "promote: { alias: production, metric: rmse, min: 600, max: 500 }")?.detail("promote.max")
+        #expect(inverted?.message.contains("must be at least promote.min (600)") == true, "\(String(describing: inverted))")
+        #expect(parseError(base + "promote: { alias: production, metric: rmse, floor: 1 }")?.detail("promote.floor") != nil)
+    }
+
     @Test func promotionMetricsOfCommandModels() throws {
         // Bring-your-own programs report their own metric names (`loss`, `val_acc`, …).
         let spec = try SpecParser().parse("""

@@ -34,6 +34,13 @@ public struct PromotionPolicy: Sendable, Equatable {
         guard let new = newMetrics[metric] else {
             return Decision(promote: false, reason: "the new version has no metric \(metric)")
         }
+        // The floor and ceiling come first: they hold whatever the alias points at, or if nothing.
+        if let min = promotion.min, !(new >= min) {
+            return Decision(promote: false, reason: "\(metric) \(Self.format(new)) is below promote.min \(Self.format(min))")
+        }
+        if let max = promotion.max, !(new <= max) {
+            return Decision(promote: false, reason: "\(metric) \(Self.format(new)) is above promote.max \(Self.format(max))")
+        }
         guard let incumbent else { return Decision(promote: true, reason: "\(promotion.alias) was unset") }
         let sameData = sameDataScore.flatMap { $0.version == incumbent.version && $0.metric == metric ? $0.value : nil }
         guard let old = sameData ?? incumbent.storedMetrics[metric] else {
@@ -46,7 +53,7 @@ public struct PromotionPolicy: Sendable, Equatable {
         return Decision(promote: better, reason: comparison)
     }
 
-    static func format(_ v: Double) -> String { String(format: "%.6g", v) }
+    public static func format(_ v: Double) -> String { String(format: "%.6g", v) }
 
     /// What the job's completion reports about the decision (`CompletionOutcome.promotionNote`).
     public func note(_ decision: Decision) -> String {

@@ -210,10 +210,17 @@ public struct ModelSpec: Sendable, Codable, Equatable {
 public struct Promotion: Sendable, Codable, Equatable {
     public var alias: AliasName
     public var metric: String
+    /// `promote.min`: the new version's metric must be at least this to take the alias, even
+    /// when the alias is unset (a bad first version is not promoted).
+    public var min: Double?
+    /// `promote.max`: the new version's metric must be at most this (e.g. an rmse ceiling).
+    public var max: Double?
 
-    public init(alias: AliasName, metric: String) {
+    public init(alias: AliasName, metric: String, min: Double? = nil, max: Double? = nil) {
         self.alias = alias
         self.metric = metric
+        self.min = min
+        self.max = max
     }
 
     /// Whether a larger value of `metric` is better (`accuracy`, `f1`, `r2`, …) or a smaller

@@ -330,7 +330,7 @@ private struct Walker {
     /// - Parameter task: `task: command` programs report metrics under their own names
     ///   (`loss`, `val_acc`, …), so only other tasks are held to the built-in metric names.
     mutating func promotion(_ node: Node, task: TaskKind?) -> Promotion? {
-        guard let f = fields(node, at: "promote", known: ["alias", "metric"]) else { return nil }
+        guard let f = fields(node, at: "promote", known: ["alias", "metric", "min", "max"]) else { return nil }
         guard let aliasNode = f["alias"], let raw = string(aliasNode, "promote.alias") else {
             problem("promote.alias", node, "required key is missing"); return nil
         }
@@ -341,9 +341,23 @@ private struct Walker {
         if task != .command && !known.contains(metric) && !metric.contains("_") {
             problem("promote.metric", metricNode, "unknown metric \"\(metric)\"; built-in metrics: \(known.joined(separator: ", "))")
         }
-        do { return Promotion(alias: try AliasName(raw), metric: metric) } catch {
+        let min = bound(f["min"], "promote.min"), max = bound(f["max"], "promote.max")
+        if let min, let max, min > max, let node = f["max"] {
+            problem("promote.max", node, "must be at least promote.min (\(PromotionPolicy.format(min))); got \(PromotionPolicy.format(max))")
+        }
+        do { return Promotion(alias: try AliasName(raw), metric: metric, min: min, max: max) } catch {
             problem("promote.alias", aliasNode, error.message); return nil
         }
+    }
+
+    /// `promote.min` / `promote.max`: a finite number.
+    mutating func bound(_ node: Node?, _ path: String) -> Double? {
+        guard let node else { return nil }
+        guard node.scalar?.style == .plain, let v = node.float, v.isFinite else {
+            problem(path, node, "must be a finite number (the metric's value, e.g. 0.9 or 550); got \(kindName(node))")
+            return nil
+        }
+        return v
     }
 
     mutating func jsonValue(_ node: Node, _ path: String) -> JSONValue? {
