@@ -158,4 +158,22 @@ struct VersionFencingTests {
         try await h.runUntilIdle()
         #expect(try await h.services.artifacts.list(prefix: "staging/") == [ArtifactKeys.attemptStaging(live.id, attempt: 1) + "model.bin"])
     }
+
+    /// Files of another job at the reserved version (a registry reset with the artifacts kept):
+    /// the job fails at once, naming the folder, and those files are not overwritten.
+    @Test(arguments: [false, true]) func foreignFilesAtTheVersionFailTheJobAndStay(inMemory: Bool) async throws {
+        let h = try await Harness(trainer: AttemptStampingTrainer(), inMemory: inMemory)
+        let name = try ModelName("byom")
+        let foreign = Manifest(model: name, version: 1, task: .command, algorithm: "old", lineage: Lineage(jobID: 4242, attempt: 1, data: [], createdAt: Date()))
+        try await h.services.artifacts.put(ArtifactKeys.versionFile(name, 1, "manifest.json"), data: try JSON.encode(foreign))
+        try await h.services.artifacts.put(ArtifactKeys.versionFile(name, 1, "model.bin"), data: Data("old model".utf8))
+        let job = try await h.submit(h.spec(extra: "retries: 2"), folder: try h.specFolder())
+        try await h.runUntilIdle()
+        let failed = try #require(try await h.store.job(job.id))
+        #expect(failed.state == .failed && failed.attempt == 1, "not retried")
+        #expect(failed.failureReason?.hasPrefix("could not register byom: models/byom/1/ already holds files of job 4242, which the registry does not know") == true,
+                "\(failed.failureReason ?? "")")
+        #expect(try await h.services.artifacts.get(ArtifactKeys.versionFile(name, 1, "model.bin")) == Data("old model".utf8))
+        #expect(try await h.services.artifacts.list(prefix: "staging/").isEmpty)
+    }
 }

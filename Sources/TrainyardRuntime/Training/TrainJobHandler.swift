@@ -28,6 +28,8 @@ struct TrainJobHandler: JobHandler {
             return version != nil
         } catch let error as TrainyardError where error.code == .leaseLost {
             throw error
+        } catch let failure as TrainingFailure {
+            throw TrainingFailure("could not register \(attempt.job.spec.name): \(failure.reason)", retryable: failure.retryable)
         } catch {
             // A full, over-quota or read-only disk: said at once with the system's words, and
             // retried (the reserved version number stays this job's).

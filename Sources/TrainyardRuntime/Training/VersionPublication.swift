@@ -9,8 +9,10 @@ import TrainyardCore
 /// that took the job over. Each writes only under its own staging prefix, and the version
 /// appears by `ArtifactStore.publish`, which is put-if-absent for the whole folder. When the
 /// version is already published:
-/// - by a *later* attempt of this job, or by anything else: this attempt is stale (`leaseLost`);
-///   its staged files are discarded and the published version is left untouched.
+/// - by a *later* attempt of this job: this attempt is stale (`leaseLost`); its staged files are
+///   discarded and the published version is left untouched.
+/// - by another job, or files without a manifest: the registry and the store disagree (numbers
+///   are never reused); the lease holder fails the job, not retried, and overwrites nothing.
 /// - by an *earlier* attempt of this job: that attempt lost its lease after publishing and
 ///   before registering (a registered version belongs to a succeeded job, which no later attempt
 ///   can lease). It publishes at most once and can no longer register, so, with the lease
@@ -54,17 +56,24 @@ struct VersionPublication: Sendable {
             if try await artifacts.publish(staging, to: destination) == .published { return }
             let occupant = await publisher()
             if occupant?.jobID == token.jobID, occupant?.attempt == token.attempt { await discardStaging(); return }
-            guard let occupant, occupant.jobID == token.jobID, occupant.attempt < token.attempt else {
+            if let occupant, occupant.jobID == token.jobID, occupant.attempt > token.attempt {
                 await discardStaging()
-                let who = occupant.map { $0.jobID == token.jobID ? "attempt \($0.attempt)" : "job \($0.jobID)" } ?? "files this job did not write"
-                throw TrainyardError(.leaseLost, "\(model):\(version) was already published by \(who); this attempt's files were discarded")
+                throw TrainyardError(.leaseLost, "\(model):\(version) was already published by attempt \(occupant.attempt); this attempt's files were discarded")
             }
-            // Only the lease holder may set an earlier attempt's files aside.
+            // Only the lease holder may set files aside, or say the folder is not the job's.
             do {
                 _ = try await store.heartbeat(token, leaseDuration: leaseDuration, progress: nil)
             } catch let error as TrainyardError where error.code == .leaseLost {
                 await discardStaging()
                 throw error
+            }
+            guard let occupant, occupant.jobID == token.jobID else {
+                // Version numbers are never reused, so files of another job (or unreadable ones)
+                // mean the registry and the artifact store disagree: e.g. a metadata store reset
+                // while its artifacts were kept. Retrying cannot help; nothing is overwritten.
+                await discardStaging()
+                let what = occupant.map { "files of job \($0.jobID)" } ?? "files without a readable manifest.json"
+                throw TrainingFailure("\(destination) already holds \(what), which the registry does not know (was the metadata store reset while its artifacts were kept?); move that folder away, then retry", retryable: false)
             }
             let aside = ArtifactKeys.jobStaging(token.jobID) + "superseded-\(occupant.attempt)-\(UUID().uuidString.prefix(8))/"
             if try await artifacts.publish(destination, to: aside) == .published {
