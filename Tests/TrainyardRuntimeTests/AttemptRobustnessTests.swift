@@ -23,14 +23,15 @@ struct FileWritingTrainer: Trainer {
     }
 }
 
-/// Forwards to `base`, but each `put(_:file:)` of a version file first waits `delay`: a model
-/// that takes longer than the lease to copy.
-struct SlowVersionWrites: ArtifactStore {
+/// Forwards every call to `base`, first handing each `put(_:file:)`'s key to `beforeFileWrite`:
+/// the one place the runner's fault-injection stores (a slow copy, a write held at a gate) differ.
+struct FileWriteHook: ArtifactStore {
     let base: any ArtifactStore
-    let delay: Duration
+    let beforeFileWrite: @Sendable (String) async throws -> Void
+
     func put(_ key: String, data: Data) async throws -> StoredObject { try await base.put(key, data: data) }
     func put(_ key: String, file: URL) async throws -> StoredObject {
-        if key.hasPrefix("staging/") { try await Task.sleep(for: delay) }
+        try await beforeFileWrite(key)
         return try await base.put(key, file: file)
     }
     func put<Chunks: AsyncSequence>(_ key: String, from chunks: Chunks) async throws -> StoredObject where Chunks.Element == Data {
@@ -44,6 +45,11 @@ struct SlowVersionWrites: ArtifactStore {
     func delete(_ key: String) async throws { try await base.delete(key) }
     func publish(_ source: String, to destination: String) async throws -> PublicationOutcome { try await base.publish(source, to: destination) }
     var location: String { base.location }
+}
+
+/// Each version file written first waits `delay`: a model that takes longer than the lease to copy.
+func slowVersionWrites(_ base: any ArtifactStore, delay: Duration) -> FileWriteHook {
+    FileWriteHook(base: base) { key in if key.hasPrefix("staging/") { try await Task.sleep(for: delay) } }
 }
 
 /// A disk that fills up under `staging/` (where versions are written): the first `failures` version files written fail with
@@ -85,7 +91,7 @@ struct AttemptRobustnessTests {
     /// five seconds of slack, so a loaded machine does not expire it; the copy outlasts two leases.
     @Test func registrationLongerThanTheLeaseSucceeds() async throws {
         let h = try await Harness(leaseDuration: .seconds(6), trainer: FileWritingTrainer(bytes: 1 << 20),
-                                  artifacts: { SlowVersionWrites(base: $0, delay: .seconds(13)) })
+                                  artifacts: { slowVersionWrites($0, delay: .seconds(13)) })
         let job = try await h.submit(h.spec(extra: "retries: 2"), folder: try h.specFolder())
         try await h.runUntilIdle()
         let done = try #require(try await h.store.job(job.id))

@@ -17,34 +17,15 @@ struct AttemptStampingTrainer: Trainer {
     }
 }
 
-/// Forwards to `base`, but holds every file write of one attempt's staging area until the gate
-/// opens: an attempt that stalls mid-registration for longer than its lease.
-struct GatedAttemptWrites: ArtifactStore {
-    let base: any ArtifactStore
-    let attempt: Int
-    let reached: Box<Bool>
-    let gate: Box<Bool>
-
-    func put(_ key: String, data: Data) async throws -> StoredObject { try await base.put(key, data: data) }
-    func put(_ key: String, file: URL) async throws -> StoredObject {
-        if key.contains("/attempt-\(attempt)/") {
-            reached.set(true)
-            // Bounded, so that a broken test ends instead of hanging.
-            for _ in 0..<6000 where !gate.get { try await Task.sleep(for: .milliseconds(10)) }
-        }
-        return try await base.put(key, file: file)
+/// Holds every file write of one attempt's staging area until the gate opens: an attempt that
+/// stalls mid-registration for longer than its lease.
+func gatedAttemptWrites(_ base: any ArtifactStore, attempt: Int, reached: Box<Bool>, gate: Box<Bool>) -> FileWriteHook {
+    FileWriteHook(base: base) { key in
+        guard key.contains("/attempt-\(attempt)/") else { return }
+        reached.set(true)
+        // Bounded, so that a broken test ends instead of hanging.
+        for _ in 0..<6000 where !gate.get { try await Task.sleep(for: .milliseconds(10)) }
     }
-    func put<Chunks: AsyncSequence>(_ key: String, from chunks: Chunks) async throws -> StoredObject where Chunks.Element == Data {
-        try await base.put(key, from: chunks)
-    }
-    func get(_ key: String) async throws -> Data { try await base.get(key) }
-    func read(_ key: String, chunks consume: (Data) async throws -> Void) async throws -> StoredObject { try await base.read(key, chunks: consume) }
-    func download(_ key: String, to file: URL) async throws -> StoredObject { try await base.download(key, to: file) }
-    func exists(_ key: String) async throws -> Bool { try await base.exists(key) }
-    func list(prefix: String) async throws -> [String] { try await base.list(prefix: prefix) }
-    func delete(_ key: String) async throws { try await base.delete(key) }
-    func publish(_ source: String, to destination: String) async throws -> PublicationOutcome { try await base.publish(source, to: destination) }
-    var location: String { base.location }
 }
 
 @Suite("Fenced, write-once versions", .serialized)
@@ -80,7 +61,7 @@ struct VersionFencingTests {
     @Test(arguments: [false, true]) func staleAttemptFinishingLateCannotOverwriteTheRegisteredVersion(inMemory: Bool) async throws {
         let reached = Box(false), gate = Box(false), clock = ManualClock(Date())
         let h = try await Harness(trainer: AttemptStampingTrainer(), clock: clock, inMemory: inMemory,
-                                  wrap: { GatedAttemptWrites(base: $0, attempt: 1, reached: reached, gate: gate) })
+                                  wrap: { gatedAttemptWrites($0, attempt: 1, reached: reached, gate: gate) })
         let job = try await h.submit(h.spec(extra: "retries: 2"), folder: try h.specFolder())
         // No heartbeat, and the clock moved past the lease while attempt 1's write is held.
         let first = try #require(try await h.store.dequeue(workerID: "slow", kinds: [.train], leaseDuration: .seconds(600)))

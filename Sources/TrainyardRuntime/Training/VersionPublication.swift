@@ -39,12 +39,16 @@ struct VersionPublication: Sendable {
     /// A stale attempt still writing recreates its own files; it discards them when its
     /// publication is refused.
     func clearStaging() async throws {
-        for key in try await artifacts.list(prefix: ArtifactKeys.jobStaging(token.jobID)) {
-            try await artifacts.delete(key)
-        }
+        try await deleteAll(under: ArtifactKeys.jobStaging(token.jobID))
     }
 
-    /// Deletes this attempt's staged files (after a refused publication or a failed write).
+    /// Deletes every object under `prefix`.
+    func deleteAll(under prefix: String) async throws {
+        for key in try await artifacts.list(prefix: prefix) { try await artifacts.delete(key) }
+    }
+
+    /// Deletes this attempt's staged files (after a refused publication or a failed write),
+    /// best effort: one failed delete does not keep the others.
     func discardStaging() async {
         for key in (try? await artifacts.list(prefix: staging)) ?? [] {
             try? await artifacts.delete(key)
@@ -77,7 +81,7 @@ struct VersionPublication: Sendable {
             }
             let aside = ArtifactKeys.jobStaging(token.jobID) + "superseded-\(occupant.attempt)-\(UUID().uuidString.prefix(8))/"
             if try await artifacts.publish(destination, to: aside) == .published {
-                for key in try await artifacts.list(prefix: aside) { try await artifacts.delete(key) }
+                try await deleteAll(under: aside)
             }
         }
         await discardStaging()
