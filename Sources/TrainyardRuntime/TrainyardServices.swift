@@ -12,22 +12,28 @@ public struct TrainyardServices: Sendable {
     public var store: any MetadataStore
     public var artifacts: any ArtifactStore
     public var trainers: TrainerRegistry
+    /// How transform jobs score (native models in process, bring-your-own through their serve
+    /// process); nil in a build or test without serving: transform jobs then fail saying so.
+    public var scoring: (any BatchScoring)?
     public var wakeup: WakeupSignal
     public var clock: any WallClock
     public var logger: Logger
 
     public init(configuration: TrainyardConfiguration, store: any MetadataStore, artifacts: any ArtifactStore,
-                trainers: TrainerRegistry, wakeup: WakeupSignal, clock: any WallClock = SystemClock(), logger: Logger) {
+                trainers: TrainerRegistry, scoring: (any BatchScoring)? = nil, wakeup: WakeupSignal, clock: any WallClock = SystemClock(),
+                logger: Logger) {
         self.configuration = configuration
         self.store = store
         self.artifacts = artifacts
         self.trainers = trainers
+        self.scoring = scoring
         self.wakeup = wakeup
         self.clock = clock
         self.logger = logger
     }
 
     public var submitter: JobSubmitter { JobSubmitter(services: self) }
+    public var transformSubmitter: TransformSubmitter { TransformSubmitter(services: self) }
 }
 
 /// Task → trainer.

@@ -5,7 +5,12 @@ public typealias JobID = Int64
 /// What a job does.
 public enum JobKind: String, Sendable, Codable, CaseIterable {
     case train
+    /// Batch scoring of a file or a folder (`TransformSpec`).
     case transform
+    /// One part (a file, or a byte range of a large file) of a fanned-out transform; made by
+    /// the transform job, which waits for its parts (and scores them too while it waits), then
+    /// assembles and commits their outputs.
+    case transformPart = "transform-part"
 }
 
 /// `queued → running → succeeded / failed / cancelled`; a failed attempt with retries left goes

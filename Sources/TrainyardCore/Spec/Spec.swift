@@ -39,6 +39,10 @@ public struct Spec: Sendable, Codable, Equatable {
     /// Filled by staging: the exact bytes behind each data location and the code folder
     /// (`key` = `data.train`, `data.validation`, `code`), for lineage. Not written by users.
     public var staged: [DataDigest]
+    /// Jobs of kind `transform` / `transform-part`: what to score and where (not a user-written key).
+    public var transform: TransformSpec?
+    /// The trigger (and file, slot or message) that made the job, if a trigger did.
+    public var origin: JobOrigin?
 
     public init(
         name: ModelName, task: TaskKind, data: DataSpec = DataSpec(), model: ModelSpec = ModelSpec(),
@@ -61,10 +65,12 @@ public struct Spec: Sendable, Codable, Equatable {
         self.env = env
         self.tags = tags
         self.staged = []
+        self.transform = nil
+        self.origin = nil
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, task, data, model, promote, retries, priority, seed, command, serve, env, tags, staged
+        case name, task, data, model, promote, retries, priority, seed, command, serve, env, tags, staged, transform, origin
         case warmStart = "warm_start"
         case timeoutSeconds = "timeout_seconds"
     }
@@ -86,6 +92,8 @@ public struct Spec: Sendable, Codable, Equatable {
         env = try c.decodeIfPresent([String: String].self, forKey: .env) ?? [:]
         tags = try c.decodeIfPresent([String: String].self, forKey: .tags) ?? [:]
         staged = try c.decodeIfPresent([DataDigest].self, forKey: .staged) ?? []
+        transform = try c.decodeIfPresent(TransformSpec.self, forKey: .transform)
+        origin = try c.decodeIfPresent(JobOrigin.self, forKey: .origin)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -105,6 +113,8 @@ public struct Spec: Sendable, Codable, Equatable {
         if !env.isEmpty { try c.encode(env, forKey: .env) }
         if !tags.isEmpty { try c.encode(tags, forKey: .tags) }
         if !staged.isEmpty { try c.encode(staged, forKey: .staged) }
+        try c.encodeIfPresent(transform, forKey: .transform)
+        try c.encodeIfPresent(origin, forKey: .origin)
     }
 }
 

@@ -30,10 +30,14 @@ public struct JobSubmitter: Sendable {
         public var access: DataAccessPolicy
         /// A client's `Idempotency-Key`: submitting again with it returns the first job.
         public var idempotencyKey: String?
+        /// The trigger that submits (recorded on the job).
+        public var origin: JobOrigin?
 
         public init(baseDirectory: URL? = nil, submittedBy: String = "local", priority: Int? = nil, delay: Duration? = nil,
-                    staged: [DataDigest] = [], access: DataAccessPolicy = .unrestricted, idempotencyKey: String? = nil) {
+                    staged: [DataDigest] = [], access: DataAccessPolicy = .unrestricted, idempotencyKey: String? = nil,
+                    origin: JobOrigin? = nil) {
             self.idempotencyKey = idempotencyKey
+            self.origin = origin
             self.baseDirectory = baseDirectory
             self.submittedBy = submittedBy
             self.priority = priority
@@ -97,7 +101,8 @@ public struct JobSubmitter: Sendable {
     public func submit(_ text: String, options: Options = Options()) async throws -> Job {
         let checked = try await check(text, options: options)
         let stager = Stager(artifacts: services.artifacts, limits: services.configuration.limits, access: options.access)
-        let staged = try await stager.stage(checked.parsed, baseDirectory: options.baseDirectory, preStaged: options.staged)
+        var staged = try await stager.stage(checked.parsed, baseDirectory: options.baseDirectory, preStaged: options.staged)
+        staged.origin = options.origin
         let runAfter = options.delay.map { services.clock.now().addingTimeInterval($0.seconds) }
         return try await services.store.enqueue(EnqueueRequest(kind: .train, spec: staged, priority: options.priority,
                                                                runAfter: runAfter, submittedBy: options.submittedBy,

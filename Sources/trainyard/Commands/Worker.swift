@@ -18,8 +18,8 @@ struct Worker: AsyncParsableCommand {
     @Option(help: "Exit with status 0 after this long without a job (e.g. 15m): scale to zero.")
     var exitWhenIdle: String?
 
-    @Option(help: "Job kinds to take (comma-separated: train,transform).")
-    var kinds = "train,transform"
+    @Option(help: "Job kinds to take (comma-separated: train,transform,transform-part).")
+    var kinds = "train,transform,transform-part"
 
     func run() async throws {
         let configuration = try await global.loadConfiguration(.init(workers: workers))
@@ -29,7 +29,7 @@ struct Worker: AsyncParsableCommand {
         }
         var kindSet = Set<JobKind>()
         for raw in kinds.split(separator: ",") {
-            guard let k = JobKind(rawValue: String(raw)) else { throw ValidationError("--kinds \(raw): expected train or transform") }
+            guard let k = JobKind(rawValue: String(raw)) else { throw ValidationError("--kinds \(raw): expected train, transform or transform-part") }
             kindSet.insert(k)
         }
         let logger = makeLogger("trainyard.worker")
