@@ -27,6 +27,7 @@ import Foundation
 /// | `limits.*` | `TRAINYARD_LIMITS_*` | see `ResourceLimits` (`spec_bytes`, `stage_bytes`, `stage_seconds`, `classes`, `features`, `train_memory_bytes`, `tensor_elements`, `header_seconds`, `body_seconds`, `idle_seconds`) |
 /// | `runner.env_allow` / `runner.user` / `runner.restrict_writes` / `runner.writable` | `TRAINYARD_RUNNER_ENV_ALLOW` / `_USER` / `_RESTRICT_WRITES` / `_WRITABLE` | see `RunnerOptions` |
 /// | `serving.*` | `TRAINYARD_SERVING_*` | see `ServingOptions.load` (`default_model`, `text_model`, `ner_model`, `preload`, `memory_budget_mb`, `max_batch`, `max_batch_wait_us`, `timeout_s`, `alias_poll_ms`, `cache_dir`, `cache_mb`) |
+/// | `transform.*` | `TRAINYARD_TRANSFORM_*` | see `TransformOptions.load` (`block_kb`, `part_mb`, `max_files`, `max_payload_mb`, `max_concurrent`, `max_record_kb`) |
 public struct TrainyardConfiguration: Sendable {
     /// The data folder: the default home of the metadata store and the artifacts, and always
     /// of the attempts' working folders (`work/`) and the serving cache (`cache/`).
@@ -56,6 +57,8 @@ public struct TrainyardConfiguration: Sendable {
     public var runner: RunnerOptions
     /// The model server's settings (`serving.*`).
     public var serving: ServingOptions
+    /// Batch transform's settings (`transform.*`).
+    public var transform: TransformOptions
 
     public init(dataDirectory: URL = URL(fileURLWithPath: ".trainyard"), namespace: Namespace = Namespace(),
                 serverHost: String = "127.0.0.1", serverPort: Int = 8080, maxBodyBytes: Int = 64 << 20,
@@ -63,11 +66,12 @@ public struct TrainyardConfiguration: Sendable {
                 maxRunning: [JobKind: Int] = [:], tokens: [AccessToken] = [], serverURL: String? = nil,
                 corsOrigins: [String] = [], dataRoots: [String] = [], limits: ResourceLimits = ResourceLimits(),
                 runner: RunnerOptions = RunnerOptions(), metadata: MetadataBackend? = nil, artifacts: ArtifactBackend? = nil,
-                serving: ServingOptions = ServingOptions()) {
+                serving: ServingOptions = ServingOptions(), transform: TransformOptions = TransformOptions()) {
         self.dataDirectory = dataDirectory
         self.metadata = metadata
         self.artifacts = artifacts
         self.serving = serving
+        self.transform = transform
         self.namespace = namespace
         self.serverHost = serverHost
         self.serverPort = serverPort
@@ -208,6 +212,7 @@ public struct TrainyardConfiguration: Sendable {
                                       restrictWrites: config.bool(forKey: "runner.restrict_writes", default: true),
                                       writablePaths: config.stringArray(forKey: "runner.writable", default: RunnerOptions.defaultWritablePaths))
         result.serving = try ServingOptions.load(config)
+        result.transform = try TransformOptions.load(config)
         return result
     }
 
