@@ -284,10 +284,12 @@ struct TabularModel: Sendable {
     let payload: TabularModelPayload
 
     /// Row-major predictions: values (regression) or class probabilities.
-    func predict(_ table: EncodedTable) -> [Double] {
+    /// - Parameter parallel: false keeps a large table on the calling thread (a caller that
+    ///   already scores several tables at once, one per core, would otherwise oversubscribe).
+    func predict(_ table: EncodedTable, parallel: Bool = true) -> [Double] {
         switch payload {
-        case .gbdt(let m): return m.predict(table)
-        case .mlp(let m): return m.predict(table)
+        case .gbdt(let m): return m.predict(table, parallel: parallel)
+        case .mlp(let m): return m.predict(table, parallel: parallel)
         case .linear(let m): return m.predict(table)
         }
     }

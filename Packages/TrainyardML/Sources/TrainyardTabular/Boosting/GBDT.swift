@@ -13,8 +13,9 @@ struct GBDTModel: Sendable {
         scorer = ForestScorer(forest: forest, mappers: mappers)
     }
 
-    /// Class-major raw scores (scoreCount × n) for encoded rows; both cores for big batches.
-    func rawScores(_ table: EncodedTable) -> [Double] {
+    /// Class-major raw scores (scoreCount × n) for encoded rows; both cores for big batches
+    /// unless `parallel` is false.
+    func rawScores(_ table: EncodedTable, parallel: Bool = true) -> [Double] {
         let n = table.count, f = mappers.count, k = forest.scoreCount
         var scores = [Double](repeating: 0, count: n * k)
         scores.withUnsafeMutableBufferPointer { buf in
@@ -22,7 +23,7 @@ struct GBDTModel: Sendable {
             let out = SharedBuffer(base: buf.baseAddress!, count: buf.count)
             // Linear leaves: smaller blocks keep the rows' 8-lane inputs in L1.
             let block = forest.hasLinearLeaves ? 512 : 2048
-            let chunks = Parallel.chunks(for: n * max(forest.treeCount, 1), threshold: 200_000)
+            let chunks = parallel ? Parallel.chunks(for: n * max(forest.treeCount, 1), threshold: 200_000) : 1
             let linear = forest.hasLinearLeaves
             Parallel.forEachChunk(count: n, chunks: chunks) { _, range in
                 withUnsafeTemporaryAllocation(of: UInt8.self, capacity: block * max(f, 1)) { bins in
@@ -71,8 +72,8 @@ struct GBDTModel: Sendable {
     }
 
     /// Row-major predictions: values (regression) or class probabilities.
-    func predict(_ table: EncodedTable) -> [Double] {
-        objective.transform(scores: rawScores(table), n: table.count)
+    func predict(_ table: EncodedTable, parallel: Bool = true) -> [Double] {
+        objective.transform(scores: rawScores(table, parallel: parallel), n: table.count)
     }
 
     func write(to w: inout BinaryWriter) {

@@ -21,6 +21,8 @@ public struct TabularDataError: Error, Sendable, Equatable, CustomStringConverti
             case unknownClass = "unknown_class"
             case tooFewRows = "too_few_rows"
             case nonFiniteValue = "non_finite_value"
+            case missingColumn = "missing_column"
+            case unsupportedOption = "unsupported_option"
         }
         private let raw: Raw
         private init(_ raw: Raw) { self.raw = raw }
@@ -42,6 +44,10 @@ public struct TabularDataError: Error, Sendable, Equatable, CustomStringConverti
         public static let tooFewRows = Code(.tooFewRows)
         /// NaN, ±infinity or an overflowing literal (`1e999`) where training needs a number.
         public static let nonFiniteValue = Code(.nonFiniteValue)
+        /// Input to score lacks a column the model reads.
+        public static let missingColumn = Code(.missingColumn)
+        /// An option that does not apply to this model (probabilities of a regression model).
+        public static let unsupportedOption = Code(.unsupportedOption)
     }
 
     public let code: Code

@@ -26,9 +26,9 @@ struct FeatureEncoder: Sendable {
     enum TargetMode { case required, ignored }
 
     let schema: TabularSchema
-    private let categoryIndex: [[String: Int]]
+    let categoryIndex: [[String: Int]]
     private let classIndex: [String: Int]
-    private let featureIndex: [String: Int]
+    let featureIndex: [String: Int]
 
     init(schema: TabularSchema) {
         self.schema = schema

@@ -29,6 +29,13 @@ public struct TabularSchema: Sendable, Codable, Equatable {
             case name, kind, categories
             case acceptsUnknown = "accepts_unknown"
         }
+
+        /// Whether a category outside `categories` is scored (read as unknown) rather than refused,
+        /// the rule serving applies too: `acceptsUnknown`, or for a model trained before the flag
+        /// was recorded, a full list of `maxCategories` (the rarest were unknown to it already).
+        public var acceptsUnknownCategories: Bool {
+            acceptsUnknown ?? ((categories?.count ?? 0) >= TabularSchema.maxCategories)
+        }
     }
 
     public var task: TabularTask

@@ -1,6 +1,11 @@
 /// An incremental RFC 4180 tokenizer: quoted fields (with `""` escapes and embedded newlines),
 /// LF or CRLF line ends, blank lines skipped. It consumes only complete records, so a caller
 /// can feed a file in chunks and keep the unconsumed tail for the next one.
+///
+/// Strict by default (a ragged row or an unclosed quote throws: training data must be whole).
+/// With a `report` it is tolerant instead, for scoring: such a record is left out of the rows
+/// and listed in `report.rejected`, and every accepted record's byte span is kept, so the
+/// caller can quote the raw record of a row it refuses later.
 struct CSVTokenizer: Sendable {
     static let quote: UInt8 = 0x22, lf: UInt8 = 0x0A, cr: UInt8 = 0x0D, comma: UInt8 = 0x2C, tab: UInt8 = 0x09
 
@@ -9,6 +14,8 @@ struct CSVTokenizer: Sendable {
     var expectedColumns: Int?
     /// Line number of the next unread byte.
     var line: Int = 1
+    /// Set to read tolerantly (see the type's comment); nil: strict.
+    var report: CSVRecordReport?
 
     init(delimiter: UInt8) { self.delimiter = delimiter }
 
@@ -37,6 +44,7 @@ struct CSVTokenizer: Sendable {
             var fields = 0
             var complete = false
             var openQuote = false
+            var contentEnd = n
             fieldLoop: while true {
                 if i < n && buf[i] == quote {
                     i += 1
@@ -81,6 +89,7 @@ struct CSVTokenizer: Sendable {
                 }
                 let c = buf[i]
                 if c == delim { i += 1; continue }
+                contentEnd = i
                 if c == cr {
                     if i + 1 < n {
                         i += 1
@@ -99,7 +108,15 @@ struct CSVTokenizer: Sendable {
             }
             if !complete {
                 if isFinal && openQuote {
-                    throw TabularDataError(.raggedRow, "line \(recordLine): quoted field is never closed", line: recordLine)
+                    guard report != nil else {
+                        throw TabularDataError(.raggedRow, "line \(recordLine): quoted field is never closed", line: recordLine)
+                    }
+                    // Everything from the open quote on is this one record.
+                    rows.data.removeSubrange(dataMark...)
+                    rows.fieldEnds.removeSubrange(endsMark...)
+                    report!.rejected.append(CSVRejectedRecord(line: recordLine, bytes: recordStart..<n, reason: "quoted field is never closed"))
+                    line = lineCursor
+                    return n
                 }
                 rows.data.removeSubrange(dataMark...)
                 rows.fieldEnds.removeSubrange(endsMark...)
@@ -107,9 +124,21 @@ struct CSVTokenizer: Sendable {
             }
             line = lineCursor + 1
             if let expected = expectedColumns, fields != expected {
-                throw TabularDataError(.raggedRow, "line \(recordLine): expected \(expected) fields, found \(fields)", line: recordLine)
+                guard report != nil else {
+                    throw TabularDataError(.raggedRow, "line \(recordLine): expected \(expected) fields, found \(fields)", line: recordLine)
+                }
+                rows.data.removeSubrange(dataMark...)
+                rows.fieldEnds.removeSubrange(endsMark...)
+                report!.rejected.append(CSVRejectedRecord(line: recordLine, bytes: recordStart..<contentEnd,
+                                                          reason: "expected \(expected) fields, found \(fields)"))
+                done += 1
+                continue
             }
             rows.lines.append(recordLine)
+            if report != nil {
+                report!.spans.append(recordStart)
+                report!.spans.append(contentEnd)
+            }
             done += 1
         }
         return i
@@ -135,4 +164,18 @@ struct CSVTokenizer: Sendable {
     static func bomLength(_ buf: UnsafeBufferPointer<UInt8>) -> Int {
         buf.count >= 3 && buf[0] == 0xEF && buf[1] == 0xBB && buf[2] == 0xBF ? 3 : 0
     }
+}
+
+/// What a tolerant `CSVTokenizer` noted beside the rows it accepted.
+struct CSVRecordReport: Sendable {
+    /// Per accepted row, the start and end offsets of its raw bytes (line end excluded), in pairs.
+    var spans: [Int] = []
+    var rejected: [CSVRejectedRecord] = []
+}
+
+/// A record the tolerant tokenizer left out: where it starts, its raw bytes, why.
+struct CSVRejectedRecord: Sendable, Equatable {
+    var line: Int
+    var bytes: Range<Int>
+    var reason: String
 }

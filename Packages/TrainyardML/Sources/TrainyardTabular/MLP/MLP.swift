@@ -106,13 +106,14 @@ struct MLPModel: Sendable, Equatable {
     }
 
     /// Row-major predictions: values, or class probabilities (classCount columns).
-    func predict(_ table: EncodedTable) -> [Double] {
+    func predict(_ table: EncodedTable, parallel: Bool = true) -> [Double] {
         let n = table.count
         let out = sizes.last!
         var result = [Double](repeating: 0, count: n * (classCount > 0 ? classCount : 1))
         result.withUnsafeMutableBufferPointer { res in
             let shared = SharedBuffer(base: res.baseAddress!, count: res.count)
-            Parallel.forEachChunk(count: n, chunks: Parallel.chunks(for: n * params.count, threshold: 4_000_000)) { _, range in
+            let chunks = parallel ? Parallel.chunks(for: n * params.count, threshold: 4_000_000) : 1
+            Parallel.forEachChunk(count: n, chunks: chunks) { _, range in
                 let block = 256
                 let ws = MLPWorkspace(sizes: sizes, rows: block)
                 var x = [Float](repeating: 0, count: block * sizes[0])

@@ -30,7 +30,7 @@ public final class TabularPredictor: Sendable {
     public let task: TabularTask
     public let algorithm: String
     let model: TabularModel
-    private let encoder: FeatureEncoder
+    let encoder: FeatureEncoder
 
     /// - Throws: `ModelFormatError` for bytes that are not a readable tabular model.
     public init(model bytes: [UInt8]) throws {
