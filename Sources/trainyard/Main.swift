@@ -88,7 +88,7 @@ struct TrainyardCommand: AsyncParsableCommand {
         version: TrainyardVersion.current,
         subcommands: [
             Up.self, Server.self, Worker.self, Quickstart.self, Train.self, Jobs.self, Models.self, AliasCommand.self,
-            Evaluate.self, Predict.self,
+            Evaluate.self, Predict.self, TransformCommand.self,
             ParamsCommand.self,
         ]
     )

@@ -104,21 +104,35 @@ public struct JobProgress: Sendable, Codable, Equatable {
     public var etaSeconds: Double?
     public var metrics: [String: Double]
     public var message: String?
+    /// Transforms: rows read so far, rows written, rows that went to the errors file.
+    public var rows: Int?
+    public var rowsOut: Int?
+    public var rowErrors: Int?
+    /// Transforms: rows per second over the job so far.
+    public var rowsPerSecond: Double?
 
     public init(epoch: Int? = nil, totalEpochs: Int? = nil, loss: Double? = nil, etaSeconds: Double? = nil,
-                metrics: [String: Double] = [:], message: String? = nil) {
+                metrics: [String: Double] = [:], message: String? = nil, rows: Int? = nil, rowsOut: Int? = nil, rowErrors: Int? = nil,
+                rowsPerSecond: Double? = nil) {
         self.epoch = epoch
         self.totalEpochs = totalEpochs
         self.loss = loss
         self.etaSeconds = etaSeconds
         self.metrics = metrics
         self.message = message
+        self.rows = rows
+        self.rowsOut = rowsOut
+        self.rowErrors = rowErrors
+        self.rowsPerSecond = rowsPerSecond
     }
 
     enum CodingKeys: String, CodingKey {
-        case epoch, loss, metrics, message
+        case epoch, loss, metrics, message, rows
         case totalEpochs = "total_epochs"
         case etaSeconds = "eta_seconds"
+        case rowsOut = "rows_out"
+        case rowErrors = "row_errors"
+        case rowsPerSecond = "rows_per_second"
     }
 }
 

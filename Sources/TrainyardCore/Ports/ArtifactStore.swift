@@ -84,6 +84,11 @@ public enum ArtifactKeys {
     public static func attemptStaging(_ id: JobID, attempt: Int) -> String { "staging/jobs/\(id)/attempt-\(attempt)/" }
     /// Every attempt's staging area of one job.
     public static func jobStaging(_ id: JobID) -> String { "staging/jobs/\(id)/" }
+    /// What one part of a fanned-out transform scored (`output`, `errors.jsonl`,
+    /// `summary.json`), kept until its parent assembles the outputs.
+    public static func transformPart(_ parent: JobID, index: Int) -> String { "staging/transforms/\(parent)/part-\(index)/" }
+    /// Every part of one fanned-out transform.
+    public static func transformParts(_ parent: JobID) -> String { "staging/transforms/\(parent)/" }
     /// Content-addressed staged data and code, deduplicated by digest.
     public static func blob(sha256: String) -> String { "blobs/sha256/\(sha256)" }
     /// A staged reference as written into a spec after staging.

@@ -139,15 +139,23 @@ public struct TransformPart: Sendable, Codable, Equatable {
     public var index: Int
     /// Index into `TransformSpec.files`.
     public var file: Int
-    /// Byte range of the file: records starting in [start, end).
+    /// Byte range of the file, cut at record boundaries (a header line is never in a range).
     public var start: Int64
     public var end: Int64
+    /// The input line `start` is on (1-based), for the line numbers of row errors.
+    public var firstLine: Int
 
-    public init(parent: JobID, index: Int, file: Int, start: Int64, end: Int64) {
+    public init(parent: JobID, index: Int, file: Int, start: Int64, end: Int64, firstLine: Int) {
         self.parent = parent
         self.index = index
         self.file = file
         self.start = start
         self.end = end
+        self.firstLine = firstLine
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case parent, index, file, start, end
+        case firstLine = "first_line"
     }
 }

@@ -44,7 +44,7 @@ struct VersionPublication: Sendable {
 
     /// Deletes every object under `prefix`.
     func deleteAll(under prefix: String) async throws {
-        for key in try await artifacts.list(prefix: prefix) { try await artifacts.delete(key) }
+        try await artifacts.deleteAll(under: prefix)
     }
 
     /// Deletes this attempt's staged files (after a refused publication or a failed write),

@@ -5,7 +5,8 @@ import TrainyardCore
 /// The job execution shell: runs one leased job to its end, whatever its kind. It owns the
 /// lease (heartbeat, lost-lease detection), the spec's timeout, cancellation and graceful
 /// shutdown, classifies how the attempt ended (`AttemptEnding.classify`, no I/O) and records it.
-/// What the job does is its kind's `JobHandler` (`TrainJobHandler` for `train`); a new kind is
+/// What the job does is its kind's `JobHandler` (`TrainJobHandler` for `train`,
+/// `TransformJobHandler` and `TransformPartHandler` for transforms); a new kind is
 /// a new handler in `handlers`, with no change here.
 ///
 /// Failure handling: a `TrainingFailure` carries its own retryability; any other error is
@@ -23,7 +24,7 @@ public struct JobRunner: Sendable {
         self.services = services
         self.workerID = workerID
         self.heartbeatInterval = heartbeatInterval ?? min(.seconds(1), services.configuration.leaseDuration / 3)
-        self.handlers = [.train: TrainJobHandler()]
+        self.handlers = [.train: TrainJobHandler(), .transform: TransformJobHandler(), .transformPart: TransformPartHandler()]
     }
 
     /// - Parameter shutdown: returns true once the worker should stop (graceful shutdown with

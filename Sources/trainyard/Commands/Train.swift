@@ -49,53 +49,10 @@ struct Train: AsyncParsableCommand {
             return
         }
         if !global.json { print("submitted job \(job.id) (\(job.model))") }
-        let final = try await follow(job.id, plane: plane, json: global.json)
+        let final = try await followJob(job.id, plane: plane, json: global.json)
         if global.json { try printJSON(final) }
         guard final.state == .succeeded else {
             throw CommandFailure(message: "job \(final.id) \(final.state.rawValue)" + (final.failureReason.map { ": \($0)" } ?? ""), exitCode: 1)
-        }
-    }
-
-    /// Prints a live progress line until the job ends. In local mode with no server, runs an
-    /// in-process worker so `train --wait` trains right here.
-    func follow(_ id: JobID, plane: any ControlPlane, json: Bool) async throws -> Job {
-        var pool: Task<Void, any Error>?
-        if let local = plane as? LocalControlPlane {
-            let workers = WorkerPool(services: local.services, options: .init(workers: 1, exitWhenIdle: .seconds(3600)))
-            pool = Task { try await workers.run() }
-        }
-        defer { pool?.cancel() }
-        let interactive = isatty(STDOUT_FILENO) == 1 && !json
-        var lastLine = ""
-        var logSeq: Int64 = 0
-        while true {
-            let job = try await plane.job(id)
-            // Echo the job's log lines (not on a TTY progress line, where they would interleave).
-            if !json && !interactive {
-                for line in try await plane.logs(id, after: logSeq) {
-                    logSeq = line.sequence
-                    print("  \(line.text)")
-                }
-            }
-            let line = "job \(id): \(Format.progress(job))"
-            if interactive {
-                if line != lastLine { FileHandle.standardOutput.write(Data(("\r\u{1B}[2K" + line).utf8)) }
-            } else if !json && line != lastLine {
-                print(line)
-            }
-            lastLine = line
-            if job.state.isTerminal {
-                if interactive { print("") }
-                if !json {
-                    if job.state == .succeeded, let v = job.resultVersion {
-                        print("registered \(job.model):\(v)")
-                    } else if let reason = job.failureReason {
-                        print("\(job.state.rawValue): \(reason)")
-                    }
-                }
-                return job
-            }
-            try await Task.sleep(for: .milliseconds(250))
         }
     }
 }

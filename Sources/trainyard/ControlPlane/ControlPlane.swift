@@ -1,5 +1,6 @@
 import Foundation
 import TrainyardCore
+import TrainyardRuntime
 
 /// What user commands need from Trainyard, whether it is the local store or a server.
 /// One seam, two implementations (`LocalControlPlane`, `RemoteControlPlane`), so no command
@@ -10,6 +11,9 @@ protocol ControlPlane: Sendable {
     /// Every check `submit` makes before staging (spec, parameters, data files and their
     /// headers), enqueuing and uploading nothing: `train --check`.
     func check(specFile: URL) async throws -> ParsedSpec
+    /// Enqueues a batch transform (paths already absolute), or returns the job an identical
+    /// earlier request made.
+    func submitTransform(_ request: TransformRequest) async throws -> Job
     func job(_ id: JobID) async throws -> Job
     func jobs(_ filter: JobFilter) async throws -> [Job]
     func cancel(_ id: JobID) async throws -> Job

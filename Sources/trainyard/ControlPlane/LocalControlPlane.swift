@@ -17,6 +17,11 @@ struct LocalControlPlane: ControlPlane {
         try await services.submitter.check(try readSpec(specFile), options: .init(baseDirectory: specFile.deletingLastPathComponent())).parsed
     }
 
+    func submitTransform(_ request: TransformRequest) async throws -> Job {
+        try await services.transformSubmitter.submit(request, options: .init(submittedBy: "cli:\(NSUserName())",
+                                                                            baseDirectory: URL(fileURLWithPath: FileManager.default.currentDirectoryPath)))
+    }
+
     func job(_ id: JobID) async throws -> Job {
         guard let job = try await services.store.job(id) else { throw TrainyardError.notFound("job \(id)") }
         return job

@@ -81,6 +81,10 @@ struct RemoteControlPlane: ControlPlane {
         return try JSON.decode(Job.self, from: try await request("POST", "api/v1/jobs", query: query, body: body))
     }
 
+    func submitTransform(_ request: TransformRequest) async throws -> Job {
+        try JSON.decode(Job.self, from: try await self.request("POST", "api/v1/transforms", query: [], body: try JSON.encode(request)))
+    }
+
     func job(_ id: JobID) async throws -> Job { try await get(Job.self, "api/v1/jobs/\(id)") }
 
     func jobs(_ filter: JobFilter) async throws -> [Job] {

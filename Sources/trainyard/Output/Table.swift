@@ -47,6 +47,10 @@ enum Format {
         var parts = [job.state.rawValue]
         if let e = p.epoch { parts.append("epoch \(e)" + (p.totalEpochs.map { "/\($0)" } ?? "")) }
         if let l = p.loss { parts.append("loss \(number(l))") }
+        if let rows = p.rows {
+            parts.append("\(rows) rows" + (p.rowErrors.flatMap { $0 > 0 ? " (\($0) errors)" : nil } ?? ""))
+            if let rate = p.rowsPerSecond, job.state == .running { parts.append("\(Int(rate.rounded())) rows/s") }
+        }
         if let eta = p.etaSeconds, job.state == .running { parts.append("ETA \(DurationText.format(.milliseconds(Int64(eta * 1000))))") }
         if let m = p.message { parts.append(m) }
         return parts.joined(separator: "  ")
