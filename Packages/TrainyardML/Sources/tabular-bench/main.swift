@@ -4,6 +4,8 @@
 //                      [--predictions out.txt]
 //   tabular-bench cv   --algorithm linear --task classification --target species --data iris.csv [--folds 5]
 //   tabular-bench warm --algorithm gbdt --task regression --target price --part1 A.csv --part2 B.csv --test C.csv
+//   tabular-bench transform --algorithm gbdt --task regression --target price --train A.csv [--rows 1000000] [--block-kb 4096]
+//                           [--threads 1] [--keep carat] [--format csv|jsonl]
 //
 // Prints one JSON object per command on stdout.
 import Foundation
@@ -47,6 +49,7 @@ enum Usage {
     usage: tabular-bench fit  --algorithm gbdt --task regression --target price --train A.csv --test B.csv [--repeat 3] [--param k=v]… [--predictions out.txt]
            tabular-bench cv   --algorithm linear --task classification --target species --data iris.csv [--folds 5]
            tabular-bench warm --algorithm gbdt --task regression --target price --part1 A.csv --part2 B.csv --test C.csv
+           tabular-bench transform --algorithm gbdt --task regression --target price --train A.csv [--rows 1000000] [--block-kb 4096] [--threads 1] [--keep COL] [--format csv|jsonl]
 
     """
 }
@@ -174,6 +177,8 @@ do {
         let m1 = try TabularPredictor(model: v1.model).evaluate(csv: test).metrics
         let m2 = try TabularPredictor(model: v2.model).evaluate(csv: test).metrics
         print(json(["algorithm": algorithm, "v1_test_metrics": m1, "v2_test_metrics": m2, "warm_seconds": warmSeconds]))
+    case "transform":
+        print(json(try TransformBench.run(opts, task: task, algorithm: algorithm, target: target, seed: seed)))
     default:
         print("unknown command \(args[1])")
         exit(2)

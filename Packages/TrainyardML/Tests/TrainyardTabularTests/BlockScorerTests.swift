@@ -195,6 +195,22 @@ import Testing
         #expect(problems == [RowProblem(row: 1, reason: "column \"closed\": unknown category \"z\"; the model knows \"a\", \"b\"")])
     }
 
+    @Test func categoriesAreFoundByBytesAndStillMatchAsStringsDo() {
+        let names = (0..<50).map { "grade-\($0)" } + ["caf\u{E9}"]
+        let schema = TabularSchema(task: .regression, target: "y", features: [.init(name: "c", kind: .categorical, categories: names)])
+        let encoder = FeatureEncoder(schema: schema)
+        func index(_ value: String) -> Double? {
+            var value = value
+            guard case .value(let v) = value.withUTF8({ encoder.textValue($0, feature: 0) }) else { return nil }
+            return v
+        }
+        for (k, name) in names.enumerated() { #expect(index(name) == Double(k)) }
+        #expect(index(" grade-7 ") == 7)
+        // A decomposed é is another byte sequence but the same String: the dictionary finds it.
+        #expect(index("cafe\u{301}") == 50)
+        #expect(index("grade-50") == nil)
+    }
+
     // MARK: JSONL
 
     @Test func jsonlKeepsFieldsVerbatimAndPredictsLikeThePredictor() throws {

@@ -27,6 +27,8 @@ struct FeatureEncoder: Sendable {
 
     let schema: TabularSchema
     let categoryIndex: [[String: Int]]
+    /// `categoryIndex` by bytes, for bulk scoring (`encodeForScoring`).
+    let categoryLookups: [CategoryLookup]
     private let classIndex: [String: Int]
     let featureIndex: [String: Int]
 
@@ -37,6 +39,7 @@ struct FeatureEncoder: Sendable {
             for (i, c) in (f.categories ?? []).enumerated() { d[c] = i }
             return d
         }
+        categoryLookups = schema.features.map { CategoryLookup($0.categories ?? []) }
         var ci: [String: Int] = [:]
         for (i, c) in (schema.classes ?? []).enumerated() { ci[c] = i }
         classIndex = ci

@@ -65,6 +65,7 @@ extension FeatureEncoder {
             return .problem(FieldParsing.isNonFinite(v) ? Self.nonFinite(schema.features[f].name, v) : Self.notNumeric(schema.features[f].name, v))
         }
         if FieldParsing.isMissing(v) { return .value(.nan) }
+        if let k = categoryLookups[f].index(of: v) { return .value(Double(k)) }
         return category(String(decoding: v, as: UTF8.self), feature: f)
     }
 

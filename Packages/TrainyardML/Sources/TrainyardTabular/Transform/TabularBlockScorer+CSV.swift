@@ -7,8 +7,15 @@ extension TabularBlockScorer {
         tokenizer.expectedColumns = plan.fieldCount
         tokenizer.line = firstLine
         tokenizer.report = CSVRecordReport()
+        // Sized once from the line count (an upper bound on records): no regrowth copies, and
+        // memory stays a fixed multiple of the block.
+        var lineEnds = 1
+        for c in buf where c == CSVTokenizer.lf { lineEnds &+= 1 }
         var rows = CSVRows(columnCount: plan.fieldCount)
         rows.data.reserveCapacity(buf.count)
+        rows.fieldEnds.reserveCapacity(lineEnds * plan.fieldCount)
+        rows.lines.reserveCapacity(lineEnds)
+        tokenizer.report!.spans.reserveCapacity(2 * lineEnds)
         // A header-less file's first block may start with a byte-order mark.
         let start = firstLine == 1 ? CSVTokenizer.bomLength(buf) : 0
         do {
