@@ -47,8 +47,12 @@ struct TransformJobHandler: JobHandler {
                 try TransformOutput.commit(errors, to: TransformOutputNames.errors(for: file.input), in: folder)
             }
         }
-        for file in scored {
-            try Self.checkErrorRate(file, transform: transform, folder: folder)
+        do {
+            for file in scored { try Self.checkErrorRate(file, transform: transform, folder: folder) }
+        } catch {
+            // Nothing but the errors files is written when a file fails.
+            for file in scored { try? FileManager.default.removeItem(atPath: file.temporaryOutput) }
+            throw error
         }
         return Scored(files: scored, temporaries: scored.map(\.temporaryOutput))
     }
