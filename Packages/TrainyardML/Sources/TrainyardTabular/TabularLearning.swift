@@ -55,6 +55,10 @@ public struct TabularTrainingResult: Sendable {
     public var history: [EpochReport]
     public var schema: TabularSchema
     public var resolvedParams: [String: ParamValue]
+    /// The rows held out of `train` for validation (a fraction carved out), as CSV in the
+    /// training data's delimiter: `metrics` were measured on exactly these rows. nil when the
+    /// validation rows came from separate data or none were held out.
+    public var heldOut: HeldOutRows? = nil
 }
 
 /// Entry point of the tabular learners (sklearn-like: configuration → fit → model).
@@ -164,10 +168,13 @@ public enum TabularLearning {
         try memoryPlan(config, schema: schema, trainRows: table.rows.count, validationRows: validTable?.rows.count ?? 0)
             .check(request.limits, advice: memoryAdvice(config))
         let encoder = FeatureEncoder(schema: schema)
-        var trainData: EncodedTable
-        do { trainData = try encoder.encode(table, target: .required) } catch let e as TabularDataError { throw e.from(trainSource) }
+        let encoded: (table: EncodedTable, rows: [Int])
+        do { encoded = try encoder.encodeKeepingRows(table, target: .required) } catch let e as TabularDataError { throw e.from(trainSource) }
+        var trainData = encoded.table
+        let trainRows = encoded.rows  // the CSV row of each encoded row
         var validData: EncodedTable? = nil
         var carved = false  // validation rows carved out of the training file
+        var heldOut: HeldOutRows? = nil
         switch request.validation {
         case .fraction(let f):
             guard f >= 0 && f <= 0.5 else {
@@ -178,9 +185,13 @@ public enum TabularLearning {
                 var order = Array(0..<trainData.count)
                 var rng = SeededGenerator(seed: request.seed ^ 0x5EED_0F_5A11)
                 for i in stride(from: order.count - 1, to: 0, by: -1) { order.swapAt(i, Int(rng.next() % UInt64(i + 1))) }
-                validData = trainData.subset(Array(order[0..<count]).sorted())
+                let held = Array(order[0..<count]).sorted()
+                validData = trainData.subset(held)
                 trainData = trainData.subset(Array(order[count...]).sorted())
                 carved = true
+                heldOut = HeldOutRows(data: CSVWriting.write(header: table.header, rows: table.rows.subset(held.map { trainRows[$0] }),
+                                                             delimiter: table.delimiter),
+                                      count: count, format: "csv")
             }
         case .data:
             do { validData = try validTable.map { try encoder.encode($0, target: .required) } }
@@ -259,7 +270,7 @@ public enum TabularLearning {
                                               classCount: classCount, full: true)
         let modelBytes = model.serialized()
         return TabularTrainingResult(model: modelBytes, checkpoint: TabularCheckpoint.serialize(model: modelBytes, state: state),
-                                     metrics: metrics, history: history, schema: schema, resolvedParams: resolved)
+                                     metrics: metrics, history: history, schema: schema, resolvedParams: resolved, heldOut: heldOut)
     }
 }
 

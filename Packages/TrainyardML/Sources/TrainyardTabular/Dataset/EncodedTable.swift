@@ -56,6 +56,12 @@ struct FeatureEncoder: Sendable {
     /// - Parameter target: `.required` drops rows whose target is missing and throws if the
     ///   target column is absent; `.ignored` skips the target column if present.
     func encode(_ table: CSVTable, target mode: TargetMode) throws -> EncodedTable {
+        try encodeKeepingRows(table, target: mode).table
+    }
+
+    /// `encode`, and for each encoded row the index of the CSV row it came from (rows without
+    /// a target value are left out when the target is required).
+    func encodeKeepingRows(_ table: CSVTable, target mode: TargetMode) throws -> (table: EncodedTable, rows: [Int]) {
         let rows = table.rows
         var map = [Int](repeating: -1, count: table.header.count)  // file column → feature
         var targetColumn = -1
@@ -138,7 +144,7 @@ struct FeatureEncoder: Sendable {
                                        line: rows.line(of: r), column: feature.name)
             }
         }
-        return EncodedTable(columns: columns, target: target, count: n, categoryCounts: categoryCounts)
+        return (EncodedTable(columns: columns, target: target, count: n, categoryCounts: categoryCounts), keep)
     }
 
     /// Encodes JSON-style records: a missing key is a missing value.

@@ -45,13 +45,18 @@ public struct TextTrainingResult: Sendable {
     /// Class labels (classification) or entity types (NER).
     public var labels: [String]
     public var resolvedParams: [String: ParamValue]
+    /// The texts (sentences) held out of `train` for validation when a fraction was carved
+    /// out: `metrics` were measured on exactly these. nil with separate validation data.
+    public var heldOut: HeldOutRows?
 
-    public init(model: [UInt8], metrics: [String: Double], history: [EpochReport], labels: [String], resolvedParams: [String: ParamValue]) {
+    public init(model: [UInt8], metrics: [String: Double], history: [EpochReport], labels: [String], resolvedParams: [String: ParamValue],
+                heldOut: HeldOutRows? = nil) {
         self.model = model
         self.metrics = metrics
         self.history = history
         self.labels = labels
         self.resolvedParams = resolvedParams
+        self.heldOut = heldOut
     }
 }
 
@@ -88,6 +93,7 @@ public enum TextClassification {
         // Counted on the whole file, before validation texts are held out: the file's labels.
         try request.limits.checkClasses(Set(trainRecords.map(\.label)).count, in: request.trainSource)
         var validationRecords: [LabeledText]
+        var heldOut: HeldOutRows?
         switch request.validation {
         case .fraction(let f):
             guard f > 0, f < 1 else { throw ParameterError(key: "validation", message: "fraction must be in (0, 1); got \(f)") }
@@ -99,6 +105,11 @@ public enum TextClassification {
             let heldSet = Set(order.prefix(held))
             validationRecords = heldSet.sorted().map { trainRecords[$0] }
             trainRecords = trainRecords.indices.filter { !heldSet.contains($0) }.map { trainRecords[$0] }
+            if !validationRecords.isEmpty {
+                heldOut = HeldOutRows(data: TextDatasetWriter.jsonl(validationRecords, textKey: request.textColumn ?? "text",
+                                                                    labelKey: request.labelColumn ?? "label"),
+                                      count: validationRecords.count, format: TextFormat.jsonl.rawValue)
+            }
         case .data(let bytes):
             validationRecords = try TextDatasetReader.read(bytes, format: request.format,
                                                            textColumn: request.textColumn, labelColumn: request.labelColumn)
@@ -123,7 +134,7 @@ public enum TextClassification {
                                       validationTexts: validationRecords.map(\.text), validationY: validationY,
                                       observer: observer)
         return TextTrainingResult(model: outcome.model.serialized(), metrics: outcome.metrics, history: outcome.history,
-                                  labels: labels, resolvedParams: config.resolved(seed: seed))
+                                  labels: labels, resolvedParams: config.resolved(seed: seed), heldOut: heldOut)
     }
 
     /// The class-weight arrays of a run (buckets × classes floats each): the SGD runs' own,

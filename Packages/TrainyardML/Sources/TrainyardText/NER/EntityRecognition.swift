@@ -132,6 +132,7 @@ public enum EntityRecognition {
         let seed = config.seed ?? request.seed
         var trainSentences = try CoNLLReader.read(request.train)
         var validationSentences: [CoNLLSentence]
+        var heldOut: HeldOutRows?
         switch request.validation {
         case .fraction(let f):
             guard f > 0, f < 1 else { throw ParameterError(key: "validation", message: "fraction must be in (0, 1); got \(f)") }
@@ -142,13 +143,16 @@ public enum EntityRecognition {
             let heldSet = Set(order.prefix(held))
             validationSentences = heldSet.sorted().map { trainSentences[$0] }
             trainSentences = trainSentences.indices.filter { !heldSet.contains($0) }.map { trainSentences[$0] }
+            if !validationSentences.isEmpty {
+                heldOut = HeldOutRows(data: TextDatasetWriter.conll(validationSentences), count: validationSentences.count, format: "conll")
+            }
         case .data(let bytes):
             validationSentences = try CoNLLReader.read(bytes)
         }
         let trainer = CRFTrainer(config: config)
         let outcome = try trainer.fit(train: trainSentences, validation: validationSentences, observer: observer)
         return TextTrainingResult(model: outcome.model.serialized(), metrics: outcome.metrics, history: outcome.history,
-                                  labels: outcome.model.entityTypes, resolvedParams: config.resolved(seed: seed))
+                                  labels: outcome.model.entityTypes, resolvedParams: config.resolved(seed: seed), heldOut: heldOut)
     }
 }
 
