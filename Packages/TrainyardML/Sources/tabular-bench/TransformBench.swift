@@ -31,11 +31,11 @@ enum TransformBench {
 
         let layout = TabularBlockLayout(format: format, firstRecord: format == .csv ? header : nil, keep: keep)
         let scorer = try TabularBlockScorer(predictor: predictor, layout: layout)
-        var seconds: [Double] = []
+        var seconds: [Double] = [], cpuSeconds: [Double] = []
         var outputBytes = 0, rowsOut = 0, errors = 0
         for _ in 0..<3 {
             let counts = Counts(blocks.count)
-            let start = now()
+            let start = now(), cpuStart = processCPUSeconds()
             // Blocks dealt round-robin to the threads, each scored whole on one thread.
             DispatchQueue.concurrentPerform(iterations: threads) { t in
                 for b in stride(from: t, to: blocks.count, by: threads) {
@@ -44,6 +44,7 @@ enum TransformBench {
                 }
             }
             seconds.append(now() - start)
+            cpuSeconds.append(processCPUSeconds() - cpuStart)
             (outputBytes, rowsOut, errors) = counts.totals
         }
         if let path = opts["output"] {
@@ -56,7 +57,21 @@ enum TransformBench {
             "rows": rows, "rows_out": rowsOut, "row_errors": errors, "threads": threads, "blocks": blocks.count,
             "input_bytes": inputBytes, "output_bytes": outputBytes, "seconds": seconds,
             "rows_per_second": Double(rows) / median(seconds),
+            // CPU time of all threads: what one core does per second, even on a busy machine.
+            "cpu_seconds": cpuSeconds, "rows_per_cpu_second": Double(rows) / median(cpuSeconds),
         ]
+    }
+
+    /// User + system CPU time of this process so far.
+    static func processCPUSeconds() -> Double {
+        var usage = rusage()
+        #if canImport(Glibc)
+        getrusage(RUSAGE_SELF.rawValue, &usage)
+        #else
+        getrusage(RUSAGE_SELF, &usage)
+        #endif
+        func seconds(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return seconds(usage.ru_utime) + seconds(usage.ru_stime)
     }
 
     /// `rows` of `lines` (repeated), newline-terminated, cut after the first line end past each

@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import TrainyardTabular
 
@@ -178,6 +179,36 @@ import Testing
         let good = rows.enumerated().filter { $0.offset != 100 }.map(\.element)
         let expected = try Self.regression.predict(csv: Array((["x1,x2,color,y"] + good).joined(separator: "\n").utf8))
         #expect(Self.lines(whole).map { Double($0)! } == expected.map { $0.value! })
+    }
+
+    /// A block is read a batch of records at a time; where the batches end changes nothing.
+    @Test(arguments: [TabularRecordFormat.csv, .jsonl])
+    func batchesOfAnySizeScoreTheSame(format: TabularRecordFormat) throws {
+        let csv = String(decoding: TestData.regressionCSV(rows: 40, seed: 22), as: UTF8.self)
+        var rows = csv.split(separator: "\n").dropFirst().map(String.init)
+        rows[3] = "1,2"
+        rows[4] = "1,2,purple,3"
+        rows.insert("", at: 10)
+        rows[20] = "\"0.5\",1,red,\"1\n2\""  // a quoted line break in the kept column
+        var lines = rows
+        if format == .jsonl {
+            lines = rows.map { row in
+                let f = row.split(separator: ",", omittingEmptySubsequences: false)
+                guard f.count == 4 else { return row.isEmpty ? "" : "{\"x1\": \(f[0])" }
+                let y = f[3].hasPrefix("\"") ? f[3].replacingOccurrences(of: "\n", with: "\\n") : String(f[3])
+                return "{\"x1\": \(f[0].filter { $0 != "\"" }), \"x2\": \(f[1] == "NA" ? "null" : String(f[1])), \"color\": \"\(f[2])\", \"y\": \(y)}"
+            }
+        }
+        let block = Array((lines.joined(separator: "\n") + "\n").utf8)
+        var scorer = try Self.scorer(format: format, first: "x1,x2,color,y", keep: ["y"])
+        let whole = scorer.score(block, firstLine: 2)
+        #expect(whole.rowsIn == 40 && whole.errors.count == 2)
+        for size in [1, 2, 3, 7] {
+            scorer.rowsPerBatch = size
+            let batched = scorer.score(block, firstLine: 2)
+            #expect(batched.output == whole.output && batched.errors == whole.errors && batched.rowsIn == whole.rowsIn && batched.rowsOut == whole.rowsOut,
+                    "\(size) rows per batch")
+        }
     }
 
     @Test func unknownCategoriesAreReadAsMissingWhereTheModelAcceptsThem() throws {

@@ -1,41 +1,56 @@
-/// The CSV/TSV path: tokenize the block tolerantly, encode it column by column, score it in one
-/// call, then write the good rows with their copied fields. Flat buffers throughout; no
-/// allocation per row.
+/// The CSV/TSV path: the block is read `rowsPerBatch` records at a time — tokenized tolerantly,
+/// encoded column by column, scored in one call, the good rows written with their copied
+/// fields — reusing the same buffers. So the memory a block needs beyond its input and output
+/// is a few hundred kilobytes whatever the block's size, and a batch's parsed fields are still
+/// in cache when they are encoded and copied. Flat buffers throughout; no allocation per row.
 extension TabularBlockScorer {
     func scoreCSV(_ buf: UnsafeBufferPointer<UInt8>, firstLine: Int, plan: CSVInputPlan, delimiter: UInt8) -> TabularScoredBlock {
         var tokenizer = CSVTokenizer(delimiter: delimiter)
         tokenizer.expectedColumns = plan.fieldCount
         tokenizer.line = firstLine
         tokenizer.report = CSVRecordReport()
-        // Sized once from the line count (an upper bound on records): no regrowth copies, and
-        // memory stays a fixed multiple of the block.
-        var lineEnds = 1
-        for c in buf where c == CSVTokenizer.lf { lineEnds &+= 1 }
         var rows = CSVRows(columnCount: plan.fieldCount)
-        rows.data.reserveCapacity(buf.count)
-        rows.fieldEnds.reserveCapacity(lineEnds * plan.fieldCount)
-        rows.lines.reserveCapacity(lineEnds)
-        tokenizer.report!.spans.reserveCapacity(2 * lineEnds)
+        var out: [UInt8] = []
+        out.reserveCapacity(Self.outputEstimate(inputBytes: buf.count, copying: !plan.copiedColumns.isEmpty))
+        var errors: [TabularRowError] = []
+        var rowsIn = 0, rowsOut = 0
         // A header-less file's first block may start with a byte-order mark.
-        let start = firstLine == 1 ? CSVTokenizer.bomLength(buf) : 0
-        do {
-            _ = try tokenizer.parse(buf, from: start, isFinal: true, into: &rows)
-        } catch {
-            // A tolerant tokenizer reports bad records instead of throwing; should that ever
-            // change, the block is refused as one record rather than crashing the transform.
-            let all = UnsafeBufferPointer(rebasing: buf[start...])
-            return TabularScoredBlock(output: [], rowsIn: 1, rowsOut: 0,
-                                      errors: [TabularRowError(line: firstLine, reason: "\(error)", row: all)])
+        var offset = firstLine == 1 ? CSVTokenizer.bomLength(buf) : 0
+        while offset < buf.count {
+            rows.data.removeAll(keepingCapacity: true)
+            rows.fieldEnds.removeAll(keepingCapacity: true)
+            rows.lines.removeAll(keepingCapacity: true)
+            tokenizer.report!.spans.removeAll(keepingCapacity: true)
+            tokenizer.report!.rejected.removeAll(keepingCapacity: true)
+            let next: Int
+            do {
+                next = try tokenizer.parse(buf, from: offset, isFinal: true, maxRecords: rowsPerBatch, into: &rows)
+            } catch {
+                // A tolerant tokenizer reports bad records instead of throwing; should that ever
+                // change, the rest of the block is refused as one record rather than crashing.
+                errors.append(TabularRowError(line: tokenizer.line, reason: "\(error)", row: UnsafeBufferPointer(rebasing: buf[offset...])))
+                rowsIn += 1
+                break
+            }
+            let report = tokenizer.report!
+            let written = scoreBatch(rows, report: report, buf: buf, plan: plan, delimiter: delimiter, into: &out, errors: &errors)
+            rowsIn += rows.count + report.rejected.count
+            rowsOut += written
+            guard next > offset else { break }  // cannot happen with isFinal; never loop forever
+            offset = next
         }
-        let report = tokenizer.report ?? CSVRecordReport()
+        return TabularScoredBlock(output: out, rowsIn: rowsIn, rowsOut: rowsOut, errors: errors)
+    }
+
+    /// Encodes, scores and writes one batch of parsed rows; appends its errors (the refused
+    /// rows and the records the tokenizer rejected) in line order.
+    /// - Returns: the rows written.
+    private func scoreBatch(_ rows: CSVRows, report: CSVRecordReport, buf: UnsafeBufferPointer<UInt8>, plan: CSVInputPlan, delimiter: UInt8,
+                            into out: inout [UInt8], errors: inout [TabularRowError]) -> Int {
         let n = rows.count
         let (table, problems) = predictor.encoder.encodeForScoring(rows, featureColumns: plan.featureColumns)
         let predictions = n > 0 ? predictor.model.predict(table, parallel: false) : []
-
-        var out: [UInt8] = []
-        out.reserveCapacity(n * 20 * predictionWidth + (plan.copiedColumns.isEmpty ? 0 : buf.count))
         var refused: [TabularRowError] = []
-        refused.reserveCapacity(problems.count)
         let stride = plan.fieldCount, copied = plan.copiedColumns
         rows.data.withUnsafeBufferPointer { data in
         rows.fieldEnds.withUnsafeBufferPointer { ends in
@@ -67,10 +82,17 @@ extension TabularBlockScorer {
                 out.append(CSVTokenizer.lf)
             }
         }}}}
-        let errors = Self.merged(refused, report.rejected.map { rejected in
-            TabularRowError(line: rejected.line, reason: rejected.reason, row: UnsafeBufferPointer(rebasing: buf[rejected.bytes]))
-        })
-        return TabularScoredBlock(output: out, rowsIn: n + report.rejected.count, rowsOut: n - refused.count, errors: errors)
+        let rejected = report.rejected.map { record in
+            TabularRowError(line: record.line, reason: record.reason, row: UnsafeBufferPointer(rebasing: buf[record.bytes]))
+        }
+        errors += Self.merged(refused, rejected)
+        return n - refused.count
+    }
+
+    /// Output bytes to reserve for a block: a number per row (rows estimated at 40 bytes) or,
+    /// copying input columns, about the input again.
+    static func outputEstimate(inputBytes: Int, copying: Bool) -> Int {
+        copying ? inputBytes + inputBytes / 2 : inputBytes / 2
     }
 
     /// Two lists of errors, each in line order, as one in line order.

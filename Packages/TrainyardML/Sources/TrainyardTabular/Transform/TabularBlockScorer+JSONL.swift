@@ -1,17 +1,19 @@
 /// The JSONL path: each line is one JSON object, read in place (`JSONObjectLine`); the model's
-/// fields are encoded with the serving rules, good rows are scored in one call, and each output
-/// object copies the kept (or all) input members verbatim before the predictions.
+/// fields are encoded with the serving rules, good rows are scored `rowsPerBatch` at a time,
+/// and each output object copies the kept (or all) input members verbatim before the
+/// predictions.
 extension TabularBlockScorer {
     func scoreJSONL(_ buf: UnsafeBufferPointer<UInt8>, firstLine: Int) -> TabularScoredBlock {
         let encoder = predictor.encoder
         let features = predictor.schema.features
         let f = features.count
-        var columns = [[Double]](repeating: [], count: f)
-        // Members of the good rows, back to back; row g's are members[memberStarts[g]..<memberStarts[g + 1]].
-        var members: [JSONObjectLine.Member] = []
-        var memberStarts: [Int] = [0]
+        // The good rows of the current batch: their encoded values, and their members back to
+        // back (row g's are members[memberStarts[g]..<memberStarts[g + 1]]) for the output.
+        var batch = JSONLBatch(featureCount: f)
+        var out: [UInt8] = []
+        out.reserveCapacity(Self.outputEstimate(inputBytes: buf.count, copying: joinInput || !keep.isEmpty))
         var errors: [TabularRowError] = []
-        var rowsIn = 0
+        var rowsIn = 0, rowsOut = 0
         var values = [Double](repeating: .nan, count: f)
         var present = [Bool](repeating: false, count: f)
         var line = firstLine
@@ -25,15 +27,15 @@ extension TabularBlockScorer {
             line += 1
             if buf[content].allSatisfy({ $0 == 0x20 || $0 == 0x09 || $0 == CSVTokenizer.cr }) { continue }
             rowsIn += 1
-            let mark = members.count
-            if let problem = JSONObjectLine.read(buf, content, into: &members) {
-                members.removeSubrange(mark...)
+            let mark = batch.members.count
+            if let problem = JSONObjectLine.read(buf, content, into: &batch.members) {
+                batch.members.removeSubrange(mark...)
                 errors.append(TabularRowError(line: recordLine, reason: "invalid JSON: \(problem)", row: UnsafeBufferPointer(rebasing: buf[content])))
                 continue
             }
             for k in 0..<f { values[k] = .nan; present[k] = false }
             var reasons: [String] = []
-            for m in members[mark...] {
+            for m in batch.members[mark...] {
                 let key = m.keyEscaped ? JSONObjectLine.decodedString(buf, m.key) : String(decoding: UnsafeBufferPointer(rebasing: buf[m.key]), as: UTF8.self)
                 guard let feature = encoder.featureIndex[key] else { continue }
                 present[feature] = true
@@ -46,17 +48,46 @@ extension TabularBlockScorer {
                 reasons.append("missing field \"\(features[k].name)\" (\(features[k].kind.rawValue))")
             }
             guard reasons.isEmpty else {
-                members.removeSubrange(mark...)
+                batch.members.removeSubrange(mark...)
                 errors.append(TabularRowError(line: recordLine, reason: reasons.joined(separator: "; "), row: UnsafeBufferPointer(rebasing: buf[content])))
                 continue
             }
-            for k in 0..<f { columns[k].append(values[k]) }
-            memberStarts.append(members.count)
+            for k in 0..<f { batch.columns[k].append(values[k]) }
+            batch.memberStarts.append(batch.members.count)
+            if batch.count == rowsPerBatch {
+                rowsOut += writeBatch(batch, buf: buf, into: &out)
+                batch.removeAll()
+            }
         }
-        let n = memberStarts.count - 1
-        let table = EncodedTable(columns: columns, target: [], count: n, categoryCounts: encoder.categoryCounts)
-        let predictions = n > 0 ? predictor.model.predict(table, parallel: false) : []
+        rowsOut += writeBatch(batch, buf: buf, into: &out)
+        return TabularScoredBlock(output: out, rowsIn: rowsIn, rowsOut: rowsOut, errors: errors)
+    }
 
+    /// Good JSONL rows waiting to be scored together.
+    struct JSONLBatch {
+        var columns: [[Double]]
+        var members: [JSONObjectLine.Member] = []
+        var memberStarts: [Int] = [0]
+
+        init(featureCount: Int) { columns = Array(repeating: [], count: featureCount) }
+
+        var count: Int { memberStarts.count - 1 }
+
+        mutating func removeAll() {
+            for k in columns.indices { columns[k].removeAll(keepingCapacity: true) }
+            members.removeAll(keepingCapacity: true)
+            memberStarts.removeAll(keepingCapacity: true)
+            memberStarts.append(0)
+        }
+    }
+
+    /// Scores a batch and writes its output objects.
+    /// - Returns: the rows written.
+    private func writeBatch(_ batch: JSONLBatch, buf: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) -> Int {
+        let n = batch.count
+        guard n > 0 else { return 0 }
+        let table = EncodedTable(columns: batch.columns, target: [], count: n, categoryCounts: predictor.encoder.categoryCounts)
+        let predictions = predictor.model.predict(table, parallel: false)
         let keepKeys = keep.map { Array($0.utf8) }
         let keepJSON: [[UInt8]] = keep.map { name in
             var json: [UInt8] = []
@@ -65,11 +96,9 @@ extension TabularBlockScorer {
             return json
         }
         let outputKeyBytes = outputKeys.map { Array($0.utf8) }
-        var out: [UInt8] = []
-        out.reserveCapacity(n * 32 * predictionWidth + (joinInput || !keep.isEmpty ? buf.count : 0))
         predictions.withUnsafeBufferPointer { raw in
             for g in 0..<n {
-                let row = members[memberStarts[g]..<memberStarts[g + 1]]
+                let row = batch.members[batch.memberStarts[g]..<batch.memberStarts[g + 1]]
                 out.append(UInt8(ascii: "{"))
                 if joinInput {
                     for m in row where !outputKeyBytes.contains(where: { Self.keyMatches(buf, m, $0) }) {
@@ -95,7 +124,7 @@ extension TabularBlockScorer {
                 out.append(contentsOf: "}\n".utf8)
             }
         }
-        return TabularScoredBlock(output: out, rowsIn: rowsIn, rowsOut: n, errors: errors)
+        return n
     }
 
     /// A member's value for feature `feature`: numbers and null as serving reads them; strings

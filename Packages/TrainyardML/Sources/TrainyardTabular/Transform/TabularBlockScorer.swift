@@ -45,6 +45,10 @@ public struct TabularBlockScorer: Sendable {
     let labelJSON: [[UInt8]]
     /// The output's own field names (`prediction`, or `label` and `probabilities`).
     let outputKeys: [String]
+    /// Records parsed, encoded and scored together: enough to amortise the model's per-call
+    /// work, few enough for the batch's buffers to stay in cache (tests set it low to cross
+    /// batch boundaries).
+    var rowsPerBatch = 8192
 
     /// Decides how the input meets the model (see `CSVInputPlan`: header or not, which column
     /// holds which feature) and checks the options, before any row is read.
