@@ -250,7 +250,7 @@ import Testing
         let block = """
         {"id": {"k": [1, 2]}, "x1": 0.5, "x2": -1.25, "color": "red", "y": 3}
 
-        {"x1": 1.5, "x2": null, "color": "bl\\u0075e", "id": "b\\"2"}\r
+        {"x\\u0031": 1.5, "x2": null, "color": "bl\\u0075e", "id": "b\\"2"}\r
         """
         let scored = scorer.score(Array(block.utf8), firstLine: 1)
         #expect(scored.rowsIn == 2 && scored.rowsOut == 2 && scored.errors.isEmpty)

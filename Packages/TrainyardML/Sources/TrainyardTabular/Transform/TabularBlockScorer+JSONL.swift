@@ -36,8 +36,7 @@ extension TabularBlockScorer {
             for k in 0..<f { values[k] = .nan; present[k] = false }
             var reasons: [String] = []
             for m in batch.members[mark...] {
-                let key = m.keyEscaped ? JSONObjectLine.decodedString(buf, m.key) : String(decoding: UnsafeBufferPointer(rebasing: buf[m.key]), as: UTF8.self)
-                guard let feature = encoder.featureIndex[key] else { continue }
+                guard let feature = feature(named: m, in: buf, encoder: encoder) else { continue }
                 present[feature] = true
                 switch value(buf, m, feature: feature, encoder: encoder) {
                 case .value(let v): values[feature] = v
@@ -153,6 +152,19 @@ extension TabularBlockScorer {
             let what = m.kind == .bool ? "a boolean" : m.kind == .array ? "an array" : "an object"
             return .problem("field \"\(column.name)\" must be a \(column.kind == .numeric ? "number" : "string") (or null); got \(what)")
         }
+    }
+
+    /// The feature member `m` holds, if any: by the key's bytes, else (an escaped or non-ASCII
+    /// key, which may equal a name as a String without equal bytes) by the String.
+    @inline(__always)
+    private func feature(named m: JSONObjectLine.Member, in buf: UnsafeBufferPointer<UInt8>, encoder: FeatureEncoder) -> Int? {
+        let bytes = UnsafeBufferPointer(rebasing: buf[m.key])
+        if !m.keyEscaped {
+            if let k = featureLookup.index(of: bytes) { return k }
+            if featureNamesAreASCII && bytes.allSatisfy({ $0 < 0x80 }) { return nil }
+        }
+        let key = m.keyEscaped ? JSONObjectLine.decodedString(buf, m.key) : String(decoding: bytes, as: UTF8.self)
+        return encoder.featureIndex[key]
     }
 
     /// Whether member `m`'s key is `name` (decoding escapes only when the key has some).

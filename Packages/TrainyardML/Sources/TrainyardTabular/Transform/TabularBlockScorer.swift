@@ -45,6 +45,10 @@ public struct TabularBlockScorer: Sendable {
     let labelJSON: [[UInt8]]
     /// The output's own field names (`prediction`, or `label` and `probabilities`).
     let outputKeys: [String]
+    /// JSONL: the model's features by the bytes of their names; whether every name is ASCII
+    /// (then a key that is ASCII too and not found by its bytes names no feature).
+    let featureLookup: CategoryLookup
+    let featureNamesAreASCII: Bool
     /// Records parsed, encoded and scored together: enough to amortise the model's per-call
     /// work, few enough for the batch's buffers to stay in cache (tests set it low to cross
     /// batch boundaries).
@@ -72,6 +76,8 @@ public struct TabularBlockScorer: Sendable {
         for name in layout.keep where outputKeys.contains(name) {
             throw TabularDataError(.unknownColumn, "keep: '\(name)' is the name of the predictions' field in the output; it cannot be kept too", column: name)
         }
+        featureLookup = CategoryLookup(schema.features.map(\.name))
+        featureNamesAreASCII = schema.features.allSatisfy { $0.name.utf8.allSatisfy { $0 < 0x80 } }
         if let delimiter = layout.format.delimiter {
             let plan = try CSVInputPlan(schema: schema, layout: layout)
             csvPlan = plan
