@@ -67,6 +67,30 @@ public protocol MetadataStore: Sendable {
     /// Deletes a version's registry row; refused while an alias points at it.
     func deleteVersion(_ name: ModelName, version: Int) async throws
     func setTags(_ tags: [String: String], of name: ModelName, version: Int) async throws -> ModelVersion
+
+    // MARK: Triggers
+    /// Stores a new trigger (paused if the definition says so), with the store's clock as its
+    /// creation and `activeSince`; `.conflict` when one with this name exists.
+    func createTrigger(_ definition: TriggerDefinition, createdBy: String) async throws -> Trigger
+    func trigger(_ name: TriggerName) async throws -> Trigger?
+    /// Every trigger, by name.
+    func triggers() async throws -> [Trigger]
+    /// Pauses or resumes (resuming sets `activeSince` to now: slots missed while paused never
+    /// fire). `.notFound` for an unknown name.
+    func setTriggerPaused(_ name: TriggerName, paused: Bool) async throws -> Trigger
+    /// Removes a trigger and its record of fired files; the jobs it made stay. `.notFound`.
+    func deleteTrigger(_ name: TriggerName) async throws
+    /// The record of `file` fired by trigger `triggerID`, if it was.
+    func firedFile(trigger triggerID: Int64, identity: String) async throws -> FiredFile?
+    /// Records a firing: the file (with its identity) or the slot (the trigger's last slot
+    /// becomes the later of the two), the job, the count; clears the last error. Recording the
+    /// same file or an older slot again changes nothing. False (and nothing written) when the
+    /// trigger is gone or is another one now (its id differs).
+    @discardableResult
+    func recordFiring(_ firing: TriggerFiring) async throws -> Bool
+    /// Records why trigger `triggerID` could not fire (shown by `triggers show`); ignored when
+    /// the trigger is gone.
+    func recordTriggerError(_ name: TriggerName, triggerID: Int64, message: String) async throws
 }
 
 extension MetadataStore {

@@ -60,31 +60,32 @@ public struct TriggerPlaceholders: Sendable, Equatable {
     }
 
     /// `text` with every known placeholder replaced; `escape` transforms each value first (and
-    /// may refuse it).
-    public func apply(to text: String, escape: (String) throws(TrainyardError) -> String = { $0 }) throws(TrainyardError) -> String {
+    /// may refuse it), given the placeholder's name.
+    public func apply(to text: String, escape: (_ name: String, _ value: String) throws(TrainyardError) -> String = { $1 }) throws(TrainyardError) -> String {
         var result = ""
         var rest = Substring(text)
         while let start = rest.range(of: "${trigger.") {
             guard let end = rest[start.upperBound...].firstIndex(of: "}"),
-                  let value = value(String(rest[start.upperBound..<end])) else {
+                  case let name = String(rest[start.upperBound..<end]), let value = value(name) else {
                 result += rest[..<start.upperBound]
                 rest = rest[start.upperBound...]
                 continue
             }
             result += rest[..<start.lowerBound]
-            result += try escape(value)
+            result += try escape(name, value)
             rest = rest[rest.index(after: end)...]
         }
         return result + rest
     }
 
-    /// `apply` for spec text: a value is put into YAML as a plain scalar, so it may hold only
-    /// characters that cannot change the spec's structure — letters, digits, spaces inside,
-    /// and `/ . _ - + = ~ @ ( ) %`. A file named `x.csv\nretries: 99` or `a: b.csv` is
-    /// refused, not spliced into the spec.
+    /// `apply` for spec text. A file's path comes from whoever can write into the watched
+    /// folder and is put into YAML as a plain scalar, so it may hold only characters that cannot
+    /// change the spec's structure — letters, digits, spaces inside, and `/ . _ - + = ~ @ ( ) %`:
+    /// a file named `x.csv\nretries: 99` or `a: b.csv` is refused, not spliced into the spec.
+    /// The trigger's name and the slot have fixed, safe forms.
     public func applyToSpec(_ text: String) throws(TrainyardError) -> String {
-        try apply(to: text) { value throws(TrainyardError) in
-            try Self.checkPlainScalar(value)
+        try apply(to: text) { name, value throws(TrainyardError) in
+            if name == "file" { try Self.checkPlainScalar(value) }
             return value
         }
     }

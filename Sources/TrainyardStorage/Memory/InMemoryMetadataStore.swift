@@ -29,6 +29,8 @@ public actor InMemoryMetadataStore: MetadataStore {
     var aliasRows: [ModelName: [AliasName: Alias]] = [:]
     /// The alias audit trail of every model, oldest first.
     var aliasEventRows: [AliasEvent] = []
+    /// Triggers and their fired files (InMemoryMetadataStore+Triggers.swift).
+    var triggerTables = TriggerTables()
 
     public init(clock: any WallClock = SystemClock(), retryPolicy: RetryPolicy = RetryPolicy(),
                 onChange: @escaping @Sendable () -> Void = {}) {

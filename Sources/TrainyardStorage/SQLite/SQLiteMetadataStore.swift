@@ -174,6 +174,7 @@ public final class SQLiteMetadataStore: MetadataStore {
                 CREATE UNIQUE INDEX \(t.prefix)jobs_idempotency ON \(t.jobs)(idempotency_key) WHERE idempotency_key IS NOT NULL;
                 """)
         }
+        registerTriggerMigration(&migrator, t)
         return migrator
     }
 
