@@ -59,6 +59,14 @@ struct Jobs: AsyncParsableCommand {
                 finished  \(Format.date(j.finishedAt))
                 version   \(j.resultVersion.map { "\(j.model):\($0)" } ?? "-")
                 """)
+            if let t = j.spec.transform {
+                print("scores    \(t.files.count) file(s) of \(t.input) with \(j.model):\(t.version) → \(t.output)")
+                if let part = t.part { print("part      \(part.index) of job \(part.parent): bytes \(part.start)–\(part.end) from line \(part.firstLine)") }
+            }
+            if let origin = j.spec.origin {
+                print("trigger   \(origin.trigger)" + (origin.file.map { " (file \($0))" } ?? "") + (origin.slot.map { " (slot \(Format.date($0)))" } ?? "")
+                      + (origin.message.map { " (message \($0))" } ?? ""))
+            }
             if let reason = j.failureReason { print("reason    \(reason)") }
             if let m = j.progress?.metrics, !m.isEmpty { print("metrics   \(Format.metrics(m, limit: 8))") }
         }
