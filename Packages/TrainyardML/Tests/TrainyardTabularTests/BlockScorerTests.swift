@@ -150,7 +150,7 @@ import Testing
             "r6,NaN,,NA\r",      // 18: missing spellings are fine (CRLF)
             "r7,0.5,\"2",        // 19: never closed: the rest of the block
             "more",
-        ].joined(separator: "\n")
+        ].joined(separator: "\n") + "\n"
         let scored = scorer.score(Array(block.utf8), firstLine: 10)
         #expect(scored.rowsIn == 7 && scored.rowsOut == 2)
         #expect(Self.text(scored.output) == "\"multi\nline\nid\",\(try Self.expected(0.5, 1, "red"))\nr6,\(try Self.expected(.nan, nil, nil))\n")

@@ -111,10 +111,12 @@ struct CSVTokenizer: Sendable {
                     guard report != nil else {
                         throw TabularDataError(.raggedRow, "line \(recordLine): quoted field is never closed", line: recordLine)
                     }
-                    // Everything from the open quote on is this one record.
+                    // Everything from the open quote on is this one record (but the input's last line end).
                     rows.data.removeSubrange(dataMark...)
                     rows.fieldEnds.removeSubrange(endsMark...)
-                    report!.rejected.append(CSVRejectedRecord(line: recordLine, bytes: recordStart..<n, reason: "quoted field is never closed"))
+                    var end = n
+                    while end > recordStart && (buf[end - 1] == lf || buf[end - 1] == cr) { end -= 1 }
+                    report!.rejected.append(CSVRejectedRecord(line: recordLine, bytes: recordStart..<end, reason: "quoted field is never closed"))
                     line = lineCursor
                     return n
                 }
