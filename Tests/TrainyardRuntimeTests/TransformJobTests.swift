@@ -260,6 +260,12 @@ import TrainyardTestSupport
         let end = text.withUnsafeBufferPointer { scanner.lastRecordEnd(in: $0) }
         #expect(end == 12)
         #expect(scanner.inQuotes)
+        // A quote inside a field is text; an escaped quote stays inside its field.
+        var stray = RecordScanner(format: .csv)
+        let screen = Array("5\" screen,1\n\"a\"\"\nb\",2\nx,3\n".utf8)
+        #expect(screen.withUnsafeBufferPointer { stray.firstRecordEnd(in: $0) } == 12)
+        #expect(screen.withUnsafeBufferPointer { stray.lastRecordEnd(in: UnsafeBufferPointer(rebasing: $0[12...])) } == screen.count - 12)
+        #expect(!stray.inQuotes)
         #expect(DelimitedRecord.fields(Array("\"a,b\",\"c\"\"d\" , e\r\n".utf8), delimiter: UInt8(ascii: ",")) == ["a,b", "c\"d", "e"])
     }
 }

@@ -3,24 +3,63 @@ import Foundation
 /// Finds where records end in CSV, TSV and JSONL bytes, so a file can be cut into blocks (and
 /// a large file into byte ranges) without cutting a record in two.
 ///
-/// A newline ends a record unless it is inside a double-quoted CSV/TSV field (RFC 4180: a quote
-/// inside a quoted field is written twice, which flips the state twice, so counting quotes is
-/// exact). JSON strings cannot hold a raw newline, so in JSONL every newline ends a record.
-/// The scanner keeps the quote state between calls: feed it the bytes of a file in order.
+/// A newline ends a record unless it is inside a quoted CSV/TSV field. A quote opens a quoted
+/// field only at the start of a field (as the tokenizer that parses the records reads it: a
+/// stray quote inside `5" screen` is text); inside a quoted field a quote closes it unless the
+/// next byte is another quote (`""`, an escaped quote). JSON strings cannot hold a raw newline,
+/// so in JSONL every newline ends a record. The scanner keeps its state between calls: feed it
+/// the bytes of a file in order.
 public struct RecordScanner: Sendable {
     public let format: TransformFormat
-    /// Inside a quoted field at the end of what was scanned so far.
-    public private(set) var inQuotes = false
+    private let delimiter: UInt8
 
-    public init(format: TransformFormat) { self.format = format }
+    enum State: Sendable {
+        /// Outside quotes; `atFieldStart` when the last byte ended a field or a record.
+        case unquoted(atFieldStart: Bool)
+        case quoted
+        /// Just after a quote inside a quoted field: another quote is an escaped one.
+        case afterQuote
+    }
+
+    private var state = State.unquoted(atFieldStart: true)
+
+    /// Inside a quoted field at the end of what was scanned so far.
+    public var inQuotes: Bool {
+        if case .quoted = state { return true }
+        return false
+    }
+
+    public init(format: TransformFormat) {
+        self.format = format
+        self.delimiter = format.fieldDelimiter ?? UInt8(ascii: ",")
+    }
 
     static let newline = UInt8(ascii: "\n")
     static let quote = UInt8(ascii: "\"")
 
+    /// Advances over one byte; returns whether it ends a record.
+    @inline(__always)
+    private mutating func step(_ b: UInt8) -> Bool {
+        switch state {
+        case .unquoted(let atFieldStart):
+            if b == Self.newline { state = .unquoted(atFieldStart: true); return true }
+            if b == Self.quote && atFieldStart { state = .quoted; return false }
+            state = .unquoted(atFieldStart: b == delimiter)
+            return false
+        case .quoted:
+            if b == Self.quote { state = .afterQuote }
+            return false
+        case .afterQuote:
+            if b == Self.quote { state = .quoted; return false }
+            if b == Self.newline { state = .unquoted(atFieldStart: true); return true }
+            state = .unquoted(atFieldStart: b == delimiter)
+            return false
+        }
+    }
+
     /// Scans `bytes` (which continue what was scanned before) and returns the offset just past
     /// the last record-ending newline in it, or nil when no record ends there.
     public mutating func lastRecordEnd(in bytes: UnsafeBufferPointer<UInt8>) -> Int? {
-        var last: Int?
         if format == .jsonl {
             var i = bytes.count
             while i > 0 {
@@ -29,32 +68,18 @@ public struct RecordScanner: Sendable {
             }
             return nil
         }
-        var quoted = inQuotes
-        for i in 0..<bytes.count {
-            let b = bytes[i]
-            if b == Self.quote {
-                quoted.toggle()
-            } else if b == Self.newline && !quoted {
-                last = i + 1
-            }
-        }
-        inQuotes = quoted
+        var last: Int?
+        for i in 0..<bytes.count where step(bytes[i]) { last = i + 1 }
         return last
     }
 
     /// The offset just past the first record-ending newline in `bytes`, or nil.
     public mutating func firstRecordEnd(in bytes: UnsafeBufferPointer<UInt8>) -> Int? {
-        var quoted = inQuotes
-        for i in 0..<bytes.count {
-            let b = bytes[i]
-            if b == Self.quote && format != .jsonl {
-                quoted.toggle()
-            } else if b == Self.newline && !quoted {
-                inQuotes = false
-                return i + 1
-            }
+        if format == .jsonl {
+            guard let i = bytes.firstIndex(of: Self.newline) else { return nil }
+            return i + 1
         }
-        inQuotes = quoted
+        for i in 0..<bytes.count where step(bytes[i]) { return i + 1 }
         return nil
     }
 

@@ -6,6 +6,14 @@ import Foundation
 public enum TransformOutputNames {
     public static let summary = "_SUCCESS.json"
 
+    /// The summary's name for a job: `_SUCCESS.json`, except for a transform a watch trigger
+    /// made for one file, whose output folder is shared by every file the trigger fires on:
+    /// `_SUCCESS.<input name>.json`, so each file's job commits its own summary.
+    public static func summary(for spec: Spec) -> String {
+        guard spec.origin?.file != nil, let files = spec.transform?.files, files.count == 1 else { return summary }
+        return "_SUCCESS.\(files[0].name).json"
+    }
+
     /// Checks a template: placeholders `{name}` (the input's file name), `{stem}` (without its
     /// extension), `{date}` (YYYY-MM-DD), `{timestamp}` (YYYYMMDDTHHMMSSZ), `{job}`; a relative
     /// path without `..` that names a file.

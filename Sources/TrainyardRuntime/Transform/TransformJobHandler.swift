@@ -31,7 +31,7 @@ struct TransformJobHandler: JobHandler {
         let options = attempt.services.configuration.transform
         let folder = transform.output
         let outputs = transform.files.map { TransformOutputNames.output(for: $0, template: transform.outputTemplate, job: attempt.job.id, at: attempt.job.createdAt) }
-        TransformOutput.removeLeftovers(of: attempt.job.id, outputs: outputs + transform.files.map(TransformOutputNames.errors(for:)) + [TransformOutputNames.summary],
+        TransformOutput.removeLeftovers(of: attempt.job.id, outputs: outputs + transform.files.map(TransformOutputNames.errors(for:)) + [TransformOutputNames.summary(for: attempt.job.spec)],
                                         in: folder)
         let single = transform.files.count == 1 && (options.partBytes == 0 || transform.files[0].bytes <= options.partBytes)
         let version = try await Self.version(of: transform, job: attempt.job, attempt.services)
@@ -71,7 +71,7 @@ struct TransformJobHandler: JobHandler {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
-        try TransformOutput.writeAtomically(try encoder.encode(summary), to: TransformOutputNames.summary, in: transform.output,
+        try TransformOutput.writeAtomically(try encoder.encode(summary), to: TransformOutputNames.summary(for: attempt.job.spec), in: transform.output,
                                             job: attempt.job.id, attempt: attempt.token.attempt)
         let final = Self.progress(rowsIn: summary.rowsIn, rowsOut: summary.rowsOut, errors: summary.errors, rate: nil, eta: nil)
         attempt.recorder.log("committed \(scored.files.count) output file(s) to \(transform.output): \(summary.rowsIn) rows in, \(summary.rowsOut) out, \(summary.errors) errors")

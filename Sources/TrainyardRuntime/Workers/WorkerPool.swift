@@ -113,6 +113,8 @@ public final class WorkerPool: Service, Sendable {
             let lease: Lease?
             do {
                 lease = try await services.store.dequeue(workerID: workerID, kinds: options.kinds, leaseDuration: services.configuration.leaseDuration)
+            } catch is CancellationError {
+                break  // the pool is stopping (a CLI's `--wait` ended): not a failure
             } catch {
                 logger.error("dequeue failed: \(error)")
                 lease = nil
