@@ -28,6 +28,7 @@ import Foundation
 /// | `runner.env_allow` / `runner.user` / `runner.restrict_writes` / `runner.writable` | `TRAINYARD_RUNNER_ENV_ALLOW` / `_USER` / `_RESTRICT_WRITES` / `_WRITABLE` | see `RunnerOptions` |
 /// | `serving.*` | `TRAINYARD_SERVING_*` | see `ServingOptions.load` (`default_model`, `text_model`, `ner_model`, `preload`, `memory_budget_mb`, `max_batch`, `max_batch_wait_us`, `timeout_s`, `alias_poll_ms`, `cache_dir`, `cache_mb`) |
 /// | `transform.*` | `TRAINYARD_TRANSFORM_*` | see `TransformOptions.load` (`block_kb`, `part_mb`, `max_files`, `max_payload_mb`, `max_concurrent`, `max_record_kb`) |
+/// | `triggers.*` | `TRAINYARD_TRIGGERS_*` | see `TriggerOptions.load` (`poll_ms`, `max_files`, `retry_max_s`) |
 public struct TrainyardConfiguration: Sendable {
     /// The data folder: the default home of the metadata store and the artifacts, and always
     /// of the attempts' working folders (`work/`) and the serving cache (`cache/`).
@@ -59,6 +60,8 @@ public struct TrainyardConfiguration: Sendable {
     public var serving: ServingOptions
     /// Batch transform's settings (`transform.*`).
     public var transform: TransformOptions
+    /// The trigger service's settings (`triggers.*`).
+    public var triggers = TriggerOptions()
 
     public init(dataDirectory: URL = URL(fileURLWithPath: ".trainyard"), namespace: Namespace = Namespace(),
                 serverHost: String = "127.0.0.1", serverPort: Int = 8080, maxBodyBytes: Int = 64 << 20,
@@ -213,6 +216,7 @@ public struct TrainyardConfiguration: Sendable {
                                       writablePaths: config.stringArray(forKey: "runner.writable", default: RunnerOptions.defaultWritablePaths))
         result.serving = try ServingOptions.load(config)
         result.transform = try TransformOptions.load(config)
+        result.triggers = try TriggerOptions.load(config)
         return result
     }
 

@@ -20,12 +20,14 @@ public struct TriggerCatalog: Sendable {
     public func create(_ definition: TriggerDefinition, createdBy: String, access: DataAccessPolicy) async throws -> Trigger {
         var definition = definition
         definition.dataRoots = access.roots
+        // `"header": null` means the default: stored as absent, so it reads back as it decodes.
+        if case .transform(let template) = definition.action { definition.action = .transform(template.filter { $0.value != .null }) }
         let sample = try checkSource(definition, access: access)
         switch definition.action {
         case .transform(let template): try checkTransform(template, kind: definition.kind, sample: sample, access: access)
         case .train(let template): try await checkTrain(template, sample: sample, access: access)
         }
-        return try await services.store.createTrigger(definition, createdBy: createdBy)
+        return withNextSlot(try await services.store.createTrigger(definition, createdBy: createdBy), now: services.clock.now())
     }
 
     public func list() async throws -> [Trigger] {

@@ -43,6 +43,11 @@ public final class TriggerService: Service, Sendable {
             self.retryBase = retryBase
             self.retryMax = retryMax
         }
+
+        /// The configured `triggers.*` settings.
+        public init(_ configured: TriggerOptions) {
+            self.init(pollInterval: configured.pollInterval, maxFilesPerPass: configured.maxFilesPerLook, retryMax: configured.retryMax)
+        }
     }
 
     public let services: TrainyardServices
@@ -51,8 +56,11 @@ public final class TriggerService: Service, Sendable {
     private let wakeup = WakeupSignal()
     private let stopping = Atomic<Bool>(false)
 
-    /// - Parameter submitting: where jobs go (default: the services' transform and job submitters).
-    public init(services: TrainyardServices, options: Options = Options(), submitting: (any TriggerJobSubmitting)? = nil) {
+    /// - Parameters:
+    ///   - options: nil for the configuration's `triggers.*`.
+    ///   - submitting: where jobs go (default: the services' transform and job submitters).
+    public init(services: TrainyardServices, options: Options? = nil, submitting: (any TriggerJobSubmitting)? = nil) {
+        let options = options ?? Options(services.configuration.triggers)
         self.services = services
         self.options = options
         engine = TriggerEngine(services: services, options: options, submitting: submitting ?? StandardTriggerJobSubmitting(services: services))

@@ -32,7 +32,7 @@ public struct ControlAPI: Sendable {
     }
 
     /// Every route this API serves, except `/openapi.json` (added by `TrainyardHTTPServer`, which documents it too).
-    public var routes: [APIRoute] { opsRoutes + jobRoutes + transformRoutes + blobRoutes + modelRoutes }
+    public var routes: [APIRoute] { opsRoutes + jobRoutes + transformRoutes + blobRoutes + modelRoutes + triggerRoutes }
 
     var opsRoutes: [APIRoute] {
         [

@@ -95,7 +95,7 @@ public enum OpenAPIDocument {
             operation["responses"] = .object(responses)
             paths[route.path, default: [:]][route.method.rawValue.lowercased()] = .object(operation)
         }
-        var components: [String: JSONValue] = ["schemas": .object(schemas)]
+        var components: [String: JSONValue] = ["schemas": .object(schemas.merging(triggerSchemas) { own, _ in own })]
         if authEnabled {
             components["securitySchemes"] = .object(["bearer": .object(["type": .string("http"), "scheme": .string("bearer"),
                                                                         "description": .string("A token from auth.tokens; scopes admin, train, predict, read")])])

@@ -5,7 +5,7 @@ import TrainyardCore
 import TrainyardRuntime
 
 struct Up: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Server + workers in one process on the embedded store (default ./.trainyard).")
+    static let configuration = CommandConfiguration(abstract: "Server + workers + triggers in one process on the embedded store (default ./.trainyard).")
 
     @OptionGroup var global: GlobalOptions
     @Option(help: "Port to listen on (default 8080; 0 picks a free one).")
@@ -25,12 +25,12 @@ struct Up: AsyncParsableCommand {
         let http = try app.httpServer(onListening: { port in
             logger.info("listening on http://\(configuration.serverHost):\(port) with \(configuration.workers) workers; store \(configuration.storeDescription)")
         })
-        try await runUntilSignalled([pool, http], logger: logger)
+        try await runUntilSignalled([pool, http, TriggerService(services: app.services)], logger: logger)
     }
 }
 
 struct Server: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "HTTP server only (control API and inference), for scale-out beside `trainyard worker`.")
+    static let configuration = CommandConfiguration(abstract: "HTTP server (control API, inference, triggers) without workers, for scale-out beside `trainyard worker`.")
 
     @OptionGroup var global: GlobalOptions
     @Option(help: "Port to listen on (default 8080).")
@@ -47,6 +47,7 @@ struct Server: AsyncParsableCommand {
         let http = try app.httpServer(onListening: { port in
             logger.info("listening on http://\(configuration.serverHost):\(port); store \(configuration.storeDescription)")
         })
-        try await runUntilSignalled([http], logger: logger)
+        // Triggers fire from every server: each firing is idempotent in the store.
+        try await runUntilSignalled([http, TriggerService(services: app.services)], logger: logger)
     }
 }
