@@ -40,8 +40,10 @@ public struct TrainyardApp: Sendable {
         let wakeup = WakeupSignal()
         let store = try await Backends.openMetadataStore(configuration, clock: clock, retryPolicy: retryPolicy, onChange: { wakeup.signal() })
         let artifacts = try Backends.openArtifactStore(configuration)
-        let services = TrainyardServices(configuration: configuration, store: store, artifacts: artifacts,
+        var services = TrainyardServices(configuration: configuration, store: store, artifacts: artifacts,
                                          trainers: trainers ?? defaultTrainers(configuration), wakeup: wakeup, clock: clock, logger: logger)
+        // Transform jobs (and the submitter's column check) score through serving.
+        services.scoring = ServingBatchScoring(services: services)
         return TrainyardApp(services: services)
     }
 
