@@ -95,6 +95,16 @@ enum LearnerBridge {
         return url
     }
 
+    /// Writes the learner's held-out validation rows into the attempt's folder when the spec
+    /// promotes (the alias's current version is then scored on exactly these rows); without
+    /// `promote` nothing reads them, so a large training file costs no extra write.
+    /// - Parameter format: the file's `data.format` when it differs from the training data's.
+    static func heldOut(_ rows: HeldOutRows?, in run: TrainingRun, format: String? = nil) throws -> HeldOutData? {
+        guard run.spec.promote != nil, let rows else { return nil }
+        let file = try write(rows.data, "held-out-validation.\(rows.format)", in: run)
+        return HeldOutData(file: file, rows: rows.count, format: format)
+    }
+
     /// The learners' view of the configured limits.
     static func trainingLimits(_ limits: ResourceLimits) -> TrainingLimits {
         TrainingLimits(classes: limits.classes, features: limits.features, memoryBytes: limits.trainMemoryBytes)

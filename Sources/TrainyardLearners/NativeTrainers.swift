@@ -25,13 +25,15 @@ protocol NativeScoring: Trainer {}
 
 extension NativeScoring {
     /// `version`'s metrics on `data`, read with `spec`'s format settings (promotion compares the
-    /// alias's current version with the new one on the new one's validation file).
-    public func score(_ version: ModelVersion, data: URL, spec: Spec, artifacts: any ArtifactStore) async throws -> [String: Double]? {
+    /// alias's current version with the new one on the new one's validation file or held-out
+    /// rows), with the number of rows they cover.
+    public func score(_ version: ModelVersion, data: URL, spec: Spec, artifacts: any ArtifactStore) async throws -> VersionScore? {
         let model = try await NativeModel.load(version, reader: ArtifactReader(artifacts: artifacts))
         let bytes = [UInt8](try Data(contentsOf: data))
-        return try await runBlocking {
-            try model.evaluate(data: bytes, format: spec.data.format, textColumn: spec.data.textColumn, labelColumn: spec.data.labelColumn).metrics
+        let report = try await runBlocking {
+            try model.evaluate(data: bytes, format: spec.data.format, textColumn: spec.data.textColumn, labelColumn: spec.data.labelColumn)
         }
+        return VersionScore(metrics: report.metrics, rows: report.rows)
     }
 }
 

@@ -101,6 +101,7 @@ public struct TabularTrainer: Trainer {
             artifacts: ["model.bin": try LearnerBridge.write(result.model, "model.bin", in: run),
                         "checkpoint.bin": try LearnerBridge.write(result.checkpoint, "checkpoint.bin", in: run)],
             metrics: result.metrics, history: LearnerBridge.history(result.history),
-            params: LearnerBridge.json(result.resolvedParams), inputSchema: schema)
+            params: LearnerBridge.json(result.resolvedParams), inputSchema: schema,
+            heldOut: try LearnerBridge.heldOut(result.heldOut, in: run))
     }
 }

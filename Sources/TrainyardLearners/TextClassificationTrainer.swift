@@ -36,7 +36,9 @@ public struct TextClassificationTrainer: Trainer {
                               metrics: metrics, history: LearnerBridge.history(result.history),
                               params: params,
                               inputSchema: .object(["type": .string("text")]),
-                              outputSchema: .object(["labels": .array(result.labels.map { .string($0) })]))
+                              outputSchema: .object(["labels": .array(result.labels.map { .string($0) })]),
+                              // Held-out texts are JSONL whatever the training format (TextDatasetWriter).
+                              heldOut: try LearnerBridge.heldOut(result.heldOut, in: run, format: result.heldOut?.format))
     }
 }
 
@@ -63,6 +65,7 @@ public struct NERTrainer: Trainer {
                               metrics: metrics, history: LearnerBridge.history(result.history),
                               params: params,
                               inputSchema: .object(["type": .string("text")]),
-                              outputSchema: .object(["entity_types": .array(result.labels.map { .string($0) })]))
+                              outputSchema: .object(["entity_types": .array(result.labels.map { .string($0) })]),
+                              heldOut: try LearnerBridge.heldOut(result.heldOut, in: run))
     }
 }

@@ -206,7 +206,7 @@ struct PromotionPolicyTests {
         #expect(!high.promote && high.reason == "rmse 700 is above promote.max 600")
         let incumbent = PromotionPolicy.Incumbent(version: 2, storedMetrics: ["rmse": 650])
         let better = ceiling.decide(newMetrics: ["rmse": 550], incumbent: incumbent, sameDataScore: nil)
-        #expect(better.promote && better.reason == "rmse 550 vs 650 of version 2")
+        #expect(better.promote && better.reason == "rmse 550 is better than production (v2) 650 (each on its own validation data)")
         #expect(!ceiling.decide(newMetrics: ["rmse": .nan], incumbent: nil, sameDataScore: nil).promote, "NaN passes no bound")
     }
 
@@ -224,7 +224,7 @@ struct PromotionPolicyTests {
         let incumbent = PromotionPolicy.Incumbent(version: 2, storedMetrics: ["rmse": 10])
         let onSameData = rmse.decide(newMetrics: ["rmse": 9], incumbent: incumbent, sameDataScore: IncumbentScore(version: 2, metric: "rmse", value: 8))
         #expect(!onSameData.promote)
-        #expect(onSameData.reason == "rmse 9 vs 8 of version 2 on the same validation data")
+        #expect(onSameData.reason == "rmse 9 is not better than production (v2) 8 on the same validation data")
         // The alias moved to version 3 while the job ran: the score of version 2 no longer counts.
         let moved = PromotionPolicy.Incumbent(version: 3, storedMetrics: ["rmse": 10])
         #expect(rmse.decide(newMetrics: ["rmse": 9], incumbent: moved, sameDataScore: IncumbentScore(version: 2, metric: "rmse", value: 8)).promote)
@@ -233,7 +233,7 @@ struct PromotionPolicyTests {
     @Test func missingMetrics() {
         #expect(!rmse.decide(newMetrics: [:], incumbent: nil, sameDataScore: nil).promote)
         let d = rmse.decide(newMetrics: ["rmse": 9], incumbent: .init(version: 1, storedMetrics: [:]), sameDataScore: nil)
-        #expect(d.promote && d.reason == "version 1 has no metric rmse")
+        #expect(d.promote && d.reason == "production (v1) has no metric rmse")
     }
 
     @Test func metricDirections() {

@@ -49,10 +49,10 @@ struct StoreRulesTests {
     @Test func promotionNotesAndAuditReason() {
         let policy = PromotionPolicy(Promotion(alias: .production, metric: "rmse"))
         let better = policy.decide(newMetrics: ["rmse": 1], incumbent: .init(version: 2, storedMetrics: ["rmse": 2]), sameDataScore: nil)
-        #expect(policy.note(better) == "promoted to production: rmse 1 vs 2 of version 2")
-        #expect(policy.auditReason(better) == "promoted: rmse 1 vs 2 of version 2")
+        #expect(policy.note(better) == "promoted to production: rmse 1 is better than production (v2) 2 (each on its own validation data)")
+        #expect(policy.auditReason(better) == "promoted: rmse 1 is better than production (v2) 2 (each on its own validation data)")
         let worse = policy.decide(newMetrics: ["rmse": 3], incumbent: .init(version: 2, storedMetrics: ["rmse": 2]), sameDataScore: nil)
-        #expect(policy.note(worse) == "not promoted: rmse 3 vs 2 of version 2")
+        #expect(policy.note(worse) == "not promoted: rmse 3 is not better than production (v2) 2 (each on its own validation data)")
         #expect(PromotionPolicy.actor(jobID: 42) == "job:42")
     }
 

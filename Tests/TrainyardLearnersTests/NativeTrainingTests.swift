@@ -107,8 +107,8 @@ struct NativeTrainingTests {
         let rmse1 = try #require(try await NativeModel.load(v1, reader: reader).evaluate(data: data).metrics["rmse"])
         #expect(abs(rmse1 - v1.metrics["rmse"]!) < 1e-6 * rmse1, "a version's stored metric is its score on its validation file")
         let log = try await services.store.logs(second.id, after: 0, limit: 10_000).map(\.text).joined(separator: "\n")
-        #expect(log.contains("gems:1 (production) scores rmse=\(String(format: "%.6g", rmse1)) on this job's validation data"), "\(log)")
-        #expect(log.contains("on the same validation data"), "\(log)")
+        #expect(log.contains("gems:1 (production) scores rmse=\(String(format: "%.6g", rmse1)) on this job's validation file (1,500 rows)"), "\(log)")
+        #expect(log.contains("on the same 1,500 rows of the validation file"), "\(log)")
         let production = try await services.store.resolve(ModelReference(name: name, selector: .alias(.production)))
         #expect(production.version == (v2.metrics["rmse"]! < rmse1 ? 2 : 1))
     }

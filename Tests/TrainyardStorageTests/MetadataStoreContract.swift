@@ -404,27 +404,45 @@ struct MetadataStoreContract: Sendable {
         #expect(next.version == 2)
     }
 
-    /// With the incumbent scored on the new version's validation data, promotion compares on
-    /// that data; a score of a version the alias no longer points at is ignored.
+    /// With the incumbent scored on the new version's validation rows, promotion compares on
+    /// those rows; a score of a version the alias no longer points at is ignored. Every
+    /// decision is kept with its version and read back with it.
     func promotionComparesOnTheSameData() async throws {
         let (store, clock) = try await make()
         let rmse = Promotion(alias: .production, metric: "rmse")
         let name = try ModelName("iris")
-        #expect(try await Self.train(store, clock, "iris", metrics: ["rmse": 1.0], promote: rmse).promoted)
+        let o1 = try await Self.train(store, clock, "iris", metrics: ["rmse": 1.0], promote: rmse)
+        #expect(o1.promoted)
+        #expect(o1.promotion == PromotionRecord(alias: .production, metric: "rmse", promoted: true,
+                                                reason: "promoted to production: production was unset", value: 1.0))
         // Stored: 1.0 beats 1.5. On the new data the incumbent scores 2.0, so version 2 wins.
         let o2 = try await Self.train(store, clock, "iris", metrics: ["rmse": 1.5], promote: rmse,
                                       incumbent: IncumbentScore(version: 1, metric: "rmse", value: 2.0))
         #expect(o2.promoted)
         #expect(o2.promotionNote?.contains("on the same validation data") == true, "\(o2.promotionNote ?? "nil")")
-        // The other way round: better than the stored 1.5, worse than the incumbent on the same data.
+        // The other way round: better than the stored 1.5, worse than the incumbent on the same
+        // rows (held out of the new job's training data).
         let o3 = try await Self.train(store, clock, "iris", metrics: ["rmse": 1.2], promote: rmse,
-                                      incumbent: IncumbentScore(version: 2, metric: "rmse", value: 1.1))
+                                      incumbent: IncumbentScore(version: 2, metric: "rmse", value: 1.1, comparedOn: .heldOutRows, rows: 1200))
         #expect(!o3.promoted)
+        #expect(o3.promotion == PromotionRecord(alias: .production, metric: "rmse", promoted: false,
+                                                reason: "not promoted: rmse 1.2 is not better than production (v2) 1.1 on the same 1,200 held-out rows",
+                                                value: 1.2, incumbentVersion: 2, incumbentValue: 1.1, comparedOn: .heldOutRows, rows: 1200))
         // A score for a version the alias no longer points at (or another metric) is not used.
         let o4 = try await Self.train(store, clock, "iris", metrics: ["rmse": 1.4], promote: rmse,
                                       incumbent: IncumbentScore(version: 1, metric: "rmse", value: 0.1))
         #expect(o4.promoted, "compared with version 2's stored 1.5: \(o4.promotionNote ?? "nil")")
+        #expect(o4.promotion?.comparedOn == .storedMetrics && o4.promotion?.incumbentValue == 1.5 && o4.promotion?.rows == nil)
         #expect(try await store.aliases(of: name).first?.version == 4)
+
+        // Kept with each version, in the listing and by number; a version without `promote` has none.
+        let listed = try await store.versions(of: name)
+        #expect(listed.first { $0.version == 1 }?.promotion == o1.promotion)
+        #expect(listed.first { $0.version == 3 }?.promotion == o3.promotion)
+        #expect(try await store.version(name, 2)?.promotion == o2.promotion)
+        #expect(try await store.resolve(ModelReference(name: name, selector: .version(4))).promotion == o4.promotion)
+        try await Self.train(store, clock, "iris", metrics: ["rmse": 0.1])
+        #expect(try await store.version(name, 5)?.promotion == nil)
     }
 
     func promotionOnlyWhenBetter() async throws {
@@ -453,7 +471,7 @@ struct MetadataStoreContract: Sendable {
         try await store.setAlias(.production, of: name, to: 4, actor: "alice", reason: "manual")
         let o5 = try await Self.train(store, clock, "iris", metrics: ["rmse": 9.0], promote: rmse)
         #expect(o5.promoted)
-        #expect(o5.promotionNote?.contains("version 4 has no metric rmse") == true, "\(o5.promotionNote ?? "nil")")
+        #expect(o5.promotionNote?.contains("production (v4) has no metric rmse") == true, "\(o5.promotionNote ?? "nil")")
         #expect(try await store.aliasEvents(of: name).map(\.toVersion) == [1, 3, 4, 5])
 
         // Higher is better for accuracy.
@@ -789,7 +807,7 @@ extension MetadataStoreContract {
                                                                                             at: clock.now()),
                                                finalLog: ["final line"])
         #expect(outcome.promoted)
-        #expect(outcome.promotionNote?.hasPrefix("promoted to production: rmse 0.1 vs 1 of version 1") == true, "\(outcome.promotionNote ?? "nil")")
+        #expect(outcome.promotionNote?.hasPrefix("promoted to production: rmse 0.1 is better than production (v1) 1") == true, "\(outcome.promotionNote ?? "nil")")
         #expect(try await store.logs(job.id, after: 0, limit: 100).last?.text == "final line")
 
         // A worker whose lease ran out finishes late: fenced, and nothing of it lands.

@@ -17,15 +17,23 @@ public protocol Trainer: Sendable {
     func train(_ run: TrainingRun) async throws -> TrainingOutput
 
     /// The metrics of an already registered `version` on `data` (a file in the format this task
-    /// trains on), so that promotion can compare the alias's current version with a new one on
-    /// the new one's validation data. nil when the trainer cannot score a version (the default).
-    /// `spec` is the new job's (its data format settings apply to `data`).
-    func score(_ version: ModelVersion, data: URL, spec: Spec, artifacts: any ArtifactStore) async throws -> [String: Double]?
+    /// trains on, or the `TrainingOutput.heldOut` file), so that promotion can compare the
+    /// alias's current version with a new one on the new one's validation rows. nil when the
+    /// trainer cannot score a version (the default). `spec` is the new job's (its data format
+    /// settings apply to `data`).
+    func score(_ version: ModelVersion, data: URL, spec: Spec, artifacts: any ArtifactStore) async throws -> VersionScore?
 }
 
 extension Trainer {
     public func validateData(_ spec: ParsedSpec, inputs: [String: URL]) throws(TrainyardError) {}
-    public func score(_ version: ModelVersion, data: URL, spec: Spec, artifacts: any ArtifactStore) async throws -> [String: Double]? { nil }
+    public func score(_ version: ModelVersion, data: URL, spec: Spec, artifacts: any ArtifactStore) async throws -> VersionScore? { nil }
+}
+
+/// A registered version's metrics on some labelled data, and how many rows they cover.
+public struct VersionScore: Sendable, Equatable {
+    public var metrics: [String: Double]
+    public var rows: Int
+    public init(metrics: [String: Double], rows: Int) { self.metrics = metrics; self.rows = rows }
 }
 
 /// Everything a trainer gets for one attempt.
@@ -79,9 +87,14 @@ public struct TrainingOutput: Sendable {
     public var params: [String: JSONValue]
     public var inputSchema: JSONValue?
     public var outputSchema: JSONValue?
+    /// The validation rows the learner held out of the training data (`data.validation` a
+    /// fraction), written to a file in the attempt's folder: `metrics` were measured on them,
+    /// and promotion scores the alias's current version on exactly them. Not an artifact.
+    public var heldOut: HeldOutData?
 
     public init(algorithm: String?, artifacts: [String: URL], metrics: [String: Double], history: [MetricPoint] = [],
-                params: [String: JSONValue] = [:], inputSchema: JSONValue? = nil, outputSchema: JSONValue? = nil) {
+                params: [String: JSONValue] = [:], inputSchema: JSONValue? = nil, outputSchema: JSONValue? = nil,
+                heldOut: HeldOutData? = nil) {
         self.algorithm = algorithm
         self.artifacts = artifacts
         self.metrics = metrics
@@ -89,6 +102,23 @@ public struct TrainingOutput: Sendable {
         self.params = params
         self.inputSchema = inputSchema
         self.outputSchema = outputSchema
+        self.heldOut = heldOut
+    }
+}
+
+/// Validation rows a trainer held out of its training data, as a file its `score` reads.
+public struct HeldOutData: Sendable, Equatable {
+    public var file: URL
+    /// How many rows (texts, sentences) the file holds.
+    public var rows: Int
+    /// The file's `data.format` when it differs from the training data's (text held out of a
+    /// TSV is written as `jsonl`); nil: the spec's own format settings read it.
+    public var format: String?
+
+    public init(file: URL, rows: Int, format: String? = nil) {
+        self.file = file
+        self.rows = rows
+        self.format = format
     }
 }
 

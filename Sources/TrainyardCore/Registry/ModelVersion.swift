@@ -11,9 +11,12 @@ public struct ModelVersion: Sendable, Codable, Equatable {
     /// Aliases pointing here (filled when read).
     public var aliases: [AliasName]
     public var tags: [String: String]
+    /// What `promote:` decided when this version was registered; nil when its spec had no
+    /// `promote` (or it was registered or imported by hand).
+    public var promotion: PromotionRecord?
 
     public init(model: ModelName, version: Int, status: VersionStatus, createdAt: Date, jobID: JobID?, manifest: Manifest,
-                aliases: [AliasName] = [], tags: [String: String] = [:]) {
+                aliases: [AliasName] = [], tags: [String: String] = [:], promotion: PromotionRecord? = nil) {
         self.model = model
         self.version = version
         self.status = status
@@ -22,12 +25,13 @@ public struct ModelVersion: Sendable, Codable, Equatable {
         self.manifest = manifest
         self.aliases = aliases
         self.tags = tags
+        self.promotion = promotion
     }
 
     public var metrics: [String: Double] { manifest.metrics }
 
     enum CodingKeys: String, CodingKey {
-        case model, version, status, manifest, aliases, tags
+        case model, version, status, manifest, aliases, tags, promotion
         case createdAt = "created_at"
         case jobID = "job_id"
     }
@@ -122,9 +126,10 @@ public struct VersionRegistration: Sendable {
     public var manifest: Manifest
     /// Move this alias to the new version if its metric beats the current one (or the alias is unset).
     public var promote: Promotion?
-    /// The alias's current version scored on the new version's validation data. When it is
-    /// still the version the alias points at, promotion compares the two on that same data
-    /// instead of with the incumbent's own (differently computed) stored metric.
+    /// The alias's current version scored on the new version's validation rows (its
+    /// validation file or the rows its learner held out). When it is still the version the
+    /// alias points at, promotion compares the two on those same rows instead of with the
+    /// incumbent's own (differently computed) stored metric.
     public var incumbent: IncumbentScore?
 
     public init(manifest: Manifest, promote: Promotion?, incumbent: IncumbentScore? = nil) {
@@ -134,16 +139,22 @@ public struct VersionRegistration: Sendable {
     }
 }
 
-/// A registered version's metric measured on another job's validation data (for promotion).
+/// A registered version's metric measured on another job's validation rows (for promotion).
 public struct IncumbentScore: Sendable, Equatable {
     public var version: Int
     public var metric: String
     public var value: Double
+    /// Which rows: the new job's validation file or the rows its learner held out.
+    public var comparedOn: PromotionComparison
+    /// How many rows it was scored on, when known.
+    public var rows: Int?
 
-    public init(version: Int, metric: String, value: Double) {
+    public init(version: Int, metric: String, value: Double, comparedOn: PromotionComparison = .validationFile, rows: Int? = nil) {
         self.version = version
         self.metric = metric
         self.value = value
+        self.comparedOn = comparedOn
+        self.rows = rows
     }
 }
 
@@ -153,12 +164,15 @@ public struct CompletionOutcome: Sendable, Equatable {
     public var version: Int?
     /// Whether the promotion alias was moved to the new version.
     public var promoted: Bool
-    public var promotionNote: String?
+    /// The decision, as kept with the version (nil without `promote`).
+    public var promotion: PromotionRecord?
+    /// The decision's sentence for the job's log (`promotion.reason`).
+    public var promotionNote: String? { promotion?.reason }
 
-    public init(job: Job, version: Int?, promoted: Bool, promotionNote: String?) {
+    public init(job: Job, version: Int?, promotion: PromotionRecord?) {
         self.job = job
         self.version = version
-        self.promoted = promoted
-        self.promotionNote = promotionNote
+        self.promoted = promotion?.promoted ?? false
+        self.promotion = promotion
     }
 }

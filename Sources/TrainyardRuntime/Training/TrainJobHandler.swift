@@ -2,7 +2,7 @@ import Foundation
 import TrainyardCore
 
 /// The `train` job: stages its inputs (data channels, code, the warm-start parent), runs the
-/// task's trainer, scores the promotion incumbent on the same validation data, then registers
+/// task's trainer, scores the promotion incumbent on the same validation rows, then registers
 /// the version: files staged by this attempt, published in one step, registry row last.
 struct TrainJobHandler: JobHandler {
     struct Trained: Sendable {
@@ -17,7 +17,7 @@ struct TrainJobHandler: JobHandler {
         let output = try await trainer.train(run)
         // Told to stop while training: the shell records why; scoring would be wasted.
         if attempt.recorder.isCancelled { return Trained(output: output) }
-        let incumbent = await scoreIncumbent(run, trainer: trainer, attempt)
+        let incumbent = await scoreIncumbent(run, output: output, trainer: trainer, attempt)
         return Trained(output: output, parentVersion: run.warmStart?.version, incumbent: incumbent)
     }
 
@@ -102,20 +102,43 @@ struct TrainJobHandler: JobHandler {
                            codeDirectory: codeDirectory, workDirectory: scratch, warmStart: warmStart, progress: recorder)
     }
 
-    /// For `promote` with a validation file: the alias's current version scored on that file,
-    /// so promotion compares both versions on the same rows. nil when there is no such file
-    /// (a held-out fraction lives inside the learner), no incumbent, or the trainer cannot score.
-    func scoreIncumbent(_ run: TrainingRun, trainer: any Trainer, _ attempt: AttemptContext) async -> IncumbentScore? {
+    /// For `promote`: the alias's current version scored on the rows the new version was
+    /// validated on — the job's validation file, or the rows its learner held out of the
+    /// training data (`data.validation: 0.15`) — so promotion compares both on the same rows.
+    /// nil when there is no incumbent, the learner held out nothing, or the trainer cannot
+    /// score a version; promotion then compares stored metrics and its reason says so.
+    func scoreIncumbent(_ run: TrainingRun, output: TrainingOutput, trainer: any Trainer, _ attempt: AttemptContext) async -> IncumbentScore? {
         let services = attempt.services, recorder = attempt.recorder
-        guard let promote = run.spec.promote, let data = run.inputs["validation"] else { return nil }
+        guard let promote = run.spec.promote else { return nil }
         guard let current = try? await services.store.resolve(ModelReference(name: run.spec.name, selector: .alias(promote.alias))),
               current.manifest.task == run.spec.task else { return nil }
+        let incumbent = "\(run.spec.name):\(current.version) (\(promote.alias))"
+        var spec = run.spec
+        let file: URL, comparedOn: PromotionComparison, heldOutRows: Int?
+        if let validation = run.inputs["validation"] {
+            (file, comparedOn, heldOutRows) = (validation, .validationFile, nil)
+        } else if let heldOut = output.heldOut {
+            (file, comparedOn, heldOutRows) = (heldOut.file, .heldOutRows, heldOut.rows)
+            if let format = heldOut.format { spec.data.format = format }
+        } else {
+            recorder.log("\(incumbent) is compared by its stored \(promote.metric): this job has no validation rows to score it on")
+            return nil
+        }
         do {
-            guard let value = try await trainer.score(current, data: data, spec: run.spec, artifacts: services.artifacts)?[promote.metric] else { return nil }
-            recorder.log("\(run.spec.name):\(current.version) (\(promote.alias)) scores \(promote.metric)=\(String(format: "%.6g", value)) on this job's validation data")
-            return IncumbentScore(version: current.version, metric: promote.metric, value: value)
+            guard let score = try await trainer.score(current, data: file, spec: spec, artifacts: services.artifacts),
+                  let value = score.metrics[promote.metric] else { return nil }
+            // Scored on fewer rows than were held out (the incumbent's reader dropped some) is
+            // not the same rows: said, and the stored metrics are compared instead.
+            if let heldOutRows, score.rows != heldOutRows {
+                recorder.log("\(incumbent) could be scored on only \(score.rows) of this job's \(heldOutRows) held-out rows; promotion compares stored metrics")
+                return nil
+            }
+            let rows = PromotionPolicy.groupedThousands(score.rows)
+            let on = comparedOn == .heldOutRows ? "this job's \(rows) held-out rows" : "this job's validation file (\(rows) rows)"
+            recorder.log("\(incumbent) scores \(promote.metric)=\(PromotionPolicy.format(value)) on \(on)")
+            return IncumbentScore(version: current.version, metric: promote.metric, value: value, comparedOn: comparedOn, rows: score.rows)
         } catch {
-            recorder.log("could not score \(run.spec.name):\(current.version) on this job's validation data (\(error)); promotion compares stored metrics")
+            recorder.log("could not score \(incumbent) on this job's validation rows (\(error)); promotion compares stored metrics")
             return nil
         }
     }

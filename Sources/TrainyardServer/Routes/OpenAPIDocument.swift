@@ -179,7 +179,15 @@ public enum OpenAPIDocument {
             "created_at": Schema.dateTime, "job_id": Schema.integer,
             "manifest": Schema.with(Schema.object([:]), description: "task, algorithm, params, metrics, history, lineage, artifacts"),
             "aliases": Schema.array(Schema.string), "tags": Schema.map(Schema.string),
+            "promotion": Schema.ref("PromotionRecord"),
         ], required: ["model", "version", "status", "created_at", "manifest"]),
+        "PromotionRecord": Schema.object([
+            "alias": Schema.string, "metric": Schema.string, "promoted": Schema.boolean,
+            "reason": Schema.with(Schema.string, description: "The decision in one sentence, as in the job's log"),
+            "value": Schema.number, "incumbent_version": Schema.integer, "incumbent_value": Schema.number,
+            "compared_on": Schema.enumeration(PromotionComparison.allCases.map(\.rawValue)), "rows": Schema.integer,
+        ], required: ["alias", "metric", "promoted", "reason"],
+           description: "What promote: decided when the version was registered (absent without promote)"),
         "VersionList": Schema.object(["versions": Schema.array(Schema.ref("ModelVersion"))], required: ["versions"]),
         "VersionPatch": Schema.object(["status": Schema.enumeration(["ready", "archived"]), "tags": Schema.map(Schema.string)]),
         "MetricHistory": Schema.object([

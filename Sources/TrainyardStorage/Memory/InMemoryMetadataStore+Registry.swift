@@ -41,10 +41,12 @@ extension InMemoryMetadataStore {
 
         // Nothing below can be refused: the lease was checked at this same instant.
         insertLog(lease.jobID, finalLog, now: now)
+        let promotion = decision.map { $0.policy.record($0.decision) }
         var version: Int?
         if let manifest = registration?.manifest {
             versionRows[manifest.model, default: [:]][manifest.version] =
-                VersionRow(status: .ready, createdAt: now, jobID: lease.jobID, manifest: manifest, tags: manifest.tags)
+                VersionRow(status: .ready, createdAt: now, jobID: lease.jobID, manifest: manifest, tags: manifest.tags,
+                           promotion: promotion)
             version = manifest.version
             if let (policy, decision) = decision, decision.promote {
                 setAliasRow(model: manifest.model, alias: policy.promotion.alias, version: manifest.version,
@@ -53,8 +55,7 @@ extension InMemoryMetadataStore {
         }
         let job = try transition(lease.jobID, .complete(token: lease.token, now: now, version: version), now: now)
         onChange()
-        return CompletionOutcome(job: job, version: version, promoted: decision?.decision.promote ?? false,
-                                 promotionNote: decision.map { $0.policy.note($0.decision) })
+        return CompletionOutcome(job: job, version: version, promotion: promotion)
     }
 
     /// What `alias` points at now, with its stored metrics; nil when the alias is unset.
@@ -103,7 +104,7 @@ extension InMemoryMetadataStore {
 
     func modelVersion(_ name: ModelName, _ number: Int, _ row: VersionRow, aliases: [AliasName]) -> ModelVersion {
         ModelVersion(model: name, version: number, status: row.status, createdAt: row.createdAt, jobID: row.jobID, manifest: row.manifest,
-                     aliases: aliases, tags: row.tags)
+                     aliases: aliases, tags: row.tags, promotion: row.promotion)
     }
 
     /// The aliases pointing at each version of `name`, sorted by alias name.

@@ -86,6 +86,8 @@ public actor InMemoryMetadataStore: MetadataStore {
         var jobID: JobID?
         var manifest: Manifest
         var tags: [String: String]
+        /// What `promote:` decided when the version was registered.
+        var promotion: PromotionRecord? = nil
     }
 
     // MARK: Row access

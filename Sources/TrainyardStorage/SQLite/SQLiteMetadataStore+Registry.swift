@@ -27,8 +27,7 @@ extension SQLiteMetadataStore {
         let outcome = try await writeTransaction { [t, retryPolicy] db -> CompletionOutcome in
             try Self.checkLease(db, t, lease, now: now)
             try Self.insertLog(db, t, lease.jobID, finalLog, now: now)
-            var promoted = false
-            var note: String?
+            var promotion: PromotionRecord?
             var version: Int?
             if let registration, let manifestText {
                 let reserved = try Int.fetchOne(db.cachedStatement(sql: "SELECT reserved_version FROM \(t.jobs) WHERE id = ?"), arguments: [lease.jobID])
@@ -36,29 +35,32 @@ extension SQLiteMetadataStore {
                 guard reserved == manifest.version else {
                     throw TrainyardError(.conflict, "job \(lease.jobID): manifest version \(manifest.version) was not reserved (reserved: \(reserved.map(String.init) ?? "none"))")
                 }
-                try db.cachedStatement(sql: """
-                    INSERT INTO \(t.versions) (model, version, status, created_at, job_id, manifest, tags)
-                    VALUES (?, ?, 'ready', ?, ?, ?, ?)
-                    """).execute(arguments: [manifest.model.rawValue, manifest.version, now, lease.jobID, manifestText,
-                                     try JSON.encodeString(manifest.tags)])
-                version = manifest.version
-                if let promotion = registration.promote {
-                    (promoted, note) = try Self.promoteIfBetter(db, t, manifest: manifest, promotion: promotion, incumbent: registration.incumbent,
-                                                                actor: PromotionPolicy.actor(jobID: lease.jobID), now: now)
+                // Decided against what the alias points at before this version exists (a failed
+                // insert below rolls the alias move back with everything else).
+                promotion = try registration.promote.map {
+                    try Self.promoteIfBetter(db, t, manifest: manifest, promotion: $0, incumbent: registration.incumbent,
+                                             actor: PromotionPolicy.actor(jobID: lease.jobID), now: now)
                 }
+                try db.cachedStatement(sql: """
+                    INSERT INTO \(t.versions) (model, version, status, created_at, job_id, manifest, tags, promotion)
+                    VALUES (?, ?, 'ready', ?, ?, ?, ?, ?)
+                    """).execute(arguments: [manifest.model.rawValue, manifest.version, now, lease.jobID, manifestText,
+                                     try JSON.encodeString(manifest.tags), try promotion.map { try JSON.encodeString($0) }])
+                version = manifest.version
             }
             let job = try Self.transition(db, t, lease.jobID, .complete(token: lease.token, now: Date(timeIntervalSince1970: now), version: version),
                                           lifecycle: JobLifecycle(retryPolicy: retryPolicy), now: now)
-            return CompletionOutcome(job: job, version: version, promoted: promoted, promotionNote: note)
+            return CompletionOutcome(job: job, version: version, promotion: promotion)
         }
         onChange()
         return outcome
     }
 
     /// Moves the alias when `PromotionPolicy` says the new version is better; the store only
-    /// reads what the alias points at and persists the decision (audited).
+    /// reads what the alias points at and persists the decision (audited). Returns the
+    /// decision as kept with the version.
     static func promoteIfBetter(_ db: Database, _ t: TableNames, manifest: Manifest, promotion: Promotion, incumbent: IncumbentScore? = nil,
-                                actor: String, now: Double) throws -> (Bool, String) {
+                                actor: String, now: Double) throws -> PromotionRecord {
         let current = try Row.fetchOne(db.cachedStatement(sql: """
             SELECT v.version, v.manifest FROM \(t.aliases) a JOIN \(t.versions) v ON v.model = a.model AND v.version = a.version
             WHERE a.model = ? AND a.alias = ?
@@ -68,10 +70,10 @@ extension SQLiteMetadataStore {
         }
         let policy = PromotionPolicy(promotion)
         let decision = policy.decide(newMetrics: manifest.metrics, incumbent: aliased, sameDataScore: incumbent)
-        guard decision.promote else { return (false, policy.note(decision)) }
+        guard decision.promote else { return policy.record(decision) }
         try setAliasRow(db, t, model: manifest.model.rawValue, alias: promotion.alias.rawValue, version: manifest.version,
                         actor: actor, reason: policy.auditReason(decision), now: now)
-        return (true, policy.note(decision))
+        return policy.record(decision)
     }
 
     static func setAliasRow(_ db: Database, _ t: TableNames, model: String, alias: String, version: Int, actor: String,

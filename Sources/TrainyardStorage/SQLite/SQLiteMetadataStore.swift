@@ -174,6 +174,11 @@ public final class SQLiteMetadataStore: MetadataStore {
                 CREATE UNIQUE INDEX \(t.prefix)jobs_idempotency ON \(t.jobs)(idempotency_key) WHERE idempotency_key IS NOT NULL;
                 """)
         }
+        // What `promote:` decided for a version (PromotionRecord as JSON); NULL for versions
+        // registered before, or without `promote`.
+        migrator.registerMigration("\(t.prefix)version-promotion") { db in
+            try db.execute(sql: "ALTER TABLE \(t.versions) ADD COLUMN promotion TEXT")
+        }
         registerTriggerMigration(&migrator, t)
         return migrator
     }

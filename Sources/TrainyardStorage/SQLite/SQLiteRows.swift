@@ -48,6 +48,7 @@ enum SQLiteRows {
     static func version(_ row: Row, aliases: [AliasName]) throws -> ModelVersion {
         let manifest = try JSON.decode(Manifest.self, from: row["manifest"] as String)
         let tags = try JSON.decode([String: String].self, from: row["tags"] as String)
+        let promotion = try (row["promotion"] as String?).map { try JSON.decode(PromotionRecord.self, from: $0) }
         return ModelVersion(
             model: try ModelName(row["model"] as String),
             version: row["version"],
@@ -56,7 +57,8 @@ enum SQLiteRows {
             jobID: row["job_id"],
             manifest: manifest,
             aliases: aliases,
-            tags: tags
+            tags: tags,
+            promotion: promotion
         )
     }
 

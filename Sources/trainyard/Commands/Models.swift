@@ -26,7 +26,8 @@ struct Models: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show a model's versions, metrics and aliases.")
+        static let configuration = CommandConfiguration(
+            abstract: "Show a model's versions, metrics and aliases, and why each was promoted or not.")
         @OptionGroup var global: GlobalOptions
         @Argument var name: String
 
@@ -35,12 +36,21 @@ struct Models: AsyncParsableCommand {
             let modelName = try ModelName(name)
             let versions = try await plane.versions(modelName)
             if global.json { return try printJSON(versions) }
-            var table = Table("VERSION", "STATUS", "CREATED", "JOB", "ALIASES", "METRICS")
+            print(Self.render(versions))
+        }
+
+        /// The versions table, then each `promote:` decision in full (too long for a column):
+        /// "v2  not promoted: rmse 812.3 is not better than production (v1) 640.1 on the same 1,200 held-out rows".
+        static func render(_ versions: [ModelVersion]) -> String {
+            var table = Table("VERSION", "STATUS", "CREATED", "JOB", "ALIASES", "PROMOTED", "METRICS")
             for v in versions {
                 table.add(String(v.version), v.status.rawValue, Format.date(v.createdAt), v.jobID.map(String.init) ?? "-",
-                          v.aliases.map(\.rawValue).joined(separator: ","), Format.metrics(v.metrics))
+                          v.aliases.map(\.rawValue).joined(separator: ","), v.promotion.map { $0.promoted ? "yes" : "no" } ?? "-",
+                          Format.metrics(v.metrics))
             }
-            print(table.render())
+            let decisions = versions.compactMap { v in v.promotion.map { "  v\(v.version)  \($0.reason)" } }
+            guard !decisions.isEmpty else { return table.render() }
+            return table.render() + "\n\nPromotion decisions:\n" + decisions.joined(separator: "\n")
         }
     }
 }
