@@ -21,6 +21,10 @@ import TrainyardText
         #expect(RecordFields.split(records[1].bytes, delimiter: UInt8(ascii: ",")) == ["x\ny", "1"])
         #expect(RecordFields.split(Array("\"a \"\"q\"\" b\",c".utf8)[...], delimiter: UInt8(ascii: ",")) == ["a \"q\" b", "c"])
         #expect(RecordFields.split(Array("\"open".utf8)[...], delimiter: UInt8(ascii: ",")) == nil)
+        // A quote opens quoting only at the start of a field, as the transform cuts records.
+        let stray = InputRecords.split(RecordBlock(bytes: Array("a 5\" screen,x\n\"ab\"cd,\"e\"\"\"\n".utf8), firstLine: 2), format: .csv)
+        #expect(stray.map(\.line) == [2, 3])
+        #expect(stray.map { RecordFields.split($0.bytes, delimiter: UInt8(ascii: ",")) } == [["a 5\" screen", "x"], ["abcd", "e\""]])
         // In JSONL a quote does not join lines.
         let jsonl = InputRecords.split(RecordBlock(bytes: Array("{\"a\": \"\\\"\"}\n\t\n[1]\n".utf8), firstLine: 7), format: .jsonl)
         #expect(jsonl.map(\.line) == [7, 9])

@@ -18,10 +18,10 @@ struct RowProblem: Error, Sendable {
     init(_ reason: String) { self.reason = reason }
 }
 
-/// Cuts a `RecordBlock` into records with exact line numbers, by the rule the transform cut the
-/// file with (`RecordScanner`): in CSV and TSV a newline inside double quotes belongs to the
-/// field (so one record may span lines), in JSONL every newline ends a record. Blank lines are
-/// not records but are counted.
+/// Cuts a `RecordBlock` into records with exact line numbers, where the transform's own
+/// `RecordScanner` ends them (so a block holds exactly the records the transform counted): in
+/// CSV and TSV a newline inside a quoted field belongs to the field (one record may span lines),
+/// in JSONL every newline ends a record. Blank lines are not records but are counted.
 enum InputRecords {
     static let newline = UInt8(ascii: "\n"), carriageReturn = UInt8(ascii: "\r"), quote = UInt8(ascii: "\""), space = UInt8(ascii: " ")
     static let tab = UInt8(ascii: "\t")
@@ -31,31 +31,21 @@ enum InputRecords {
         let bytes = block.bytes
         var records: [InputRecord] = []
         var line = block.firstLine
-        var start = 0, startLine = line
-        var quoted = false
-        let quotesSpanLines = format != .jsonl
-
-        func finish(_ end: Int) {
-            var slice = bytes[start..<end]
-            if slice.last == carriageReturn { slice = slice.dropLast() }
+        var start = 0
+        while start < bytes.count {
+            // A record starts outside quotes, so a fresh scanner finds where it ends.
+            var scanner = RecordScanner(format: format)
+            let end = bytes[start...].withUnsafeBufferPointer { scanner.firstRecordEnd(in: $0) }.map { start + $0 } ?? bytes.count
+            var record = bytes[start..<end]
+            let startLine = line
+            line += record.reduce(0) { $0 + ($1 == newline ? 1 : 0) }
+            if record.last == newline { record = record.dropLast() }
+            if record.last == carriageReturn { record = record.dropLast() }
             // A file's byte-order mark is not part of its first record.
-            if startLine == 1 && slice.starts(with: byteOrderMark) { slice = slice.dropFirst(3) }
-            if !isBlank(slice, format: format) { records.append(InputRecord(line: startLine, bytes: slice)) }
+            if startLine == 1 && record.starts(with: byteOrderMark) { record = record.dropFirst(3) }
+            if !isBlank(record, format: format) { records.append(InputRecord(line: startLine, bytes: record)) }
+            start = end
         }
-        for i in 0..<bytes.count {
-            let b = bytes[i]
-            if b == quote && quotesSpanLines {
-                quoted.toggle()
-            } else if b == newline {
-                line += 1
-                if !quoted {
-                    finish(i)
-                    start = i + 1
-                    startLine = line
-                }
-            }
-        }
-        if start < bytes.count { finish(bytes.count) }
         return records
     }
 
@@ -67,15 +57,16 @@ enum InputRecords {
 }
 
 /// The fields of one CSV/TSV record, quoted as the transform's `RecordScanner` reads them: a
-/// double quote opens or closes quoting wherever it stands, a doubled quote inside quotes is one
-/// quote, and a delimiter or newline inside quotes is part of the field. Fields are not trimmed
-/// (a text keeps its spaces).
+/// double quote opens a quoted field only at the start of a field (a stray quote inside
+/// `5" screen` is text); inside a quoted field `""` is one quote, another quote closes it, and a
+/// delimiter or newline is part of the field; after the closing quote the field goes on
+/// unquoted. Fields are not trimmed (a text keeps its spaces).
 enum RecordFields {
-    /// nil when a quote is left open (the record then runs to the end of its block).
+    /// nil when a quoted field is never closed (the record then runs to the end of its block).
     static func split(_ record: ArraySlice<UInt8>, delimiter: UInt8) -> [String]? {
         var fields: [String] = []
         var current: [UInt8] = []
-        var quoted = false
+        var quoted = false, atFieldStart = true
         var i = record.startIndex
         while i < record.endIndex {
             let b = record[i]
@@ -90,13 +81,16 @@ enum RecordFields {
                 } else {
                     current.append(b)
                 }
-            } else if b == InputRecords.quote {
+            } else if b == InputRecords.quote && atFieldStart {
                 quoted = true
+                atFieldStart = false
             } else if b == delimiter {
                 fields.append(String(decoding: current, as: UTF8.self))
                 current.removeAll(keepingCapacity: true)
+                atFieldStart = true
             } else {
                 current.append(b)
+                atFieldStart = false
             }
             i += 1
         }
@@ -106,5 +100,5 @@ enum RecordFields {
     }
 
     /// Why a record whose quote stays open is refused.
-    static let unclosedQuote = "a quoted field is not closed (a \" opens or closes quoting; inside quotes write it as \"\"), so the record runs to the end of its block"
+    static let unclosedQuote = "a quoted field is never closed (inside a quoted field write a quote as \"\"), so the record runs to the end of its block"
 }
