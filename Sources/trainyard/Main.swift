@@ -89,7 +89,7 @@ struct TrainyardCommand: AsyncParsableCommand {
         subcommands: [
             Up.self, Server.self, Worker.self, Quickstart.self, Train.self, Jobs.self, Models.self, AliasCommand.self,
             Evaluate.self, Predict.self, TransformCommand.self,
-            ParamsCommand.self,
+            ParamsCommand.self, WatchCommand.self, ScheduleCommand.self, TriggersCommand.self,
         ]
     )
 }

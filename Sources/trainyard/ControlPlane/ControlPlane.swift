@@ -24,6 +24,12 @@ protocol ControlPlane: Sendable {
     func aliases(_ name: ModelName) async throws -> [Alias]
     func setAlias(_ alias: AliasName, of name: ModelName, to version: Int) async throws -> Alias
     func deleteAlias(_ alias: AliasName, of name: ModelName) async throws
+    // Triggers (ControlPlane+Triggers.swift): paths in a definition are already absolute.
+    func createTrigger(_ definition: TriggerDefinition) async throws -> Trigger
+    func triggers() async throws -> [Trigger]
+    func trigger(_ name: TriggerName) async throws -> Trigger
+    func setTriggerPaused(_ name: TriggerName, paused: Bool) async throws -> Trigger
+    func deleteTrigger(_ name: TriggerName) async throws
     /// Whether jobs submitted here are run by someone else (a server's workers). The local
     /// plane with `--wait` runs them itself when nobody else does.
     var isRemote: Bool { get }
