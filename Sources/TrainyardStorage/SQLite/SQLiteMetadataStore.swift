@@ -174,12 +174,12 @@ public final class SQLiteMetadataStore: MetadataStore {
                 CREATE UNIQUE INDEX \(t.prefix)jobs_idempotency ON \(t.jobs)(idempotency_key) WHERE idempotency_key IS NOT NULL;
                 """)
         }
+        registerTriggerMigration(&migrator, t)
         // What `promote:` decided for a version (PromotionRecord as JSON); NULL for versions
-        // registered before, or without `promote`.
+        // registered before, or without `promote`. After the triggers' migration, which came first.
         migrator.registerMigration("\(t.prefix)version-promotion") { db in
             try db.execute(sql: "ALTER TABLE \(t.versions) ADD COLUMN promotion TEXT")
         }
-        registerTriggerMigration(&migrator, t)
         return migrator
     }
 
