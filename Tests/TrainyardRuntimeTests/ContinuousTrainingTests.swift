@@ -194,6 +194,56 @@ struct ContinuousTrainingTests {
         #expect(try await log(second).contains(reason))
         #expect(try await production() == 1)
     }
+
+    /// Text classification with a held-out fraction of a TSV: the held-out texts are written as
+    /// JSONL (`format` overridden for scoring only) and the production version is scored on
+    /// exactly them.
+    @Test func aTextClassifierIsComparedOnTheTextsTheNewVersionHeldOut() async throws {
+        let lines = try String(contentsOf: Self.examples.appendingPathComponent("sentiment/reviews.tsv"), encoding: .utf8)
+            .split(separator: "\n", omittingEmptySubsequences: true)
+        let folder = root.appendingPathComponent("text")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for (name, rows) in [("first.tsv", lines[1...1000]), ("second.tsv", lines[1001...2500])] {
+            try ([lines[0]] + rows).joined(separator: "\n").appending("\n").write(to: folder.appendingPathComponent(name), atomically: true, encoding: .utf8)
+        }
+        func spec(_ train: String) -> String {
+            """
+            name: reviews
+            task: text-classification
+            data: { train: \(train), validation: 0.2, format: tsv, text_column: text, label_column: label }
+            promote: { alias: production, metric: accuracy }
+            retries: 0
+            """
+        }
+        let first = try await services.submitter.submit(spec("first.tsv"), options: .init(baseDirectory: folder))
+        try await runUntilIdle()
+        _ = try await succeeded(first)
+        let second = try await services.submitter.submit(spec("second.tsv"), options: .init(baseDirectory: folder))
+        try await runUntilIdle()
+        _ = try await succeeded(second)
+
+        let name = try ModelName("reviews")
+        let v1 = try #require(try await services.store.version(name, 1))
+        let v2 = try #require(try await services.store.version(name, 2))
+        let decision = try #require(v2.promotion)
+        #expect(decision.comparedOn == .heldOutRows && decision.rows == 300 && decision.incumbentVersion == 1, "\(decision)")
+        let incumbentValue = try #require(decision.incumbentValue)
+        #expect(decision.promoted == (v2.metrics["accuracy"]! > incumbentValue))
+        #expect(try await log(second).contains("reviews:1 (production) scores accuracy=\(PromotionPolicy.format(incumbentValue)) on this job's 300 held-out rows"))
+
+        // The same 300 texts, held out again by the trainer, score version 1 at that value.
+        let job = try #require(try await services.store.job(second.id))
+        let trainer = try services.trainers.trainer(for: .textClassification)
+        let rerun = try await trainer.train(TrainingRun(jobID: second.id, attempt: 1, spec: job.spec, inputs: ["train": folder.appendingPathComponent("second.tsv")],
+                                                        codeDirectory: nil, workDirectory: root.appendingPathComponent("text-rerun"),
+                                                        warmStart: nil, progress: SilentProgress()))
+        let heldOut = try #require(rerun.heldOut)
+        #expect(heldOut.rows == 300 && heldOut.format == "jsonl")
+        var scoring = job.spec
+        scoring.data.format = heldOut.format
+        let rescored = try #require(try await trainer.score(v1, data: heldOut.file, spec: scoring, artifacts: services.artifacts))
+        #expect(rescored.rows == 300 && rescored.metrics["accuracy"] == incumbentValue)
+    }
 }
 
 /// Progress nobody follows (a trainer run by the test itself).
