@@ -15,10 +15,7 @@ extension ControlAPI {
         let notFound = APIResponse.error(404, "No such trigger")
         return [
             APIRoute(.get, "/api/v1/triggers", scope: .read, operationID: "listTriggers", summary: "Every trigger, by name, with what it did last",
-                     tag: "triggers", responses: [.json(200, "The triggers", Schema.ref("TriggerList"))]) { _, _ in
-                struct Page: Encodable { var triggers: [Trigger] }
-                return try HTTPHelpers.json(Page(triggers: try await TriggerCatalog(services: services).list()))
-            },
+                     tag: "triggers", responses: [.json(200, "The triggers", Schema.ref("TriggerList"))], handler: listTriggers),
             APIRoute(.post, "/api/v1/triggers", scope: .train, operationID: "createTrigger",
                      summary: "Create a watch (a folder + glob) or schedule (cron + time zone) trigger that makes transform or train jobs",
                      tag: "triggers",
@@ -34,28 +31,43 @@ extension ControlAPI {
                      ], handler: createTrigger),
             APIRoute(.get, "/api/v1/triggers/{name}", scope: .read, operationID: "getTrigger",
                      summary: "A trigger: its definition, state, last firing, last error and (schedule) next slot", tag: "triggers",
-                     responses: [triggerResponse, badName, notFound]) { _, context in
-                try HTTPHelpers.json(try await TriggerCatalog(services: services).trigger(try Self.triggerName(context)))
-            },
+                     responses: [triggerResponse, badName, notFound], handler: showTrigger),
             APIRoute(.delete, "/api/v1/triggers/{name}", scope: .train, operationID: "deleteTrigger",
                      summary: "Remove a trigger and its record of fired files (the jobs it made stay)", tag: "triggers",
-                     responses: [APIResponse(204, "Removed"), badName, notFound]) { _, context in
-                let name = try Self.triggerName(context)
-                try await TriggerCatalog(services: services).delete(name)
-                context.logger.info("trigger removed", metadata: ["trainyard.trigger": .string(name.rawValue), "trainyard.caller": .string(context.actor)])
-                return Response(status: .noContent)
-            },
+                     responses: [APIResponse(204, "Removed"), badName, notFound], handler: deleteTrigger),
             APIRoute(.post, "/api/v1/triggers/{name}/pause", scope: .train, operationID: "pauseTrigger",
                      summary: "Pause a trigger: nothing fires until it is resumed", tag: "triggers",
-                     responses: [triggerResponse, badName, notFound]) { _, context in
-                try await setPaused(context, true)
-            },
+                     responses: [triggerResponse, badName, notFound], handler: pauseTrigger),
             APIRoute(.post, "/api/v1/triggers/{name}/resume", scope: .train, operationID: "resumeTrigger",
                      summary: "Resume a trigger: files that arrived meanwhile fire; schedule slots that passed are skipped", tag: "triggers",
-                     responses: [triggerResponse, badName, notFound]) { _, context in
-                try await setPaused(context, false)
-            },
+                     responses: [triggerResponse, badName, notFound], handler: resumeTrigger),
         ]
+    }
+
+    // Handlers are methods, not closures in the route list: the release compiler (Swift 6.x,
+    // LLVM coroutine splitting) crashed on one of those closures.
+
+    @Sendable func listTriggers(_ request: Request, _ context: TrainyardRequestContext) async throws -> Response {
+        try HTTPHelpers.json(TriggerPage(triggers: try await TriggerCatalog(services: services).list()))
+    }
+
+    @Sendable func showTrigger(_ request: Request, _ context: TrainyardRequestContext) async throws -> Response {
+        try HTTPHelpers.json(try await TriggerCatalog(services: services).trigger(try Self.triggerName(context)))
+    }
+
+    @Sendable func deleteTrigger(_ request: Request, _ context: TrainyardRequestContext) async throws -> Response {
+        let name = try Self.triggerName(context)
+        try await TriggerCatalog(services: services).delete(name)
+        context.logger.info("trigger removed", metadata: ["trainyard.trigger": .string(name.rawValue), "trainyard.caller": .string(context.actor)])
+        return Response(status: .noContent)
+    }
+
+    @Sendable func pauseTrigger(_ request: Request, _ context: TrainyardRequestContext) async throws -> Response {
+        try await setPaused(context, true)
+    }
+
+    @Sendable func resumeTrigger(_ request: Request, _ context: TrainyardRequestContext) async throws -> Response {
+        try await setPaused(context, false)
     }
 
     static func triggerName(_ context: TrainyardRequestContext) throws -> TriggerName {
@@ -130,4 +142,9 @@ extension OpenAPIDocument {
             "TriggerList": Schema.object(["triggers": Schema.array(Schema.ref("Trigger"))], required: ["triggers"]),
         ]
     }()
+}
+
+/// `GET /api/v1/triggers`.
+struct TriggerPage: Encodable {
+    var triggers: [Trigger]
 }
