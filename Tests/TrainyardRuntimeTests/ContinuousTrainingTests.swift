@@ -36,7 +36,7 @@ struct ContinuousTrainingTests {
 
     /// The example's spec for `batch`, as a watch trigger would submit it when the file arrives.
     func submitExample(_ batch: URL) async throws -> Job {
-        let template = try String(contentsOf: Self.example.appendingPathComponent("spec.yaml"), encoding: .utf8)
+        let template = try String(contentsOf: Self.example.appendingPathComponent("trigger-spec.yaml"), encoding: .utf8)
         #expect(template.contains("${trigger.file}"))
         let spec = template.replacingOccurrences(of: "${trigger.file}", with: batch.path)
         return try await services.submitter.submit(spec, options: .init(baseDirectory: Self.example))

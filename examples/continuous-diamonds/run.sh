@@ -37,8 +37,8 @@ until curl -sf "$TRAINYARD_URL/healthz" >/dev/null 2>&1; do
     sleep 0.5
 done
 
-echo "== a watch: every new *.csv in incoming/ submits spec.yaml with \${trigger.file} = that file"
-"$trainyard" watch add diamonds-ct --path "$work/incoming" --glob '*.csv' --settle 1s --train "$here/spec.yaml"
+echo "== a watch: every new *.csv in incoming/ submits trigger-spec.yaml with \${trigger.file} = that file"
+"$trainyard" watch add diamonds-ct --path "$work/incoming" --glob '*.csv' --settle 1s --train "$here/trigger-spec.yaml"
 
 # Waits until the model has `$1` versions (a job per batch), or stops after 5 minutes.
 wait_for_versions() {
