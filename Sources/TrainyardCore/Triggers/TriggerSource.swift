@@ -75,11 +75,14 @@ public struct WatchSource: Sendable, Equatable, Codable {
 public struct ScheduleSource: Sendable, Equatable, Codable {
     public let cron: CronExpression
     public let timeZone: TimeZone
+    /// The zone's name as given (`UTC` stays `UTC`, which Foundation calls `GMT`).
+    public let timeZoneName: String
 
     /// - Throws: `.invalidArgument` naming the cron field and position, or the unknown zone.
     public init(cron: String, timeZone: String) throws(TrainyardError) {
         self.cron = try CronExpression(cron)
         self.timeZone = try Self.zone(timeZone)
+        timeZoneName = timeZone
     }
 
     /// An IANA zone (`Europe/Berlin`, `America/New_York`, `UTC`).
@@ -105,7 +108,7 @@ public struct ScheduleSource: Sendable, Equatable, Codable {
 
     static func base(lastSlot: Date?, activeSince: Date) -> Date { max(lastSlot ?? activeSince, activeSince) }
 
-    public static func == (a: ScheduleSource, b: ScheduleSource) -> Bool { a.cron == b.cron && a.timeZone.identifier == b.timeZone.identifier }
+    public static func == (a: ScheduleSource, b: ScheduleSource) -> Bool { a.cron == b.cron && a.timeZoneName == b.timeZoneName }
 
     enum CodingKeys: String, CodingKey {
         case cron
@@ -125,7 +128,7 @@ public struct ScheduleSource: Sendable, Equatable, Codable {
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(cron.text, forKey: .cron)
-        try c.encode(timeZone.identifier, forKey: .timeZone)
+        try c.encode(timeZoneName, forKey: .timeZone)
     }
 }
 

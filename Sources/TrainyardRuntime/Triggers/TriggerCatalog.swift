@@ -92,6 +92,7 @@ public struct TriggerCatalog: Sendable {
     private func checkTransform(_ template: [String: JSONValue], kind: TriggerKind, sample: Sample, access: DataAccessPolicy) throws {
         let request = try TriggerRequests.transform(template, placeholders: sample.placeholders, input: sample.input)
         _ = try ModelReference(parsing: request.model)
+        try TransformSubmitter.checkOptions(request)
         for (key, value) in [("transform.output", request.output)] + (kind == .schedule ? [("transform.input", request.input)] : []) {
             switch DataLocation.parse(value, base: nil) {
             case .success(.file(let path)): try checkAllowed(path, key: key, access: access)

@@ -100,7 +100,7 @@ enum TriggerText {
     static func source(_ t: Trigger) -> String {
         switch t.source {
         case .watch(let w): "\(w.path)/\(w.glob.text) (settle \(DurationText.format(.milliseconds(Int64(w.settleSeconds * 1000)))))"
-        case .schedule(let s): "'\(s.cron.text)' \(s.timeZone.identifier)"
+        case .schedule(let s): "'\(s.cron.text)' \(s.timeZoneName)"
         }
     }
 
@@ -125,7 +125,7 @@ enum TriggerText {
         f.locale = Locale(identifier: "en_US_POSIX")
         f.timeZone = s.timeZone
         f.dateFormat = "yyyy-MM-dd HH:mm"
-        return "\(f.string(from: date)) \(s.timeZone.identifier) (\(TriggerPlaceholders.format(slot: date)))"
+        return "\(f.string(from: date)) \(s.timeZoneName) (\(TriggerPlaceholders.format(slot: date)))"
     }
 }
 
