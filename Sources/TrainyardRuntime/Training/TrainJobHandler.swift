@@ -121,16 +121,17 @@ struct TrainJobHandler: JobHandler {
             (file, comparedOn, heldOutRows) = (heldOut.file, .heldOutRows, heldOut.rows)
             if let format = heldOut.format { spec.data.format = format }
         } else {
-            recorder.log("\(incumbent) is compared by its stored \(promote.metric): this job has no validation rows to score it on")
+            recorder.log("promotion compares the stored \(promote.metric) of \(incumbent) (not the same rows): "
+                         + "this job has no validation file and its trainer held out no rows")
             return nil
         }
         do {
             guard let score = try await trainer.score(current, data: file, spec: spec, artifacts: services.artifacts),
                   let value = score.metrics[promote.metric] else { return nil }
-            // Scored on fewer rows than were held out (the incumbent's reader dropped some) is
-            // not the same rows: said, and the stored metrics are compared instead.
+            // Scored on another number of rows than were held out (the incumbent's reader read
+            // them differently) is not the same rows: said, and stored metrics are compared.
             if let heldOutRows, score.rows != heldOutRows {
-                recorder.log("\(incumbent) could be scored on only \(score.rows) of this job's \(heldOutRows) held-out rows; promotion compares stored metrics")
+                recorder.log("\(incumbent) was scored on \(score.rows) rows, not this job's \(heldOutRows) held-out rows; promotion compares stored metrics")
                 return nil
             }
             let rows = PromotionPolicy.groupedThousands(score.rows)
