@@ -73,6 +73,21 @@ struct TriggerValuesTests {
         #expect(looks(touched, [200], settle: 0) == [false], "a forgotten file starts over")
     }
 
+    @Test func triggerSettingsAreConfigurableAndCheckedAtTheirKey() async throws {
+        let defaults = try await TrainyardConfiguration.load(file: nil, environment: [:])
+        #expect(defaults.triggers == TriggerOptions())
+        let configured = try await TrainyardConfiguration.load(file: nil, environment: [
+            "TRAINYARD_TRIGGERS_POLL_MS": "250", "TRAINYARD_TRIGGERS_MAX_FILES": "50", "TRAINYARD_TRIGGERS_RETRY_MAX_S": "60",
+        ])
+        #expect(configured.triggers == TriggerOptions(pollInterval: .milliseconds(250), maxFilesPerLook: 50, retryMax: .seconds(60)))
+        do {
+            _ = try await TrainyardConfiguration.load(file: nil, environment: ["TRAINYARD_TRIGGERS_POLL_MS": "0"])
+            Issue.record("a poll interval of 0 ms must be refused")
+        } catch let error as TrainyardError {
+            #expect(error.message.contains("triggers.poll_ms"))
+        }
+    }
+
     @Test func definitionsRoundTripAsJSONAndRefuseWhatTheyCannotBe() throws {
         let text = """
             {"name": "inbox", "watch": {"path": "file:///data/in/../in", "glob": "*.csv"},
