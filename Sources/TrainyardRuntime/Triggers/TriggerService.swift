@@ -116,6 +116,8 @@ actor TriggerEngine {
         var settle = SettleTracker()
         /// Path → identity of files known to be fired (asked of the store once per identity).
         var fired: [String: String] = [:]
+        /// Path → retry key of files whose firing failed (forgotten with the file).
+        var retrying: [String: String] = [:]
         var cursor: String?
     }
 
@@ -201,6 +203,10 @@ actor TriggerEngine {
         let present = Set(look.names.map { source.path == "/" ? "/" + $0 : source.path + "/" + $0 })
         state.settle.keepOnly(present)
         state.fired = state.fired.filter { present.contains($0.key) }
+        for (path, key) in state.retrying where !present.contains(path) {
+            retries.succeeded(key)
+            state.retrying[path] = nil
+        }
         for file in look.files {
             guard state.settle.observe(file, at: now, settle: source.settleSeconds) else { continue }
             let identity = file.identity(trigger: trigger.id)
@@ -214,8 +220,13 @@ actor TriggerEngine {
                 }
                 state.fired[file.path] = identity
                 retries.succeeded(retryKey)
+                if let previous = state.retrying.removeValue(forKey: file.path) { retries.succeeded(previous) }
             } catch {
                 let next = retries.failed(retryKey, now: now)
+                // A file rewritten after a failure is another file (its own key, tried at once):
+                // the old file's delay is dropped.
+                if let previous = state.retrying[file.path], previous != retryKey { retries.succeeded(previous) }
+                state.retrying[file.path] = retryKey
                 await recordFailure(trigger, message: "file \(file.path): \(Self.message(error)) (retried after \(next.ISO8601Format()))", &report)
             }
         }
@@ -233,6 +244,8 @@ actor TriggerEngine {
             return
         }
         let retryKey = "\(trigger.id):slot:\(slot.timeIntervalSince1970)"
+        // Only the slot due now is retried: a later slot replaces an earlier one that failed.
+        retries.keepOnly { !$0.hasPrefix("\(trigger.id):slot:") || $0 == retryKey }
         guard retries.isDue(retryKey, now: now) else { return }
         do {
             let firing = try await fire(trigger, cause: .slot(slot))
