@@ -138,6 +138,12 @@ let package = Package(
             path: "Sources/trainyard-bench",
             swiftSettings: swiftSettings
         ),
+        // AWS Signature Version 4 (and later the S3/SQS clients): speaks AWS directly, no SDK.
+        .target(
+            name: "TrainyardAWS",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
         // Helpers shared by the serving and server tests (registering real versions).
         .target(
             name: "TrainyardTestSupport",
@@ -149,6 +155,7 @@ let package = Package(
         .testTarget(name: "TrainyardCLITests", dependencies: ["trainyard", "TrainyardTestSupport"]),
         .testTarget(name: "TrainyardLearnersTests", dependencies: ["TrainyardLearners", "TrainyardRuntime", "TrainyardApp"]),
         .testTarget(name: "TrainyardCoreTests", dependencies: ["TrainyardCore"]),
+        .testTarget(name: "TrainyardAWSTests", dependencies: ["TrainyardAWS"]),
         .testTarget(name: "TrainyardStorageTests", dependencies: ["TrainyardStorage"]),
         .testTarget(name: "TrainyardRuntimeTests", dependencies: ["TrainyardRuntime", "TrainyardStorage", "TrainyardApp", "TrainyardTestSupport",
                                                                   .product(name: "GRDB", package: "GRDB.swift")]),
