@@ -136,7 +136,18 @@ public enum OpenAPIDocument {
         "JobProgress": Schema.object([
             "epoch": Schema.integer, "total_epochs": Schema.integer, "loss": Schema.number, "eta_seconds": Schema.number,
             "metrics": Schema.map(Schema.number), "message": Schema.string,
+            "rows": Schema.integer, "rows_out": Schema.integer, "row_errors": Schema.integer, "rows_per_second": Schema.number,
         ]),
+        "TransformRequest": Schema.object([
+            "model": Schema.with(Schema.string, description: "NAME, NAME@ALIAS or NAME:VERSION"),
+            "input": Schema.with(Schema.string, description: "A file or a folder the server can read (absolute path or file:// URI)"),
+            "output": Schema.with(Schema.string, description: "The output folder (created if missing)"),
+            "glob": Schema.string,
+            "format": Schema.enumeration(TransformFormat.allCases.map(\.rawValue)),
+            "header": Schema.boolean, "keep": Schema.array(Schema.string), "join_input": Schema.boolean, "probabilities": Schema.boolean,
+            "max_error_rate": Schema.number, "output_template": Schema.string, "priority": Schema.integer, "retries": Schema.integer,
+            "timeout_seconds": Schema.number,
+        ], required: ["model", "input", "output"]),
         "Job": Schema.object([
             "id": Schema.integer,
             "kind": Schema.enumeration(JobKind.allCases.map(\.rawValue)),
