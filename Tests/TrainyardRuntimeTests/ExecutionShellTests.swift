@@ -43,7 +43,7 @@ struct ExecutionShellTests {
         let parsed = try SpecParser().parse(h.spec(extra: "retries: 3"))
         let job = try await h.store.enqueue(EnqueueRequest(kind: .transform, spec: parsed.spec))
         let lease = try #require(try await h.store.dequeue(workerID: "w", kinds: [.transform], leaseDuration: .seconds(600)))
-        await JobRunner(services: h.services, workerID: "w").run(lease)
+        await JobRunner(services: h.services, workerID: "w", handlers: [.train: TrainJobHandler()]).run(lease)
         let failed = try #require(try await h.store.job(job.id))
         #expect(failed.state == .failed)
         #expect(failed.failureReason == "job kind transform has no handler in this build")

@@ -21,10 +21,16 @@ public struct JobRunner: Sendable {
     let handlers: [JobKind: any JobHandler]
 
     public init(services: TrainyardServices, workerID: String, heartbeatInterval: Duration? = nil) {
+        self.init(services: services, workerID: workerID, heartbeatInterval: heartbeatInterval,
+                  handlers: [.train: TrainJobHandler(), .transform: TransformJobHandler(), .transformPart: TransformPartHandler()])
+    }
+
+    /// With a chosen set of handlers (tests: a kind a build does not handle).
+    init(services: TrainyardServices, workerID: String, heartbeatInterval: Duration? = nil, handlers: [JobKind: any JobHandler]) {
         self.services = services
         self.workerID = workerID
         self.heartbeatInterval = heartbeatInterval ?? min(.seconds(1), services.configuration.leaseDuration / 3)
-        self.handlers = [.train: TrainJobHandler(), .transform: TransformJobHandler(), .transformPart: TransformPartHandler()]
+        self.handlers = handlers
     }
 
     /// - Parameter shutdown: returns true once the worker should stop (graceful shutdown with

@@ -12,7 +12,8 @@ import TrainyardCore
 ///   enqueue from another process (a separate server) is still seen promptly.
 /// - Graceful shutdown (SIGTERM/SIGINT): stop taking jobs; a running job gets `shutdownGrace`
 ///   to finish, then is stopped and its lease released back to the queue.
-/// - `exitWhenIdle`: return after that long with no job (scale to zero).
+/// - `exitWhenIdle`: return once no worker has run a job for that long (scale to zero); a
+///   worker with nothing to do never stops a sibling in the middle of a job.
 /// - At start, what dead attempts left on disk is removed (`removeLeftoversOfDeadAttempts`).
 public final class WorkerPool: Service, Sendable {
     public struct Options: Sendable {
@@ -52,6 +53,9 @@ public final class WorkerPool: Service, Sendable {
 
     /// Jobs run to an end by this pool (for tests and `--exit-when-idle` reporting).
     public let completed = Atomic<Int>(0)
+    /// Workers running a job right now: the pool is idle only when none is (a worker with
+    /// nothing to do must not stop a sibling in the middle of a long job).
+    let running = Atomic<Int>(0)
 
     public func run() async throws {
         guard options.workers > 0 else { return }
@@ -120,13 +124,15 @@ public final class WorkerPool: Service, Sendable {
                 lease = nil
             }
             if let lease {
+                running.add(1, ordering: .relaxed)
                 await runner.run(lease, shutdown: { [self] in graceOver })
+                running.subtract(1, ordering: .relaxed)
                 completed.add(1, ordering: .relaxed)
                 poll = options.minPoll
                 idleSince = ContinuousClock.now
                 continue
             }
-            if let limit = options.exitWhenIdle, ContinuousClock.now - idleSince >= limit {
+            if let limit = options.exitWhenIdle, ContinuousClock.now - idleSince >= limit, running.load(ordering: .relaxed) == 0 {
                 logger.info("idle for \(DurationText.format(limit)); exiting")
                 // Stop the sibling workers too: the pool is idle as a whole.
                 shutdownState.withLock { if $0 == nil { $0 = ContinuousClock.now } }
