@@ -118,8 +118,7 @@ struct TransformFanOut {
             out += job.progress?.rowsOut ?? 0
             errors += job.progress?.rowErrors ?? 0
         }
-        attempt.recorder.report(JobProgress(rows: rows, rowsOut: out, rowErrors: errors, rowsPerSecond: nil)
-            .with(message: "\(done.count)/\(total) parts done"))
+        attempt.recorder.report(JobProgress(message: "\(done.count)/\(total) parts done", rows: rows, rowsOut: out, rowErrors: errors))
     }
 
     /// Each file's output: its header, then its parts' outputs in order; its errors likewise.
@@ -168,12 +167,4 @@ struct PartSummary: Sendable, Codable {
     var rowsOut: Int
     var errors: Int
     var firstErrors: [RowError]
-}
-
-extension JobProgress {
-    func with(message: String) -> JobProgress {
-        var copy = self
-        copy.message = message
-        return copy
-    }
 }

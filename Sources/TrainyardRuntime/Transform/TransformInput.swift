@@ -30,8 +30,8 @@ enum TransformInput {
             return Listing(files: [try identity(of: path, option: "input", access: access, limits: limits, format: format)], isFolder: false,
                            resolvedPath: path)
         }
-        guard let folder = realPath(path) else { throw TrainyardError(.invalidArgument, "input: \"\(clientEcho(path))\" cannot be read") }
-        let resolvedRoots = (access.roots ?? []).compactMap(realPath)
+        guard let folder = LocalDataFile.realPath(path) else { throw TrainyardError(.invalidArgument, "input: \"\(clientEcho(path))\" cannot be read") }
+        let resolvedRoots = (access.roots ?? []).compactMap(LocalDataFile.realPath)
         guard access.permits(resolvedPath: folder, resolvedRoots: resolvedRoots) else { throw TrainyardError(.forbidden, access.refusal(for: "input")) }
         let names: [String]
         do { names = try FileManager.default.contentsOfDirectory(atPath: folder) } catch {
@@ -66,7 +66,7 @@ enum TransformInput {
         let resolved: String
         switch opened {
         case .success(let real): resolved = real
-        case .failure(.empty): resolved = realPath(path) ?? path
+        case .failure(.empty): resolved = LocalDataFile.realPath(path) ?? path
         case .failure(let problem): throw problemError(problem, option: option, path: path, access: access)
         }
         var status = stat()
@@ -98,12 +98,6 @@ enum TransformInput {
             return TrainyardError(.invalidArgument, "\(option): \(shown) holds \(bytes) bytes or more, over limits.stage_bytes (\(limit))")
         case .unreadable(let reason): return TrainyardError(.invalidArgument, "\(option): \(shown) cannot be read: \(reason)")
         }
-    }
-
-    static func realPath(_ path: String) -> String? {
-        guard let resolved = realpath(path, nil) else { return nil }
-        defer { free(resolved) }
-        return String(cString: resolved)
     }
 
     static func format(of file: TransformInputFile, _ transform: TransformSpec) -> TransformFormat {

@@ -78,9 +78,8 @@ struct TransformJobHandler: JobHandler {
         // The totals stay on the job (`jobs show`): the final progress goes in before the job ends.
         _ = try await attempt.services.store.heartbeat(attempt.token, leaseDuration: attempt.services.configuration.leaseDuration, progress: final)
         _ = try await attempt.complete(registration: nil)
-        if (try? await attempt.services.artifacts.list(prefix: ArtifactKeys.transformParts(attempt.job.id)).isEmpty) == false {
-            try? await attempt.services.artifacts.deleteAll(under: ArtifactKeys.transformParts(attempt.job.id))
-        }
+        // A fanned-out job's parts are assembled: their staging goes (nothing there for a single file).
+        try? await attempt.services.artifacts.deleteAll(under: ArtifactKeys.transformParts(attempt.job.id))
         return true
     }
 

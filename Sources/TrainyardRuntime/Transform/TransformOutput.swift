@@ -21,8 +21,8 @@ enum TransformOutput {
         } catch {
             throw TrainyardError(.invalidArgument, "output: the folder \"\(clientEcho(path))\" cannot be created: \(error.localizedDescription)")
         }
-        guard let resolved = TransformInput.realPath(path) else { throw TrainyardError(.invalidArgument, "output: \"\(clientEcho(path))\" cannot be resolved") }
-        let resolvedRoots = (access.roots ?? []).compactMap(TransformInput.realPath)
+        guard let resolved = LocalDataFile.realPath(path) else { throw TrainyardError(.invalidArgument, "output: \"\(clientEcho(path))\" cannot be resolved") }
+        let resolvedRoots = (access.roots ?? []).compactMap(LocalDataFile.realPath)
         guard access.permits(resolvedPath: resolved, resolvedRoots: resolvedRoots) else { throw TrainyardError(.forbidden, access.refusal(for: "output")) }
         var status = stat()
         guard stat(resolved, &status) == 0, (status.st_mode & S_IFMT) == S_IFDIR else {

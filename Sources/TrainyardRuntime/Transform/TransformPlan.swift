@@ -15,12 +15,12 @@ enum TransformPlan {
     static func ranges(of file: TransformInputFile, format: TransformFormat, skipHeader: Bool, partBytes: Int64, maxRecordBytes: Int,
                        blockBytes: Int, files: Int) throws -> [Range] {
         guard file.bytes > 0 else { return [Range(start: 0, end: 0, firstLine: 1)] }
-        let descriptor = try InputDescriptorSync(path: file.path)
+        let descriptor = try InputDescriptor(path: file.path)
         var scanner = RecordScanner(format: format)
         var start: Int64 = 0
         var line = 1
         if skipHeader {
-            let head = try descriptor.read(at: 0, count: min(Int(file.bytes), maxRecordBytes + 1))
+            let head = try descriptor.readNow(at: 0, count: min(Int(file.bytes), maxRecordBytes + 1))
             guard let end = head.withUnsafeBufferPointer({ scanner.firstRecordEnd(in: $0) }) else {
                 return [Range(start: file.bytes, end: file.bytes, firstLine: 2)]  // a header without a newline: no records
             }
@@ -34,7 +34,7 @@ enum TransformPlan {
         var offset = start
         var target = start + partBytes
         while offset < file.bytes {
-            let chunk = try descriptor.read(at: offset, count: Int(min(Int64(blockBytes), file.bytes - offset)))
+            let chunk = try descriptor.readNow(at: offset, count: Int(min(Int64(blockBytes), file.bytes - offset)))
             if chunk.isEmpty { break }
             try chunk.withUnsafeBufferPointer { buffer in
                 var position = 0
@@ -80,11 +80,4 @@ enum TransformPlan {
         ranges.append(Range(start: rangeStart, end: file.bytes, firstLine: rangeLine))
         return ranges
     }
-}
-
-/// `InputDescriptor`'s blocking read, for code already off the cooperative pool.
-struct InputDescriptorSync {
-    let inner: InputDescriptor
-    init(path: String) throws { inner = try InputDescriptor(path: path) }
-    func read(at offset: Int64, count: Int) throws -> [UInt8] { try inner.readNow(at: offset, count: count) }
 }

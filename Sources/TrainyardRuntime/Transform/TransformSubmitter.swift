@@ -42,10 +42,18 @@ public struct TransformSubmitter: Sendable {
 
     /// Enqueues (or returns the job an identical earlier request made).
     public func submit(_ request: TransformRequest, options: Options = Options()) async throws -> Job {
+        try await submission(request, options: options).job
+    }
+
+    /// `submit`, also saying whether the job is new (HTTP answers 201) or an earlier identical
+    /// request's (200).
+    public func submission(_ request: TransformRequest, options: Options = Options()) async throws -> (job: Job, created: Bool) {
         let spec = try await check(request, options: options)
         let key = options.idempotencyKey ?? TransformIdentity.idempotencyKey(spec.transform!, model: spec.name)
-        return try await services.store.enqueue(EnqueueRequest(kind: .transform, spec: spec, priority: request.priority,
-                                                               submittedBy: options.submittedBy, idempotencyKey: key))
+        let existing = try await services.store.job(idempotencyKey: key)
+        let job = try await services.store.enqueue(EnqueueRequest(kind: .transform, spec: spec, priority: request.priority,
+                                                                  submittedBy: options.submittedBy, idempotencyKey: key))
+        return (job, existing == nil)
     }
 
     /// Every check a submit makes; returns the job's spec without enqueuing it.

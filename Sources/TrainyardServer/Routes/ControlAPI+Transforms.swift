@@ -34,15 +34,10 @@ extension ControlAPI {
         if let key = idempotencyKey { try EnqueueRequest.checkIdempotencyKey(key) }
         let body = try await HTTPHelpers.readBody(request, limit: min(context.maxUploadSize, 1 << 20))
         let transform = try HTTPHelpers.decodeBody(TransformRequest.self, from: body, what: "transform request")
-        let submitter = services.transformSubmitter
         let options = TransformSubmitter.Options(submittedBy: context.actor, access: DataAccessPolicy.forHTTPSubmissions(services.configuration),
                                                  idempotencyKey: idempotencyKey)
-        let spec = try await submitter.check(transform, options: options)
-        let key = idempotencyKey ?? TransformIdentity.idempotencyKey(spec.transform!, model: spec.name)
-        let existing = try await services.store.job(idempotencyKey: key)
-        let job = try await services.store.enqueue(EnqueueRequest(kind: .transform, spec: spec, priority: transform.priority,
-                                                                  submittedBy: context.actor, idempotencyKey: key))
+        let (job, created) = try await services.transformSubmitter.submission(transform, options: options)
         context.logger.info("transform submitted", metadata: ["trainyard.job.id": .stringConvertible(job.id), "trainyard.caller": .string(context.actor)])
-        return try HTTPHelpers.json(job, status: existing == nil ? .created : .ok, headers: [.location: "/api/v1/jobs/\(job.id)"])
+        return try HTTPHelpers.json(job, status: created ? .created : .ok, headers: [.location: "/api/v1/jobs/\(job.id)"])
     }
 }
