@@ -17,36 +17,11 @@ struct TransformRoutesTests {
     static let secret = "train-secret-transforms"
     static let tokens = [AccessToken(name: "ci", secret: secret, scopes: [.train, .read])]
 
-    struct Server {
-        let services: TrainyardServices
-        let directory: URL
-        let dataRoot: URL
-
-        init(tokens: [AccessToken]) async throws {
-            directory = FileManager.default.temporaryDirectory.appendingPathComponent("trainyard-transform-routes-\(UUID().uuidString)")
-            dataRoot = directory.appendingPathComponent("lake")
-            try FileManager.default.createDirectory(at: dataRoot, withIntermediateDirectories: true)
-            let configuration = TrainyardConfiguration(dataDirectory: directory.appendingPathComponent("store"), serverPort: 0, tokens: tokens,
-                                                       dataRoots: [dataRoot.path])
-            var logger = Logger(label: "transform-routes-test")
-            logger.logLevel = .critical
-            services = try await TrainyardApp.build(configuration, logger: logger).services
-            try await RegisteredVersions.registerTabular("tab", services: services)
-        }
-
-        func application() -> some ApplicationProtocol {
-            Application(router: TrainyardHTTPServer.buildRouter(services: services, readiness: Readiness(), options: .init(pollInterval: .milliseconds(20))),
-                        logger: services.logger)
-        }
-
-        func write(_ relative: String, _ text: String) throws -> URL {
-            let url = directory.appendingPathComponent(relative)
-            try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try text.write(to: url, atomically: true, encoding: .utf8)
-            return url
-        }
-
-        func remove() { try? FileManager.default.removeItem(at: directory) }
+    /// The data-access tests' server (tokens, `server.data_roots` = `lake/`) with a tabular model.
+    static func server(tokens: [AccessToken]) async throws -> DataAccessRoutesTests.Server {
+        let server = try await DataAccessRoutesTests.Server(tokens: tokens)
+        try await RegisteredVersions.registerTabular("tab", services: server.services)
+        return server
     }
 
     static func request(_ input: String, _ output: String, model: String = "tab", extra: String = "") -> ByteBuffer {
@@ -54,7 +29,7 @@ struct TransformRoutesTests {
     }
 
     @Test func submitsScoresAndAnswersTheSameJobForTheSameInput() async throws {
-        let server = try await Server(tokens: [])
+        let server = try await Self.server(tokens: [])
         defer { server.remove() }
         let input = try server.write("in/rows.csv", "a,b,c\n1,2,u\n3,4,v\n")
         let output = server.directory.appendingPathComponent("out").path
@@ -78,7 +53,7 @@ struct TransformRoutesTests {
     }
 
     @Test func badRequestsAreRefusedBeforeAnythingIsQueued() async throws {
-        let server = try await Server(tokens: Self.tokens)
+        let server = try await Self.server(tokens: Self.tokens)
         defer { server.remove() }
         let inside = try server.write("lake/rows.csv", "a,b,c\n1,2,u\n")
         let outside = try server.write("elsewhere/rows.csv", "a,b,c\n1,2,u\n")
