@@ -32,6 +32,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-configuration.git", from: "1.4.0", traits: [.defaults, "YAML"]),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         .target(
@@ -112,6 +114,8 @@ let package = Package(
                 "TrainyardLearners",
                 "TrainyardServing",
                 "TrainyardServer",
+                "TrainyardPostgres",
+                "TrainyardAWSBackends",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -138,16 +142,48 @@ let package = Package(
             path: "Sources/trainyard-bench",
             swiftSettings: swiftSettings
         ),
-        // AWS Signature Version 4 (and later the S3/SQS clients): speaks AWS directly, no SDK.
+        // AWS spoken directly, no SDK: Signature Version 4, the credentials chain, a retrying
+        // transport, and the S3 and SQS clients. Knows nothing of Trainyard's domain.
         .target(
             name: "TrainyardAWS",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
+        // The PostgreSQL metadata store (queue + registry + triggers) behind the MetadataStore port.
+        .target(
+            name: "TrainyardPostgres",
+            dependencies: [
+                "TrainyardCore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The AWS backends behind Trainyard's ports: the S3 artifact store, s3:// data and the
+        // SQS message source for triggers.
+        .target(
+            name: "TrainyardAWSBackends",
+            dependencies: [
+                "TrainyardCore",
+                "TrainyardAWS",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Where tests find PostgreSQL and the S3/SQS endpoint (started by scripts/services), and
+        // whether a missing one skips (locally) or fails (TRAINYARD_REQUIRE_SERVICES=1, CI).
+        .target(name: "TrainyardTestServices", swiftSettings: swiftSettings),
         // Helpers shared by the serving and server tests (registering real versions).
         .target(
             name: "TrainyardTestSupport",
-            dependencies: ["TrainyardCore", "TrainyardRuntime", "TrainyardApp", .product(name: "TrainyardTabular", package: "TrainyardML"),
+            dependencies: ["TrainyardCore", "TrainyardRuntime", "TrainyardApp", "TrainyardTestServices",
+                           .product(name: "TrainyardTabular", package: "TrainyardML"),
                            .product(name: "TrainyardText", package: "TrainyardML")],
             swiftSettings: swiftSettings
         ),
@@ -155,8 +191,9 @@ let package = Package(
         .testTarget(name: "TrainyardCLITests", dependencies: ["trainyard", "TrainyardTestSupport"]),
         .testTarget(name: "TrainyardLearnersTests", dependencies: ["TrainyardLearners", "TrainyardRuntime", "TrainyardApp"]),
         .testTarget(name: "TrainyardCoreTests", dependencies: ["TrainyardCore"]),
-        .testTarget(name: "TrainyardAWSTests", dependencies: ["TrainyardAWS"]),
-        .testTarget(name: "TrainyardStorageTests", dependencies: ["TrainyardStorage"]),
+        .testTarget(name: "TrainyardAWSTests", dependencies: ["TrainyardAWS", "TrainyardTestServices"]),
+        .testTarget(name: "TrainyardStorageTests", dependencies: ["TrainyardStorage", "TrainyardPostgres", "TrainyardAWSBackends", "TrainyardAWS",
+                                                                  "TrainyardTestServices"]),
         .testTarget(name: "TrainyardRuntimeTests", dependencies: ["TrainyardRuntime", "TrainyardStorage", "TrainyardApp", "TrainyardTestSupport",
                                                                   .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "TrainyardServingTests", dependencies: ["TrainyardServing", "TrainyardStorage", "TrainyardApp", "TrainyardTestSupport"]),
