@@ -877,3 +877,56 @@ extension MetadataStoreContract {
         #expect(try await store.jobs(JobFilter()).count == 1)
     }
 }
+
+// MARK: Operations
+
+extension MetadataStoreContract {
+    /// `queueCounts` counts jobs per kind and state and every reclaimed lease per kind (the
+    /// queue depth `/metrics` serves), whatever the reclaimed job became.
+    func queueCountsPerKindAndStateWithLeaseExpiries() async throws {
+        let (store, clock) = try await make()
+        #expect(try await store.queueCounts() == QueueCounts(jobs: [], leaseExpiries: [:]))
+
+        for name in ["a", "b", "c"] { _ = try await store.enqueue(EnqueueRequest(spec: Self.spec(name, retries: 0))) }
+        for name in ["t1", "t2"] { _ = try await store.enqueue(EnqueueRequest(kind: .transform, spec: Self.spec(name, retries: 1))) }
+        var counts = try await store.queueCounts()
+        #expect(counts.count(.train, .queued) == 3 && counts.count(.transform, .queued) == 2)
+        #expect(counts.jobs.count == 2, "only pairs that have jobs: \(counts.jobs)")
+
+        let failing = try #require(try await store.dequeue(workerID: "w", kinds: [.train], leaseDuration: Self.long))
+        _ = try await store.fail(failing.token, reason: "boom", retryable: false)
+        let succeeding = try #require(try await store.dequeue(workerID: "w", kinds: [.train], leaseDuration: Self.long))
+        _ = try await store.complete(succeeding.token, registration: nil)
+        _ = try #require(try await store.dequeue(workerID: "w", kinds: [.transform], leaseDuration: .seconds(30)))
+        _ = try #require(try await store.dequeue(workerID: "w", kinds: [.transform], leaseDuration: .seconds(30)))
+        counts = try await store.queueCounts()
+        #expect(Set(counts.jobs) == [JobCount(kind: .train, state: .failed, count: 1), JobCount(kind: .train, state: .succeeded, count: 1),
+                                     JobCount(kind: .train, state: .queued, count: 1), JobCount(kind: .transform, state: .running, count: 2)])
+        #expect(counts.leaseExpiries.isEmpty)
+
+        // Both transform leases expire: the next dequeue reclaims them (back to the queue after a
+        // backoff, as each has a retry left) and each counts once.
+        clock.advance(by: .seconds(31))
+        _ = try await store.dequeue(workerID: "w2", kinds: [.transform], leaseDuration: .seconds(30))
+        counts = try await store.queueCounts()
+        #expect(counts.count(.transform, .queued) == 2 && counts.count(.transform, .running) == 0)
+        #expect(counts.leaseExpiries == [.transform: 2])
+
+        // A reclaim that fails the job for good counts too.
+        clock.advance(by: .seconds(10))
+        _ = try #require(try await store.dequeue(workerID: "w2", kinds: [.transform], leaseDuration: .seconds(30)))
+        clock.advance(by: .seconds(31))
+        _ = try await store.dequeue(workerID: "w3", kinds: [.train], leaseDuration: .seconds(30))
+        counts = try await store.queueCounts()
+        #expect(counts.count(.transform, .failed) == 1 && counts.count(.transform, .queued) == 1)
+        #expect(counts.leaseExpiries == [.transform: 3])
+    }
+
+    /// `ping` answers on an open store and changes nothing.
+    func pingAnswersAndChangesNothing() async throws {
+        let (store, _) = try await make()
+        try await store.ping()
+        #expect(try await store.queueCounts().jobs.isEmpty)
+        #expect(try await store.models().isEmpty)
+    }
+}

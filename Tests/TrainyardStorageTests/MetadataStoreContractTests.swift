@@ -98,6 +98,15 @@ struct MetadataStoreContractTests {
     @Test(arguments: backends) func idempotencyKeyFindsTheFirstJobInAnyState(_ backend: MetadataBackend) async throws {
         try await backend.contract.idempotencyKeyFindsTheFirstJobInAnyState()
     }
+
+    // MARK: Operations
+
+    @Test(arguments: backends) func queueCountsPerKindAndStateWithLeaseExpiries(_ backend: MetadataBackend) async throws {
+        try await backend.contract.queueCountsPerKindAndStateWithLeaseExpiries()
+    }
+    @Test(arguments: backends) func pingAnswersAndChangesNothing(_ backend: MetadataBackend) async throws {
+        try await backend.contract.pingAnswersAndChangesNothing()
+    }
 }
 
 final class Counter: @unchecked Sendable {

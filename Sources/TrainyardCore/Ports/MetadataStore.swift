@@ -84,13 +84,24 @@ public protocol MetadataStore: Sendable {
     func firedFile(trigger triggerID: Int64, identity: String) async throws -> FiredFile?
     /// Records a firing: the file (with its identity) or the slot (the trigger's last slot
     /// becomes the later of the two), the job, the count; clears the last error. Recording the
-    /// same file or an older slot again changes nothing. False (and nothing written) when the
-    /// trigger is gone or is another one now (its id differs).
+    /// same file or an older slot again changes nothing. A message (sqs) counts every time it
+    /// is recorded, and its S3 object, if any, becomes the last file. False (and nothing
+    /// written) when the trigger is gone or is another one now (its id differs).
     @discardableResult
     func recordFiring(_ firing: TriggerFiring) async throws -> Bool
     /// Records why trigger `triggerID` could not fire (shown by `triggers show`); ignored when
     /// the trigger is gone.
     func recordTriggerError(_ name: TriggerName, triggerID: Int64, message: String) async throws
+
+    // MARK: Operations
+    /// Jobs per kind and state, and reclaimed leases per kind, read in one cheap pass (a
+    /// grouped count, no job rows decoded): `/metrics` serves it on every scrape. A lease
+    /// expiry is counted each time `dequeue` reclaims an expired lease (whatever the job became),
+    /// in the same transaction as the reclaim.
+    func queueCounts() async throws -> QueueCounts
+    /// Returns when the store answers a trivial round trip; throws when it cannot be reached
+    /// (`/readyz`, a worker waiting for its store to come back). Cheap, and changes nothing.
+    func ping() async throws
 }
 
 extension MetadataStore {

@@ -44,6 +44,7 @@ extension InMemoryMetadataStore {
         for row in jobRows where row.job.state == .running {
             guard let expires = row.job.leaseExpiresAt, expires < now else { continue }
             try transition(row.job.id, .reclaim(now: now, unitRandom: Double.random(in: 0..<1)), now: now)
+            leaseExpiryCounts[row.job.kind, default: 0] += 1
         }
     }
 

@@ -31,6 +31,8 @@ public actor InMemoryMetadataStore: MetadataStore {
     var aliasEventRows: [AliasEvent] = []
     /// Triggers and their fired files (InMemoryMetadataStore+Triggers.swift).
     var triggerTables = TriggerTables()
+    /// Reclaimed leases per kind (`queueCounts`).
+    var leaseExpiryCounts: [JobKind: Int] = [:]
 
     public init(clock: any WallClock = SystemClock(), retryPolicy: RetryPolicy = RetryPolicy(),
                 onChange: @escaping @Sendable () -> Void = {}) {

@@ -69,8 +69,10 @@ extension SQLiteMetadataStore {
                                      arguments: [now])
         let lifecycle = JobLifecycle(retryPolicy: retryPolicy)
         for id in ids {
-            _ = try transition(db, t, id, .reclaim(now: Date(timeIntervalSince1970: now), unitRandom: Double.random(in: 0..<1)),
-                               lifecycle: lifecycle, now: now)
+            let job = try transition(db, t, id, .reclaim(now: Date(timeIntervalSince1970: now), unitRandom: Double.random(in: 0..<1)),
+                                     lifecycle: lifecycle, now: now)
+            try db.cachedStatement(sql: "INSERT INTO \(t.leaseExpiries) (kind, count) VALUES (?, 1) ON CONFLICT(kind) DO UPDATE SET count = count + 1")
+                .execute(arguments: [job.kind.rawValue])
         }
     }
 

@@ -180,6 +180,11 @@ public final class SQLiteMetadataStore: MetadataStore {
         migrator.registerMigration("\(t.prefix)version-promotion") { db in
             try db.execute(sql: "ALTER TABLE \(t.versions) ADD COLUMN promotion TEXT")
         }
+        // Reclaimed leases per kind (`queueCounts`): a row per kind, not a column per job, so
+        // counting jobs stays an index-only scan.
+        migrator.registerMigration("\(t.prefix)lease-expiries") { db in
+            try db.execute(sql: "CREATE TABLE \(t.leaseExpiries) (kind TEXT PRIMARY KEY, count INTEGER NOT NULL) WITHOUT ROWID")
+        }
         return migrator
     }
 
@@ -193,7 +198,7 @@ public final class SQLiteMetadataStore: MetadataStore {
 /// capture it anyway.
 struct TableNames: Sendable {
     let prefix: String
-    let jobs, jobLogs, queueCaps, models, versions, aliases, aliasEvents: String
+    let jobs, jobLogs, queueCaps, models, versions, aliases, aliasEvents, leaseExpiries: String
     let specs = SpecCache()
 
     init(_ namespace: Namespace) {
@@ -205,6 +210,7 @@ struct TableNames: Sendable {
         versions = prefix + "versions"
         aliases = prefix + "aliases"
         aliasEvents = prefix + "alias_events"
+        leaseExpiries = prefix + "lease_expiries"
     }
 }
 
