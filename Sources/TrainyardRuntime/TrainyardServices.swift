@@ -15,18 +15,22 @@ public struct TrainyardServices: Sendable {
     /// How transform jobs score (native models in process, bring-your-own through their serve
     /// process); nil in a build or test without serving: transform jobs then fail saying so.
     public var scoring: (any BatchScoring)?
+    /// Opens the queues `sqs` triggers read; nil in a build or test without one: such triggers
+    /// then record that they cannot be served.
+    public var messageQueues: (any MessageQueueProvider)?
     public var wakeup: WakeupSignal
     public var clock: any WallClock
     public var logger: Logger
 
     public init(configuration: TrainyardConfiguration, store: any MetadataStore, artifacts: any ArtifactStore,
-                trainers: TrainerRegistry, scoring: (any BatchScoring)? = nil, wakeup: WakeupSignal, clock: any WallClock = SystemClock(),
-                logger: Logger) {
+                trainers: TrainerRegistry, scoring: (any BatchScoring)? = nil, messageQueues: (any MessageQueueProvider)? = nil, wakeup: WakeupSignal,
+                clock: any WallClock = SystemClock(), logger: Logger) {
         self.configuration = configuration
         self.store = store
         self.artifacts = artifacts
         self.trainers = trainers
         self.scoring = scoring
+        self.messageQueues = messageQueues
         self.wakeup = wakeup
         self.clock = clock
         self.logger = logger

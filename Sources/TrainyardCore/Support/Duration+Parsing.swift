@@ -7,10 +7,11 @@ public enum DurationText {
         for (suffix, scale) in units where t.hasSuffix(suffix) {
             let number = t.dropLast(suffix.count)
             // "ms" must not be read as "m" + "s": try the longest suffix first (listed first).
-            if let v = Double(number), v >= 0, v.isFinite { return .milliseconds(Int64((v * scale * 1000).rounded())) }
+            // `exactly`: a huge number is no duration (not a trap converting it).
+            if let v = Double(number), v >= 0, v.isFinite { return Int64(exactly: (v * scale * 1000).rounded()).map { .milliseconds($0) } }
             if suffix == "ms" { continue }
         }
-        if let v = Double(t), v >= 0, v.isFinite { return .milliseconds(Int64((v * 1000).rounded())) }
+        if let v = Double(t), v >= 0, v.isFinite { return Int64(exactly: (v * 1000).rounded()).map { .milliseconds($0) } }
         return nil
     }
 

@@ -80,7 +80,7 @@ public struct TriggerStatus: Sendable, Equatable, Codable {
 
 extension Trigger: Codable {
     enum CodingKeys: String, CodingKey {
-        case id, name, kind, paused, watch, schedule, transform, train, status
+        case id, name, kind, paused, watch, schedule, sqs, transform, train, status
         case createdAt = "created_at"
         case createdBy = "created_by"
         case activeSince = "active_since"
@@ -92,9 +92,9 @@ extension Trigger: Codable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let name = try c.decode(TriggerName.self, forKey: .name)
         let source: TriggerSource
-        if let w = try c.decodeIfPresent(WatchSource.self, forKey: .watch) { source = .watch(w) } else {
-            source = .schedule(try c.decode(ScheduleSource.self, forKey: .schedule))
-        }
+        if let w = try c.decodeIfPresent(WatchSource.self, forKey: .watch) { source = .watch(w) }
+        else if let q = try c.decodeIfPresent(SQSSource.self, forKey: .sqs) { source = .sqs(q) }
+        else { source = .schedule(try c.decode(ScheduleSource.self, forKey: .schedule)) }
         let action: TriggerAction
         if let t = try c.decodeIfPresent([String: JSONValue].self, forKey: .transform) { action = .transform(t) } else {
             action = .train(try c.decode(TrainTemplate.self, forKey: .train))

@@ -2,7 +2,8 @@ import Foundation
 
 /// What a user gives to create a trigger (`trainyard watch add`, `trainyard schedule add`,
 /// `POST /api/v1/triggers`): a name, a source, an action. As JSON:
-/// `{"name", "watch": {"path", "glob", "settle_seconds"} | "schedule": {"cron", "time_zone"},
+/// `{"name", "watch": {"path", "glob", "settle_seconds"} | "schedule": {"cron", "time_zone"} |
+/// "sqs": {"queue_url", "wait_seconds", "max_messages", "visibility_timeout_seconds"},
 /// "transform": {…a transform request…} | "train": {"spec", "base_directory"}, "paused"}`.
 ///
 /// `init` checks everything that can be known without the file system or the registry: name,
@@ -47,7 +48,8 @@ public struct TriggerDefinition: Sendable, Equatable {
             try TriggerPlaceholders.check(template.spec, kind: kind, in: "the spec template")
         case .transform(let request):
             var required = ["model", "output"]
-            // A watch's input is the file that fired; a schedule scores what it names.
+            // A watch's input is the file that fired, an sqs trigger's the object of an S3 event
+            // notification; a schedule scores what it names.
             if kind == .schedule { required.append("input") }
             for key in required {
                 guard case .string(let value)? = request[key], !value.isEmpty else {
@@ -60,26 +62,32 @@ public struct TriggerDefinition: Sendable, Equatable {
                 throw TrainyardError(.invalidArgument, "the transform request is larger than \(Self.maxTemplateBytes) bytes")
             }
             try TriggerPlaceholders.check(text, kind: kind, in: "the transform request")
+            if kind == .sqs, let field = TriggerPlaceholders.messageFields(in: text).first {
+                throw TrainyardError(.invalidArgument, "the transform request cannot use ${message.\(clientEcho(field))}: an sqs trigger's transform "
+                                     + "scores the object of an S3 event notification, which has no message fields (use --train with a spec template)")
+            }
         }
     }
 }
 
 extension TriggerDefinition: Codable {
     enum CodingKeys: String, CodingKey {
-        case name, watch, schedule, transform, train, paused
+        case name, watch, schedule, sqs, transform, train, paused
     }
 
     /// Decodes the request shape. `data_roots` is not read: a server sets it.
     public init(from decoder: any Decoder) throws {
-        try TriggerCoding.refuseUnknownKeys(decoder, allowed: ["name", "watch", "schedule", "transform", "train", "paused"], in: "the trigger")
+        try TriggerCoding.refuseUnknownKeys(decoder, allowed: ["name", "watch", "schedule", "sqs", "transform", "train", "paused"], in: "the trigger")
         let c = try decoder.container(keyedBy: CodingKeys.self)
         let name = try c.decode(TriggerName.self, forKey: .name)
         let source: TriggerSource
-        switch (try c.decodeIfPresent(WatchSource.self, forKey: .watch), try c.decodeIfPresent(ScheduleSource.self, forKey: .schedule)) {
-        case (let w?, nil): source = .watch(w)
-        case (nil, let s?): source = .schedule(s)
+        switch (try c.decodeIfPresent(WatchSource.self, forKey: .watch), try c.decodeIfPresent(ScheduleSource.self, forKey: .schedule),
+                try c.decodeIfPresent(SQSSource.self, forKey: .sqs)) {
+        case (let w?, nil, nil): source = .watch(w)
+        case (nil, let s?, nil): source = .schedule(s)
+        case (nil, nil, let q?): source = .sqs(q)
         default:
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "give exactly one of watch and schedule"))
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "give exactly one of watch, schedule and sqs"))
         }
         let action: TriggerAction
         switch (try c.decodeIfPresent([String: JSONValue].self, forKey: .transform), try c.decodeIfPresent(TrainTemplate.self, forKey: .train)) {
@@ -108,6 +116,7 @@ extension TriggerCoding {
         switch source {
         case .watch(let w): try c.encode(w, forKey: K(stringValue: "watch")!)
         case .schedule(let s): try c.encode(s, forKey: K(stringValue: "schedule")!)
+        case .sqs(let q): try c.encode(q, forKey: K(stringValue: "sqs")!)
         }
         switch action {
         case .transform(let t): try c.encode(t, forKey: K(stringValue: "transform")!)

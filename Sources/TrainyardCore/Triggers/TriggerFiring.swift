@@ -32,6 +32,8 @@ public struct TriggerFiring: Sendable, Equatable {
     public enum Cause: Sendable, Equatable {
         case file(WatchedFile)
         case slot(Date)
+        /// sqs: a message (and for an S3 event notification, one of its records).
+        case message(TriggerMessage)
     }
 
     public var trigger: TriggerName
@@ -50,12 +52,14 @@ public struct TriggerFiring: Sendable, Equatable {
 
     /// The idempotency key of the job this firing makes (`EnqueueRequest.idempotencyKey`):
     /// every process that fires the same file or slot asks for the same key, so the store makes
-    /// one job however many fire at once. `trigger:<name>:file:<identity digest>` and
-    /// `trigger:<name>:slot:<ISO 8601 UTC>` (at most 147 bytes).
+    /// one job however many fire at once. `trigger:<name>:file:<identity digest>`,
+    /// `trigger:<name>:slot:<ISO 8601 UTC>` and `trigger:<name>:sqs:<message id>[:<record>]`
+    /// (at most 210 bytes).
     public static func idempotencyKey(trigger: TriggerName, triggerID: Int64, cause: Cause) -> String {
         switch cause {
         case .file(let file): "trigger:\(trigger.rawValue):file:\(file.identity(trigger: triggerID))"
         case .slot(let slot): "trigger:\(trigger.rawValue):slot:\(TriggerPlaceholders.format(slot: slot))"
+        case .message(let message): "trigger:\(trigger.rawValue):\(message.keySuffix)"
         }
     }
 
@@ -66,6 +70,7 @@ public struct TriggerFiring: Sendable, Equatable {
         switch cause {
         case .file(let file): JobOrigin(trigger: trigger.rawValue, file: file.path)
         case .slot(let slot): JobOrigin(trigger: trigger.rawValue, slot: slot)
+        case .message(let message): JobOrigin(trigger: trigger.rawValue, file: message.file, message: message.id)
         }
     }
 }

@@ -6,6 +6,8 @@ public enum TriggerKind: String, Sendable, Codable, CaseIterable {
     case watch
     /// The slots of a cron expression in a time zone.
     case schedule
+    /// The messages on an SQS queue.
+    case sqs
 }
 
 /// `watch`: a folder, the glob its files must match and how long a file must stay unchanged.
@@ -132,15 +134,17 @@ public struct ScheduleSource: Sendable, Equatable, Codable {
     }
 }
 
-/// What a trigger fires on: one of the two sources.
+/// What a trigger fires on: one of the sources.
 public enum TriggerSource: Sendable, Equatable {
     case watch(WatchSource)
     case schedule(ScheduleSource)
+    case sqs(SQSSource)
 
     public var kind: TriggerKind {
         switch self {
         case .watch: .watch
         case .schedule: .schedule
+        case .sqs: .sqs
         }
     }
 }

@@ -8,10 +8,14 @@ import TrainyardCore
 ///   HTTP): the watched folder, a transform's input and output, a spec template's folder and
 ///   data must be places that policy allows (403 otherwise, said the same whether or not they
 ///   exist); the policy's roots are stored with the trigger and applied to every job it makes;
-/// - a watched folder exists and is a folder;
+/// - a watched folder exists and is a folder; a queue URL is one this process's message-queue
+///   backend serves (no call is made: the queue may be created later, and its errors are the
+///   trigger's, shown by `triggers show`);
 /// - a transform request has only known keys and decodes (model reference, types);
 /// - a spec template parses and passes its task's checks once its placeholders are filled with
-///   sample values (a file in the watched folder, the next slot), every problem with its line.
+///   sample values (a file in the watched folder, the next slot, an S3 object), every problem
+///   with its line. A template with `${message.*}` fields cannot be filled without a message:
+///   it is checked when one comes (its problems are the message's, left on the queue).
 public struct TriggerCatalog: Sendable {
     public let services: TrainyardServices
 
@@ -25,7 +29,12 @@ public struct TriggerCatalog: Sendable {
         let sample = try checkSource(definition, access: access)
         switch definition.action {
         case .transform(let template): try checkTransform(template, kind: definition.kind, sample: sample, access: access)
-        case .train(let template): try await checkTrain(template, sample: sample, access: access)
+        case .train(let template):
+            if TriggerPlaceholders.messageFields(in: template.spec).isEmpty {
+                try await checkTrain(template, sample: sample, access: access)
+            } else {
+                try checkTemplateFolder(template, access: access)
+            }
         }
         return withNextSlot(try await services.store.createTrigger(definition, createdBy: createdBy), now: services.clock.now())
     }
@@ -75,6 +84,14 @@ public struct TriggerCatalog: Sendable {
         case .schedule(let schedule):
             placeholders.slot = schedule.cron.next(after: services.clock.now(), in: schedule.timeZone) ?? services.clock.now()
             return Sample(placeholders: placeholders, input: nil)
+        case .sqs(let source):
+            guard let queues = services.messageQueues else {
+                throw TrainyardError(.invalidArgument, "sqs triggers need a message-queue backend, which this process does not have")
+            }
+            _ = try queues.queue(url: source.queueURL)
+            let object = "s3://bucket/sample.csv"
+            placeholders.file = object
+            return Sample(placeholders: placeholders, input: object)
         }
     }
 
@@ -106,11 +123,15 @@ public struct TriggerCatalog: Sendable {
         }
     }
 
-    private func checkTrain(_ template: TrainTemplate, sample: Sample, access: DataAccessPolicy) async throws {
+    private func checkTemplateFolder(_ template: TrainTemplate, access: DataAccessPolicy) throws {
         if let base = template.baseDirectory {
             try checkAllowed(base, key: "train.base_directory", access: access)
             try WatchedFolder.checkFolder(base)
         }
+    }
+
+    private func checkTrain(_ template: TrainTemplate, sample: Sample, access: DataAccessPolicy) async throws {
+        try checkTemplateFolder(template, access: access)
         let text = try TriggerRequests.spec(template, placeholders: sample.placeholders)
         let parsed = try SpecParser(maxBytes: services.configuration.limits.specBytes).parse(text)
         try services.trainers.trainer(for: parsed.spec.task).validate(parsed)

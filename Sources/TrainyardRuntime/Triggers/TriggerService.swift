@@ -16,6 +16,10 @@ import TrainyardCore
 /// - **schedule**: when a slot after the last one fired (and after the trigger was created or
 ///   last resumed) has come, the latest such slot fires: after downtime, the missed slots fire
 ///   once, not once each. Slots that passed while paused are skipped.
+/// - **sqs**: each active trigger has a poller of its own (started by the pass that first sees
+///   it, stopped when it is paused or removed) that long-polls its queue and hands what comes to
+///   `MessageIngress`: a message is deleted only after its jobs are enqueued. A queue that
+///   cannot be read is recorded on the trigger and tried again after a doubling delay.
 ///
 /// Never twice, however many processes run: each firing enqueues with an idempotency key
 /// derived from the trigger and the file or slot (`TriggerFiring.idempotencyKey`), so two
@@ -53,6 +57,8 @@ public final class TriggerService: Service, Sendable {
     public let services: TrainyardServices
     public let options: Options
     private let engine: TriggerEngine
+    private let ingress: MessageIngress
+    private let pollers = MessagePollers()
     private let wakeup = WakeupSignal()
     private let stopping = Atomic<Bool>(false)
 
@@ -63,14 +69,23 @@ public final class TriggerService: Service, Sendable {
         let options = options ?? Options(services.configuration.triggers)
         self.services = services
         self.options = options
-        engine = TriggerEngine(services: services, options: options, submitting: submitting ?? StandardTriggerJobSubmitting(services: services))
+        let submitting = submitting ?? StandardTriggerJobSubmitting(services: services)
+        engine = TriggerEngine(services: services, options: options, submitting: submitting)
+        ingress = MessageIngress(services: services, submitting: submitting)
     }
 
     public func run() async throws {
         await withGracefulShutdownHandler {
-            while !stopping.load(ordering: .acquiring) && !Task.isCancelled {
-                _ = await engine.pass()
-                await wakeup.wait(timeout: options.pollInterval)
+            await withDiscardingTaskGroup { group in
+                while !stopping.load(ordering: .acquiring) && !Task.isCancelled {
+                    _ = await engine.pass()
+                    for trigger in pollers.start(await engine.activeSQSTriggers) {
+                        group.addTask { await self.poll(trigger) }
+                    }
+                    await wakeup.wait(timeout: options.pollInterval)
+                }
+                // Ends the pollers' receives; a message being handled is finished first.
+                group.cancelAll()
             }
         } onGracefulShutdown: {
             self.stopping.store(true, ordering: .releasing)
@@ -79,9 +94,65 @@ public final class TriggerService: Service, Sendable {
     }
 
     /// One look at every trigger; what is due fires. `run` calls it every `pollInterval`;
-    /// tests call it directly, moving the services' clock between calls.
+    /// tests call it directly, moving the services' clock between calls. `sqs` triggers are
+    /// read by their pollers, not here (`receiveMessages`).
     @discardableResult
     public func pass() async -> TriggerPassReport { await engine.pass() }
+
+    /// One receive from the queue of the `sqs` trigger `name` (waiting up to its wait time) and
+    /// the handling of every message that came: what each poller does in a loop. Tests call it
+    /// directly. Throws when the trigger is not an active sqs trigger or its queue cannot be read.
+    @discardableResult
+    public func receiveMessages(_ name: TriggerName) async throws -> TriggerPassReport {
+        guard let trigger = try await services.store.trigger(name) else { throw TrainyardError.notFound("trigger \(name)") }
+        guard case .sqs(let source) = trigger.source, !trigger.paused else {
+            throw TrainyardError(.invalidArgument, "trigger \(name) is not an active sqs trigger")
+        }
+        return try await ingress.receive(trigger, source, from: try openQueue(source))
+    }
+
+    private func openQueue(_ source: SQSSource) throws -> any MessageQueue {
+        guard let queues = services.messageQueues else {
+            throw TrainyardError(.unavailable, "this process has no message-queue backend to read \(source.queueURL)")
+        }
+        return try queues.queue(url: source.queueURL)
+    }
+
+    /// The loop of one sqs trigger's poller: receive and handle until the trigger is paused,
+    /// removed or the service stops. A failed receive is recorded on the trigger and tried again
+    /// after a delay doubling from `retryBase` to `retryMax`; an empty short poll (wait 0 s)
+    /// waits `pollInterval` before the next.
+    private func poll(_ trigger: Trigger) async {
+        defer { pollers.finished(trigger.id) }
+        guard case .sqs(let source) = trigger.source else { return }
+        var failures = 0
+        var queue: (any MessageQueue)?
+        while pollers.isWanted(trigger.id) && !stopping.load(ordering: .acquiring) && !Task.isCancelled {
+            do {
+                let opened = try queue ?? openQueue(source)
+                queue = opened
+                let messages = try await ingress.fetch(source, from: opened)
+                failures = 0
+                // Paused or removed during the wait: what came is left to come back (not deleted).
+                guard pollers.isWanted(trigger.id) else { break }
+                if !messages.isEmpty {
+                    // Not cancelled with the receive: a message half handled would only come back.
+                    let ingress = self.ingress
+                    _ = await Task { await ingress.handle(messages, trigger: trigger, queue: opened) }.value
+                } else if source.waitSeconds == 0 {
+                    try await Task.sleep(for: options.pollInterval)
+                }
+            } catch {
+                if Task.isCancelled || stopping.load(ordering: .acquiring) { return }
+                failures += 1
+                let delay = min(options.retryBase.seconds * pow(2, Double(min(failures - 1, 30))), options.retryMax.seconds)
+                var report = TriggerPassReport()
+                await TriggerEngine.recordFailure(services: services, trigger, message: "queue \(source.queueURL): \(TriggerEngine.message(error)) "
+                                                  + "(tried again in \(Int(delay)) s)", &report)
+                try? await Task.sleep(for: .seconds(delay))
+            }
+        }
+    }
 }
 
 /// What one pass did.
@@ -99,6 +170,11 @@ public struct TriggerPassReport: Sendable, Equatable {
 
     public var fired: [Fired] = []
     public var failures: [Failure] = []
+    /// sqs: messages received, and the ids of those deleted (their jobs enqueued, or nothing
+    /// to do) and of those that needed nothing done (`s3:TestEvent`).
+    public var received = 0
+    public var deletedMessages: [String] = []
+    public var ignoredMessages: [String] = []
 }
 
 /// The passes' state: what each watch has seen, what it knows was fired, the retry delays.
@@ -122,6 +198,8 @@ actor TriggerEngine {
     }
 
     private var watches: [TriggerName: WatchState] = [:]
+    /// The sqs triggers that are not paused, as the last pass read them: their pollers run.
+    private(set) var activeSQSTriggers: [Trigger] = []
     /// Per schedule trigger: the base its next slot was computed from, and that slot.
     private var nextSlots: [Int64: (base: Date, next: Date?)] = [:]
     private var retries: TriggerRetries
@@ -157,10 +235,12 @@ actor TriggerEngine {
             return report
         }
         forgetStateOfTriggersGone(triggers)
+        activeSQSTriggers = triggers.filter { $0.kind == .sqs && !$0.paused }
         for trigger in triggers where !trigger.paused {
             switch trigger.source {
             case .watch(let source): await passWatch(trigger, source, &report)
             case .schedule(let source): await passSchedule(trigger, source, &report)
+            case .sqs: continue  // read by its poller
             }
         }
         return report
@@ -287,6 +367,10 @@ actor TriggerEngine {
             input = file.path
         case .slot(let slot):
             placeholders.slot = slot
+        case .message(let message):
+            // Messages are submitted by `MessageIngress`; an S3 object is the file here too.
+            placeholders.file = message.file
+            input = message.file
         }
         let submittedBy = "trigger:\(trigger.name.rawValue)"
         switch trigger.action {
@@ -303,12 +387,17 @@ actor TriggerEngine {
     }
 
     private func recordFailure(_ trigger: Trigger, message: String, _ report: inout TriggerPassReport) async {
+        await Self.recordFailure(services: services, trigger, message: message, &report)
+    }
+
+    /// Reports, logs and records on the trigger (`triggers show`) why it could not fire.
+    static func recordFailure(services: TrainyardServices, _ trigger: Trigger, message: String, _ report: inout TriggerPassReport) async {
         report.failures.append(.init(trigger: trigger.name, message: message))
-        logger.warning("trigger could not fire", metadata: ["trainyard.trigger": .string(trigger.name.rawValue), "error.description": .string(message)])
+        services.logger.warning("trigger could not fire", metadata: ["trainyard.trigger": .string(trigger.name.rawValue), "error.description": .string(message)])
         do {
             try await services.store.recordTriggerError(trigger.name, triggerID: trigger.id, message: message)
         } catch {
-            logger.warning("triggers: cannot record the error of \(trigger.name): \(error)")
+            services.logger.warning("triggers: cannot record the error of \(trigger.name): \(error)")
         }
     }
 
@@ -321,6 +410,7 @@ actor TriggerEngine {
         switch cause {
         case .file(let f): "file \(f.path)"
         case .slot(let s): "slot \(TriggerPlaceholders.format(slot: s))"
+        case .message(let m): "message \(m.id)" + (m.record.map { " record \($0)" } ?? "") + (m.file.map { " (\($0))" } ?? "")
         }
     }
 }

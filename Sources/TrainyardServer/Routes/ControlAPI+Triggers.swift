@@ -17,13 +17,14 @@ extension ControlAPI {
             APIRoute(.get, "/api/v1/triggers", scope: .read, operationID: "listTriggers", summary: "Every trigger, by name, with what it did last",
                      tag: "triggers", responses: [.json(200, "The triggers", Schema.ref("TriggerList"))], handler: listTriggers),
             APIRoute(.post, "/api/v1/triggers", scope: .train, operationID: "createTrigger",
-                     summary: "Create a watch (a folder + glob) or schedule (cron + time zone) trigger that makes transform or train jobs",
+                     summary: "Create a watch (a folder + glob), schedule (cron + time zone) or sqs (a queue URL) trigger that makes transform or train jobs",
                      tag: "triggers",
                      requestBody: APIRequestBody(["application/json": Schema.ref("TriggerDefinition")],
-                                                 description: "{\"name\", \"watch\" | \"schedule\", \"transform\" | \"train\", \"paused\"}"),
+                                                 description: "{\"name\", \"watch\" | \"schedule\" | \"sqs\", \"transform\" | \"train\", \"paused\"}"),
                      responses: [
                         .json(201, "The trigger", Schema.ref("Trigger")),
-                        .error(400, "Invalid trigger: a bad name, cron expression, time zone or glob, a folder that does not exist, a template that does not parse"),
+                        .error(400, "Invalid trigger: a bad name, cron expression, time zone, glob or queue URL, a folder that does not exist, "
+                               + "a queue this server may not read, a template that does not parse"),
                         .error(403, "The token lacks the train scope, or a folder or file it names is not under server.data_roots"),
                         .error(409, "A trigger with this name exists"),
                         .error(413, "Body larger than the limit"),
@@ -118,9 +119,21 @@ extension OpenAPIDocument {
             "cron": Schema.with(Schema.string, description: "5 fields: minute hour day-of-month month day-of-week (or @daily, @hourly, …)"),
             "time_zone": Schema.with(Schema.string, description: "An IANA time zone (default UTC)"),
         ], required: ["cron"])
+        let sqs = Schema.object([
+            "queue_url": Schema.with(.object(["type": .string("string"), "minLength": .int(1), "maxLength": .int(SQSSource.maxURLBytes)]),
+                                     description: "The queue URL: https://sqs.REGION.amazonaws.com/ACCOUNT/QUEUE (or a configured endpoint's)"),
+            "wait_seconds": Schema.with(.object(["type": .string("integer"), "minimum": .int(0), "maximum": .int(SQSSource.maxWaitSeconds)]),
+                                        description: "How long one receive waits for messages (long polling; default 20)"),
+            "max_messages": Schema.with(.object(["type": .string("integer"), "minimum": .int(1), "maximum": .int(SQSSource.maxMaxMessages)]),
+                                        description: "Most messages one receive returns (default 10)"),
+            "visibility_timeout_seconds": Schema.with(.object(["type": .string("integer"), "minimum": .int(0),
+                                                               "maximum": .int(SQSSource.maxVisibilityTimeoutSeconds)]),
+                                                      description: "How long a received message stays hidden from other receivers (default: the queue's)"),
+        ], required: ["queue_url"], description: "A message that is a spec is submitted as it is; a JSON message of fields fills the train "
+                      + "template (${message.FIELD}); an S3 event notification makes one job per created object. A message is deleted once its jobs are enqueued")
         let transform = Schema.object([
             "model": Schema.with(Schema.string, description: "NAME, NAME@ALIAS or NAME:VERSION"),
-            "input": Schema.with(Schema.string, description: "schedule: the file or folder to score; watch: the file that fired"),
+            "input": Schema.with(Schema.string, description: "schedule: the file or folder to score; watch: the file that fired; sqs: the S3 event's object"),
             "output": Schema.with(Schema.string, description: "The output folder; ${trigger.name}, ${trigger.slot} are replaced"),
             "glob": Schema.string, "format": Schema.enumeration(TransformFormat.allCases.map(\.rawValue)),
             "header": Schema.boolean, "keep": Schema.array(Schema.string), "join_input": Schema.boolean, "probabilities": Schema.boolean,
@@ -128,7 +141,8 @@ extension OpenAPIDocument {
             "timeout_seconds": Schema.number,
         ], required: ["model", "output"], description: "A transform request (as POST /api/v1/transforms takes)")
         let train = Schema.object([
-            "spec": Schema.with(Schema.string, description: "A spec template: ${trigger.file} (watch), ${trigger.slot} (schedule), ${trigger.name}"),
+            "spec": Schema.with(Schema.string, description: "A spec template: ${trigger.file} (watch; sqs: an S3 event's object), ${trigger.slot} (schedule), "
+                                + "${trigger.name}, ${message.FIELD} (sqs: a field of a JSON message)"),
             "base_directory": Schema.with(Schema.string, description: "Relative paths in the spec resolve against this folder"),
         ], required: ["spec"])
         let status = Schema.object([
@@ -137,13 +151,13 @@ extension OpenAPIDocument {
         ], required: ["fired_count"])
         return [
             "TriggerDefinition": Schema.object([
-                "name": name, "watch": watch, "schedule": schedule, "transform": transform, "train": train, "paused": Schema.boolean,
-            ], required: ["name"], description: "Exactly one of watch and schedule, and one of transform and train"),
+                "name": name, "watch": watch, "schedule": schedule, "sqs": sqs, "transform": transform, "train": train, "paused": Schema.boolean,
+            ], required: ["name"], description: "Exactly one of watch, schedule and sqs, and one of transform and train"),
             "Trigger": Schema.object([
                 "id": Schema.integer, "name": Schema.string, "kind": Schema.enumeration(TriggerKind.allCases.map(\.rawValue)),
                 "paused": Schema.boolean, "created_at": Schema.dateTime, "created_by": Schema.string,
                 "active_since": Schema.with(Schema.dateTime, description: "Schedule slots at or before this never fire (creation or last resume)"),
-                "watch": watch, "schedule": schedule, "transform": transform, "train": train,
+                "watch": watch, "schedule": schedule, "sqs": sqs, "transform": transform, "train": train,
                 "data_roots": Schema.with(Schema.array(Schema.string), description: "The folders the jobs it makes may use (set when created over HTTP)"),
                 "status": status, "next_slot": Schema.dateTime,
             ], required: ["id", "name", "kind", "paused", "created_at", "created_by", "active_since", "status"]),

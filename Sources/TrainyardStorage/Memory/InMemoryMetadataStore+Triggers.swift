@@ -55,6 +55,9 @@ extension InMemoryMetadataStore {
         case .slot(let slot):
             if let last = trigger.status.lastSlot, last >= slot { return true }
             trigger.status.lastSlot = slot
+        case .message(let message):
+            // Every message is a firing (the service records one only for a job it made).
+            if let file = message.file { trigger.status.lastFile = file }
         }
         trigger.status.firedCount += 1
         trigger.status.lastFiredAt = now

@@ -143,6 +143,11 @@ extension SQLiteMetadataStore {
                 try db.cachedStatement(sql: "UPDATE \(t.triggers) SET last_slot = ? WHERE id = ? AND (last_slot IS NULL OR last_slot < ?)")
                     .execute(arguments: [slot.timeIntervalSince1970, id, slot.timeIntervalSince1970])
                 guard db.changesCount > 0 else { return true }
+            case .message(let message):
+                // Every message is a firing (the service records one only for a job it made).
+                if let file = message.file {
+                    try db.cachedStatement(sql: "UPDATE \(t.triggers) SET last_file = ? WHERE id = ?").execute(arguments: [file, id])
+                }
             }
             try db.cachedStatement(sql: """
                 UPDATE \(t.triggers) SET fired_count = fired_count + 1, last_fired_at = ?, last_job_id = ?, last_error = NULL, last_error_at = NULL

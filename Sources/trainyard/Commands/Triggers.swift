@@ -7,7 +7,7 @@ import TrainyardRuntime
 struct TriggersCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "triggers",
-        abstract: "List, show, pause, resume and remove triggers (add them with `watch add` and `schedule add`).",
+        abstract: "List, show, pause, resume and remove triggers (add them with `watch add` (a folder or an SQS queue) and `schedule add`).",
         subcommands: [List.self, Show.self, Pause.self, Resume.self, Remove.self],
         defaultSubcommand: List.self)
 
@@ -101,6 +101,8 @@ enum TriggerText {
         switch t.source {
         case .watch(let w): "\(w.path)/\(w.glob.text) (settle \(DurationText.format(.milliseconds(Int64(w.settleSeconds * 1000)))))"
         case .schedule(let s): "'\(s.cron.text)' \(s.timeZoneName)"
+        case .sqs(let q):
+            "\(q.queueURL) (wait \(q.waitSeconds)s, up to \(q.maxMessages)" + (q.visibilityTimeoutSeconds.map { ", visibility \($0)s" } ?? "") + ")"
         }
     }
 

@@ -3,45 +3,87 @@ import Foundation
 import TrainyardCore
 import TrainyardRuntime
 
-/// `trainyard watch add NAME --path DIR --glob '*.csv' (--transform REF --output OUT | --train SPEC)`.
+/// `trainyard watch add NAME --path DIR --glob '*.csv' (--transform REF --output OUT | --train SPEC)`
+/// and `trainyard watch add NAME --sqs QUEUE_URL (--train SPEC | --transform REF --output OUT)`.
 struct WatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "watch",
-        abstract: "Watch triggers: a new file in a folder makes a transform or train job.",
+        abstract: "Watch triggers: a new file in a folder, or a message on an SQS queue, makes a transform or train job.",
         subcommands: [Add.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Add a trigger that fires on each new file in a folder matching a glob, once the file has settled.",
+            abstract: "Add a trigger that fires on each new file in a folder matching a glob (--path), or on each message on an SQS queue (--sqs).",
             discussion: """
-            A file fires once its size and modification time have held for --settle (a file still being written waits), \
+            --path: a file fires once its size and modification time have held for --settle (a file still being written waits), \
             once per path + size + modification time, whatever restarts or however many servers run. Files already in \
             the folder fire too, and so do files that arrive while the trigger is paused, once it is resumed. Names \
             beginning with '.' match only a glob that does (copy tools' temporaries). With --transform the file is the \
-            transform's input; with --train, ${trigger.file} in the spec is the file's path. `trainyard up` or \
-            `trainyard server` fires triggers.
+            transform's input; with --train, ${trigger.file} in the spec is the file's path.
+
+            --sqs: the queue is long-polled. A message that is a spec (YAML or JSON) is submitted as it is; a JSON \
+            message of fields ({"name": "my-model", "epochs": 1}) fills the --train template (${message.name}, \
+            ${message.epochs}); an S3 event notification makes one job per created object: with --transform the \
+            object (s3://bucket/key) is the input, with --train it is ${trigger.file}. A message is deleted only once \
+            its jobs are enqueued, and every delivery of it makes its jobs once; a message that cannot become a job \
+            stays on the queue for its redrive (dead-letter) policy, and the reason is shown by `triggers show`. \
+            Whoever can send to the queue submits jobs with this trigger's rights.
+
+            `trainyard up` or `trainyard server` fires triggers.
             """)
 
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The trigger's name ([a-z0-9][a-z0-9._-]{0,63}).")
         var name: String
         @Option(help: "The folder to watch (on the server with --server).")
-        var path: String
-        @Option(help: "File names to fire on (default '*').")
-        var glob = "*"
-        @Option(help: "How long a file's size and modification time must hold before it fires (default 5s).")
-        var settle = "5s"
+        var path: String?
+        @Option(help: "File names to fire on (default '*'; --path).")
+        var glob: String?
+        @Option(help: "How long a file's size and modification time must hold before it fires (default 5s; --path).")
+        var settle: String?
+        @Option(help: "The SQS queue URL to read (https://sqs.REGION.amazonaws.com/ACCOUNT/QUEUE).")
+        var sqs: String?
+        @Option(help: "SQS: how long one receive waits for messages, 0–20 s (default 20s).")
+        var waitTime: String?
+        @Option(help: "SQS: most messages one receive returns, 1–10 (default 10).")
+        var maxMessages: Int?
+        @Option(help: "SQS: how long a received message stays hidden from other receivers (default: the queue's).")
+        var visibilityTimeout: String?
         @OptionGroup var action: TriggerActionOptions
         @Flag(help: "Create it paused.")
         var paused = false
 
         func run() async throws {
-            guard let settleDuration = DurationText.parse(settle) else { throw usageError("--settle \(settle): expected a duration like 5s or 1m") }
-            let source = try WatchSource(path: TransformCommand.absolute(path), glob: glob, settleSeconds: settleDuration.seconds)
-            let definition = try TriggerDefinition(name: TriggerName(name), source: .watch(source), action: try action.action(kind: .watch), paused: paused)
+            let source: TriggerSource
+            switch (path, sqs) {
+            case (let path?, nil):
+                guard waitTime == nil, maxMessages == nil, visibilityTimeout == nil else {
+                    throw usageError("--wait-time, --max-messages and --visibility-timeout are for --sqs, not --path")
+                }
+                let settleText = settle ?? "5s"
+                guard let settleDuration = DurationText.parse(settleText) else { throw usageError("--settle \(settleText): expected a duration like 5s or 1m") }
+                source = .watch(try WatchSource(path: TransformCommand.absolute(path), glob: glob ?? "*", settleSeconds: settleDuration.seconds))
+            case (nil, let queueURL?):
+                guard glob == nil, settle == nil else { throw usageError("--glob and --settle are for --path, not --sqs") }
+                source = .sqs(try SQSSource(queueURL: queueURL, waitSeconds: try wholeSeconds(waitTime, "--wait-time") ?? SQSSource.defaultWaitSeconds,
+                                            maxMessages: maxMessages ?? SQSSource.defaultMaxMessages,
+                                            visibilityTimeoutSeconds: try wholeSeconds(visibilityTimeout, "--visibility-timeout")))
+            case (nil, nil): throw usageError("give --path DIR (a folder to watch) or --sqs QUEUE_URL (a queue to read)")
+            case (_?, _?): throw usageError("give one of --path and --sqs, not both")
+            }
+            let definition = try TriggerDefinition(name: TriggerName(name), source: source, action: try action.action(kind: source.kind), paused: paused)
             let trigger = try await global.controlPlane().createTrigger(definition)
             if global.json { return try printJSON(trigger) }
             print("trigger \(trigger.name) created: \(TriggerText.source(trigger)) → \(TriggerText.action(trigger))\(trigger.paused ? " (paused)" : "")")
+        }
+
+        /// A duration flag in whole seconds (SQS counts in seconds).
+        func wholeSeconds(_ text: String?, _ flag: String) throws -> Int? {
+            guard let text else { return nil }
+            guard let d = DurationText.parse(text), d.seconds >= 0, d.seconds == d.seconds.rounded(), d.seconds <= Double(Int32.max) else {
+                throw usageError("\(flag) \(text): expected whole seconds like 20s or 5m")
+            }
+            return Int(d.seconds)
         }
     }
 }
@@ -53,7 +95,7 @@ struct TriggerActionOptions: ParsableArguments {
     var transform: String?
     @Option(help: "Transform: the output folder.")
     var output: String?
-    @Option(help: "Make a train job from this spec file (a template: ${trigger.file}, ${trigger.slot}, ${trigger.name}).")
+    @Option(help: "Make a train job from this spec file (a template: ${trigger.file}, ${trigger.slot}, ${trigger.name}, ${message.FIELD}).")
     var train: String?
     @Option(help: "Transform: input columns copied to the output (comma-separated).")
     var keep: String?
