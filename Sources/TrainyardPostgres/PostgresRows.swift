@@ -1,0 +1,140 @@
+import Foundation
+import PostgresNIO
+import Synchronization
+import TrainyardCore
+
+/// A job row as read: the public `Job` plus what only the store sees (the lease secret, the
+/// progress as stored, the row version a compare-and-set write names).
+struct StoredJob: Sendable {
+    var job: Job
+    var leaseToken: String?
+    var progressText: String?
+    var rowVersion: Int64
+    /// The version number `reserveVersion` gave this job (kept across attempts).
+    var reservedVersion: Int?
+
+    var record: JobRecord {
+        JobRecord(state: job.state, attempt: job.attempt, maxAttempts: job.maxAttempts, runAfter: job.runAfter, leaseToken: leaseToken,
+                  leaseExpiresAt: job.leaseExpiresAt, workerID: job.workerID, cancelRequested: job.cancelRequested,
+                  failureReason: job.failureReason, startedAt: job.startedAt, finishedAt: job.finishedAt, resultVersion: job.resultVersion,
+                  progress: job.progress)
+    }
+
+    /// The job as `record` leaves it.
+    func applying(_ r: JobRecord) -> Job {
+        var job = job
+        job.state = r.state
+        job.attempt = r.attempt
+        job.maxAttempts = r.maxAttempts
+        job.runAfter = r.runAfter
+        job.leaseExpiresAt = r.leaseExpiresAt
+        job.workerID = r.workerID
+        job.cancelRequested = r.cancelRequested
+        job.failureReason = r.failureReason
+        job.startedAt = r.startedAt
+        job.finishedAt = r.finishedAt
+        job.resultVersion = r.resultVersion
+        job.progress = r.progress
+        return job
+    }
+}
+
+/// Row → domain value decoding for the PostgreSQL store. Rows are read by position, in the
+/// order of the column lists declared here.
+enum PostgresRows {
+    static func date(_ value: Double?) -> Date? { value.map { Date(timeIntervalSince1970: $0) } }
+
+    /// The jobs columns `job(_:specs:)` reads, in its order.
+    static let jobColumns = """
+        id, kind, state, model, spec, priority, attempt, max_attempts, run_after, created_at, started_at, finished_at, \
+        lease_expires_at, worker_id, cancel_requested, failure_reason, result_version, progress, submitted_by, lease_token, row_version, \
+        reserved_version
+        """
+
+    /// A row starting with `jobColumns`. The spec is decoded only when the cache lacks it.
+    static func job(_ row: PostgresRow, specs: DecodedSpecs) throws -> StoredJob {
+        let (id, kind, state, model, specText, priority, attempt, maxAttempts, runAfter, createdAt, startedAt, finishedAt,
+             leaseExpiresAt, workerID, cancelRequested, failureReason, resultVersion, progressText, submittedBy, leaseToken, rowVersion,
+             reservedVersion)
+            = try row.decode((Int64, String, String, String, String, Int, Int, Int, Double, Double, Double?, Double?,
+                              Double?, String?, Bool, String?, Int?, String?, String, String?, Int64, Int?).self)
+        let job = Job(
+            id: id,
+            kind: JobKind(rawValue: kind) ?? .train,
+            state: JobState(rawValue: state) ?? .failed,
+            model: try ModelName(model),
+            spec: try specs.spec(id) { specText },
+            priority: priority,
+            attempt: attempt,
+            maxAttempts: maxAttempts,
+            runAfter: Date(timeIntervalSince1970: runAfter),
+            createdAt: Date(timeIntervalSince1970: createdAt),
+            startedAt: date(startedAt),
+            finishedAt: date(finishedAt),
+            leaseExpiresAt: date(leaseExpiresAt),
+            workerID: workerID,
+            cancelRequested: cancelRequested,
+            failureReason: failureReason,
+            resultVersion: resultVersion,
+            progress: try progressText.map { try JSON.decode(JobProgress.self, from: $0) },
+            submittedBy: submittedBy
+        )
+        return StoredJob(job: job, leaseToken: leaseToken, progressText: progressText, rowVersion: rowVersion, reservedVersion: reservedVersion)
+    }
+
+    /// A version's columns and the names of the aliases pointing at it, by name (`v` is the
+    /// versions table's alias in the query, `aliases` the aliases table).
+    static func versionColumns(aliases: String) -> String {
+        """
+        v.model, v.version, v.status, v.created_at, v.job_id, v.manifest, v.tags, v.promotion, \
+        ARRAY(SELECT a.alias FROM \(aliases) a WHERE a.model = v.model AND a.version = v.version ORDER BY a.alias)
+        """
+    }
+
+    /// A row of `versionColumns`.
+    static func version(_ row: PostgresRow) throws -> ModelVersion {
+        let (model, version, status, createdAt, jobID, manifest, tags, promotion, aliases)
+            = try row.decode((String, Int, String, Double, Int64?, String, String, String?, [String]).self)
+        return ModelVersion(
+            model: try ModelName(model),
+            version: version,
+            status: VersionStatus(rawValue: status) ?? .ready,
+            createdAt: Date(timeIntervalSince1970: createdAt),
+            jobID: jobID,
+            manifest: try JSON.decode(Manifest.self, from: manifest),
+            aliases: try aliases.map { try AliasName($0) },
+            tags: try JSON.decode([String: String].self, from: tags),
+            promotion: try promotion.map { try JSON.decode(PromotionRecord.self, from: $0) }
+        )
+    }
+
+    static let aliasColumns = "model, alias, version, updated_at, updated_by"
+
+    /// A row of `aliasColumns`.
+    static func alias(_ row: PostgresRow) throws -> Alias {
+        let (model, alias, version, updatedAt, updatedBy) = try row.decode((String, String, Int, Double, String).self)
+        return Alias(model: try ModelName(model), alias: try AliasName(alias), version: version,
+                     updatedAt: Date(timeIntervalSince1970: updatedAt), updatedBy: updatedBy)
+    }
+}
+
+/// Decoded job specs by job id. A job's spec never changes after enqueue and decoding its JSON
+/// is the largest cost of reading a job, so each store decodes a job's spec once. Bounded: at
+/// `capacity` the older half (lower ids) goes.
+final class DecodedSpecs: Sendable {
+    private let entries = Mutex<[Int64: Spec]>([:])
+    let capacity = 16_384
+
+    func spec(_ id: Int64, json: () -> String) throws -> Spec {
+        if let cached = entries.withLock({ $0[id] }) { return cached }
+        let spec = try JSON.decode(Spec.self, from: json())
+        entries.withLock { e in
+            if e.count >= capacity {
+                let cut = e.keys.sorted()[e.count / 2]
+                e = e.filter { $0.key >= cut }
+            }
+            e[id] = spec
+        }
+        return spec
+    }
+}

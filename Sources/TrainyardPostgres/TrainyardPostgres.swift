@@ -1,2 +1,0 @@
-// The PostgreSQL backend of the MetadataStore port (work in progress: issue 12).
-import TrainyardCore
