@@ -21,6 +21,9 @@ public struct TrainyardServices: Sendable {
     public var wakeup: WakeupSignal
     public var clock: any WallClock
     public var logger: Logger
+    /// What this process's workers did (attempts started and ended, store outages), for
+    /// `/metrics`; one instance shared by every copy of these services.
+    public var workerMetrics = WorkerMetrics()
 
     public init(configuration: TrainyardConfiguration, store: any MetadataStore, artifacts: any ArtifactStore,
                 trainers: TrainerRegistry, scoring: (any BatchScoring)? = nil, messageQueues: (any MessageQueueProvider)? = nil, wakeup: WakeupSignal,

@@ -53,6 +53,26 @@ final class JobProgressRecorder: ProgressReporter {
         }
     }
 
+    /// Puts back what `drain` returned when it could not be written (the store was unreachable),
+    /// before anything logged since, so the job's log keeps its order. Keeps at most
+    /// `maxBufferedLines`: during a long outage the oldest lines give way, and a line says so.
+    func restore(lines: [String], progress: JobProgress?) {
+        state.withLock { s in
+            var all = lines + s.lines
+            if all.count > Self.maxBufferedLines {
+                let dropped = all.count - Self.maxBufferedLines + 1
+                all = ["(\(dropped) log line(s) dropped: the metadata store was unreachable)"] + all.suffix(Self.maxBufferedLines - 1)
+            }
+            s.lines = all
+            if let progress, !s.progressChanged {
+                s.progress = progress
+                s.progressChanged = true
+            }
+        }
+    }
+
+    static let maxBufferedLines = 10_000
+
     /// The last lines logged (for a failure reason).
     var tail: [String] { state.withLock { $0.tail } }
 }

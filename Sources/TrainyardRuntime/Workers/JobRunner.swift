@@ -12,6 +12,14 @@ import TrainyardCore
 /// Failure handling: a `TrainingFailure` carries its own retryability; any other error is
 /// retryable; cancellation is acknowledged as `cancelled`; a lost lease (the job was handed to
 /// another worker) abandons the attempt without writing anything more.
+///
+/// When the metadata store is unreachable (a heartbeat fails with anything but a lost lease),
+/// the attempt keeps running while its lease surely lasts (`LeaseDeadline`); its log lines
+/// wait in memory. An attempt that fails while the store does not answer may have failed
+/// because of it, so it is never recorded as failed: once the store answers it is released
+/// (back to the queue, the attempt not counted). If the store stays away past the lease,
+/// nothing is recorded (nothing can be) and the job returns to the queue when its lease
+/// expires. Outages are logged once per pool (`StoreHealth`), not per call.
 public struct JobRunner: Sendable {
     public let services: TrainyardServices
     public let workerID: String
@@ -19,19 +27,27 @@ public struct JobRunner: Sendable {
     public var heartbeatInterval: Duration
     /// One handler per job kind.
     let handlers: [JobKind: any JobHandler]
+    /// Whether the store answers, shared by the pool's workers (one log line per outage).
+    let storeHealth: StoreHealth
 
-    public init(services: TrainyardServices, workerID: String, heartbeatInterval: Duration? = nil) {
+    public init(services: TrainyardServices, workerID: String, heartbeatInterval: Duration? = nil, storeHealth: StoreHealth? = nil) {
         self.init(services: services, workerID: workerID, heartbeatInterval: heartbeatInterval,
-                  handlers: [.train: TrainJobHandler(), .transform: TransformJobHandler(), .transformPart: TransformPartHandler()])
+                  handlers: [.train: TrainJobHandler(), .transform: TransformJobHandler(), .transformPart: TransformPartHandler()],
+                  storeHealth: storeHealth)
     }
 
     /// With a chosen set of handlers (tests: a kind a build does not handle).
-    init(services: TrainyardServices, workerID: String, heartbeatInterval: Duration? = nil, handlers: [JobKind: any JobHandler]) {
+    init(services: TrainyardServices, workerID: String, heartbeatInterval: Duration? = nil, handlers: [JobKind: any JobHandler],
+         storeHealth: StoreHealth? = nil) {
         self.services = services
         self.workerID = workerID
         self.heartbeatInterval = heartbeatInterval ?? min(.seconds(1), services.configuration.leaseDuration / 3)
         self.handlers = handlers
+        self.storeHealth = storeHealth ?? StoreHealth(logger: services.logger, metrics: services.workerMetrics)
     }
+
+    /// How long one reachability check of the store may take before it counts as unreachable.
+    var pingTimeout: Duration { max(.milliseconds(500), min(.seconds(5), services.configuration.leaseDuration / 4)) }
 
     /// - Parameter shutdown: returns true once the worker should stop (graceful shutdown with
     ///   the grace period over); the attempt is then released back to the queue.
@@ -45,6 +61,12 @@ public struct JobRunner: Sendable {
         let work = AttemptFolders(dataDirectory: services.configuration.dataDirectory).folder(job: job.id, attempt: lease.token.attempt)
         let attempt = AttemptContext(lease: lease, services: services, workerID: workerID, work: work, recorder: JobProgressRecorder(),
                                      flags: AttemptFlags(), logLock: AsyncLock(), logger: jobLogger)
+        // The lease as the store granted it, measured on this machine's monotonic clock: the
+        // lease duration, or what the store says is left if that is less.
+        let remaining = min(services.configuration.leaseDuration, .seconds(lease.expiresAt.timeIntervalSince(services.clock.now())))
+        let deadline = LeaseDeadline(leasedAt: .now - services.configuration.leaseDuration + remaining,
+                                     leaseDuration: services.configuration.leaseDuration)
+        services.workerMetrics.recordStarted(job.kind)
         // Created only by those who need it (data, code, warm start, a trainer's files):
         // directory churn is not free, and a no-op job should cost a few transactions.
         defer { if FileManager.default.fileExists(atPath: work.path) { try? FileManager.default.removeItem(at: work) } }
@@ -55,16 +77,17 @@ public struct JobRunner: Sendable {
             while !Task.isCancelled && !attempt.flags.ended {
                 try? await Task.sleep(for: heartbeatInterval)
                 if Task.isCancelled { break }
-                await flush(attempt)
+                await flush(attempt, deadline: deadline)
                 if attempt.flags.leaseLost || attempt.flags.cancelRequested || shutdown() { attempt.recorder.cancel() }
                 if attempt.flags.leaseLost { break }
             }
         }
         let archiveLog: Bool
         if let handler = handlers[job.kind] {
-            archiveLog = await run(handler, attempt, shutdown: shutdown)
+            archiveLog = await run(handler, attempt, deadline: deadline, shutdown: shutdown)
         } else {
-            archiveLog = await record(attempt, .failed("job kind \(job.kind.rawValue) has no handler in this build", retryable: false) as AttemptEnding<Void>)
+            archiveLog = await record(attempt, .failed("job kind \(job.kind.rawValue) has no handler in this build", retryable: false) as AttemptEnding<Void>,
+                                      deadline: deadline, shutdown: shutdown)
         }
         heartbeat.cancel()
         await heartbeat.value
@@ -78,7 +101,8 @@ public struct JobRunner: Sendable {
 
     /// The handler's work raced against a lost lease and bounded by the spec's timeout, then
     /// its commit or the recorded end. Returns whether the log is worth archiving.
-    func run<Handler: JobHandler>(_ handler: Handler, _ attempt: AttemptContext, shutdown: @escaping @Sendable () -> Bool) async -> Bool {
+    func run<Handler: JobHandler>(_ handler: Handler, _ attempt: AttemptContext, deadline: LeaseDeadline,
+                                  shutdown: @escaping @Sendable () -> Bool) async -> Bool {
         let flags = attempt.flags, recorder = attempt.recorder, interval = heartbeatInterval
         let timeout = attempt.job.spec.timeout
         let ending: AttemptEnding<Handler.Output> = await withTaskGroup(of: AttemptEnding<Handler.Output>?.self) { group in
@@ -107,17 +131,18 @@ public struct JobRunner: Sendable {
             group.cancelAll()
             return result
         }
-        guard case .succeeded(let output) = ending else { return await record(attempt, ending) }
+        guard case .succeeded(let output) = ending else { return await record(attempt, ending, deadline: deadline, shutdown: shutdown) }
         do {
             let archive = try await handler.commit(output, attempt)
             attempt.logger.info("job succeeded")
+            services.workerMetrics.recordFinished(attempt.job.kind, .succeeded)
             return archive
         } catch let error as TrainyardError where error.code == .leaseLost {
-            return await record(attempt, AttemptEnding<Void>.leaseLost)
+            return await record(attempt, AttemptEnding<Void>.leaseLost, deadline: deadline, shutdown: shutdown)
         } catch let failure as TrainingFailure {
-            return await record(attempt, AttemptEnding<Void>.failed(failure.reason, retryable: failure.retryable))
+            return await record(attempt, AttemptEnding<Void>.failed(failure.reason, retryable: failure.retryable), deadline: deadline, shutdown: shutdown)
         } catch {
-            return await record(attempt, AttemptEnding<Void>.failed(describe(error), retryable: true))
+            return await record(attempt, AttemptEnding<Void>.failed(describe(error), retryable: true), deadline: deadline, shutdown: shutdown)
         }
     }
 
@@ -143,13 +168,20 @@ public struct JobRunner: Sendable {
 
     /// One heartbeat: writes the lines logged since the last one, extends the lease, learns
     /// about cancellation. A lost lease is said in the job's own log too, not only the worker's.
-    func flush(_ attempt: AttemptContext) async {
+    /// Any other failure is the store's: the lines are kept for the next heartbeat, and once the
+    /// lease has surely run out the attempt is abandoned (another worker may hold the job).
+    func flush(_ attempt: AttemptContext, deadline: LeaseDeadline) async {
         await attempt.logLock.withLock {
             guard !attempt.flags.ended, !attempt.flags.leaseLost else { return }
             let (lines, progress) = attempt.recorder.drain()
+            var written = false
             do {
                 try await services.store.appendLog(attempt.token.jobID, lines: lines)
+                written = true
+                let sentAt = ContinuousClock.now
                 let reply = try await services.store.heartbeat(attempt.token, leaseDuration: services.configuration.leaseDuration, progress: progress)
+                deadline.extended(sentAt: sentAt)
+                storeHealth.recordSuccess()
                 if reply.cancelRequested { attempt.flags.setCancelRequested() }
             } catch let error as TrainyardError where error.code == .leaseLost {
                 attempt.logger.warning("lease lost; abandoning attempt")
@@ -157,42 +189,127 @@ public struct JobRunner: Sendable {
                 await attempt.tellJobLog("attempt \(attempt.token.attempt) on \(workerID) lost its lease (its heartbeat came too late); the attempt is abandoned")
                 attempt.flags.setLeaseLost()
             } catch {
-                attempt.logger.warning("heartbeat failed: \(error)")
+                attempt.recorder.restore(lines: written ? [] : lines, progress: progress)
+                storeHealth.recordFailure(error, during: "heartbeat of job \(attempt.token.jobID)")
+                if deadline.hasPassed {
+                    // Nothing can be written to the job's log: the store is what is missing.
+                    attempt.logger.warning("the lease ran out while the metadata store was unreachable; abandoning the attempt (the job returns to the queue when the store reclaims the lease)")
+                    attempt.flags.setLeaseLost()
+                }
             }
         }
     }
 
+    /// Whether the store answers one bounded round trip now (told to `storeHealth`).
+    func storeAnswers() async -> Bool {
+        if let error = await StoreReachability.check(services.store, timeout: pingTimeout) {
+            storeHealth.recordFailure(error, during: "reachability check")
+            return false
+        }
+        storeHealth.recordSuccess()
+        return true
+    }
+
+    /// Waits with backoff until the store answers; false when the lease surely ran out first,
+    /// or the worker is shutting down with its grace period over.
+    func waitForStore(deadline: LeaseDeadline, shutdown: @Sendable () -> Bool) async -> Bool {
+        var backoff = StoreRetryBackoff(maximum: max(.milliseconds(200), min(.seconds(5), services.configuration.leaseDuration / 6)))
+        while !deadline.hasPassed && !shutdown() {
+            if await storeAnswers() { return true }
+            let pause = min(backoff.nextDelay(), max(.zero, deadline.deadline - .now))
+            try? await Task.sleep(for: pause)
+        }
+        return false
+    }
+
     /// Records an attempt that did not succeed; returns whether its log is worth archiving.
-    func record<Output>(_ attempt: AttemptContext, _ ending: AttemptEnding<Output>) async -> Bool {
-        let store = services.store, token = attempt.token, logger = attempt.logger
+    ///
+    /// A failure while the store does not answer is not recorded as a failure (it may be the
+    /// outage's doing): the job is released once the store answers. Any write that fails because
+    /// the store went away is retried, with backoff, while the lease lasts.
+    func record<Output>(_ attempt: AttemptContext, _ ending: AttemptEnding<Output>, deadline: LeaseDeadline,
+                        shutdown: @escaping @Sendable () -> Bool) async -> Bool {
+        let store = services.store, token = attempt.token, logger = attempt.logger, kind = attempt.job.kind
+        let metrics = services.workerMetrics
+        var ending = ending
+        var releasedForOutage: String?
+        if case .failed(let reason, _) = ending {
+            let storeDown = storeHealth.isDown ? true : !(await storeAnswers())
+            if storeDown {
+                releasedForOutage = reason
+                ending = .shutdown
+            }
+        }
         do {
             switch ending {
             case .succeeded:
                 preconditionFailure("a success is committed by its handler")
             case .failed(let reason, let retryable):
-                let job = try await attempt.recordEnd(line: "attempt failed: \(reason)") { try await store.fail(token, reason: reason, retryable: retryable) }
+                let job = try await recordEnd(attempt, line: "attempt failed: \(reason)", deadline: deadline, shutdown: shutdown) {
+                    try await store.fail(token, reason: reason, retryable: retryable)
+                }
                 logger.info("attempt failed", metadata: ["trainyard.job.state": "\(job.state.rawValue)", "reason": "\(reason)"])
+                metrics.recordFinished(kind, .failed)
             case .timedOut:
                 let reason = "timed out after \(DurationText.format(attempt.job.spec.timeout))"
-                _ = try await attempt.recordEnd(line: reason) { try await store.fail(token, reason: reason, retryable: true) }
+                _ = try await recordEnd(attempt, line: reason, deadline: deadline, shutdown: shutdown) { try await store.fail(token, reason: reason, retryable: true) }
+                metrics.recordFinished(kind, .timedOut)
             case .cancelled:
-                _ = try await attempt.recordEnd(line: "cancelled") { try await store.acknowledgeCancellation(token) }
+                _ = try await recordEnd(attempt, line: "cancelled", deadline: deadline, shutdown: shutdown) { try await store.acknowledgeCancellation(token) }
+                metrics.recordFinished(kind, .cancelled)
                 return false
             case .shutdown:
-                _ = try await attempt.recordEnd(line: "worker shutting down; job returned to the queue") { try await store.release(token) }
+                let line = releasedForOutage.map {
+                    "attempt \(token.attempt) failed while the metadata store was unreachable (\($0)); the job returns to the queue without counting the attempt"
+                } ?? "worker shutting down; job returned to the queue"
+                _ = try await recordEnd(attempt, line: line, deadline: deadline, shutdown: shutdown) { try await store.release(token) }
+                if let reason = releasedForOutage {
+                    logger.warning("attempt released, not failed: it failed while the metadata store was unreachable", metadata: ["reason": "\(reason)"])
+                }
+                metrics.recordFinished(kind, .released)
                 return false
             case .leaseLost:
                 logger.warning("lease lost; attempt abandoned")
+                metrics.recordFinished(kind, .leaseLost)
                 return false
             }
         } catch let error as TrainyardError where error.code == .leaseLost {
             logger.warning("lease lost before the attempt could be recorded")
+            metrics.recordFinished(kind, .leaseLost)
+            return false
+        } catch is StoreUnreachablePastLease {
+            logger.error("the metadata store stayed unreachable until the lease ran out: the attempt's end is not recorded; the job returns to the queue when its lease expires")
+            metrics.recordFinished(kind, .unrecorded)
             return false
         } catch {
             logger.error("could not record the end of the attempt: \(error)")
             let reason = "internal error while recording the result: \(describe(error))"
             _ = try? await attempt.recordEnd(line: reason) { try await store.fail(token, reason: reason, retryable: true) }
+            metrics.recordFinished(kind, .failed)
         }
         return true
     }
+
+    /// `attempt.recordEnd`, again after the store answers when it failed because the store
+    /// went away; `StoreUnreachablePastLease` when the lease surely ran out first.
+    func recordEnd(_ attempt: AttemptContext, line: String, deadline: LeaseDeadline, shutdown: @escaping @Sendable () -> Bool,
+                   _ transition: @escaping @Sendable () async throws -> Job) async throws -> Job {
+        if storeHealth.isDown, !(await waitForStore(deadline: deadline, shutdown: shutdown)) { throw StoreUnreachablePastLease() }
+        var line = line
+        while true {
+            do {
+                return try await attempt.recordEnd(line: line, transition)
+            } catch let error as TrainyardError where error.code == .leaseLost {
+                throw error
+            } catch {
+                // The store answers: the write itself was refused, which waiting will not change.
+                if await storeAnswers() { throw error }
+                guard await waitForStore(deadline: deadline, shutdown: shutdown) else { throw StoreUnreachablePastLease() }
+                line += " (recorded once the metadata store answered again)"
+            }
+        }
+    }
 }
+
+/// The store did not answer before the attempt's lease surely ran out: its end cannot be recorded.
+struct StoreUnreachablePastLease: Error {}

@@ -15,6 +15,9 @@ import TrainyardCore
 /// - `exitWhenIdle`: return once no worker has run a job for that long (scale to zero); a
 ///   worker with nothing to do never stops a sibling in the middle of a job.
 /// - At start, what dead attempts left on disk is removed (`removeLeftoversOfDeadAttempts`).
+/// - When the metadata store stops answering (a dequeue fails), workers take no job and check
+///   it with backoff (`MetadataStore.ping`, `StoreRetryBackoff`) until it answers; the outage
+///   is logged once for the pool (`StoreHealth`). Running jobs are handled by `JobRunner`.
 public final class WorkerPool: Service, Sendable {
     public struct Options: Sendable {
         public var workers: Int
@@ -49,7 +52,11 @@ public final class WorkerPool: Service, Sendable {
     public init(services: TrainyardServices, options: Options) {
         self.services = services
         self.options = options
+        storeHealth = StoreHealth(logger: services.logger, metrics: services.workerMetrics)
     }
+
+    /// Whether the store answers, as this pool's workers see it.
+    public let storeHealth: StoreHealth
 
     /// Jobs run to an end by this pool (for tests and `--exit-when-idle` reporting).
     public let completed = Atomic<Int>(0)
@@ -110,18 +117,23 @@ public final class WorkerPool: Service, Sendable {
         let workerID = "\(options.namePrefix)-w\(index)"
         var logger = services.logger
         logger[metadataKey: "trainyard.worker"] = "\(workerID)"
-        let runner = JobRunner(services: services, workerID: workerID)
+        let runner = JobRunner(services: services, workerID: workerID, storeHealth: storeHealth)
         var poll = options.minPoll
         var idleSince = ContinuousClock.now
         while !shuttingDown && !Task.isCancelled {
             let lease: Lease?
             do {
                 lease = try await services.store.dequeue(workerID: workerID, kinds: options.kinds, leaseDuration: services.configuration.leaseDuration)
+                storeHealth.recordSuccess()
             } catch is CancellationError {
                 break  // the pool is stopping (a CLI's `--wait` ended): not a failure
             } catch {
-                logger.error("dequeue failed: \(error)")
-                lease = nil
+                storeHealth.recordFailure(error, during: "dequeue")
+                await waitForStore()
+                // Time without the store is not idle time: the queue may be full.
+                idleSince = ContinuousClock.now
+                poll = options.minPoll
+                continue
             }
             if let lease {
                 running.add(1, ordering: .relaxed)
@@ -146,6 +158,23 @@ public final class WorkerPool: Service, Sendable {
             }
             await services.wakeup.wait(timeout: wait)
             poll = min(poll * 2, options.maxPoll)
+        }
+    }
+
+    /// Checks the store with backoff until it answers, or the pool stops. Shutdown wakes the
+    /// wait (`wakeup.signal()`), so a stopping worker does not sit out a long backoff.
+    func waitForStore() async {
+        var backoff = StoreRetryBackoff()
+        let timeout = max(.milliseconds(500), min(.seconds(5), services.configuration.leaseDuration / 4))
+        while !shuttingDown && !Task.isCancelled {
+            await services.wakeup.wait(timeout: backoff.nextDelay())
+            if shuttingDown || Task.isCancelled { return }
+            if let error = await StoreReachability.check(services.store, timeout: timeout) {
+                storeHealth.recordFailure(error, during: "reachability check")
+            } else {
+                storeHealth.recordSuccess()
+                return
+            }
         }
     }
 }

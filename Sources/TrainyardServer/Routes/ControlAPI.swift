@@ -13,11 +13,16 @@ public struct ControlAPI: Sendable {
         public var keepAliveInterval: Duration
         /// `Retry-After` seconds on `/readyz` while not ready.
         public var retryAfterSeconds: Int
+        /// How long `/readyz` waits for the metadata store's `ping` before it answers 503
+        /// (below a probe's usual 1 s timeout is not required: a slow store is not ready either).
+        public var storeCheckTimeout: Duration
 
-        public init(pollInterval: Duration = .milliseconds(200), keepAliveInterval: Duration = .seconds(15), retryAfterSeconds: Int = 5) {
+        public init(pollInterval: Duration = .milliseconds(200), keepAliveInterval: Duration = .seconds(15), retryAfterSeconds: Int = 5,
+                    storeCheckTimeout: Duration = .seconds(2)) {
             self.pollInterval = pollInterval
             self.keepAliveInterval = keepAliveInterval
             self.retryAfterSeconds = retryAfterSeconds
+            self.storeCheckTimeout = storeCheckTimeout
         }
     }
 
@@ -36,6 +41,8 @@ public struct ControlAPI: Sendable {
 
     var opsRoutes: [APIRoute] {
         [
+            // Liveness only: it never asks the store, so an orchestrator does not restart every
+            // server because the database is away (that is /readyz's business).
             APIRoute(.get, "/healthz", scope: nil, operationID: "health", summary: "Liveness: the process answers", tag: "operations",
                      responses: [.json(200, "Alive", Schema.ref("Status"))]) { _, _ in
                 try HTTPHelpers.json(["status": "ok"])
@@ -48,9 +55,9 @@ public struct ControlAPI: Sendable {
                 if let reason = readiness.notReadyReason {
                     return try HTTPHelpers.json(["status": "starting", "reason": reason], status: .serviceUnavailable, headers: retry)
                 }
-                do {
-                    _ = try await services.store.nextWakeup()
-                } catch {
+                // A bounded round trip: a store that accepts connections and never answers is
+                // unreachable too. The probe is open, so its answer names no host or error.
+                if let error = await StoreReachability.check(services.store, timeout: options.storeCheckTimeout) {
                     context.logger.warning("readiness: the metadata store is unreachable", metadata: ["error.description": .string(String(describing: error))])
                     return try HTTPHelpers.json(["status": "unavailable", "reason": "the metadata store is unreachable"],
                                                 status: .serviceUnavailable, headers: retry)
