@@ -18,6 +18,10 @@ public struct TrainyardServices: Sendable {
     /// Opens the queues `sqs` triggers read; nil in a build or test without one: such triggers
     /// then record that they cannot be served.
     public var messageQueues: (any MessageQueueProvider)?
+    /// Reads and writes data named by URI outside the artifact store (`s3://` spec data,
+    /// transform inputs and outputs, watched prefixes); nil when this process has no S3: such
+    /// URIs are then refused when submitted, saying so.
+    public var dataObjects: (any DataObjectStore)?
     public var wakeup: WakeupSignal
     public var clock: any WallClock
     public var logger: Logger
@@ -26,7 +30,8 @@ public struct TrainyardServices: Sendable {
     public var workerMetrics = WorkerMetrics()
 
     public init(configuration: TrainyardConfiguration, store: any MetadataStore, artifacts: any ArtifactStore,
-                trainers: TrainerRegistry, scoring: (any BatchScoring)? = nil, messageQueues: (any MessageQueueProvider)? = nil, wakeup: WakeupSignal,
+                trainers: TrainerRegistry, scoring: (any BatchScoring)? = nil, messageQueues: (any MessageQueueProvider)? = nil,
+                dataObjects: (any DataObjectStore)? = nil, wakeup: WakeupSignal,
                 clock: any WallClock = SystemClock(), logger: Logger) {
         self.configuration = configuration
         self.store = store
@@ -34,6 +39,7 @@ public struct TrainyardServices: Sendable {
         self.trainers = trainers
         self.scoring = scoring
         self.messageQueues = messageQueues
+        self.dataObjects = dataObjects
         self.wakeup = wakeup
         self.clock = clock
         self.logger = logger
