@@ -36,6 +36,11 @@ public protocol DataObjectStore: Sendable {
     /// next page (nil on the last page).
     func list(under prefix: String, after cursor: String?, limit: Int) async throws -> DataObjectPage
 
+    /// `list`, but only the objects directly in `folder` (a prefix ending in `/`), as a folder's
+    /// files: keys with no further `/` after it (S3: a listing with the delimiter `/`). What a
+    /// transform input `s3://bucket/prefix/` scores. A default filters `list`.
+    func listFolder(_ folder: String, after cursor: String?, limit: Int) async throws -> DataObjectPage
+
     /// The object's identity (size, ETag, modification time); nil when there is no object at
     /// `uri` (a prefix of other keys is not an object). A missing bucket is `.notFound`.
     func head(_ uri: String) async throws -> DataObjectIdentity?
@@ -65,6 +70,13 @@ public protocol DataObjectStore: Sendable {
 
     /// Removes the object at `uri`; a missing object is not an error.
     func delete(_ uri: String) async throws
+}
+
+extension DataObjectStore {
+    public func listFolder(_ folder: String, after cursor: String?, limit: Int) async throws -> DataObjectPage {
+        let page = try await list(under: folder, after: cursor, limit: limit)
+        return DataObjectPage(objects: page.objects.filter { !$0.uri.dropFirst(folder.count).contains("/") }, next: page.next)
+    }
 }
 
 /// Which object, exactly: what a submitter pins and a reader checks.
