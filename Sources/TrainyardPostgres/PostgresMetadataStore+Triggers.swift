@@ -21,17 +21,19 @@ extension PostgresMetadataStore {
 
     static let triggerColumns = """
         id, definition, paused, created_at, created_by, active_since, fired_count, last_fired_at, last_job_id, last_file, last_slot, \
-        last_error, last_error_at
+        last_error, last_error_at, listing_cursor
         """
 
     static func trigger(_ row: PostgresRow) throws -> Trigger {
         let (id, definitionText, paused, createdAt, createdBy, activeSince, firedCount, lastFiredAt, lastJobID, lastFile, lastSlot, lastError,
-             lastErrorAt) = try row.decode((Int64, String, Bool, Double, String, Double, Int, Double?, Int64?, String?, Double?, String?, Double?).self)
+             lastErrorAt, listingCursor) = try row.decode((Int64, String, Bool, Double, String, Double, Int, Double?, Int64?, String?, Double?, String?, Double?,
+                                                           String?).self)
         let stored = try JSON.decode(StoredDefinition.self, from: definitionText)
         var definition = stored.definition
         definition.dataRoots = stored.dataRoots
         let status = TriggerStatus(firedCount: firedCount, lastFiredAt: PostgresRows.date(lastFiredAt), lastJobID: lastJobID, lastFile: lastFile,
-                                   lastSlot: PostgresRows.date(lastSlot), lastError: lastError, lastErrorAt: PostgresRows.date(lastErrorAt))
+                                   lastSlot: PostgresRows.date(lastSlot), lastError: lastError, lastErrorAt: PostgresRows.date(lastErrorAt),
+                                   listingCursor: listingCursor)
         return Trigger(id: id, definition: definition, paused: paused, createdAt: Date(timeIntervalSince1970: createdAt), createdBy: createdBy,
                        activeSince: Date(timeIntervalSince1970: activeSince), status: status)
     }
@@ -98,10 +100,11 @@ extension PostgresMetadataStore {
         let s = schema
         return try await reading("reading a fired file of trigger \(triggerID)") {
             try await rows("""
-                SELECT path, bytes, modified, job_id, fired_at FROM \(unescaped: s.triggerFiles) WHERE trigger_id = \(triggerID) AND identity = \(identity)
+                SELECT path, bytes, modified, job_id, fired_at, etag FROM \(unescaped: s.triggerFiles) WHERE trigger_id = \(triggerID) AND identity = \(identity)
                 """).first.map { row in
-                let (path, bytes, modified, jobID, firedAt) = try row.decode((String, Int64, Double, Int64, Double).self)
-                return FiredFile(file: WatchedFile(path: path, bytes: bytes, modified: modified), jobID: jobID, firedAt: Date(timeIntervalSince1970: firedAt))
+                let (path, bytes, modified, jobID, firedAt, etag) = try row.decode((String, Int64, Double, Int64, Double, String?).self)
+                return FiredFile(file: WatchedFile(path: path, bytes: bytes, modified: modified, etag: etag), jobID: jobID,
+                                 firedAt: Date(timeIntervalSince1970: firedAt))
             }
         }
     }
@@ -120,8 +123,8 @@ extension PostgresMetadataStore {
                 WITH current AS (
                     SELECT id FROM \(unescaped: s.triggers) WHERE name = \(firing.trigger.rawValue) AND id = \(id) FOR NO KEY UPDATE
                 ), recorded AS (
-                    INSERT INTO \(unescaped: s.triggerFiles) (trigger_id, identity, path, bytes, modified, job_id, fired_at)
-                    SELECT id, \(file.identity(trigger: id)), \(file.path), \(file.bytes), \(file.modified), \(firing.jobID), \(now) FROM current
+                    INSERT INTO \(unescaped: s.triggerFiles) (trigger_id, identity, path, bytes, modified, etag, job_id, fired_at)
+                    SELECT id, \(file.identity(trigger: id)), \(file.path), \(file.bytes), \(file.modified), \(file.etag), \(firing.jobID), \(now) FROM current
                     ON CONFLICT (trigger_id, identity) DO NOTHING
                     RETURNING trigger_id
                 ), counted AS (
@@ -168,6 +171,15 @@ extension PostgresMetadataStore {
         _ = try await writing("recording an error of trigger \(name)") {
             try await rows("""
                 UPDATE \(unescaped: s.triggers) SET last_error = \(message), last_error_at = \(now) WHERE id = \(triggerID) AND name = \(name.rawValue)
+                """)
+        }
+    }
+
+    public func recordListingCursor(_ name: TriggerName, triggerID: Int64, cursor: String?) async throws {
+        let s = schema
+        _ = try await writing("recording the listing cursor of trigger \(name)") {
+            try await rows("""
+                UPDATE \(unescaped: s.triggers) SET listing_cursor = \(cursor) WHERE id = \(triggerID) AND name = \(name.rawValue)
                 """)
         }
     }

@@ -149,6 +149,11 @@ enum PostgresMigrations {
                 )
                 """,
             ]),
+            // s3:// watches: where each trigger's listing stopped, and each fired object's ETag.
+            Migration(id: "2-trigger-listing-cursor", statements: [
+                "ALTER TABLE \(s.triggers) ADD COLUMN listing_cursor text",
+                "ALTER TABLE \(s.triggerFiles) ADD COLUMN etag text",
+            ]),
         ]
     }
 

@@ -28,7 +28,7 @@ import Foundation
 /// | `runner.env_allow` / `runner.user` / `runner.restrict_writes` / `runner.writable` | `TRAINYARD_RUNNER_ENV_ALLOW` / `_USER` / `_RESTRICT_WRITES` / `_WRITABLE` | see `RunnerOptions` |
 /// | `serving.*` | `TRAINYARD_SERVING_*` | see `ServingOptions.load` (`default_model`, `text_model`, `ner_model`, `preload`, `memory_budget_mb`, `max_batch`, `max_batch_wait_us`, `timeout_s`, `alias_poll_ms`, `cache_dir`, `cache_mb`) |
 /// | `transform.*` | `TRAINYARD_TRANSFORM_*` | see `TransformOptions.load` (`block_kb`, `part_mb`, `max_files`, `max_payload_mb`, `max_concurrent`, `max_record_kb`) |
-/// | `triggers.*` | `TRAINYARD_TRIGGERS_*` | see `TriggerOptions.load` (`poll_ms`, `max_files`, `retry_max_s`) |
+/// | `triggers.*` | `TRAINYARD_TRIGGERS_*` | see `TriggerOptions.load` (`poll_ms`, `max_files`, `retry_max_s`, `max_keys_per_pass`) |
 public struct TrainyardConfiguration: Sendable {
     /// The data folder: the default home of the metadata store and the artifacts, and always
     /// of the attempts' working folders (`work/`) and the serving cache (`cache/`).

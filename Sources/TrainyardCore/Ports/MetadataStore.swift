@@ -80,7 +80,8 @@ public protocol MetadataStore: Sendable {
     func setTriggerPaused(_ name: TriggerName, paused: Bool) async throws -> Trigger
     /// Removes a trigger and its record of fired files; the jobs it made stay. `.notFound`.
     func deleteTrigger(_ name: TriggerName) async throws
-    /// The record of `file` fired by trigger `triggerID`, if it was.
+    /// The record of the file (or object, with its ETag) fired by trigger `triggerID` whose
+    /// identity digest is `identity`, if it was.
     func firedFile(trigger triggerID: Int64, identity: String) async throws -> FiredFile?
     /// Records a firing: the file (with its identity) or the slot (the trigger's last slot
     /// becomes the later of the two), the job, the count; clears the last error. Recording the
@@ -92,6 +93,11 @@ public protocol MetadataStore: Sendable {
     /// Records why trigger `triggerID` could not fire (shown by `triggers show`); ignored when
     /// the trigger is gone.
     func recordTriggerError(_ name: TriggerName, triggerID: Int64, message: String) async throws
+    /// Records where the listing of watch trigger `triggerID`'s `s3://` prefix stopped
+    /// (`TriggerStatus.listingCursor`; nil: start again at the beginning), so the next pass in
+    /// any process continues there. The last write wins; ignored when the trigger is gone or is
+    /// another one now. The record of fired files keeps each object's ETag (`WatchedFile.etag`).
+    func recordListingCursor(_ name: TriggerName, triggerID: Int64, cursor: String?) async throws
 
     // MARK: Operations
     /// Jobs per kind and state, and reclaimed leases per kind, read in one cheap pass (a

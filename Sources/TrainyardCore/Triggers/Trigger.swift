@@ -55,9 +55,13 @@ public struct TriggerStatus: Sendable, Equatable, Codable {
     /// Why the last attempt to fire failed (cleared by the next success); it is retried later.
     public var lastError: String?
     public var lastErrorAt: Date?
+    /// `watch` on an `s3://` prefix: the last object (its URI) the latest pass listed; the next
+    /// pass, in whichever process, lists on after it. Nil: the next pass starts at the beginning
+    /// (none ran yet, or the last one reached the end of the prefix).
+    public var listingCursor: String?
 
     public init(firedCount: Int = 0, lastFiredAt: Date? = nil, lastJobID: JobID? = nil, lastFile: String? = nil, lastSlot: Date? = nil,
-                lastError: String? = nil, lastErrorAt: Date? = nil) {
+                lastError: String? = nil, lastErrorAt: Date? = nil, listingCursor: String? = nil) {
         self.firedCount = firedCount
         self.lastFiredAt = lastFiredAt
         self.lastJobID = lastJobID
@@ -65,6 +69,7 @@ public struct TriggerStatus: Sendable, Equatable, Codable {
         self.lastSlot = lastSlot
         self.lastError = lastError
         self.lastErrorAt = lastErrorAt
+        self.listingCursor = listingCursor
     }
 
     enum CodingKeys: String, CodingKey {
@@ -75,6 +80,7 @@ public struct TriggerStatus: Sendable, Equatable, Codable {
         case lastSlot = "last_slot"
         case lastError = "last_error"
         case lastErrorAt = "last_error_at"
+        case listingCursor = "listing_cursor"
     }
 }
 

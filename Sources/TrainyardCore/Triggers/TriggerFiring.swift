@@ -1,20 +1,27 @@
 import Crypto
 import Foundation
 
-/// A file in a watched folder as one look saw it. Path, size and modification time are its
-/// identity: the same file seen again is not fired again (also after a restart, from the
-/// store's record), and a file rewritten under the same name is a new file.
+/// A file in a watched folder, or an object under a watched `s3://` prefix, as one look saw
+/// it. A file's identity is its path, size and modification time; an object's its URI, size
+/// and ETag (the store's tag of its bytes). The same file or object seen again is not fired
+/// again (also after a restart, from the store's record), and one rewritten under the same name
+/// with other content is a new one. An object uploaded again with the same bytes keeps its
+/// ETag: it is the same object and does not fire again.
 public struct WatchedFile: Sendable, Hashable, Codable {
-    /// Absolute path.
+    /// Absolute path, or the object's `s3://bucket/key`.
     public var path: String
     public var bytes: Int64
-    /// Seconds since 1970, with the file system's precision.
+    /// Seconds since 1970, with the file system's precision (an object: its last modification
+    /// as the store reports it, 0 if it gave none).
     public var modified: Double
+    /// An object's ETag (as the store gives it, quotes included); nil for a file.
+    public var etag: String?
 
-    public init(path: String, bytes: Int64, modified: Double) {
+    public init(path: String, bytes: Int64, modified: Double, etag: String? = nil) {
         self.path = path
         self.bytes = bytes
         self.modified = modified
+        self.etag = etag
     }
 
     /// The file's name (last path component).
@@ -23,7 +30,11 @@ public struct WatchedFile: Sendable, Hashable, Codable {
     /// A digest of the identity, unique per trigger: stored as the key of the trigger's fired
     /// files and used in the idempotency key (a path can be longer than a key may be).
     public func identity(trigger id: Int64) -> String {
-        SHA256.hex(of: Data("\(id)\u{0}\(path)\u{0}\(bytes)\u{0}\(modified)".utf8))
+        if let etag {
+            // Not the modification time: re-uploading the same bytes changes it, not the object.
+            return SHA256.hex(of: Data("\(id)\u{0}\(path)\u{0}\(bytes)\u{0}etag\u{0}\(etag)".utf8))
+        }
+        return SHA256.hex(of: Data("\(id)\u{0}\(path)\u{0}\(bytes)\u{0}\(modified)".utf8))
     }
 }
 

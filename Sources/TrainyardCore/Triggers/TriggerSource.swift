@@ -2,7 +2,8 @@ import Foundation
 
 /// What a trigger fires on.
 public enum TriggerKind: String, Sendable, Codable, CaseIterable {
-    /// A new file in a folder, once its size and modification time have settled.
+    /// A new file in a folder (or object under an `s3://` prefix), once its size and
+    /// modification time (size and ETag) have settled.
     case watch
     /// The slots of a cron expression in a time zone.
     case schedule
@@ -10,41 +11,50 @@ public enum TriggerKind: String, Sendable, Codable, CaseIterable {
     case sqs
 }
 
-/// `watch`: a folder, the glob its files must match and how long a file must stay unchanged.
+/// `watch`: a folder or an `s3://` prefix, the glob its files (objects) must match and how long
+/// a file must stay unchanged.
 public struct WatchSource: Sendable, Equatable, Codable {
-    /// The folder: an absolute path, standardized.
+    /// The folder: an absolute path, standardized; or the prefix's URI (`WatchedPrefix.uri`,
+    /// `s3://bucket/prefix/`).
     public let path: String
     public let glob: GlobPattern
     /// A file fires once two looks at least this far apart found the same size and
-    /// modification time (a half-written file waits).
+    /// modification time (a half-written file waits); an object, the same size and ETag.
     public let settleSeconds: Double
+    /// The prefix when `path` is an `s3://` URI; nil for a folder.
+    public let objects: WatchedPrefix?
 
     public static let defaultSettleSeconds: Double = 5
     /// The longest settle time accepted.
     public static let maxSettleSeconds: Double = 86_400
 
     /// - Throws: `.invalidArgument` naming the problem: a path that is not absolute (relative
-    ///   paths are resolved by the CLI before they get here), an `s3://` prefix (no S3 in this
-    ///   build), a bad glob, a settle time out of range.
+    ///   paths are resolved by the CLI before they get here), an `s3://` URI with a bad bucket or
+    ///   prefix, a bad glob, a settle time out of range. Whether this process can read `s3://`
+    ///   is checked when the trigger is created (`TriggerCatalog`), not here.
     public init(path: String, glob: String, settleSeconds: Double = WatchSource.defaultSettleSeconds) throws(TrainyardError) {
         guard !path.utf8.contains(0) else { throw TrainyardError(.invalidArgument, "watch path contains a NUL character") }
-        if path.lowercased().hasPrefix("s3://") {
-            throw TrainyardError(.invalidArgument, "watch path \(clientEcho(path)): s3:// prefixes need an S3 artifact store, which this build does not have; watch a folder")
-        }
-        var folder = path
-        if folder.lowercased().hasPrefix("file://") {
-            guard case .success(.file(let p)) = DataLocation.parse(path, base: nil) else {
-                throw TrainyardError(.invalidArgument, "watch path \(clientEcho(path)) is not a valid file:// URI")
-            }
-            folder = p
-        }
-        guard let standardized = LexicalPath.standardized(folder) else {
-            throw TrainyardError(.invalidArgument, "watch path \"\(clientEcho(path))\" must be an absolute path")
-        }
         guard settleSeconds.isFinite, (0...Self.maxSettleSeconds).contains(settleSeconds) else {
             throw TrainyardError(.invalidArgument, "settle time \(settleSeconds) s is out of range 0–\(Int(Self.maxSettleSeconds)) s")
         }
-        self.path = standardized
+        if path.lowercased().hasPrefix("s3://") {
+            let objects = try WatchedPrefix(parsing: path)
+            self.objects = objects
+            self.path = objects.uri
+        } else {
+            var folder = path
+            if folder.lowercased().hasPrefix("file://") {
+                guard case .success(.file(let p)) = DataLocation.parse(path, base: nil) else {
+                    throw TrainyardError(.invalidArgument, "watch path \(clientEcho(path)) is not a valid file:// URI")
+                }
+                folder = p
+            }
+            guard let standardized = LexicalPath.standardized(folder) else {
+                throw TrainyardError(.invalidArgument, "watch path \"\(clientEcho(path))\" must be an absolute path")
+            }
+            objects = nil
+            self.path = standardized
+        }
         self.glob = try GlobPattern(glob)
         self.settleSeconds = settleSeconds
     }

@@ -8,7 +8,9 @@ import TrainyardCore
 ///   HTTP): the watched folder, a transform's input and output, a spec template's folder and
 ///   data must be places that policy allows (403 otherwise, said the same whether or not they
 ///   exist); the policy's roots are stored with the trigger and applied to every job it makes;
-/// - a watched folder exists and is a folder; a queue URL is one this process's message-queue
+/// - a watched folder exists and is a folder; a watched `s3://` prefix is in a bucket this
+///   process can list (through the data-objects port; without one it is refused, saying so);
+///   a queue URL is one this process's message-queue
 ///   backend serves (no call is made: the queue may be created later, and its errors are the
 ///   trigger's, shown by `triggers show`);
 /// - a transform request has only known keys and decodes (model reference, types);
@@ -26,7 +28,7 @@ public struct TriggerCatalog: Sendable {
         definition.dataRoots = access.roots
         // `"header": null` means the default: stored as absent, so it reads back as it decodes.
         if case .transform(let template) = definition.action { definition.action = .transform(template.filter { $0.value != .null }) }
-        let sample = try checkSource(definition, access: access)
+        let sample = try await checkSource(definition, access: access)
         switch definition.action {
         case .transform(let template): try checkTransform(template, kind: definition.kind, sample: sample, access: access)
         case .train(let template):
@@ -72,10 +74,16 @@ public struct TriggerCatalog: Sendable {
     }
 
     /// Checks the watched folder (policy, then existence) and returns sample placeholders.
-    private func checkSource(_ definition: TriggerDefinition, access: DataAccessPolicy) throws -> Sample {
+    private func checkSource(_ definition: TriggerDefinition, access: DataAccessPolicy) async throws -> Sample {
         var placeholders = TriggerPlaceholders(name: definition.name.rawValue)
         switch definition.source {
         case .watch(let watch):
+            if let prefix = watch.objects {
+                try await checkPrefix(prefix, access: access)
+                let object = prefix.uri + "sample.csv"
+                placeholders.file = object
+                return Sample(placeholders: placeholders, input: object)
+            }
             try checkAllowed(watch.path, key: "watch.path", access: access)
             try WatchedFolder.checkFolder(watch.path)
             let file = (watch.path == "/" ? "" : watch.path) + "/sample.csv"
@@ -92,6 +100,23 @@ public struct TriggerCatalog: Sendable {
             let object = "s3://bucket/sample.csv"
             placeholders.file = object
             return Sample(placeholders: placeholders, input: object)
+        }
+    }
+
+    /// A watched `s3://` prefix: this process must have S3 data access (else the clear refusal a
+    /// build without S3 gives), the policy must allow it, and its bucket must be one this process
+    /// can list (one key is asked for: a missing bucket or a refusal is said now, not by every
+    /// pass). Objects need not exist yet.
+    private func checkPrefix(_ prefix: WatchedPrefix, access: DataAccessPolicy) async throws {
+        guard let objects = services.dataObjects, objects.serves(prefix.uri) else {
+            throw TrainyardError(.invalidArgument, "watch path \(clientEcho(prefix.uri)): s3:// prefixes need S3 data access, which this "
+                                 + "process does not have; watch a folder, or configure S3 for the process that fires triggers")
+        }
+        guard access.permits(.s3(prefix.uri)) else { throw TrainyardError(.forbidden, access.refusal(for: "watch.path")) }
+        do {
+            _ = try await objects.list(under: prefix.uri, after: nil, limit: 1)
+        } catch let error as TrainyardError where error.code == .notFound {
+            throw TrainyardError(.invalidArgument, "watch path \(clientEcho(prefix.uri)): \(error.message)")
         }
     }
 

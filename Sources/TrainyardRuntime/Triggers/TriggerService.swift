@@ -13,6 +13,12 @@ import TrainyardCore
 ///   once per identity (path + size + modification time): the store keeps the files each
 ///   trigger fired, so a restart does not fire them again. Files that arrive while a trigger is
 ///   paused fire after it is resumed (the folder is an inbox; nothing is lost).
+///   An `s3://` prefix is listed through the data-objects port a slice per pass
+///   (`triggers.max_keys_per_pass` keys, `WatchedObjects`), after the listing cursor persisted
+///   with the trigger, so any number of processes and restarts continue where the last pass
+///   stopped and wrap to the beginning at the end; an object fires once its size and ETag held
+///   for the settle time, once per URI + size + ETag (an object overwritten with other bytes
+///   fires again). See `TriggerEngine+Objects.swift`.
 /// - **schedule**: when a slot after the last one fired (and after the trigger was created or
 ///   last resumed) has come, the latest such slot fires: after downtime, the missed slots fire
 ///   once, not once each. Slots that passed while paused are skipped.
@@ -38,19 +44,30 @@ public final class TriggerService: Service, Sendable {
         /// The first retry delay after a failed firing, doubling up to `retryMax`.
         public var retryBase: Duration
         public var retryMax: Duration
+        /// Most keys listed from one watched `s3://` prefix per pass (`triggers.max_keys_per_pass`).
+        public var maxKeysPerPass: Int
+        /// Most objects of one watched prefix this process keeps in memory at once, in each of:
+        /// those waiting to settle, those known fired, those waiting for a retry. Beyond it an
+        /// object is picked up again at a later look (a cycle of the listing later): memory
+        /// stays bounded whatever the prefix holds.
+        public var maxTrackedObjects: Int
 
         public init(pollInterval: Duration = .seconds(1), maxFilesPerPass: Int = 10_000, maxFolderEntries: Int = 200_000,
-                    retryBase: Duration = .seconds(5), retryMax: Duration = .seconds(300)) {
+                    retryBase: Duration = .seconds(5), retryMax: Duration = .seconds(300), maxKeysPerPass: Int = 1_000,
+                    maxTrackedObjects: Int = 100_000) {
             self.pollInterval = pollInterval
             self.maxFilesPerPass = maxFilesPerPass
             self.maxFolderEntries = maxFolderEntries
             self.retryBase = retryBase
             self.retryMax = retryMax
+            self.maxKeysPerPass = maxKeysPerPass
+            self.maxTrackedObjects = maxTrackedObjects
         }
 
         /// The configured `triggers.*` settings.
         public init(_ configured: TriggerOptions) {
-            self.init(pollInterval: configured.pollInterval, maxFilesPerPass: configured.maxFilesPerLook, retryMax: configured.retryMax)
+            self.init(pollInterval: configured.pollInterval, maxFilesPerPass: configured.maxFilesPerLook, retryMax: configured.retryMax,
+                      maxKeysPerPass: configured.maxKeysPerPass)
         }
     }
 
@@ -197,12 +214,12 @@ actor TriggerEngine {
         var cursor: String?
     }
 
-    private var watches: [TriggerName: WatchState] = [:]
+    var watches: [TriggerName: WatchState] = [:]
     /// The sqs triggers that are not paused, as the last pass read them: their pollers run.
     private(set) var activeSQSTriggers: [Trigger] = []
     /// Per schedule trigger: the base its next slot was computed from, and that slot.
     private var nextSlots: [Int64: (base: Date, next: Date?)] = [:]
-    private var retries: TriggerRetries
+    var retries: TriggerRetries
 
     init(services: TrainyardServices, options: TriggerService.Options, submitting: any TriggerJobSubmitting) {
         self.services = services
@@ -238,7 +255,12 @@ actor TriggerEngine {
         activeSQSTriggers = triggers.filter { $0.kind == .sqs && !$0.paused }
         for trigger in triggers where !trigger.paused {
             switch trigger.source {
-            case .watch(let source): await passWatch(trigger, source, &report)
+            case .watch(let source):
+                if let objects = source.objects {
+                    await passObjectWatch(trigger, source, objects, &report)
+                } else {
+                    await passWatch(trigger, source, &report)
+                }
             case .schedule(let source): await passSchedule(trigger, source, &report)
             case .sqs: continue  // read by its poller
             }
@@ -342,7 +364,7 @@ actor TriggerEngine {
 
     /// Makes the job for `cause` (or finds the one an earlier firing made, in any process) and
     /// records the firing.
-    private func fire(_ trigger: Trigger, cause: TriggerFiring.Cause) async throws -> TriggerFiring {
+    func fire(_ trigger: Trigger, cause: TriggerFiring.Cause) async throws -> TriggerFiring {
         let key = TriggerFiring.idempotencyKey(trigger: trigger.name, triggerID: trigger.id, cause: cause)
         let job: Job
         if let existing = try await services.store.job(idempotencyKey: key) {
@@ -386,7 +408,7 @@ actor TriggerEngine {
         }
     }
 
-    private func recordFailure(_ trigger: Trigger, message: String, _ report: inout TriggerPassReport) async {
+    func recordFailure(_ trigger: Trigger, message: String, _ report: inout TriggerPassReport) async {
         await Self.recordFailure(services: services, trigger, message: message, &report)
     }
 

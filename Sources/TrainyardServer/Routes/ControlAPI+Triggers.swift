@@ -17,7 +17,7 @@ extension ControlAPI {
             APIRoute(.get, "/api/v1/triggers", scope: .read, operationID: "listTriggers", summary: "Every trigger, by name, with what it did last",
                      tag: "triggers", responses: [.json(200, "The triggers", Schema.ref("TriggerList"))], handler: listTriggers),
             APIRoute(.post, "/api/v1/triggers", scope: .train, operationID: "createTrigger",
-                     summary: "Create a watch (a folder + glob), schedule (cron + time zone) or sqs (a queue URL) trigger that makes transform or train jobs",
+                     summary: "Create a watch (a folder or s3:// prefix + glob), schedule (cron + time zone) or sqs (a queue URL) trigger that makes transform or train jobs",
                      tag: "triggers",
                      requestBody: APIRequestBody(["application/json": Schema.ref("TriggerDefinition")],
                                                  description: "{\"name\", \"watch\" | \"schedule\" | \"sqs\", \"transform\" | \"train\", \"paused\"}"),
@@ -110,10 +110,10 @@ extension OpenAPIDocument {
     static let triggerSchemas: [String: JSONValue] = {
         let name = JSONValue.object(["type": .string("string"), "pattern": .string(namePattern), "minLength": .int(1), "maxLength": .int(64)])
         let watch = Schema.object([
-            "path": Schema.with(Schema.string, description: "The folder: an absolute path or file:// URI"),
+            "path": Schema.with(Schema.string, description: "The folder (an absolute path or file:// URI) or s3://bucket/prefix"),
             "glob": Schema.with(Schema.string, description: "File names to fire on, like *.csv (default *); names starting with . only when the glob does"),
             "settle_seconds": Schema.with(.object(["type": .string("number"), "minimum": .int(0), "maximum": .int(Int(WatchSource.maxSettleSeconds))]),
-                                          description: "A file fires once its size and modification time held this long (default 5)"),
+                                          description: "A file fires once its size and modification time (an object: size and ETag) held this long (default 5)"),
         ], required: ["path"])
         let schedule = Schema.object([
             "cron": Schema.with(Schema.string, description: "5 fields: minute hour day-of-month month day-of-week (or @daily, @hourly, …)"),
@@ -148,6 +148,7 @@ extension OpenAPIDocument {
         let status = Schema.object([
             "fired_count": Schema.integer, "last_fired_at": Schema.dateTime, "last_job_id": Schema.integer, "last_file": Schema.string,
             "last_slot": Schema.dateTime, "last_error": Schema.string, "last_error_at": Schema.dateTime,
+            "listing_cursor": Schema.with(Schema.string, description: "watch on s3://: the last object the latest look listed; the next continues after it"),
         ], required: ["fired_count"])
         return [
             "TriggerDefinition": Schema.object([

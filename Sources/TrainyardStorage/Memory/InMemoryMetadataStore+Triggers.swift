@@ -74,4 +74,10 @@ extension InMemoryMetadataStore {
         trigger.status.lastErrorAt = clock.now()
         triggerTables.triggers[name] = trigger
     }
+
+    public func recordListingCursor(_ name: TriggerName, triggerID: Int64, cursor: String?) async throws {
+        guard var trigger = triggerTables.triggers[name], trigger.id == triggerID else { return }
+        trigger.status.listingCursor = cursor
+        triggerTables.triggers[name] = trigger
+    }
 }

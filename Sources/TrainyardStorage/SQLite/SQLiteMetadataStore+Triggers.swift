@@ -42,6 +42,17 @@ extension SQLiteMetadataStore {
         }
     }
 
+    /// `s3://` watches: where each trigger's listing stopped, and each fired object's ETag
+    /// (part of its identity). Registered after the others (they shipped first).
+    static func registerListingCursorMigration(_ migrator: inout DatabaseMigrator, _ t: TableNames) {
+        migrator.registerMigration("\(t.prefix)trigger-listing-cursor") { db in
+            try db.execute(sql: """
+                ALTER TABLE \(t.triggers) ADD COLUMN listing_cursor TEXT;
+                ALTER TABLE \(t.triggerFiles) ADD COLUMN etag TEXT;
+                """)
+        }
+    }
+
     /// The definition as stored: the request shape plus the server-set data roots.
     struct StoredDefinition: Codable {
         var definition: TriggerDefinition
@@ -54,7 +65,7 @@ extension SQLiteMetadataStore {
 
     static let triggerColumns = """
         id, definition, paused, created_at, created_by, active_since, fired_count, last_fired_at, last_job_id, last_file, last_slot, \
-        last_error, last_error_at
+        last_error, last_error_at, listing_cursor
         """
 
     static func triggerRow(_ row: Row) throws -> Trigger {
@@ -62,7 +73,8 @@ extension SQLiteMetadataStore {
         var definition = stored.definition
         definition.dataRoots = stored.dataRoots
         let status = TriggerStatus(firedCount: row[6], lastFiredAt: SQLiteRows.date(row[7]), lastJobID: row[8], lastFile: row[9],
-                                   lastSlot: SQLiteRows.date(row[10]), lastError: row[11], lastErrorAt: SQLiteRows.date(row[12]))
+                                   lastSlot: SQLiteRows.date(row[10]), lastError: row[11], lastErrorAt: SQLiteRows.date(row[12]),
+                                   listingCursor: row[13])
         return Trigger(id: row[0], definition: definition, paused: (row[2] as Int) != 0, createdAt: Date(timeIntervalSince1970: row[3]),
                        createdBy: row[4], activeSince: Date(timeIntervalSince1970: row[5]), status: status)
     }
@@ -118,9 +130,11 @@ extension SQLiteMetadataStore {
 
     public func firedFile(trigger triggerID: Int64, identity: String) async throws -> FiredFile? {
         try await pool.read { [t] db in
-            try Row.fetchOne(db.cachedStatement(sql: "SELECT path, bytes, modified, job_id, fired_at FROM \(t.triggerFiles) WHERE trigger_id = ? AND identity = ?"),
-                             arguments: [triggerID, identity]).map { row in
-                FiredFile(file: WatchedFile(path: row[0], bytes: row[1], modified: row[2]), jobID: row[3], firedAt: Date(timeIntervalSince1970: row[4]))
+            try Row.fetchOne(db.cachedStatement(sql: """
+                SELECT path, bytes, modified, job_id, fired_at, etag FROM \(t.triggerFiles) WHERE trigger_id = ? AND identity = ?
+                """), arguments: [triggerID, identity]).map { row in
+                FiredFile(file: WatchedFile(path: row[0], bytes: row[1], modified: row[2], etag: row[5]), jobID: row[3],
+                          firedAt: Date(timeIntervalSince1970: row[4]))
             }
         }
     }
@@ -134,8 +148,9 @@ extension SQLiteMetadataStore {
             switch firing.cause {
             case .file(let file):
                 try db.cachedStatement(sql: """
-                    INSERT OR IGNORE INTO \(t.triggerFiles) (trigger_id, identity, path, bytes, modified, job_id, fired_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """).execute(arguments: [id, file.identity(trigger: id), file.path, file.bytes, file.modified, firing.jobID, now])
+                    INSERT OR IGNORE INTO \(t.triggerFiles) (trigger_id, identity, path, bytes, modified, etag, job_id, fired_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                    """).execute(arguments: [id, file.identity(trigger: id), file.path, file.bytes, file.modified, file.etag, firing.jobID, now])
                 guard db.changesCount > 0 else { return true }
                 lastFile = file.path
                 try db.cachedStatement(sql: "UPDATE \(t.triggers) SET last_file = ? WHERE id = ?").execute(arguments: [lastFile, id])
@@ -162,6 +177,13 @@ extension SQLiteMetadataStore {
         try await writeTransaction { [t] db in
             try db.cachedStatement(sql: "UPDATE \(t.triggers) SET last_error = ?, last_error_at = ? WHERE id = ? AND name = ?")
                 .execute(arguments: [message, now, triggerID, name.rawValue])
+        }
+    }
+
+    public func recordListingCursor(_ name: TriggerName, triggerID: Int64, cursor: String?) async throws {
+        try await writeTransaction { [t] db in
+            try db.cachedStatement(sql: "UPDATE \(t.triggers) SET listing_cursor = ? WHERE id = ? AND name = ?")
+                .execute(arguments: [cursor, triggerID, name.rawValue])
         }
     }
 }

@@ -185,6 +185,7 @@ public final class SQLiteMetadataStore: MetadataStore {
         migrator.registerMigration("\(t.prefix)lease-expiries") { db in
             try db.execute(sql: "CREATE TABLE \(t.leaseExpiries) (kind TEXT PRIMARY KEY, count INTEGER NOT NULL) WITHOUT ROWID")
         }
+        registerListingCursorMigration(&migrator, t)
         return migrator
     }
 

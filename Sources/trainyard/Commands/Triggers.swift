@@ -99,7 +99,7 @@ struct TriggersCommand: AsyncParsableCommand {
 enum TriggerText {
     static func source(_ t: Trigger) -> String {
         switch t.source {
-        case .watch(let w): "\(w.path)/\(w.glob.text) (settle \(DurationText.format(.milliseconds(Int64(w.settleSeconds * 1000)))))"
+        case .watch(let w): "\(w.path)\(w.objects == nil ? "/" : "")\(w.glob.text) (settle \(DurationText.format(.milliseconds(Int64(w.settleSeconds * 1000)))))"
         case .schedule(let s): "'\(s.cron.text)' \(s.timeZoneName)"
         case .sqs(let q):
             "\(q.queueURL) (wait \(q.waitSeconds)s, up to \(q.maxMessages)" + (q.visibilityTimeoutSeconds.map { ", visibility \($0)s" } ?? "") + ")"

@@ -3,23 +3,28 @@ import Foundation
 import TrainyardCore
 import TrainyardRuntime
 
-/// `trainyard watch add NAME --path DIR --glob '*.csv' (--transform REF --output OUT | --train SPEC)`
+/// `trainyard watch add NAME --path DIR|s3://BUCKET/PREFIX --glob '*.csv' (--transform REF --output OUT | --train SPEC)`
 /// and `trainyard watch add NAME --sqs QUEUE_URL (--train SPEC | --transform REF --output OUT)`.
 struct WatchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "watch",
-        abstract: "Watch triggers: a new file in a folder, or a message on an SQS queue, makes a transform or train job.",
+        abstract: "Watch triggers: a new file in a folder or s3:// prefix, or a message on an SQS queue, makes a transform or train job.",
         subcommands: [Add.self])
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Add a trigger that fires on each new file in a folder matching a glob (--path), or on each message on an SQS queue (--sqs).",
+            abstract: "Add a trigger that fires on each new file in a folder or s3:// prefix matching a glob (--path), or on each message on an SQS queue (--sqs).",
             discussion: """
             --path: a file fires once its size and modification time have held for --settle (a file still being written waits), \
             once per path + size + modification time, whatever restarts or however many servers run. Files already in \
             the folder fire too, and so do files that arrive while the trigger is paused, once it is resumed. Names \
             beginning with '.' match only a glob that does (copy tools' temporaries). With --transform the file is the \
             transform's input; with --train, ${trigger.file} in the spec is the file's path.
+
+            --path s3://BUCKET/PREFIX: the objects directly under the prefix (as the files in a folder) fire once their \
+            size and ETag have held for --settle, once per URI + size + ETag: an object overwritten with other bytes fires \
+            again. A large prefix is listed triggers.max_keys_per_pass keys per look, continuing where the last look (of \
+            any server) stopped. ${trigger.file} is s3://BUCKET/KEY. Needs S3 configured where triggers fire.
 
             --sqs: the queue is long-polled. A message that is a spec (YAML or JSON) is submitted as it is; a JSON \
             message of fields ({"name": "my-model", "epochs": 1}) fills the --train template (${message.name}, \
@@ -35,7 +40,7 @@ struct WatchCommand: AsyncParsableCommand {
         @OptionGroup var global: GlobalOptions
         @Argument(help: "The trigger's name ([a-z0-9][a-z0-9._-]{0,63}).")
         var name: String
-        @Option(help: "The folder to watch (on the server with --server).")
+        @Option(help: "The folder (on the server with --server) or s3://BUCKET/PREFIX to watch.")
         var path: String?
         @Option(help: "File names to fire on (default '*'; --path).")
         var glob: String?
