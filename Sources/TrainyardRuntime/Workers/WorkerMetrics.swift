@@ -28,6 +28,8 @@ public final class WorkerMetrics: Sendable {
         public var finished: [JobKind: [Outcome: UInt64]] = [:]
         public var storeOutages: UInt64 = 0
 
+        public init() {}
+
         /// Attempts of `kind` started and not yet ended.
         public func running(_ kind: JobKind) -> UInt64 {
             let ended = finished[kind, default: [:]].values.reduce(0, +)

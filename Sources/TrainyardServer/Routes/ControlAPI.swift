@@ -13,8 +13,8 @@ public struct ControlAPI: Sendable {
         public var keepAliveInterval: Duration
         /// `Retry-After` seconds on `/readyz` while not ready.
         public var retryAfterSeconds: Int
-        /// How long `/readyz` waits for the metadata store's `ping` before it answers 503
-        /// (below a probe's usual 1 s timeout is not required: a slow store is not ready either).
+        /// How long `/readyz` waits for the metadata store's `ping` before it answers 503: a
+        /// store that slow is not ready either.
         public var storeCheckTimeout: Duration
 
         public init(pollInterval: Duration = .milliseconds(200), keepAliveInterval: Duration = .seconds(15), retryAfterSeconds: Int = 5,
@@ -29,6 +29,8 @@ public struct ControlAPI: Sendable {
     public let services: TrainyardServices
     public let readiness: Readiness
     public let options: Options
+    /// Evaluations running now, bounded (`POST /api/v1/models/{name}/evaluate`).
+    let evaluations = EvaluationSlots()
 
     public init(services: TrainyardServices, readiness: Readiness, options: Options = Options()) {
         self.services = services
@@ -37,7 +39,7 @@ public struct ControlAPI: Sendable {
     }
 
     /// Every route this API serves, except `/openapi.json` (added by `TrainyardHTTPServer`, which documents it too).
-    public var routes: [APIRoute] { opsRoutes + jobRoutes + transformRoutes + blobRoutes + modelRoutes + triggerRoutes }
+    public var routes: [APIRoute] { opsRoutes + jobRoutes + transformRoutes + blobRoutes + modelRoutes + evaluateRoutes + triggerRoutes }
 
     var opsRoutes: [APIRoute] {
         [

@@ -216,5 +216,13 @@ public enum OpenAPIDocument {
         ], required: ["model", "alias", "actor", "at"]),
         "AliasHistory": Schema.object(["events": Schema.array(Schema.ref("AliasEvent"))], required: ["events"]),
         "Status": Schema.object(["status": Schema.string, "reason": Schema.string], required: ["status"]),
+        "EvaluationRequest": Schema.object([
+            "data": Schema.with(Schema.string, description: "artifact:sha256:<hex> (an uploaded blob: PUT /api/v1/blobs/sha256/{hex}), or an absolute path / file:// URI the server may read (server.data_roots)"),
+        ], required: ["data"]),
+        "Evaluation": Schema.object([
+            "model": Schema.string, "version": Schema.integer, "data": Schema.string, "rows": Schema.integer, "seconds": Schema.number,
+            "metrics": Schema.map(Schema.number),
+            "per_type": Schema.with(Schema.map(Schema.map(Schema.number)), description: "NER: precision, recall, f1, support per entity type"),
+        ], required: ["model", "version", "data", "rows", "seconds", "metrics"]),
     ]
 }

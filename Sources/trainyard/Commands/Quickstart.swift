@@ -19,6 +19,7 @@ struct Quickstart: AsyncParsableCommand {
     var noServe = false
 
     func run() async throws {
+        try refuseServerOption(global, role: "quickstart")
         let configuration = try await global.loadConfiguration(.init(serverPort: port))
         let logger = makeLogger("trainyard")
         let app = try await makeApp(configuration, logger: logger)

@@ -18,6 +18,7 @@ struct Up: AsyncParsableCommand {
     var insecure = false
 
     func run() async throws {
+        try refuseServerOption(global, role: "up")
         let configuration = try await global.loadConfiguration(.init(serverHost: host, serverPort: port, workers: workers, insecure: insecure ? true : nil))
         let logger = makeLogger("trainyard")
         let app = try await makeApp(configuration, logger: logger)
@@ -41,6 +42,7 @@ struct Server: AsyncParsableCommand {
     var insecure = false
 
     func run() async throws {
+        try refuseServerOption(global, role: "server")
         let configuration = try await global.loadConfiguration(.init(serverHost: host, serverPort: port, insecure: insecure ? true : nil))
         let logger = makeLogger("trainyard")
         let app = try await makeApp(configuration, logger: logger)

@@ -22,6 +22,7 @@ struct Worker: AsyncParsableCommand {
     var kinds = "train,transform,transform-part"
 
     func run() async throws {
+        try refuseServerOption(global, role: "worker")
         let configuration = try await global.loadConfiguration(.init(workers: workers))
         let idle = try exitWhenIdle.map { text -> Duration in
             guard let d = DurationText.parse(text) else { throw ValidationError("--exit-when-idle \(text): expected a duration like 15m") }
@@ -33,11 +34,32 @@ struct Worker: AsyncParsableCommand {
             kindSet.insert(k)
         }
         let logger = makeLogger("trainyard.worker")
+        if configuration.serverURL != nil {
+            // TRAINYARD_URL (or `url:` in trainyard.yaml) is for the CLI's commands; a worker never talks to a server.
+            logger.notice("ignoring the configured server URL (TRAINYARD_URL / url): a worker reads the stores configured by --metadata and --artifacts")
+        }
         let app = try await makeApp(configuration, logger: logger)
         let pool = WorkerPool(services: app.services, options: .init(workers: max(1, configuration.workers), kinds: kindSet, exitWhenIdle: idle))
         logger.info("worker started", metadata: ["trainyard.workers": "\(configuration.workers)", "trainyard.store": "\(configuration.storeDescription)"])
         try await runUntilSignalled([pool], logger: logger)
     }
+}
+
+/// Refuses `--server` on a role that runs on the stores itself (`worker`, `up`, `server`,
+/// `quickstart`): it would otherwise be ignored, and the role would open (or create) the local
+/// store instead of what the user meant. Exit code 2.
+func refuseServerOption(_ global: GlobalOptions, role: String) throws {
+    guard global.server != nil else { return }
+    let message: String
+    if role == "worker" {
+        message = "a worker does not connect to a server: it takes jobs from the shared stores, named by configuration "
+            + "(--metadata postgres://user@host:5432/db --artifacts s3://bucket/prefix, or TRAINYARD_METADATA_URL / TRAINYARD_ARTIFACTS_URL, "
+            + "the same as the servers use); remove --server"
+    } else {
+        message = "`trainyard \(role)` runs on its own stores (--data-dir, or --metadata / --artifacts); --server is for commands that talk to "
+            + "a running server; remove --server"
+    }
+    throw TrainyardError(.invalidArgument, message)
 }
 
 /// Runs services in one ServiceGroup that shuts down gracefully on SIGTERM/SIGINT.

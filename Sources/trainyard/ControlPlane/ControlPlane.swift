@@ -1,6 +1,7 @@
 import Foundation
 import TrainyardCore
 import TrainyardRuntime
+import TrainyardServing
 
 /// What user commands need from Trainyard, whether it is the local store or a server.
 /// One seam, two implementations (`LocalControlPlane`, `RemoteControlPlane`), so no command
@@ -24,6 +25,9 @@ protocol ControlPlane: Sendable {
     func aliases(_ name: ModelName) async throws -> [Alias]
     func setAlias(_ alias: AliasName, of name: ModelName, to version: Int) async throws -> Alias
     func deleteAlias(_ alias: AliasName, of name: ModelName) async throws
+    /// Metrics of a version on the labelled data in `file` (a local file: the remote plane
+    /// uploads it as a blob and the server scores it).
+    func evaluate(_ reference: ModelReference, data file: URL) async throws -> ModelEvaluation.Result
     // Triggers (ControlPlane+Triggers.swift): paths in a definition are already absolute.
     func createTrigger(_ definition: TriggerDefinition) async throws -> Trigger
     func triggers() async throws -> [Trigger]

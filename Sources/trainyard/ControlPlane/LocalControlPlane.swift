@@ -1,6 +1,7 @@
 import Foundation
 import TrainyardCore
 import TrainyardRuntime
+import TrainyardServing
 
 /// Works on the embedded store directly (SQLite + folder), with no server running.
 struct LocalControlPlane: ControlPlane {
@@ -50,6 +51,12 @@ struct LocalControlPlane: ControlPlane {
 
     func deleteAlias(_ alias: AliasName, of name: ModelName) async throws {
         try await services.store.deleteAlias(alias, of: name, actor: "cli:\(NSUserName())")
+    }
+
+    func evaluate(_ reference: ModelReference, data file: URL) async throws -> ModelEvaluation.Result {
+        // The CLI reads files as its user: any path, with the same file checks and size limit as staged data.
+        let bytes = try await EvaluationData.readFile(file.path, written: file.path, access: .unrestricted, limits: services.configuration.limits)
+        return try await ModelEvaluation(store: services.store, artifacts: services.artifacts).evaluate(reference, data: bytes, dataName: file.path)
     }
 }
 

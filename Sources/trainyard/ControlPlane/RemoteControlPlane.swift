@@ -4,6 +4,7 @@ import FoundationNetworking
 #endif
 import TrainyardCore
 import TrainyardRuntime
+import TrainyardServing
 
 /// Talks to a Trainyard server's control API (`/api/v1`). Local data files named in a spec are
 /// uploaded first as content-addressed blobs (`PUT /api/v1/blobs/sha256/{hex}`, skipped when
@@ -64,14 +65,17 @@ struct RemoteControlPlane: ControlPlane {
     /// what it receives.
     func check(specFile: URL) async throws -> ParsedSpec {
         try await JobSubmitter.check(try readSpec(specFile), options: .init(baseDirectory: specFile.deletingLastPathComponent()),
-                                     trainers: defaultTrainers(configuration), limits: configuration.limits, artifacts: nil).parsed
+                                     trainers: defaultTrainers(configuration), limits: configuration.limits, artifacts: nil,
+                                     objects: .forwarded).parsed
     }
 
     func submit(specFile: URL, priority: Int?, delay: Duration?) async throws -> Job {
         let text = try readSpec(specFile)
         // Check locally first: bad specs and bad data fail fast, with line/column, before any upload.
         let parsed = try await check(specFile: specFile)
-        let stager = Stager(artifacts: RemoteBlobStore(plane: self), limits: configuration.limits)
+        var stager = Stager(artifacts: RemoteBlobStore(plane: self), limits: configuration.limits)
+        // s3:// data is the server's to read and pin: sent as written.
+        stager.objects = .forwarded
         let staged = try await stager.stage(parsed, baseDirectory: specFile.deletingLastPathComponent())
         struct Submission: Encodable { var spec: String; var staged: [DataDigest] }
         var query: [URLQueryItem] = []
@@ -129,6 +133,47 @@ struct RemoteControlPlane: ControlPlane {
 
     func deleteAlias(_ alias: AliasName, of name: ModelName) async throws {
         _ = try await request("DELETE", "api/v1/models/\(name)/aliases/\(alias)")
+    }
+
+    /// Uploads `file` as a blob (unless the server has it) and asks the server to score it:
+    /// `POST /api/v1/models/{name}/evaluate {"data": "artifact:sha256:…"}`.
+    func evaluate(_ reference: ModelReference, data file: URL) async throws -> ModelEvaluation.Result {
+        let blob = try await uploadBlob(file)
+        var query: [URLQueryItem] = []
+        switch reference.selector {
+        case .version(let v): query.append(URLQueryItem(name: "version", value: String(v)))
+        case .alias(let a): query.append(URLQueryItem(name: "alias", value: a.rawValue))
+        case .default: break
+        }
+        let body = try JSON.encode(["data": ArtifactKeys.blobReference(sha256: blob)])
+        var result = try JSON.decode(ModelEvaluation.Result.self,
+                                     from: try await request("POST", "api/v1/models/\(reference.name)/evaluate", query: query, body: body))
+        result.data = file.path
+        return result
+    }
+
+    /// Uploads a local data file as a content-addressed blob, after the checks every data file
+    /// gets (regular file, `limits.stage_bytes`), from a copy hashed while it was made: the bytes
+    /// sent are the bytes hashed. Returns the sha256. The copy is in the system's temporary
+    /// folder: talking to a server creates nothing in the working folder.
+    func uploadBlob(_ file: URL) async throws -> String {
+        let copy = FileManager.default.temporaryDirectory.appendingPathComponent(".trainyard-upload-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: copy) }
+        let limits = configuration.limits, path = file.path
+        let sha: String
+        do {
+            sha = try await runBlocking(deadline: .seconds(limits.stageSeconds), onDeadline: {
+                TrainyardError(.timeout, "reading \(path) took longer than limits.stage_seconds (\(limits.stageSeconds) s)")
+            }) { stop in
+                try LocalDataFile.open(path, policy: .unrestricted, limits: limits).copyHashing(to: copy, limit: limits.stageBytes, stop: stop).sha256
+            }
+        } catch let problem as LocalDataFile.Problem {
+            throw EvaluationData.error(problem, written: path, access: .unrestricted)
+        }
+        let blobs = RemoteBlobStore(plane: self)
+        let key = ArtifactKeys.blob(sha256: sha)
+        if try await !blobs.exists(key) { _ = try await blobs.put(key, file: copy) }
+        return sha
     }
 }
 
