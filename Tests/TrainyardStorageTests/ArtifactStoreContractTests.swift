@@ -2,15 +2,22 @@ import Foundation
 import Testing
 import TrainyardCore
 @testable import TrainyardStorage
+import TrainyardTestServices
 
-/// The artifact-store backends the contract runs against. An S3 store adds a case here.
+/// The artifact-store backends the contract runs against.
 enum ArtifactBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case folder
     case memory
     /// The serving cache in front of a folder: reads of immutable keys go through its copy.
     case cachedFolder
+    /// An S3 bucket on the test endpoint (moto), a bucket per store (`.s3BucketsDeleted`).
+    /// Left out when the endpoint is not announced (`S3ArtifactStoreTests` then says why it
+    /// skips); under `TRAINYARD_REQUIRE_SERVICES=1` it stays, and its cases fail.
+    case s3
 
-    func makeStore() throws -> any ArtifactStore {
+    static var allCases: [ArtifactBackend] { [.folder, .memory, .cachedFolder] + (TestService.aws.shouldRun ? [.s3] : []) }
+
+    func makeStore() async throws -> any ArtifactStore {
         switch self {
         case .folder:
             try FileArtifactStore(root: try temporaryDirectory("trainyard-artifacts"))
@@ -19,6 +26,8 @@ enum ArtifactBackend: String, CaseIterable, Sendable, CustomTestStringConvertibl
         case .cachedFolder:
             try CachingArtifactStore(remote: try FileArtifactStore(root: try temporaryDirectory("trainyard-remote")),
                                      directory: try temporaryDirectory("trainyard-cache"), namespace: Namespace())
+        case .s3:
+            try await S3TestStores.open()
         }
     }
 
@@ -26,7 +35,7 @@ enum ArtifactBackend: String, CaseIterable, Sendable, CustomTestStringConvertibl
 }
 
 /// What every `ArtifactStore` does, one body per behaviour, run once per backend.
-@Suite("ArtifactStore contract")
+@Suite("ArtifactStore contract", .s3BucketsDeleted)
 struct ArtifactStoreContractTests {
     static let backends = ArtifactBackend.allCases
     static let abcSHA256 = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
@@ -64,7 +73,7 @@ struct ArtifactStoreContractTests {
     // MARK: Writing and reading
 
     @Test(arguments: backends) func putThenGetRoundTripsWithDigestAndSize(_ backend: ArtifactBackend) async throws {
-        let store = try backend.makeStore()
+        let store = try await backend.makeStore()
         let stored = try await store.put("models/iris/1/model.bin", data: Data("abc".utf8))
         #expect(stored == StoredObject(key: "models/iris/1/model.bin", sha256: Self.abcSHA256, bytes: 3))
         #expect(try await store.get("models/iris/1/model.bin") == Data("abc".utf8))
@@ -82,7 +91,7 @@ struct ArtifactStoreContractTests {
     }
 
     @Test(arguments: backends) func overwriteReplacesTheWholeObject(_ backend: ArtifactBackend) async throws {
-        let store = try backend.makeStore()
+        let store = try await backend.makeStore()
         try await store.put("jobs/1/log", data: Data("a longer first version".utf8))
         let second = try await store.put("jobs/1/log", data: Data("abc".utf8))
         #expect(second.sha256 == Self.abcSHA256)
@@ -93,7 +102,7 @@ struct ArtifactStoreContractTests {
     /// A streamed write half done: readers and `list` still see only the old object (no
     /// temporary file, no partial bytes); after the last chunk, the new one whole.
     @Test(arguments: backends) func aStreamedWriteIsInvisibleUntilItsLastChunk(_ backend: ArtifactBackend) async throws {
-        let store = try backend.makeStore()
+        let store = try await backend.makeStore()
         try await store.put("jobs/1/log", data: Data("old".utf8))
         let (input, feed) = AsyncThrowingStream<Data, any Error>.makeStream()
         let (pulled, pull) = AsyncStream<Void>.makeStream()
@@ -120,7 +129,7 @@ struct ArtifactStoreContractTests {
 
     /// A streamed write whose chunks stop with an error leaves the old object (or none) as it was.
     @Test(arguments: backends) func aFailedStreamedWriteChangesNothing(_ backend: ArtifactBackend) async throws {
-        let store = try backend.makeStore()
+        let store = try await backend.makeStore()
         try await store.put("jobs/1/log", data: Data("old".utf8))
         for key in ["jobs/1/log", "jobs/2/log"] {
             let (input, feed) = AsyncThrowingStream<Data, any Error>.makeStream()
@@ -136,7 +145,7 @@ struct ArtifactStoreContractTests {
     /// `AsyncStream` ends quietly when the task reading it is cancelled; the store must not
     /// take that end for the last chunk and keep a short object.
     @Test(arguments: backends) func aCancelledStreamedWriteChangesNothing(_ backend: ArtifactBackend) async throws {
-        let store = try backend.makeStore()
+        let store = try await backend.makeStore()
         try await store.put("jobs/1/log", data: Data("old".utf8))
         let (input, feed) = AsyncStream<Data>.makeStream()
         let (pulled, pull) = AsyncStream<Void>.makeStream()
@@ -154,7 +163,7 @@ struct ArtifactStoreContractTests {
     }
 
     @Test(arguments: backends) func streamedWriteAndReadOfAMultiMebibyteObject(_ backend: ArtifactBackend) async throws {
-        let store = try backend.makeStore()
+        let store = try await backend.makeStore()
         let payload = Self.payload(5 << 20 + 123)
         let key = "models/big/1/model.bin"
         let written = try await store.put(key, from: Self.chunks(of: payload, size: 64 << 10))
@@ -177,7 +186,7 @@ struct ArtifactStoreContractTests {
     struct ConsumerStopped: Error {}
 
     @Test(arguments: backends) func aReadStopsWhenItsConsumerThrows(_ backend: ArtifactBackend) async throws {
-        let store = try backend.makeStore()
+        let store = try await backend.makeStore()
         try await store.put("models/big/1/model.bin", from: Self.chunks(of: Self.payload(3 << 20), size: 1 << 20))
         var calls = 0
         await #expect(throws: ConsumerStopped.self) {
@@ -192,7 +201,7 @@ struct ArtifactStoreContractTests {
     }
 
     @Test(arguments: backends) func downloadReturnsTheDigestItComputed(_ backend: ArtifactBackend) async throws {
-        let store = try backend.makeStore()
+        let store = try await backend.makeStore()
         let payload = Self.payload(3_000_000)
         let key = "blobs/sha256/\(SHA256Hex.of(payload))"
         let written = try await store.put(key, data: payload)
@@ -213,7 +222,7 @@ struct ArtifactStoreContractTests {
     // MARK: Missing objects and bad keys
 
     @Test(arguments: backends) func missingObjectsAreNotFound(_ backend: ArtifactBackend) async throws {
-        let store = try backend.makeStore()
+        let store = try await backend.makeStore()
         let key = "models/none/1/model.bin"
         await Self.expectError(.notFound, "get") { _ = try await store.get(key) }
         var chunks = 0
@@ -231,7 +240,7 @@ struct ArtifactStoreContractTests {
     /// A prefix of other keys is not an object: it does not exist, cannot be read, and
     /// deleting it removes none of the objects under it.
     @Test(arguments: backends) func aPrefixIsNotAnObject(_ backend: ArtifactBackend) async throws {
-        let store = try backend.makeStore()
+        let store = try await backend.makeStore()
         try await store.put("models/iris/1/model.bin", data: Data("abc".utf8))
         #expect(try await !store.exists("models/iris"))
         await Self.expectError(.notFound, "get of a prefix") { _ = try await store.get("models/iris/1") }
@@ -242,7 +251,7 @@ struct ArtifactStoreContractTests {
     static let invalidKeys = ["", "/etc/passwd", "../escape", "a/../../b", "a/./b", "a//b", "a/", "..", "."]
 
     @Test(arguments: backends, invalidKeys) func invalidKeysAreRejected(_ backend: ArtifactBackend, _ key: String) async throws {
-        let store = try backend.makeStore()
+        let store = try await backend.makeStore()
         let scratch = try temporaryDirectory("trainyard-contract")
         let file = scratch.appendingPathComponent("x")
         try Data("x".utf8).write(to: file)
@@ -259,7 +268,7 @@ struct ArtifactStoreContractTests {
 
     @Test(arguments: backends, ["models/iris/1", "/models/iris/1/", "../models/", "models//1/", "models/./1/", "/"])
     func invalidPublicationPrefixesAreRejected(_ backend: ArtifactBackend, _ prefix: String) async throws {
-        let store = try backend.makeStore()
+        let store = try await backend.makeStore()
         try await store.put("staging/jobs/1/attempt-1/model.bin", data: Data("abc".utf8))
         await Self.expectError(.invalidArgument, "as destination") { _ = try await store.publish("staging/jobs/1/attempt-1/", to: prefix) }
         await Self.expectError(.invalidArgument, "as source") { _ = try await store.publish(prefix, to: "models/iris/1/") }
@@ -269,7 +278,7 @@ struct ArtifactStoreContractTests {
     // MARK: Listing and deleting
 
     @Test(arguments: backends) func listReturnsKeysUnderAPrefixSorted(_ backend: ArtifactBackend) async throws {
-        let store = try backend.makeStore()
+        let store = try await backend.makeStore()
         for key in ["models/iris/2/model.bin", "jobs/1/log", "models/iris/1/manifest.json", "models/iris/10/model.bin",
                     "models/iris/1/model.bin", "models/irises/1/model.bin"] {
             try await store.put(key, data: Data(key.utf8))
@@ -285,7 +294,7 @@ struct ArtifactStoreContractTests {
     }
 
     @Test(arguments: backends) func deleteRemovesOneObjectAndAMissingKeyIsFine(_ backend: ArtifactBackend) async throws {
-        let store = try backend.makeStore()
+        let store = try await backend.makeStore()
         try await store.put("models/iris/1/model.bin", data: Data("abc".utf8))
         try await store.put("models/iris/1/manifest.json", data: Data("{}".utf8))
         _ = try await store.get("models/iris/1/model.bin") // a cached copy must go too
@@ -303,7 +312,7 @@ struct ArtifactStoreContractTests {
     // MARK: Publishing a version
 
     @Test(arguments: backends) func publishToAnEmptyDestinationMovesEverything(_ backend: ArtifactBackend) async throws {
-        let store = try backend.makeStore()
+        let store = try await backend.makeStore()
         try await store.put("staging/jobs/7/attempt-1/model.bin", data: Data("weights".utf8))
         try await store.put("staging/jobs/7/attempt-1/manifest.json", data: Data("{}".utf8))
         try await store.put("staging/jobs/7/attempt-1/extra/notes.txt", data: Data("notes".utf8))
@@ -322,7 +331,7 @@ struct ArtifactStoreContractTests {
     }
 
     @Test(arguments: backends) func publishToAnOccupiedDestinationChangesNothing(_ backend: ArtifactBackend) async throws {
-        let store = try backend.makeStore()
+        let store = try await backend.makeStore()
         try await store.put("models/iris/3/model.bin", data: Data("winner".utf8))
         try await store.put("models/iris/3/manifest.json", data: Data("{\"winner\":true}".utf8))
         try await store.put("staging/jobs/7/attempt-1/model.bin", data: Data("stale".utf8))
@@ -342,7 +351,7 @@ struct ArtifactStoreContractTests {
     }
 
     @Test(arguments: backends) func publishOfAMissingSourceIsNotFound(_ backend: ArtifactBackend) async throws {
-        let store = try backend.makeStore()
+        let store = try await backend.makeStore()
         try await store.put("staging/jobs/7/attempt-2/model.bin", data: Data("x".utf8))
         await Self.expectError(.notFound, "publish") { _ = try await store.publish("staging/jobs/7/attempt-1/", to: "models/iris/3/") }
         #expect(try await store.list(prefix: "models/").isEmpty)

@@ -151,6 +151,20 @@ extension S3Client {
         }
     }
 
+    /// Multipart uploads started and neither completed nor aborted under `prefix` (first
+    /// 1,000): what a killed writer leaves behind, for cleanup and tests.
+    public func listMultipartUploads(bucket: String, prefix: String = "") async throws -> [(key: String, uploadID: String)] {
+        var query: [(name: String, value: String?)] = [("uploads", nil), ("encoding-type", "url")]
+        if !prefix.isEmpty { query.append(("prefix", prefix)) }
+        let response = try await client.send(request("ListMultipartUploads", "GET", bucket: bucket, query: query))
+        let root = try Self.parseXML(response.body, what: "ListMultipartUploads")
+        let encoded = root.text(of: "EncodingType") == "url"
+        return root.children("Upload").compactMap { upload in
+            guard let key = upload.text(of: "Key"), let id = upload.text(of: "UploadId") else { return nil }
+            return (encoded ? Self.urlDecoded(key) : key, id)
+        }
+    }
+
     /// Aborts in a task of its own, so that it still runs when the caller was cancelled (the
     /// parts would otherwise be billed until a lifecycle rule removes them); failures are logged.
     func abortInBackground(bucket: String, key: String, uploadID: String) async {

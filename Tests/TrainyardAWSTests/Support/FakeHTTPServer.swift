@@ -22,6 +22,9 @@ final class FakeHTTPServer: Sendable {
         case answer(status: Int, headers: [(String, String)], body: Data)
         /// Close the connection without answering (a connection error for the client).
         case dropConnection
+        /// Announce `body`'s full length but send only its first `sent` bytes, then close:
+        /// a connection that breaks mid-body.
+        case truncated(status: Int, headers: [(String, String)], body: Data, sent: Int)
 
         static func status(_ status: Int, _ body: String = "", headers: [(String, String)] = []) -> Response {
             .answer(status: status, headers: headers, body: Data(body.utf8))
@@ -101,6 +104,13 @@ final class FakeHTTPServer: Sendable {
                 let request = Request(method: head.method.rawValue, uri: head.uri, headers: headers, body: Data(body.readableBytesView))
                 switch state.record(request) {
                 case .dropConnection:
+                    context.close(promise: nil)
+                case .truncated(let status, let extraHeaders, let bytes, let sent):
+                    var responseHeaders = HTTPHeaders(extraHeaders)
+                    responseHeaders.replaceOrAdd(name: "Content-Length", value: String(bytes.count))
+                    let responseHead = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: status), headers: responseHeaders)
+                    context.write(wrapOutboundOut(.head(responseHead)), promise: nil)
+                    context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(bytes: bytes.prefix(sent))))), promise: nil)
                     context.close(promise: nil)
                 case .answer(let status, let extraHeaders, let bytes):
                     var responseHeaders = HTTPHeaders(extraHeaders)
