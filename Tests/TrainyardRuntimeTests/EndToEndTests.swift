@@ -258,11 +258,14 @@ struct SubmitterTests {
         }
         let empty = folder.appendingPathComponent("data/empty.csv")
         try Data().write(to: empty)
-        for (location, message) in [("s3://bucket/x.csv", "S3"), ("http://example.com/x.csv", "scheme"), ("data", "folder"),
+        // A process without S3 refuses s3:// data saying so (with S3: S3DataSpecTests).
+        var withoutS3 = h.services
+        withoutS3.dataObjects = nil
+        for (location, message) in [("s3://bucket/x.csv", "needs S3"), ("http://example.com/x.csv", "scheme"), ("data", "folder"),
                                     ("data/empty.csv", "empty")] {
             let text = h.spec().replacingOccurrences(of: "data/train.csv", with: location)
             do {
-                _ = try await h.submit(text, folder: folder)
+                _ = try await withoutS3.submitter.submit(text, options: .init(baseDirectory: folder))
                 Issue.record("expected \(location) to be refused")
             } catch let error as TrainyardError {
                 #expect(error.details.first?.path == "data.train")

@@ -95,14 +95,21 @@ public struct DataDigest: Sendable, Codable, Equatable {
     public var key: String
     /// Where the user said it was (the original path or URI).
     public var source: String
+    /// Of the bytes read; empty in a queued job's spec for data named by URI (`s3://`), which
+    /// is pinned by `etag` at submit and hashed by the worker that downloads it (the version's
+    /// lineage has both).
     public var sha256: String
     public var bytes: Int64
+    /// The object's ETag when the data is an object named by URI (`s3://bucket/key`): the
+    /// version of it the job was accepted for. Nil for staged files.
+    public var etag: String?
 
-    public init(key: String, source: String, sha256: String, bytes: Int64) {
+    public init(key: String, source: String, sha256: String, bytes: Int64, etag: String? = nil) {
         self.key = key
         self.source = source
         self.sha256 = sha256
         self.bytes = bytes
+        self.etag = etag
     }
 }
 

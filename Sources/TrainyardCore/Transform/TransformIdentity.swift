@@ -11,7 +11,13 @@ public enum TransformIdentity {
         text += "format=\(spec.format?.rawValue ?? "-") header=\(spec.header.map(String.init) ?? "-") keep=\(spec.keep.joined(separator: ",")) "
         text += "join=\(spec.joinInput) probabilities=\(spec.probabilities) max_error_rate=\(spec.maxErrorRate) template=\(spec.outputTemplate ?? "-")\n"
         for file in spec.files {
-            text += "file=\(file.path) bytes=\(file.bytes) modified=\(file.modified) etag=\(file.etag ?? "-")\n"
+            if let etag = file.etag {
+                // An object is the bytes its ETag names: rewriting the same bytes (a new
+                // modification time, the same ETag) is the same input, not a new job.
+                text += "file=\(file.path) bytes=\(file.bytes) etag=\(etag)\n"
+            } else {
+                text += "file=\(file.path) bytes=\(file.bytes) modified=\(file.modified) etag=-\n"
+            }
         }
         return "transform:" + SHA256.hash(data: Data(text.utf8)).map { String(format: "%02x", $0) }.joined()
     }

@@ -9,6 +9,8 @@ import TrainyardCore
 ///   `file://` URIs become `artifact:sha256:<hex>` references; identical bytes are stored once.
 /// - Code (`task: command`): the spec's folder becomes a tree blob (a JSON list of files and
 ///   their digests), recorded as the `code` entry of `spec.staged`.
+/// - Objects (`s3://bucket/key`) stay where they are: the URI stays in the spec and its
+///   identity (size, ETag) is pinned in `spec.staged`; the worker downloads exactly that object.
 public struct Stager: Sendable {
     public let artifacts: any ArtifactStore
     /// `limits.stage_bytes` / `limits.stage_seconds` for each data file.
@@ -18,6 +20,8 @@ public struct Stager: Sendable {
     /// Where a data file is copied (and hashed) before it goes to the store: the store gets
     /// exactly the bytes that were hashed, read once through the checked descriptor.
     public var scratchDirectory: URL
+    /// How `s3://` data is treated (pinned, forwarded to a server, or refused).
+    public var objects: DataObjectAccess = .unavailable
     /// Folders never staged as code: build outputs, VCS data, virtual environments, caches.
     static let ignoredNames: Set<String> = [".git", ".build", ".trainyard", ".venv", "venv", "__pycache__", "node_modules", ".swiftpm"]
     static let maxCodeBytes: Int64 = 256 << 20
@@ -49,21 +53,25 @@ public struct Stager: Sendable {
         return parsed
     }
 
-    /// - Parameter preStaged: digests a remote client uploaded already; their locations are
-    ///   replaced by blob references (which must exist in the store).
-    public func stage(_ parsed: ParsedSpec, baseDirectory: URL?, preStaged: [DataDigest] = []) async throws -> Spec {
+    /// - Parameters:
+    ///   - preStaged: digests a remote client uploaded already; their locations are replaced by
+    ///     blob references (which must exist in the store).
+    ///   - pinned: objects `JobSubmitter.check` already looked at (spec key → identity), pinned
+    ///     as they were checked rather than looked at again.
+    public func stage(_ parsed: ParsedSpec, baseDirectory: URL?, preStaged: [DataDigest] = [],
+                      pinned: [String: DataObjectIdentity] = [:]) async throws -> Spec {
         let parsed = try Self.applyingPreStaged(preStaged, to: parsed)
         var spec = parsed.spec
         var staged: [DataDigest] = []
         if let train = spec.data.train {
-            let (ref, digest) = try await stageData(train, key: "data.train", parsed: parsed, base: baseDirectory)
+            let (ref, digest) = try await stageData(train, key: "data.train", parsed: parsed, base: baseDirectory, pinned: pinned["data.train"])
             spec.data.train = ref
-            staged.append(digest)
+            staged += digest.map { [$0] } ?? []
         }
         if case .location(let loc) = spec.data.validation {
-            let (ref, digest) = try await stageData(loc, key: "data.validation", parsed: parsed, base: baseDirectory)
+            let (ref, digest) = try await stageData(loc, key: "data.validation", parsed: parsed, base: baseDirectory, pinned: pinned["data.validation"])
             spec.data.validation = .location(ref)
-            staged.append(digest)
+            staged += digest.map { [$0] } ?? []
         }
         if spec.task == .command {
             if let code = preStaged.first(where: { $0.key == "code" }) {
@@ -83,15 +91,27 @@ public struct Stager: Sendable {
         return spec
     }
 
-    func stageData(_ text: String, key: String, parsed: ParsedSpec, base: URL?) async throws -> (String, DataDigest) {
+    /// The location the staged spec names and its digest (nil for an object forwarded to a
+    /// server, which pins it itself).
+    func stageData(_ text: String, key: String, parsed: ParsedSpec, base: URL?, pinned: DataObjectIdentity? = nil) async throws -> (String, DataDigest?) {
         switch try SubmittedData.location(text, key: key, parsed: parsed, base: base, access: access) {
         case .blob(let sha):
             guard try await artifacts.exists(ArtifactKeys.blob(sha256: sha)) else {
                 throw parsed.error(at: key, "staged data \(text) is not in the artifact store")
             }
             return (text, DataDigest(key: key, source: text, sha256: sha, bytes: -1))
-        case .s3:
-            throw SubmittedData.s3Unsupported(key: key, parsed: parsed)
+        case .s3(let uri):
+            switch objects {
+            case .unavailable: throw SubmittedObjects.unavailable(key: key, parsed: parsed)
+            case .forwarded: return (text, nil)
+            case .pinned(let store):
+                let identity: DataObjectIdentity
+                if let pinned { identity = pinned } else {
+                    identity = try await SubmittedObjects.pin(uri, key: key, parsed: parsed, store: store, limits: limits)
+                }
+                // The bytes are hashed by the worker that downloads them (the version's lineage).
+                return (text, DataDigest(key: key, source: uri, sha256: "", bytes: identity.bytes, etag: identity.etag))
+            }
         case .file(let path):
             try FileManager.default.createDirectory(at: scratchDirectory, withIntermediateDirectories: true)
             let copy = scratchDirectory.appendingPathComponent(".trainyard-stage-\(UUID().uuidString)")

@@ -26,11 +26,6 @@ enum SubmittedData {
         return location
     }
 
-    /// This deployment has no S3 artifact store yet: an `s3://` location cannot be staged.
-    static func s3Unsupported(key: String, parsed: ParsedSpec) -> TrainyardError {
-        parsed.error(at: key, "s3:// data needs an S3 artifact store, which this deployment does not have; upload the file with `trainyard train` instead")
-    }
-
     /// Opens the local file at `path` with every check (`LocalDataFile.open`) and runs `body` on
     /// it, all off the cooperative pool, within `limits.stage_seconds` and honouring cancellation.
     static func withFile<T: Sendable>(_ path: String, key: String, written text: String, parsed: ParsedSpec, access: DataAccessPolicy,

@@ -9,21 +9,24 @@ struct TrainJobHandler: JobHandler {
         var output: TrainingOutput
         var parentVersion: Int?
         var incumbent: IncumbentScore?
+        /// The lineage's data digests: the spec's, with objects (`s3://`) hashed as downloaded.
+        var data: [DataDigest] = []
     }
 
     func perform(_ attempt: AttemptContext) async throws -> Trained {
-        let run = try await prepare(attempt)
+        let (run, data) = try await prepare(attempt)
         let trainer = try attempt.services.trainers.trainer(for: attempt.job.spec.task)
         let output = try await trainer.train(run)
         // Told to stop while training: the shell records why; scoring would be wasted.
-        if attempt.recorder.isCancelled { return Trained(output: output) }
+        if attempt.recorder.isCancelled { return Trained(output: output, data: data) }
         let incumbent = await scoreIncumbent(run, output: output, trainer: trainer, attempt)
-        return Trained(output: output, parentVersion: run.warmStart?.version, incumbent: incumbent)
+        return Trained(output: output, parentVersion: run.warmStart?.version, incumbent: incumbent, data: data)
     }
 
     func commit(_ trained: Trained, _ attempt: AttemptContext) async throws -> Bool {
         do {
-            let version = try await register(attempt, output: trained.output, parentVersion: trained.parentVersion, incumbent: trained.incumbent)
+            let version = try await register(attempt, output: trained.output, parentVersion: trained.parentVersion, incumbent: trained.incumbent,
+                                             data: trained.data)
             attempt.logger.info("version registered", metadata: ["trainyard.version": "\(version.map(String.init) ?? "-")"])
             return version != nil
         } catch let error as TrainyardError where error.code == .leaseLost {
@@ -37,8 +40,9 @@ struct TrainJobHandler: JobHandler {
         }
     }
 
-    /// Downloads data channels, materialises code, and fetches the warm-start parent.
-    func prepare(_ attempt: AttemptContext) async throws -> TrainingRun {
+    /// Downloads data channels, materialises code, and fetches the warm-start parent. Returns
+    /// the run and the data digests for the version's lineage.
+    func prepare(_ attempt: AttemptContext) async throws -> (TrainingRun, [DataDigest]) {
         let lease = attempt.lease, work = attempt.work, recorder = attempt.recorder, services = attempt.services
         let spec = lease.job.spec
         let inputDir = work.appendingPathComponent("input")
@@ -49,7 +53,16 @@ struct TrainJobHandler: JobHandler {
         if !channels.isEmpty || spec.staged.contains(where: { $0.key == "code" }) || spec.warmStart != nil {
             try AttemptFolders(dataDirectory: services.configuration.dataDirectory).create(work)
         }
+        var lineage = spec.staged.filter { $0.key != "code" }
         for (channel, reference) in channels {
+            if case .success(.s3(let uri)) = DataLocation.parse(reference, base: nil) {
+                let file = inputDir.appendingPathComponent(channel).appendingPathComponent(uri.split(separator: "/").last.map(String.init) ?? "data")
+                let digest = try await ObjectChannel.fetch(uri, channel: channel, spec: spec, to: file, services: services)
+                lineage = lineage.map { $0.key == digest.key ? digest : $0 }
+                recorder.log("\(channel): downloaded \(uri) (ETag \(digest.etag ?? "-"), \(digest.bytes) bytes, sha256 \(digest.sha256.prefix(12))…)")
+                inputs[channel] = file
+                continue
+            }
             guard let sha = ArtifactKeys.sha256(ofReference: reference) else {
                 throw TrainingFailure("data channel \(channel) was not staged (\(reference))", retryable: false)
             }
@@ -98,8 +111,8 @@ struct TrainJobHandler: JobHandler {
             }
         }
         let scratch = work.appendingPathComponent("scratch")
-        return TrainingRun(jobID: lease.job.id, attempt: lease.token.attempt, spec: spec, inputs: inputs,
-                           codeDirectory: codeDirectory, workDirectory: scratch, warmStart: warmStart, progress: recorder)
+        return (TrainingRun(jobID: lease.job.id, attempt: lease.token.attempt, spec: spec, inputs: inputs,
+                            codeDirectory: codeDirectory, workDirectory: scratch, warmStart: warmStart, progress: recorder), lineage)
     }
 
     /// For `promote`: the alias's current version scored on the rows the new version was
@@ -150,7 +163,8 @@ struct TrainJobHandler: JobHandler {
     /// place, and an attempt whose lease was lost while it wrote can never overwrite the files of
     /// the version a later attempt registered (`VersionPublication`). The heartbeat keeps the
     /// lease meanwhile; once it is lost nothing more is written.
-    func register(_ attempt: AttemptContext, output: TrainingOutput, parentVersion: Int?, incumbent: IncumbentScore? = nil) async throws -> Int? {
+    func register(_ attempt: AttemptContext, output: TrainingOutput, parentVersion: Int?, incumbent: IncumbentScore? = nil,
+                  data: [DataDigest]? = nil) async throws -> Int? {
         let lease = attempt.lease, services = attempt.services, workerID = attempt.workerID
         let recorder = attempt.recorder
         let spec = lease.job.spec
@@ -173,7 +187,7 @@ struct TrainJobHandler: JobHandler {
                 entries.append(ArtifactEntry(name: name, sha256: stored.sha256, bytes: stored.bytes))
             }
             let lineage = Lineage(jobID: lease.job.id, attempt: lease.token.attempt,
-                                  data: spec.staged.filter { $0.key != "code" }, code: spec.staged.first { $0.key == "code" },
+                                  data: data ?? spec.staged.filter { $0.key != "code" }, code: spec.staged.first { $0.key == "code" },
                                   parentVersion: parentVersion, createdAt: services.clock.now(), worker: workerID)
             manifest = Manifest(model: spec.name, version: number, task: spec.task, algorithm: output.algorithm,
                                 inputSchema: output.inputSchema, outputSchema: output.outputSchema, params: output.params,

@@ -16,6 +16,11 @@ struct TransformFanOut {
     let version: ModelVersion
     /// Each file's output name (relative to the output folder).
     let outputs: [String]
+    /// Where the assembled outputs are written before the commit (`TransformDestination.folder`).
+    let folder: String
+    /// What the plan reads of each input (objects are copied: whole when they may be cut,
+    /// else only their first record).
+    let inputs: TransformInputCopies
 
     var services: TrainyardServices { attempt.services }
 
@@ -29,9 +34,12 @@ struct TransformFanOut {
         var plans: [FilePlan] = []
         var scorers: [String: (header: [UInt8]?, skip: Bool)] = [:]
         var index = 0
+        let partBytes = services.configuration.transform.partBytes
         for (i, file) in transform.files.enumerated() {
-            try TransformInput.checkUnchanged(file)
-            let layout = try TransformInput.layout(of: file, transform: transform, maxRecordBytes: services.configuration.transform.maxRecordBytes)
+            // Planning reads past the first record only when the file may be cut into parts.
+            let cut = partBytes > 0 && file.bytes > partBytes
+            let readable = cut ? try await inputs.whole(file, index: i) : try await inputs.head(file, index: i)
+            let layout = try TransformInput.layout(of: readable, transform: transform, maxRecordBytes: services.configuration.transform.maxRecordBytes)
             let key = layout.format.rawValue + "\u{1}" + (layout.firstRecord ?? []).joined(separator: "\u{1}")
             if scorers[key] == nil {
                 let scorer = try await TransformJobHandler.openScorer(version, layout: layout, file: file, services)
@@ -40,7 +48,7 @@ struct TransformFanOut {
             }
             let (header, skip) = scorers[key]!
             let ranges = try await runBlocking { [transform, services] in
-                try TransformPlan.ranges(of: file, format: layout.format, skipHeader: skip, partBytes: services.configuration.transform.partBytes,
+                try TransformPlan.ranges(of: readable, format: layout.format, skipHeader: skip, partBytes: services.configuration.transform.partBytes,
                                          maxRecordBytes: services.configuration.transform.maxRecordBytes, blockBytes: services.configuration.transform.blockBytes,
                                          files: transform.files.count)
             }
@@ -123,7 +131,7 @@ struct TransformFanOut {
 
     /// Each file's output: its header, then its parts' outputs in order; its errors likewise.
     func assemble(_ plans: [FilePlan]) async throws -> [TransformJobHandler.ScoredFile] {
-        let folder = transform.output, job = attempt.job.id, number = attempt.token.attempt
+        let job = attempt.job.id, number = attempt.token.attempt
         var files: [TransformJobHandler.ScoredFile] = []
         let decoder = JSONDecoder()
         for (i, plan) in plans.enumerated() {

@@ -107,11 +107,16 @@ enum TransformInput {
     /// The layout the scorer is opened with: the format and (CSV/TSV) the fields of the first record.
     static func layout(of file: TransformInputFile, transform: TransformSpec, maxRecordBytes: Int) throws -> TransformLayout {
         let format = format(of: file, transform)
-        var first: [String]?
-        if let delimiter = format.fieldDelimiter, file.bytes > 0 {
-            let record = try firstRecord(of: file.path, maxRecordBytes: maxRecordBytes, format: format)
-            first = DelimitedRecord.fields(record, delimiter: delimiter)
+        var record: [UInt8]?
+        if format.fieldDelimiter != nil, file.bytes > 0 {
+            record = try firstRecord(of: file.path, maxRecordBytes: maxRecordBytes, format: format)
         }
+        return layout(format: format, firstRecord: record, transform: transform)
+    }
+
+    /// The layout of a file in `format` whose first record is `record` (nil: JSONL or empty).
+    static func layout(format: TransformFormat, firstRecord record: [UInt8]?, transform: TransformSpec) -> TransformLayout {
+        let first = format.fieldDelimiter.flatMap { delimiter in record.map { DelimitedRecord.fields($0, delimiter: delimiter) } }
         return TransformLayout(format: format, firstRecord: first, header: transform.header, keep: transform.keep,
                                joinInput: transform.joinInput, probabilities: transform.probabilities)
     }

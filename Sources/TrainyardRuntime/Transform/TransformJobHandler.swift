@@ -3,7 +3,10 @@ import TrainyardCore
 
 /// The `transform` job: scores every input file with the pinned model version, writes each
 /// file's results under a temporary name in the output folder, and commits them (one rename
-/// each, then `_SUCCESS.json`) only once every file has passed its error-rate check.
+/// each, then `_SUCCESS.json`) only once every file has passed its error-rate check. Inputs and
+/// outputs in S3 go through the same pipeline: objects are copied into the attempt's work folder
+/// (`TransformInputCopies`, checked against the ETags listed at submit) and results uploaded at
+/// commit (`TransformDestination`).
 ///
 /// A single file up to `transform.part_mb` is scored right here, on every core. A folder, or a
 /// larger file, fans out (`TransformFanOut`): one `transform-part` job per file or byte range,
@@ -29,26 +32,30 @@ struct TransformJobHandler: JobHandler {
     func perform(_ attempt: AttemptContext) async throws -> Scored {
         let transform = try Self.transform(of: attempt.job)
         let options = attempt.services.configuration.transform
-        let folder = transform.output
+        let destination = try TransformDestination(transform, attempt)
+        let folder = destination.folder
         let outputs = transform.files.map { TransformOutputNames.output(for: $0, template: transform.outputTemplate, job: attempt.job.id, at: attempt.job.createdAt) }
-        TransformOutput.removeLeftovers(of: attempt.job.id, outputs: outputs + transform.files.map(TransformOutputNames.errors(for:)) + [TransformOutputNames.summary(for: attempt.job.spec)],
-                                        in: folder)
+        destination.removeLeftovers(of: attempt.job.id, outputs: outputs + transform.files.map(TransformOutputNames.errors(for:)) + [TransformOutputNames.summary(for: attempt.job.spec)])
         let single = transform.files.count == 1 && (options.partBytes == 0 || transform.files[0].bytes <= options.partBytes)
         let version = try await Self.version(of: transform, job: attempt.job, attempt.services)
+        let inputs = TransformInputCopies(attempt: attempt)
         var scored: [ScoredFile]
         if single {
-            scored = [try await scoreWhole(transform.files[0], output: outputs[0], transform: transform, version: version, attempt)]
+            let readable = try await inputs.whole(transform.files[0], index: 0)
+            scored = [try await scoreWhole(transform.files[0], reading: readable, output: outputs[0], folder: folder, transform: transform, version: version, attempt)]
         } else {
-            scored = try await TransformFanOut(attempt: attempt, transform: transform, version: version, outputs: outputs).run()
+            scored = try await TransformFanOut(attempt: attempt, transform: transform, version: version, outputs: outputs, folder: folder, inputs: inputs).run()
         }
         // Rows that failed go to the errors file whatever happens next; the outputs wait for commit.
         for file in scored where file.totals.errors > 0 {
             if let errors = file.temporaryErrors {
-                try TransformOutput.commit(errors, to: TransformOutputNames.errors(for: file.input), in: folder)
+                try await destination.commit(errors, to: TransformOutputNames.errors(for: file.input))
             }
         }
         do {
-            for file in scored { try Self.checkErrorRate(file, transform: transform, folder: folder) }
+            for file in scored {
+                try Self.checkErrorRate(file, transform: transform, errorsFile: destination.location(of: TransformOutputNames.errors(for: file.input)))
+            }
         } catch {
             // Nothing but the errors files is written when a file fails.
             for file in scored { try? FileManager.default.removeItem(atPath: file.temporaryOutput) }
@@ -59,9 +66,10 @@ struct TransformJobHandler: JobHandler {
 
     func commit(_ scored: Scored, _ attempt: AttemptContext) async throws -> Bool {
         let transform = try Self.transform(of: attempt.job)
+        let destination = try TransformDestination(transform, attempt)
         try attempt.checkLease()
         for file in scored.files {
-            try TransformOutput.commit(file.temporaryOutput, to: file.output, in: transform.output)
+            try await destination.commit(file.temporaryOutput, to: file.output)
         }
         let summary = TransformSummary(model: attempt.job.model.rawValue, version: transform.version, job: attempt.job.id, files: scored.files.map { file in
             TransformSummary.File(input: file.input.path, output: file.output, rowsIn: file.totals.rowsIn, rowsOut: file.totals.rowsOut,
@@ -71,8 +79,10 @@ struct TransformJobHandler: JobHandler {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
-        try TransformOutput.writeAtomically(try encoder.encode(summary), to: TransformOutputNames.summary(for: attempt.job.spec), in: transform.output,
-                                            job: attempt.job.id, attempt: attempt.token.attempt)
+        // Last: whoever sees the summary sees every output it lists.
+        try attempt.checkLease()
+        try await destination.write(try encoder.encode(summary), to: TransformOutputNames.summary(for: attempt.job.spec),
+                                    job: attempt.job.id, attempt: attempt.token.attempt)
         let final = Self.progress(rowsIn: summary.rowsIn, rowsOut: summary.rowsOut, errors: summary.errors, rate: nil, eta: nil)
         attempt.recorder.log("committed \(scored.files.count) output file(s) to \(transform.output): \(summary.rowsIn) rows in, \(summary.rowsOut) out, \(summary.errors) errors")
         // The totals stay on the job (`jobs show`): the final progress goes in before the job ends.
@@ -85,19 +95,20 @@ struct TransformJobHandler: JobHandler {
 
     // MARK: One whole file, here
 
-    func scoreWhole(_ file: TransformInputFile, output: String, transform: TransformSpec, version: ModelVersion, _ attempt: AttemptContext) async throws -> ScoredFile {
-        try TransformInput.checkUnchanged(file)
+    /// Scores `file` (as listed; what the summary names) from `readable` (the same bytes, local).
+    func scoreWhole(_ file: TransformInputFile, reading readable: TransformInputFile, output: String, folder: String, transform: TransformSpec,
+                    version: ModelVersion, _ attempt: AttemptContext) async throws -> ScoredFile {
         let options = attempt.services.configuration.transform
-        let layout = try TransformInput.layout(of: file, transform: transform, maxRecordBytes: options.maxRecordBytes)
+        let layout = try TransformInput.layout(of: readable, transform: transform, maxRecordBytes: options.maxRecordBytes)
         let scorer = try await Self.openScorer(version, layout: layout, file: file, attempt.services)
-        let folder = transform.output, job = attempt.job.id, number = attempt.token.attempt
+        let job = attempt.job.id, number = attempt.token.attempt
         let out = try HashingFileWriter(path: TransformOutput.temporary(output, in: folder, job: job, attempt: number))
         let errorsPath = TransformOutput.temporary(TransformOutputNames.errors(for: file), in: folder, job: job, attempt: number)
         let errors = try HashingFileWriter(path: errorsPath)
         do {
             if let header = scorer.outputHeader { try out.write(header) }
             let totals = try await Self.scoring(scorer, layout.format, options).run(
-                path: file.path, start: 0, end: file.bytes, firstLine: 1, skipFirstRecord: scorer.inputHasHeader, output: out, errors: errors,
+                path: readable.path, start: 0, end: readable.bytes, firstLine: 1, skipFirstRecord: scorer.inputHasHeader, output: out, errors: errors,
                 progress: Self.reporter(attempt.recorder, totalBytes: file.bytes), isCancelled: { attempt.recorder.isCancelled })
             await scorer.close()
             let sha = try out.finish()
@@ -163,13 +174,13 @@ struct TransformJobHandler: JobHandler {
 
     /// A file with more bad rows than `max_error_rate` allows fails the job (not retried: the
     /// same rows would fail again); its errors file says which rows and why.
-    static func checkErrorRate(_ file: ScoredFile, transform: TransformSpec, folder: String) throws {
+    static func checkErrorRate(_ file: ScoredFile, transform: TransformSpec, errorsFile: String) throws {
         let t = file.totals
         guard t.errors > 0, t.rowsIn > 0 else { return }
         let rate = Double(t.errors) / Double(t.rowsIn)
         guard rate > transform.maxErrorRate else { return }
         let first = t.firstErrors.first.map { "; first: line \($0.line): \($0.reason)" } ?? ""
-        throw TrainingFailure("\(file.input.name): \(t.errors) of \(t.rowsIn) rows (\(percent(rate))) could not be scored, above max_error_rate \(percent(transform.maxErrorRate))\(first); every bad row is in \(folder)/\(TransformOutputNames.errors(for: file.input)); nothing else was written",
+        throw TrainingFailure("\(file.input.name): \(t.errors) of \(t.rowsIn) rows (\(percent(rate))) could not be scored, above max_error_rate \(percent(transform.maxErrorRate))\(first); every bad row is in \(errorsFile); nothing else was written",
                               retryable: false)
     }
 

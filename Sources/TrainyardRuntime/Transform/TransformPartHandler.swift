@@ -5,7 +5,8 @@ import TrainyardCore
 /// the output's header) into the attempt's work folder, then stores the output, the errors and
 /// their counts under `staging/transforms/{parent}/part-{index}/` for the parent to assemble.
 /// The same range always gives the same bytes, so an attempt that stores after a stale one
-/// changes nothing.
+/// changes nothing. A part of an object (`s3://`) reads its first record and its own range
+/// with ranged GETs pinned to the ETag listed at submit, never the whole object.
 struct TransformPartHandler: JobHandler {
     struct Scored: Sendable {
         var output: URL
@@ -18,17 +19,18 @@ struct TransformPartHandler: JobHandler {
         guard let part = transform.part, let file = transform.files.first else {
             throw TrainingFailure("job \(attempt.job.id) is a transform part without its range", retryable: false)
         }
-        try TransformInput.checkUnchanged(file)
         let options = attempt.services.configuration.transform
         let version = try await TransformJobHandler.version(of: transform, job: attempt.job, attempt.services)
-        let layout = try TransformInput.layout(of: file, transform: transform, maxRecordBytes: options.maxRecordBytes)
+        let inputs = TransformInputCopies(attempt: attempt)
+        let layout = try TransformInput.layout(of: try await inputs.head(file, index: 0), transform: transform, maxRecordBytes: options.maxRecordBytes)
+        let range = try await inputs.range(file, start: part.start, end: part.end, index: 0)
         let scorer = try await TransformJobHandler.openScorer(version, layout: layout, file: file, attempt.services)
         try AttemptFolders(dataDirectory: attempt.services.configuration.dataDirectory).create(attempt.work)
         let output = try HashingFileWriter(path: attempt.work.appendingPathComponent("output").path)
         let errors = try HashingFileWriter(path: attempt.work.appendingPathComponent("errors.jsonl").path)
         do {
             let totals = try await TransformJobHandler.scoring(scorer, layout.format, options).run(
-                path: file.path, start: part.start, end: part.end, firstLine: part.firstLine, skipFirstRecord: false, output: output, errors: errors,
+                path: range.file.path, start: range.start, end: range.end, firstLine: part.firstLine, skipFirstRecord: false, output: output, errors: errors,
                 progress: TransformJobHandler.reporter(attempt.recorder, totalBytes: part.end - part.start), isCancelled: { attempt.recorder.isCancelled })
             await scorer.close()
             _ = try output.finish()

@@ -8,9 +8,10 @@ public struct TransformRequest: Sendable, Codable, Equatable {
     /// A model reference: `name`, `name@alias`, `name:N`.
     public var model: String
     /// A file or a folder (absolute path or `file://` URI; relative paths resolve against the
-    /// CLI's working folder).
+    /// CLI's working folder), an object `s3://bucket/key` or the objects under
+    /// `s3://bucket/prefix/`.
     public var input: String
-    /// The output folder (created if missing).
+    /// The output folder (created if missing), or an `s3://bucket/prefix/`.
     public var output: String
     public var glob: String?
     public var format: TransformFormat?

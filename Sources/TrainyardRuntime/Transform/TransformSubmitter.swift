@@ -65,18 +65,37 @@ public struct TransformSubmitter: Sendable {
             throw TrainyardError(.invalidArgument, "probabilities: \(version.model):\(version.version) is a regression model; it has no class probabilities")
         }
         let base = options.baseDirectory.map { URL(fileURLWithPath: $0.path).standardizedFileURL.path }
-        let inputPath = try Self.localPath(request.input, option: "input", base: base, access: options.access)
-        let outputPath = try Self.localPath(request.output, option: "output", base: base, access: options.access)
-        let listing = try await runBlocking(deadline: .seconds(limits.stageSeconds), onDeadline: {
-            TrainyardError(.timeout, "listing the input took longer than limits.stage_seconds (\(limits.stageSeconds) s)")
-        }) { _ in
-            try TransformInput.list(inputPath, glob: request.glob, format: request.format, access: options.access,
-                                    maxFiles: transformOptions.maxFiles, limits: limits)
+        let input = try Self.location(request.input, option: "input", base: base, access: options.access)
+        let output = try Self.location(request.output, option: "output", base: base, access: options.access)
+        let listing: TransformInput.Listing
+        switch input {
+        case .path(let inputPath):
+            listing = try await runBlocking(deadline: .seconds(limits.stageSeconds), onDeadline: {
+                TrainyardError(.timeout, "listing the input took longer than limits.stage_seconds (\(limits.stageSeconds) s)")
+            }) { _ in
+                try TransformInput.list(inputPath, glob: request.glob, format: request.format, access: options.access,
+                                        maxFiles: transformOptions.maxFiles, limits: limits)
+            }
+        case .object(let uri):
+            listing = try await TransformObjects.list(uri, glob: request.glob, format: request.format,
+                                                      store: try TransformObjects.store(services, option: "input"),
+                                                      maxFiles: transformOptions.maxFiles, limits: limits)
         }
-        if listing.isFolder, LexicalPath.standardized(outputPath) == LexicalPath.standardized(listing.resolvedPath) {
-            throw TrainyardError(.invalidArgument, "output: the output folder is the input folder; its results would be read as input (choose another folder)")
+        let outputPath: String
+        switch output {
+        case .path(let path):
+            outputPath = path
+            if listing.isFolder, LexicalPath.standardized(outputPath) == LexicalPath.standardized(listing.resolvedPath) {
+                throw TrainyardError(.invalidArgument, "output: the output folder is the input folder; its results would be read as input (choose another folder)")
+            }
+            try await runBlocking { try TransformOutput.prepareFolder(outputPath, access: options.access) }
+        case .object(let uri):
+            outputPath = TransformObjects.folderPrefix(uri)
+            if listing.isFolder, outputPath == listing.resolvedPath {
+                throw TrainyardError(.invalidArgument, "output: the output prefix is the input prefix; its results would be read as input (choose another prefix)")
+            }
+            try await TransformObjects.probe(outputPath, store: try TransformObjects.store(services, option: "output"))
         }
-        try await runBlocking { try TransformOutput.prepareFolder(outputPath, access: options.access) }
 
         var transform = TransformSpec(model: request.model, version: version.version, input: request.input, output: outputPath,
                                       glob: request.glob, format: request.format, header: request.header, keep: request.keep,
@@ -131,15 +150,23 @@ public struct TransformSubmitter: Sendable {
         }
     }
 
-    /// A local path for `option` (`input`, `output`), allowed by `access`. `s3://` and blobs are
-    /// not transform locations in this build.
-    static func localPath(_ text: String, option: String, base: String?, access: DataAccessPolicy) throws -> String {
+    /// Where a transform reads or writes.
+    enum Location: Equatable {
+        /// A local file or folder, allowed by the access policy.
+        case path(String)
+        /// An object or prefix in S3 (`s3://bucket/key`).
+        case object(String)
+    }
+
+    /// What `text` names for `option` (`input`, `output`): a local path allowed by `access`, or
+    /// an `s3://` URI (always allowed, as in specs). Blobs are not transform locations.
+    static func location(_ text: String, option: String, base: String?, access: DataAccessPolicy) throws -> Location {
         switch DataLocation.parse(text, base: base) {
         case .success(.file(let path)):
             guard access.permits(.file(path: path)) else { throw TrainyardError(.forbidden, access.refusal(for: option)) }
-            return path
-        case .success(.s3):
-            throw TrainyardError(.invalidArgument, "\(option): s3:// locations need the S3 backend, which this build does not have yet; give a local path")
+            return .path(path)
+        case .success(.s3(let uri)):
+            return .object(uri)
         case .success(.blob):
             throw TrainyardError(.invalidArgument, "\(option): an uploaded blob cannot be a transform \(option); give a path the server can read")
         case .failure(.relativePathWithoutBase):
@@ -147,7 +174,7 @@ public struct TransformSubmitter: Sendable {
         case .failure(.nulCharacter):
             throw TrainyardError(.invalidArgument, "\(option): the location contains a NUL character")
         case .failure:
-            throw TrainyardError(.invalidArgument, "\(option): \"\(clientEcho(text))\" is not a path or file:// URI")
+            throw TrainyardError(.invalidArgument, "\(option): \"\(clientEcho(text))\" is not a path, file:// or s3:// URI")
         }
     }
 
@@ -158,7 +185,13 @@ public struct TransformSubmitter: Sendable {
         guard let scoring = services.scoring, version.manifest.task != .command else { return }
         var seen: Set<[String]> = []
         for file in transform.files {
-            let layout = try await runBlocking { try TransformInput.layout(of: file, transform: transform, maxRecordBytes: limits.maxRecordBytes) }
+            let layout: TransformLayout
+            if TransformInputCopies.isObject(file) {
+                layout = try await TransformObjects.layout(of: file, transform: transform, store: try TransformObjects.store(services, option: "input"),
+                                                           maxRecordBytes: limits.maxRecordBytes)
+            } else {
+                layout = try await runBlocking { try TransformInput.layout(of: file, transform: transform, maxRecordBytes: limits.maxRecordBytes) }
+            }
             if let first = layout.firstRecord, !seen.insert(first + [layout.format.rawValue]).inserted { continue }
             do {
                 let scorer = try await scoring.open(version, layout: layout)
