@@ -95,7 +95,7 @@ final class ChangeListener: Sendable {
         while !Task.isCancelled {
             connectionNumber += 1
             do {
-                let configuration = try settings.connectionConfiguration(applicationName: "trainyard-listener")
+                let configuration = try settings.connectionConfiguration(applicationName: "trainyard-listener:" + channel)
                 let connection = try await PostgresConnection.connect(configuration: configuration, id: connectionNumber, logger: logger)
                 current.withLock { $0 = connection }
                 defer { current.withLock { $0 = nil } }

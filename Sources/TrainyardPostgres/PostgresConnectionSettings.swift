@@ -84,7 +84,8 @@ struct PostgresConnectionSettings: Sendable {
         return tls
     }
 
-    /// The pool's configuration. `applicationName` shows in `pg_stat_activity`.
+    /// The pool's configuration. `applicationName` shows in `pg_stat_activity` (PostgreSQL
+    /// keeps its first 63 bytes).
     func clientConfiguration(applicationName: String, maxConnections: Int = defaultMaxConnections) -> PostgresClient.Configuration {
         let tls: PostgresClient.Configuration.TLS = switch sslMode {
         case .disable: .disable

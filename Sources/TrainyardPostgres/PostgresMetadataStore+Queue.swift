@@ -37,9 +37,9 @@ extension PostgresMetadataStore {
     }
 
     /// Returns expired leases to the queue (each a compare-and-set of its own), then, in one
-    /// transaction: locks and counts the requested kinds that have a running cap, takes the
-    /// best due job of each admitted kind with `FOR UPDATE SKIP LOCKED` (rows another dequeue
-    /// holds are passed over, never waited for), leases the best of those by `QueuePosition`.
+    /// transaction: locks and counts the requested kinds that have a running cap, locks the
+    /// best due job of the admitted kinds with `FOR UPDATE SKIP LOCKED` (rows another dequeue
+    /// holds are passed over, never waited for) and leases it.
     public func dequeue(workerID: String, kinds: Set<JobKind>, leaseDuration: Duration) async throws -> Lease? {
         let now = self.now
         let s = schema
@@ -83,16 +83,22 @@ extension PostgresMetadataStore {
                 eligible = kindNames.filter { RunningCap.admits(running: running[$0, default: 0], cap: caps[$0]) }
             }
             guard !eligible.isEmpty else { return nil }
-            // One ordered probe of the queued index per kind (an ORDER BY over `kind = ANY(…)`
-            // would sort every queued row), then the best of those by QueuePosition.
+            // The head of each admitted kind's queue (an ordered probe of the per-kind index: an
+            // ORDER BY over `kind = ANY(…)` alone would sort every queued row), then the first
+            // of those heads not locked by another dequeue, locked: one row, never waited for.
+            // The ORDER BY is `QueuePosition`'s order; the outer conditions are checked again
+            // on a row another transaction changed since this statement's snapshot.
             let candidates = try await connection.query("""
-                SELECT c.* FROM unnest(\(eligible)::text[]) AS wanted(kind_name) CROSS JOIN LATERAL (
-                    SELECT \(unescaped: PostgresRows.jobColumns) FROM \(unescaped: s.jobs)
-                    WHERE state = 'queued' AND kind = wanted.kind_name AND run_after <= \(now)
-                    ORDER BY priority DESC, run_after, id LIMIT 1 FOR UPDATE SKIP LOCKED
-                ) AS c
+                SELECT \(unescaped: PostgresRows.jobColumns) FROM \(unescaped: s.jobs)
+                WHERE id IN (
+                    SELECT head.id FROM unnest(\(eligible)::text[]) AS wanted(kind_name) CROSS JOIN LATERAL (
+                        SELECT id FROM \(unescaped: s.jobs) WHERE state = 'queued' AND kind = wanted.kind_name AND run_after <= \(now)
+                        ORDER BY priority DESC, run_after, id LIMIT \(Self.headsPerKind)
+                    ) AS head
+                ) AND state = 'queued' AND kind = ANY(\(eligible)) AND run_after <= \(now)
+                ORDER BY priority DESC, run_after, id LIMIT 1 FOR UPDATE SKIP LOCKED
                 """, logger: queryLogger).collect().map { try PostgresRows.job($0, specs: specs) }
-            guard let best = candidates.min(by: { $0.job.queuePosition < $1.job.queuePosition }) else { return nil }
+            guard let best = candidates.first else { return nil }
             let next = try lifecycle.apply(event, to: best.record, jobID: best.job.id)
             guard let job = try await writeTransition(best, next, now: now, notify: false, on: connection) else {
                 throw PostgresStoreError(store: settings.redacted, operation: "leasing job \(best.job.id)", reason: "the locked row changed")
@@ -103,6 +109,10 @@ extension PostgresMetadataStore {
 
     /// Expired leases returned to the queue per dequeue; the rest go on the next one.
     static var reclaimBatch: Int { 1000 }
+    /// Queued jobs per kind a dequeue considers: more than the dequeues that run at once, which
+    /// hold (and so skip) one each. A dequeue that finds all of them held finds nothing this
+    /// time and is woken again by the next change.
+    static var headsPerKind: Int { 64 }
 
     /// Returns job `id` to the queue (or fails or cancels it) if its lease is still expired
     /// when read; another process that reclaimed it first, or a heartbeat that arrived, wins.

@@ -96,7 +96,7 @@ public final class PostgresMetadataStore: MetadataStore, CustomStringConvertible
         self.queryLogger = queryLogger
         self.onChange = onChange
         instanceID = UUID().uuidString.lowercased()
-        let client = PostgresClient(configuration: settings.clientConfiguration(applicationName: "trainyard"), backgroundLogger: queryLogger)
+        let client = PostgresClient(configuration: settings.clientConfiguration(applicationName: "trainyard:" + schema.name), backgroundLogger: queryLogger)
         self.client = client
         poolTask = Task { await client.run() }
         listener = ChangeListener(settings: settings, channel: schema.channel, instanceID: instanceID, logger: logger, onChange: onChange)

@@ -1,12 +1,19 @@
 import Foundation
 import Testing
 import TrainyardCore
+import TrainyardTestServices
 @testable import TrainyardStorage
 
 /// The metadata-store backends the contract runs against.
 enum MetadataBackend: String, CaseIterable, Sendable, CustomTestStringConvertible {
     case sqlite
     case memory
+    case postgres
+
+    /// PostgreSQL only when a server was announced or services are required (a missing one
+    /// then fails its cases); otherwise its cases are left out, and PostgresMetadataStoreTests
+    /// shows why it was skipped.
+    static var allCases: [MetadataBackend] { [.sqlite, .memory] + (TestService.postgres.shouldRun ? [.postgres] : []) }
 
     var contract: MetadataStoreContract {
         switch self {
@@ -20,14 +27,19 @@ enum MetadataBackend: String, CaseIterable, Sendable, CustomTestStringConvertibl
             MetadataStoreContract { clock, retryPolicy, onChange in
                 InMemoryMetadataStore(clock: clock, retryPolicy: retryPolicy, onChange: onChange)
             }
+        case .postgres:
+            // A schema of its own per store, dropped when the test ends (.postgresSchemasDropped).
+            MetadataStoreContract { clock, retryPolicy, onChange in
+                try await PostgresTestStores.open(clock: clock, retryPolicy: retryPolicy, onChange: onChange)
+            }
         }
     }
 
     var testDescription: String { rawValue }
 }
 
-/// Every check of `MetadataStoreContract`, once per backend: one body, two stores.
-@Suite("MetadataStore contract")
+/// Every check of `MetadataStoreContract`, once per backend: one body, every store.
+@Suite("MetadataStore contract", .postgresSchemasDropped)
 struct MetadataStoreContractTests {
     static let backends = MetadataBackend.allCases
 

@@ -1,0 +1,294 @@
+import Foundation
+import PostgresNIO
+import Testing
+import TrainyardCore
+import TrainyardTestServices
+@testable import TrainyardPostgres
+
+/// What only PostgreSQL has to show (the contract suites run on it too): several processes —
+/// here several stores, each with its own pool and listener — sharing one namespace.
+@Suite("PostgreSQL metadata store", .postgresSchemasDropped, .enabled(if: TestService.postgres.shouldRun, Comment(rawValue: TestService.postgres.skipReason)))
+struct PostgresMetadataStoreTests {
+    static let long: Duration = .seconds(3600)
+
+    /// Two pools on one schema, two dequeuers on each, 500 jobs: every job is leased exactly once.
+    @Test func concurrentDequeuersOnTwoPoolsLeaseEachJobOnce() async throws {
+        let namespace = PostgresTestStores.uniqueNamespace()
+        let clock = ManualClock()
+        let a = try await PostgresTestStores.open(namespace: namespace, clock: clock)
+        let b = try await PostgresTestStores.open(namespace: namespace, clock: clock)
+        var enqueued: [JobID] = []
+        for i in 0..<500 {
+            let kind: JobKind = i % 3 == 0 ? .transform : .train
+            enqueued.append(try await (i.isMultiple(of: 2) ? a : b).enqueue(EnqueueRequest(kind: kind, spec: MetadataStoreContract.spec("m\(i % 5)"),
+                                                                                              priority: i % 4)).id)
+        }
+        let leased = try await withThrowingTaskGroup(of: [JobID].self) { group in
+            for (w, store) in [a, a, b, b].enumerated() {
+                group.addTask {
+                    var mine: [JobID] = []
+                    while let lease = try await store.dequeue(workerID: "w\(w)", kinds: [.train, .transform], leaseDuration: Self.long) {
+                        mine.append(lease.job.id)
+                    }
+                    return mine
+                }
+            }
+            return try await group.reduce(into: []) { $0 += $1 }
+        }
+        #expect(leased.count == 500)
+        #expect(Set(leased) == Set(enqueued))
+        #expect(try await a.queueCounts().count(.train, .running) + a.queueCounts().count(.transform, .running) == 500)
+        let logs = try await b.logs(enqueued[0], after: 0, limit: 10)
+        #expect(logs.count == 1 && logs.first?.text.hasPrefix("attempt 1 of 2 started on w") == true)
+    }
+
+    /// A change made through one store wakes the other store's `onChange` (its process's
+    /// workers) through LISTEN/NOTIFY; a store's own notifications do not call it twice.
+    @Test func notificationsFromOneStoreWakeTheOther() async throws {
+        let namespace = PostgresTestStores.uniqueNamespace()
+        let changes = Counter()
+        let a = try await PostgresTestStores.open(namespace: namespace)
+        let b = try await PostgresTestStores.open(namespace: namespace, onChange: { changes.increment() })
+
+        let beforeEnqueue = changes.value
+        let job = try await a.enqueue(EnqueueRequest(spec: MetadataStoreContract.spec("iris")))
+        #expect(await Self.eventually { changes.value > beforeEnqueue }, "no wake-up after another store enqueued")
+
+        let lease = try #require(try await b.dequeue(workerID: "w", kinds: [.train], leaseDuration: Self.long))
+        let beforeCancel = changes.value
+        _ = try await a.cancel(job.id)
+        #expect(await Self.eventually { changes.value > beforeCancel }, "no wake-up after another store asked to cancel")
+        _ = try await b.acknowledgeCancellation(lease.token)
+
+        // b's own change calls onChange once, directly; its notification is not counted again.
+        let beforeOwn = changes.value
+        _ = try await b.enqueue(EnqueueRequest(spec: MetadataStoreContract.spec("iris")))
+        #expect(changes.value == beforeOwn + 1)
+        let marker = changes.value
+        _ = try await a.enqueue(EnqueueRequest(spec: MetadataStoreContract.spec("wine")))
+        #expect(await Self.eventually { changes.value > marker })
+        #expect(changes.value == marker + 1, "b's own notification was delivered to b as well")
+    }
+
+    /// The listening connection dropped (a server restart, a proxy timeout): the store listens
+    /// again and other stores' changes wake it as before.
+    @Test func listenerReconnectsWhenItsConnectionDrops() async throws {
+        let namespace = PostgresTestStores.uniqueNamespace()
+        let changes = Counter()
+        let a = try await PostgresTestStores.open(namespace: namespace)
+        let b = try await PostgresTestStores.open(namespace: namespace, onChange: { changes.increment() })
+        let listeners = try await Self.listenerProcesses(a, channel: b.schema.channel)
+        #expect(listeners.count == 2) // a's and b's
+        let terminated = try await PostgresTestStores.rows(a, """
+            SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE pid = ANY(\(listeners))
+            """)
+        #expect(terminated.count == 2)
+        #expect(await Self.eventually {
+            let now = (try? await Self.listenerProcesses(a, channel: b.schema.channel)) ?? []
+            return now.count == 2 && Set(now).isDisjoint(with: listeners)
+        }, "the listeners did not come back")
+        let before = changes.value
+        _ = try await a.enqueue(EnqueueRequest(spec: MetadataStoreContract.spec("iris")))
+        #expect(await Self.eventually { changes.value > before }, "no wake-up after the listener reconnected")
+    }
+
+    /// Several processes starting at once on a new namespace: every one opens, each migration
+    /// is applied once.
+    @Test func migrationsAppliedConcurrentlySucceedOnce() async throws {
+        let namespace = PostgresTestStores.uniqueNamespace()
+        let stores = try await withThrowingTaskGroup(of: PostgresMetadataStore.self) { group in
+            for _ in 0..<4 { group.addTask { try await PostgresTestStores.open(namespace: namespace) } }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(stores.count == 4)
+        let schema = stores[0].schema
+        let applied = try await PostgresTestStores.rows(stores[0], "SELECT id, count(*) FROM \(unescaped: schema.migrations) GROUP BY id")
+            .map { try $0.decode((String, Int).self) }
+        #expect(applied.map(\.0).sorted() == PostgresMigrations.all(schema).map(\.id).sorted())
+        #expect(applied.allSatisfy { $0.1 == 1 })
+        // Each works on the same tables.
+        let job = try await stores[1].enqueue(EnqueueRequest(spec: MetadataStoreContract.spec()))
+        #expect(try await stores[3].job(job.id)?.id == job.id)
+    }
+
+    /// A worker in one process whose lease expired and was taken over by another process is
+    /// fenced out of every write, and its late writes change nothing.
+    @Test func staleLeaseFromAnotherStoreIsRefused() async throws {
+        let namespace = PostgresTestStores.uniqueNamespace()
+        let clock = ManualClock()
+        let a = try await PostgresTestStores.open(namespace: namespace, clock: clock)
+        let b = try await PostgresTestStores.open(namespace: namespace, clock: clock)
+        let job = try await a.enqueue(EnqueueRequest(spec: MetadataStoreContract.spec("iris", retries: 2)))
+        let stale = try #require(try await a.dequeue(workerID: "wa", kinds: [.train], leaseDuration: .seconds(30)))
+        #expect(try await a.reserveVersion(stale.token) == 1)
+        clock.advance(by: .seconds(31))
+        #expect(try await b.dequeue(workerID: "wb", kinds: [.train], leaseDuration: .seconds(30)) == nil) // reclaimed, backing off
+        clock.advance(by: .seconds(10))
+        let current = try #require(try await b.dequeue(workerID: "wb", kinds: [.train], leaseDuration: Self.long))
+        #expect(current.job.id == job.id && current.token.attempt == 2)
+
+        await MetadataStoreContract.expectCode(.leaseLost) { _ = try await a.heartbeat(stale.token, leaseDuration: .seconds(30), progress: nil) }
+        await MetadataStoreContract.expectCode(.leaseLost) { _ = try await a.reserveVersion(stale.token) }
+        await MetadataStoreContract.expectCode(.leaseLost) {
+            _ = try await a.complete(stale.token, registration: MetadataStoreContract.registration(stale, version: 1, at: clock.now()),
+                                     finalLog: ["late"])
+        }
+        await MetadataStoreContract.expectCode(.leaseLost) { _ = try await a.fail(stale.token, reason: "late", retryable: true) }
+        await MetadataStoreContract.expectCode(.leaseLost) { _ = try await a.release(stale.token) }
+        let seen = try #require(try await a.job(job.id))
+        #expect(seen.state == .running && seen.workerID == "wb" && seen.attempt == 2)
+        #expect(try await b.logs(job.id, after: 0, limit: 100).map(\.text).contains("late") == false)
+        // The current holder registers the number the stale attempt reserved.
+        #expect(try await b.reserveVersion(current.token) == 1)
+        let outcome = try await b.complete(current.token, registration: MetadataStoreContract.registration(current, version: 1, at: clock.now()))
+        #expect(outcome.version == 1 && outcome.job.state == .succeeded)
+        #expect(try await a.versions(of: job.model).map(\.version) == [1])
+        #expect(try await a.queueCounts().leaseExpiries == [.train: 1])
+    }
+
+    /// A running cap holds across processes: concurrent dequeues on two stores lease at most
+    /// the cap; a finished job lets exactly one more start. Uncapped kinds are not held back.
+    @Test func runningCapHoldsAcrossStores() async throws {
+        let namespace = PostgresTestStores.uniqueNamespace()
+        let a = try await PostgresTestStores.open(namespace: namespace)
+        let b = try await PostgresTestStores.open(namespace: namespace)
+        try await a.setRunningCap(2, for: .train)
+        for i in 0..<10 { _ = try await b.enqueue(EnqueueRequest(spec: MetadataStoreContract.spec("m\(i)"))) }
+        func race(_ attempts: Int) async throws -> [Lease] {
+            try await withThrowingTaskGroup(of: Lease?.self) { group in
+                for w in 0..<attempts {
+                    group.addTask { try await (w.isMultiple(of: 2) ? a : b).dequeue(workerID: "w\(w)", kinds: [.train], leaseDuration: Self.long) }
+                }
+                return try await group.reduce(into: []) { if let lease = $1 { $0.append(lease) } }
+            }
+        }
+        let first = try await race(8)
+        #expect(first.count == 2)
+        _ = try await a.complete(first[0].token, registration: nil)
+        #expect(try await race(8).count == 1)
+        #expect(try await a.queueCounts().count(.train, .running) == 2)
+        _ = try await b.enqueue(EnqueueRequest(kind: .transform, spec: MetadataStoreContract.spec("t")))
+        #expect(try await a.dequeue(workerID: "w", kinds: [.train, .transform], leaseDuration: Self.long)?.job.kind == .transform)
+    }
+
+    /// Two processes recording the same file of a trigger: one record, counted once.
+    @Test func triggerFiringsFromTwoStoresRecordOnce() async throws {
+        let namespace = PostgresTestStores.uniqueNamespace()
+        let a = try await PostgresTestStores.open(namespace: namespace)
+        let b = try await PostgresTestStores.open(namespace: namespace)
+        let trigger = try await a.createTrigger(try TriggerStoreContract.watch(), createdBy: "cli")
+        let file = TriggerStoreContract.file()
+        let slot = Date(timeIntervalSince1970: 1_800_003_600)
+        let recorded = try await withThrowingTaskGroup(of: Bool.self) { group in
+            for i in 0..<20 {
+                let store = i.isMultiple(of: 2) ? a : b
+                group.addTask { try await store.recordFiring(TriggerFiring(trigger: trigger.name, triggerID: trigger.id, cause: .file(file), jobID: 7)) }
+                group.addTask { try await store.recordFiring(TriggerFiring(trigger: trigger.name, triggerID: trigger.id, cause: .slot(slot), jobID: 8)) }
+            }
+            return try await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(recorded.allSatisfy { $0 })
+        let status = try #require(try await b.trigger(trigger.name)).status
+        #expect(status.firedCount == 2 && status.lastSlot == slot)
+        #expect(try await b.firedFile(trigger: trigger.id, identity: file.identity(trigger: trigger.id))?.jobID == 7)
+        try await b.deleteTrigger(trigger.name)
+        let files = try await PostgresTestStores.rows(a, "SELECT count(*) FROM \(unescaped: a.schema.triggerFiles)")
+        #expect(try files.first?.decode(Int.self) == 0)
+    }
+
+    /// Log lines appended by several processes to one job are numbered without gaps or repeats.
+    @Test func concurrentLogAppendsGetDistinctSequences() async throws {
+        let namespace = PostgresTestStores.uniqueNamespace()
+        let a = try await PostgresTestStores.open(namespace: namespace)
+        let b = try await PostgresTestStores.open(namespace: namespace)
+        let job = try await a.enqueue(EnqueueRequest(spec: MetadataStoreContract.spec()))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for i in 0..<40 {
+                group.addTask { try await (i.isMultiple(of: 2) ? a : b).appendLog(job.id, lines: ["\(i)a", "\(i)b"]) }
+            }
+            try await group.waitForAll()
+        }
+        let lines = try await b.logs(job.id, after: 0, limit: -1)
+        #expect(lines.map(\.sequence) == Array(1...80))
+        #expect(Set(lines.map(\.text)).count == 80)
+        for i in 0..<40 {
+            let a = try #require(lines.firstIndex { $0.text == "\(i)a" })
+            #expect(lines[a + 1].text == "\(i)b", "one call's lines stay together")
+        }
+    }
+
+    // MARK: Helpers
+
+    /// The backend pids of the listener connections of the stores on `channel`'s namespace.
+    static func listenerProcesses(_ store: PostgresMetadataStore, channel: String) async throws -> [Int32] {
+        try await PostgresTestStores.rows(store, """
+            SELECT pid FROM pg_stat_activity WHERE application_name = \("trainyard-listener:" + channel)
+            """).map { try $0.decode(Int32.self) }
+    }
+
+    /// Whether `condition` holds within 60 s (checked every 20 ms).
+    static func eventually(_ condition: @Sendable () async -> Bool) async -> Bool {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
+            if await condition() { return true }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return false
+    }
+}
+
+/// Opening a store: settings, names and failures, without a server where none is needed.
+@Suite("PostgreSQL metadata store: opening")
+struct PostgresStoreOpeningTests {
+    @Test func urlPartsAndRedaction() throws {
+        let settings = try PostgresConnectionSettings(url: URL(string: "postgresql://ana:s3cr%40t@db.example:6543/models?sslmode=require")!)
+        #expect(settings.host == "db.example" && settings.port == 6543 && settings.username == "ana" && settings.password == "s3cr@t")
+        #expect(settings.database == "models" && settings.sslMode == .require)
+        #expect(settings.redacted == "postgresql://ana:***@db.example:6543/models?sslmode=require")
+        let plain = try PostgresConnectionSettings(url: URL(string: "postgres://ana@[::1]/models")!)
+        #expect(plain.host == "::1" && plain.port == 5432 && plain.password == nil && plain.sslMode == .prefer)
+    }
+
+    @Test func badURLsAreRefusedWithoutThePassword() {
+        for text in ["postgres://ana:hunter2@db/models?sslmode=sometimes", "postgres://ana:hunter2@db/models?timeout=3",
+                     "postgres://:hunter2@db/models", "postgres://ana:hunter2@db/a/b"] {
+            #expect {
+                _ = try PostgresConnectionSettings(url: URL(string: text)!)
+            } throws: { error in
+                guard let error = error as? TrainyardError else { return false }
+                return error.code == .invalidArgument && error.message.hasPrefix("metadata:") && !error.message.contains("hunter2")
+            }
+        }
+    }
+
+    @Test func schemaNamesAreCheckedForLength() throws {
+        #expect(try PostgresSchema(Namespace(project: "shop", environment: "prod")).name == "trainyard_shop_prod")
+        #expect(throws: TrainyardError.self) {
+            try PostgresSchema(Namespace(project: String(repeating: "p", count: 32), environment: String(repeating: "e", count: 32)))
+        }
+    }
+
+    /// Nothing listens on the port: a clear `.unavailable` naming the store, at once, without
+    /// the password.
+    @Test func unreachableServerIsReportedWithoutThePassword() async throws {
+        await #expect {
+            _ = try await PostgresMetadataStore.open(url: URL(string: "postgres://ana:hunter2@127.0.0.1:1/models?sslmode=disable")!)
+        } throws: { error in
+            guard let error = error as? TrainyardError else { return false }
+            return error.code == .unavailable && error.message.contains("postgres://ana:***@127.0.0.1:1/models") && !error.message.contains("hunter2")
+        }
+    }
+
+    /// A wrong database name or user is reported as the server said it, naming the store.
+    @Test(.enabled(if: TestService.postgres.shouldRun, Comment(rawValue: TestService.postgres.skipReason)))
+    func serverRefusalIsReported() async throws {
+        var components = URLComponents(url: try TestService.postgres.require(), resolvingAgainstBaseURL: false)!
+        components.path = "/no_such_database_\(UInt32.random(in: 0...UInt32.max))"
+        await #expect {
+            _ = try await PostgresMetadataStore.open(url: components.url!)
+        } throws: { error in
+            guard let error = error as? TrainyardError else { return false }
+            return error.code == .unavailable && error.message.contains("no_such_database") && error.message.contains("3D000")
+        }
+    }
+}
