@@ -11,9 +11,6 @@ enum Backends {
         if case .postgres = configuration.metadataBackend {
             throw unavailable("metadata", "postgres:// metadata stores", "sqlite:///path/trainyard.sqlite (or --data-dir)")
         }
-        if case .s3 = configuration.artifactBackend {
-            throw unavailable("artifacts", "s3:// artifact stores", "file:///path (or --data-dir)")
-        }
     }
 
     static func openMetadataStore(_ configuration: TrainyardConfiguration, clock: any WallClock, retryPolicy: RetryPolicy,
@@ -37,8 +34,8 @@ enum Backends {
         switch configuration.artifactBackend {
         case .folder(let root):
             return try FileArtifactStore(root: root, namespace: configuration.namespace)
-        case .s3:
-            throw unavailable("artifacts", "s3:// artifact stores", "file:///path (or --data-dir)")
+        case .s3(let bucket, let prefix):
+            return try openS3ArtifactStore(bucket: bucket, prefix: prefix, namespace: configuration.namespace)
         case .memory:
             return InMemoryArtifactStore()
         }

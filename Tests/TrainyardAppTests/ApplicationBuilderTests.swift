@@ -59,9 +59,9 @@ struct ApplicationBuilderTests {
         #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("elsewhere/artifacts").path))
     }
 
-    /// postgres:// and s3:// parse, but this build cannot open them: a configuration error
-    /// naming the key (CLI exit code 2), raised before any store is created.
-    @Test(arguments: [("metadata", "postgres://trainyard:hunter2secret@db.internal:5432/registry"), ("artifacts", "s3://bucket/prefix")])
+    /// postgres:// parses, but this build cannot open it: a configuration error naming the key
+    /// (CLI exit code 2), raised before any store is created.
+    @Test(arguments: [("metadata", "postgres://trainyard:hunter2secret@db.internal:5432/registry")])
     func anUnavailableBackendIsAClearError(key: String, url: String) async throws {
         defer { try? FileManager.default.removeItem(at: root) }
         var configuration = TrainyardConfiguration(dataDirectory: root.appendingPathComponent("data"))
@@ -72,6 +72,28 @@ struct ApplicationBuilderTests {
         #expect(error?.message.contains("not available in this build") == true, "\(error?.message ?? "")")
         #expect(error?.message.contains("hunter2secret") == false)
         #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("data/trainyard.sqlite").path))
+    }
+
+    /// An s3:// artifact store is opened without contacting S3 (credentials load at the first
+    /// request), scoped to the namespace under the URL's prefix, with the serving cache in front.
+    @Test func anS3ArtifactStoreOpensWithoutContactingIt() async throws {
+        defer { try? FileManager.default.removeItem(at: root) }
+        var configuration = TrainyardConfiguration(dataDirectory: root.appendingPathComponent("data"))
+        configuration.artifacts = try ArtifactBackend(parsing: "s3://trainyard-nowhere/deployment")
+        let app = try await build(configuration)
+        #expect(app.services.artifacts.location == "s3://trainyard-nowhere/deployment/default/dev/")
+        #expect(app.servingOptions().cacheDirectory == root.appendingPathComponent("data/cache"))
+        #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("data/artifacts").path))
+    }
+
+    /// A bucket name S3 would refuse: a configuration error naming the key (CLI exit code 2).
+    @Test func anInvalidS3BucketIsAClearError() async throws {
+        defer { try? FileManager.default.removeItem(at: root) }
+        var configuration = TrainyardConfiguration(dataDirectory: root.appendingPathComponent("data"))
+        configuration.artifacts = try ArtifactBackend(parsing: "s3://ab/prefix")
+        let error = await #expect(throws: TrainyardError.self) { _ = try await build(configuration) }
+        #expect(error?.code == .invalidArgument && error?.code.isClientError == true)
+        #expect(error?.message.hasPrefix("artifacts: ") == true && error?.message.contains("not an S3 bucket name") == true, "\(error?.message ?? "")")
     }
 
     /// The model server gets the configuration's `serving` section; a local folder needs no

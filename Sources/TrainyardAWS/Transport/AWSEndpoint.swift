@@ -49,14 +49,16 @@ public struct AWSEndpoint: Sendable, Equatable, CustomStringConvertible {
     /// The endpoint the AWS conventions name: `AWS_ENDPOINT_URL_<SERVICE>` (e.g.
     /// `AWS_ENDPOINT_URL_S3`), then `AWS_ENDPOINT_URL`, then AWS's own; `explicitURL` (a
     /// setting of the application, such as `TRAINYARD_S3_ENDPOINT`) comes before all of them.
-    /// The region: `explicitRegion`, then `AWS_REGION`, `AWS_DEFAULT_REGION`, then `us-east-1`.
+    /// The region: `explicitRegion`, then `AWS_REGION`, `AWS_DEFAULT_REGION`, the `region` of the
+    /// profile in the shared config files (`AWS_PROFILE`, else `default`), then `us-east-1`.
     public static func resolve(service: String, region explicitRegion: String? = nil, url explicitURL: URL? = nil,
                                environment: [String: String] = ProcessInfo.processInfo.environment) throws(AWSError) -> AWSEndpoint {
         func nonEmpty(_ name: String) -> String? {
             guard let value = environment[name]?.trimmingCharacters(in: .whitespaces), !value.isEmpty else { return nil }
             return value
         }
-        let region = explicitRegion.flatMap { $0.isEmpty ? nil : $0 } ?? nonEmpty("AWS_REGION") ?? nonEmpty("AWS_DEFAULT_REGION") ?? "us-east-1"
+        let region = explicitRegion.flatMap { $0.isEmpty ? nil : $0 } ?? nonEmpty("AWS_REGION") ?? nonEmpty("AWS_DEFAULT_REGION")
+            ?? SharedFilesCredentialsSource(environment: environment).region() ?? "us-east-1"
         let serviceVariable = "AWS_ENDPOINT_URL_" + service.uppercased().replacingOccurrences(of: "-", with: "_")
         var url = explicitURL
         for variable in [serviceVariable, "AWS_ENDPOINT_URL"] where url == nil {
