@@ -24,11 +24,14 @@ struct GatedTrainer: Trainer {
         let attempt = state.withLock { s in s.started += 1; return s.started }
         run.progress.log("attempt \(attempt) is waiting at the gate")
         while !state.withLock({ $0.open }) {
-            if run.progress.isCancelled {
+            // Told to stop through the reporter, or by the task's cancellation (which ends the sleep).
+            do {
+                if run.progress.isCancelled { throw CancellationError() }
+                try await Task.sleep(for: .milliseconds(20))
+            } catch {
                 state.withLock { $0.cancelledAttempts += 1 }
-                throw CancellationError()
+                throw error
             }
-            try await Task.sleep(for: .milliseconds(20))
         }
         run.progress.log("attempt \(attempt) passed the gate")
         if state.withLock({ $0.failingAttempts.contains(attempt) }) { throw TrainingFailure("attempt \(attempt) fails on purpose", retryable: false) }
