@@ -84,9 +84,10 @@ struct PostgresConnectionSettings: Sendable {
         return tls
     }
 
-    /// The pool's configuration. `applicationName` shows in `pg_stat_activity` (PostgreSQL
-    /// keeps its first 63 bytes).
-    func clientConfiguration(applicationName: String, maxConnections: Int = defaultMaxConnections) -> PostgresClient.Configuration {
+    /// The pool's configuration: its connections resolve unqualified names in `searchPath`
+    /// (`Statements`). `applicationName` shows in `pg_stat_activity` (PostgreSQL keeps its first
+    /// 63 bytes).
+    func clientConfiguration(applicationName: String, searchPath: String, maxConnections: Int = defaultMaxConnections) -> PostgresClient.Configuration {
         let tls: PostgresClient.Configuration.TLS = switch sslMode {
         case .disable: .disable
         case .prefer: .prefer(tlsConfiguration())
@@ -95,7 +96,7 @@ struct PostgresConnectionSettings: Sendable {
         var configuration = PostgresClient.Configuration(host: host, port: port, username: username, password: password, database: database, tls: tls)
         configuration.options.connectTimeout = Self.connectTimeout
         configuration.options.maximumConnections = maxConnections
-        configuration.options.additionalStartupParameters = [("application_name", applicationName)]
+        configuration.options.additionalStartupParameters = [("application_name", applicationName), ("search_path", searchPath)]
         return configuration
     }
 

@@ -71,10 +71,10 @@ extension PostgresMetadataStore {
                 INSERT INTO \(unescaped: s.versions) (model, version, status, created_at, job_id, manifest, tags, promotion)
                 VALUES (\(manifest.model.rawValue), \(manifest.version), 'ready', \(now), \(lease.jobID), \(manifestText), \(tagsText), \(promotionText))
                 """, logger: queryLogger)
-            guard let job = try await writeTransition(stored, next, now: now, finalLog: finalLog, notify: true, on: connection) else {
+            guard let written = try await writeTransition(stored, next, now: now, finalLog: finalLog, notify: true, on: connection) else {
                 throw PostgresStoreError(store: settings.redacted, operation: "completing job \(lease.jobID)", reason: "the locked row changed")
             }
-            return CompletionOutcome(job: job, version: manifest.version, promotion: promotion)
+            return CompletionOutcome(job: written.job, version: manifest.version, promotion: promotion)
         }
         onChange()
         return outcome

@@ -38,6 +38,7 @@ public final class PostgresMetadataStore: MetadataStore, CustomStringConvertible
     /// The payload of this store's notifications, so its listener skips its own.
     let instanceID: String
     let specs = DecodedSpecs()
+    let recentRows = RecentJobRows()
     let listener: ChangeListener
     private let poolTask: Task<Void, Never>
     private let closed = Mutex(false)
@@ -96,7 +97,7 @@ public final class PostgresMetadataStore: MetadataStore, CustomStringConvertible
         self.queryLogger = queryLogger
         self.onChange = onChange
         instanceID = UUID().uuidString.lowercased()
-        let client = PostgresClient(configuration: settings.clientConfiguration(applicationName: "trainyard:" + schema.name), backgroundLogger: queryLogger)
+        let client = PostgresClient(configuration: settings.clientConfiguration(applicationName: "trainyard:" + schema.name, searchPath: schema.name), backgroundLogger: queryLogger)
         self.client = client
         poolTask = Task { await client.run() }
         listener = ChangeListener(settings: settings, channel: schema.channel, instanceID: instanceID, logger: logger, onChange: onChange)
@@ -173,6 +174,18 @@ public final class PostgresMetadataStore: MetadataStore, CustomStringConvertible
     func rows(_ statement: PostgresQuery, on connection: PostgresConnection?) async throws -> [PostgresRow] {
         guard let connection else { return try await rows(statement) }
         return try await connection.query(statement, logger: queryLogger).collect()
+    }
+
+    /// Runs a prepared statement (prepared on first use on each connection) on `connection`,
+    /// or on the pool when nil.
+    func run<Statement: PostgresStatement>(_ statement: Statement, on connection: PostgresConnection? = nil) async throws -> [PostgresRow] {
+        var rows: [PostgresRow] = []
+        if let connection {
+            for try await row in try await connection.execute(statement, logger: queryLogger) { rows.append(row) }
+        } else {
+            for try await row in try await client.execute(statement, logger: queryLogger) { rows.append(row) }
+        }
+        return rows
     }
 
     /// Sends the change notification other processes' listeners wait for (delivered at commit).

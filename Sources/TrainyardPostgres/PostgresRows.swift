@@ -51,6 +51,8 @@ enum PostgresRows {
         reserved_version
         """
 
+    static let jobColumnCount = 22
+
     /// A row starting with `jobColumns`. The spec is decoded only when the cache lacks it.
     static func job(_ row: PostgresRow, specs: DecodedSpecs) throws -> StoredJob {
         let (id, kind, state, model, specText, priority, attempt, maxAttempts, runAfter, createdAt, startedAt, finishedAt,

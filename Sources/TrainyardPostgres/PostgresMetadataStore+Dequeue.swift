@@ -1,0 +1,130 @@
+import Foundation
+import PostgresNIO
+import TrainyardCore
+
+/// Leasing a job. The common case is two round trips and no explicit transaction: one read
+/// (`Statements.DequeueCandidates`: the best due jobs, the running caps, expired leases), then
+/// a lease written as a compare-and-set that passes over a row another dequeue holds
+/// (`Statements.LeaseIfUnheld`, `FOR UPDATE SKIP LOCKED`), trying the candidates in
+/// `QueuePosition` order. A job whose kind has a running cap is leased in a transaction that
+/// counts the kind's running jobs under the kind's advisory lock, so caps hold across
+/// processes while uncapped kinds never wait for each other.
+extension PostgresMetadataStore {
+    /// Returns expired leases to the queue first (each a compare-and-set of its own, counted in
+    /// `lease_expiries`), then leases the best due job of `kinds` whose kind is under its cap.
+    public func dequeue(workerID: String, kinds: Set<JobKind>, leaseDuration: Duration) async throws -> Lease? {
+        let kindNames = kinds.map(\.rawValue).sorted()
+        let now = self.now
+        let token = Self.newToken()
+        let event = JobEvent.lease(token: token, workerID: workerID, now: Date(timeIntervalSince1970: now), duration: leaseDuration)
+        for _ in 0..<Self.dequeueRounds {
+            let read = try await reading("reading the queue") {
+                try await run(Statements.DequeueCandidates(kinds: kindNames, now: now, expiredLimit: Self.reclaimBatch, candidates: Self.candidatesRead))
+            }
+            guard let first = read.first else { return nil }
+            let meta = first.makeRandomAccess()
+            let m = Statements.DequeueCandidates.metaColumn
+            let capKinds = try meta[m].decode([String].self), capValues = try meta[m + 1].decode([Int64].self)
+            let expired = try meta[m + 2].decode([Int64].self)
+            if !expired.isEmpty {
+                var reclaimed = false
+                for id in expired { reclaimed = try await reclaimExpiredLease(id, now: now) || reclaimed }
+                // Reclaimed jobs may be due, and capped kinds have fewer running: read again.
+                if reclaimed { continue }
+            }
+            let caps = Dictionary(zip(capKinds, capValues.map { Int($0) }), uniquingKeysWith: { a, _ in a })
+            // No due job: the job columns are NULL (an idle worker's poll ends here).
+            guard try meta[0].decode(Int64?.self) != nil else { return nil }
+            let candidates = try read.map { try PostgresRows.job($0, specs: specs) }.sorted { $0.job.queuePosition < $1.job.queuePosition }
+            for candidate in candidates {
+                // A capped kind is counted under its lock; the transaction also decides among the
+                // other kinds, so the queue's order holds.
+                if caps[candidate.job.kind.rawValue] != nil {
+                    return try await dequeueCounted(kindNames, caps: caps, event: event, token: token, now: now)
+                }
+                guard let next = try? lifecycle.apply(event, to: candidate.record, jobID: candidate.job.id) else { continue }
+                if let leased = try await writing("leasing job \(candidate.job.id)", {
+                    try await writeTransition(candidate, next, now: now, notify: false, skipLocked: true, on: nil)
+                }) {
+                    return Lease(token: LeaseToken(jobID: leased.job.id, token: token, attempt: leased.job.attempt), job: leased.job,
+                                 expiresAt: leased.job.leaseExpiresAt!)
+                }
+                // Held by another dequeue, or leased already: the next one.
+            }
+        }
+        // Every candidate went to other dequeues several times over: the locking path decides.
+        return try await dequeueCounted(kindNames, caps: nil, event: event, token: token, now: now)
+    }
+
+    /// Rounds of candidates read before the locking path takes over.
+    static var dequeueRounds: Int { 3 }
+    /// Due jobs read per round: enough for the dequeues that run at once to find one each.
+    static var candidatesRead: Int { 8 }
+    /// Expired leases returned to the queue per dequeue; the rest go on the next one.
+    static var reclaimBatch: Int { 1000 }
+
+    /// In one transaction: locks and counts the requested kinds that have a running cap (read
+    /// again when `caps` is nil), locks the best due job of the admitted kinds with
+    /// `FOR UPDATE SKIP LOCKED` (a row another dequeue holds is passed over, never waited for)
+    /// and leases it.
+    func dequeueCounted(_ kindNames: [String], caps knownCaps: [String: Int]?, event: JobEvent, token: String, now: Double) async throws -> Lease? {
+        let s = schema
+        let leased = try await transaction("leasing a job") { connection -> StoredJob? in
+            var caps = knownCaps ?? [:]
+            if knownCaps == nil {
+                for row in try await connection.query("SELECT kind, cap FROM \(unescaped: s.queueCaps) WHERE kind = ANY(\(kindNames))",
+                                                      logger: queryLogger).collect() {
+                    let (kind, cap) = try row.decode((String, Int).self)
+                    caps[kind] = cap
+                }
+            }
+            var eligible = kindNames
+            let capped = kindNames.filter { caps[$0] != nil }
+            if !capped.isEmpty {
+                // Serialises the count-and-lease of capped kinds across processes (released at
+                // commit, after the lease is written); taken in one order (sorted) so two
+                // dequeues cannot deadlock. The count is a statement of its own, so its snapshot
+                // sees every lease committed before the lock was given.
+                let keys = capped.map { s.runningCapLockKey(JobKind(rawValue: $0) ?? .train) }
+                _ = try await run(Statements.LockRunningCaps(keys: keys), on: connection)
+                var running: [String: Int] = [:]
+                for row in try await run(Statements.CountRunning(kinds: capped), on: connection) {
+                    let (kind, count) = try row.decode((String, Int).self)
+                    running[kind] = count
+                }
+                eligible = kindNames.filter { RunningCap.admits(running: running[$0, default: 0], cap: caps[$0]) }
+            }
+            guard !eligible.isEmpty else { return nil }
+            var rows = try await run(Statements.LockQueueHead(kinds: eligible, now: now), on: connection)
+            if rows.isEmpty {
+                // Every head was held by another dequeue (or the due job went): look deeper, so
+                // a dequeue never says "nothing" while an unheld job is due.
+                rows = try await run(Statements.LockFirstUnheldOfEachKind(kinds: eligible, now: now), on: connection)
+            }
+            guard let best = try rows.map({ try PostgresRows.job($0, specs: specs) }).min(by: { $0.job.queuePosition < $1.job.queuePosition })
+            else { return nil }
+            let next = try lifecycle.apply(event, to: best.record, jobID: best.job.id)
+            guard let written = try await writeTransition(best, next, now: now, notify: false, on: connection) else {
+                throw PostgresStoreError(store: settings.redacted, operation: "leasing job \(best.job.id)", reason: "the locked row changed")
+            }
+            return written
+        }
+        guard let leased else { return nil }
+        keep(leased)
+        return Lease(token: LeaseToken(jobID: leased.job.id, token: token, attempt: leased.job.attempt), job: leased.job, expiresAt: leased.job.leaseExpiresAt!)
+    }
+
+    /// Returns job `id` to the queue (or fails or cancels it) if its lease is still expired
+    /// when read; another process that reclaimed it first, or a heartbeat that arrived, wins.
+    /// Counted in `lease_expiries` in the same statement. Whether this call reclaimed it.
+    func reclaimExpiredLease(_ id: JobID, now: Double) async throws -> Bool {
+        let event = JobEvent.reclaim(now: Date(timeIntervalSince1970: now), unitRandom: Double.random(in: 0..<1))
+        do {
+            _ = try await transition(id, event, now: now, notify: false, countLeaseExpiry: true, doing: "reclaiming the expired lease of job \(id)")
+            return true
+        } catch let error as TrainyardError where error.code == .conflict || error.code == .notFound {
+            // Not expired any more (reclaimed elsewhere, or extended): nothing to do.
+            return false
+        }
+    }
+}

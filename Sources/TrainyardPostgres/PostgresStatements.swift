@@ -1,0 +1,286 @@
+import Foundation
+import PostgresNIO
+import TrainyardCore
+
+/// The statements on the queue's hot path (enqueue, dequeue, heartbeat, completion, logs),
+/// prepared once per pooled connection: parsing and planning them cost more than running them.
+///
+/// Their SQL is static, so table names are unqualified: the pool's connections have the
+/// namespace's schema as their `search_path` (`PostgresConnectionSettings.clientConfiguration`),
+/// which PostgreSQL resolves when it prepares a statement. Every other statement names its
+/// tables with the schema.
+protocol PostgresStatement: PostgresPreparedStatement where Row == PostgresRow {}
+
+extension PostgresStatement {
+    func decodeRow(_ row: PostgresRow) throws -> PostgresRow { row }
+}
+
+enum Statements {
+    /// One insert, unless the idempotency key was used (the unique index decides, also between
+    /// processes), returning the job and notifying the namespace's channel.
+    struct Enqueue: PostgresStatement {
+        static let sql = """
+            WITH inserted AS (
+                INSERT INTO jobs (kind, state, model, spec, priority, max_attempts, run_after, created_at, submitted_by, idempotency_key)
+                VALUES ($1, 'queued', $2, $3, $4, $5, $6, $7, $8, $9)
+                ON CONFLICT (idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING
+                RETURNING \(PostgresRows.jobColumns)
+            )
+            SELECT \(PostgresRows.jobColumns), pg_notify($10, $11) FROM inserted
+            """
+        var kind, model, spec: String
+        var priority, maxAttempts: Int
+        var runAfter, createdAt: Double
+        var submittedBy: String
+        var idempotencyKey: String?
+        var channel, payload: String
+
+        func makeBindings() throws -> PostgresBindings {
+            var b = PostgresBindings(capacity: 11)
+            b.append(kind); b.append(model); b.append(spec); b.append(priority); b.append(maxAttempts)
+            b.append(runAfter); b.append(createdAt); b.append(submittedBy); b.append(idempotencyKey); b.append(channel); b.append(payload)
+            return b
+        }
+    }
+
+    /// What a dequeue reads first, in one round trip and one row at least: the best due jobs
+    /// of the requested kinds (the heads of each kind's queue, then the best of those, in
+    /// `QueuePosition`'s order; none locked), then the requested kinds that have a running cap
+    /// with their caps, and the ids of expired leases. Without a due job the job columns are NULL.
+    struct DequeueCandidates: PostgresStatement {
+        static let sql = """
+            WITH meta AS (
+                SELECT ARRAY(SELECT kind FROM queue_caps WHERE kind = ANY($1) ORDER BY kind) AS cap_kinds,
+                       ARRAY(SELECT cap FROM queue_caps WHERE kind = ANY($1) ORDER BY kind) AS caps,
+                       ARRAY(SELECT id FROM jobs WHERE state = 'running' AND lease_expires_at < $2 ORDER BY lease_expires_at LIMIT $3) AS expired
+            )
+            SELECT candidate.*, meta.cap_kinds, meta.caps, meta.expired FROM meta LEFT JOIN LATERAL (
+                SELECT \(PostgresRows.jobColumns) FROM jobs
+                WHERE id = ANY(ARRAY(
+                    SELECT head.id FROM unnest($1::text[]) AS wanted(kind_name) CROSS JOIN LATERAL (
+                        SELECT id FROM jobs WHERE state = 'queued' AND kind = wanted.kind_name AND run_after <= $2
+                        ORDER BY priority DESC, run_after, id LIMIT $4
+                    ) AS head
+                )) AND state = 'queued' AND run_after <= $2
+                ORDER BY priority DESC, run_after, id LIMIT $4
+            ) AS candidate ON true
+            """
+        /// Where the caps and expired leases are in a row (after the job columns).
+        static let metaColumn = PostgresRows.jobColumnCount
+        var kinds: [String]
+        var now: Double
+        var expiredLimit: Int
+        var candidates: Int
+
+        func makeBindings() throws -> PostgresBindings {
+            var b = PostgresBindings(capacity: 4)
+            try b.append(kinds); b.append(now); b.append(expiredLimit); b.append(candidates)
+            return b
+        }
+    }
+
+    /// The first due job of the given kinds that no other transaction holds, locked: the heads
+    /// of each kind's queue (an ordered probe of the per-kind index each; an ORDER BY over
+    /// `kind = ANY(…)` alone would sort every queued row), then the first unheld of them in
+    /// `QueuePosition`'s order. The outer conditions are checked again on a row another
+    /// transaction changed after this statement's snapshot (a job just leased elsewhere).
+    struct LockQueueHead: PostgresStatement {
+        /// Heads per kind: more than the dequeues of one kind that run at once (each holds one).
+        static let headsPerKind = 16
+        static let sql = """
+            SELECT \(PostgresRows.jobColumns) FROM jobs
+            WHERE id = ANY(ARRAY(
+                SELECT head.id FROM unnest($1::text[]) AS wanted(kind_name) CROSS JOIN LATERAL (
+                    SELECT id FROM jobs WHERE state = 'queued' AND kind = wanted.kind_name AND run_after <= $2
+                    ORDER BY priority DESC, run_after, id LIMIT \(headsPerKind)
+                ) AS head
+            )) AND state = 'queued' AND kind = ANY($1) AND run_after <= $2
+            ORDER BY priority DESC, run_after, id LIMIT 1 FOR UPDATE SKIP LOCKED
+            """
+        var kinds: [String]
+        var now: Double
+
+        func makeBindings() throws -> PostgresBindings {
+            var b = PostgresBindings(capacity: 2)
+            try b.append(kinds); b.append(now)
+            return b
+        }
+    }
+
+    /// When every head was held: the first unheld due job of each kind, however deep in the
+    /// queue (each kind's row stays locked until the transaction ends; the best is leased).
+    struct LockFirstUnheldOfEachKind: PostgresStatement {
+        static let sql = """
+            SELECT c.* FROM unnest($1::text[]) AS wanted(kind_name) CROSS JOIN LATERAL (
+                SELECT \(PostgresRows.jobColumns) FROM jobs
+                WHERE state = 'queued' AND kind = wanted.kind_name AND run_after <= $2
+                ORDER BY priority DESC, run_after, id LIMIT 1 FOR UPDATE SKIP LOCKED
+            ) AS c
+            """
+        var kinds: [String]
+        var now: Double
+
+        func makeBindings() throws -> PostgresBindings {
+            var b = PostgresBindings(capacity: 2)
+            try b.append(kinds); b.append(now)
+            return b
+        }
+    }
+
+    /// Serialises the count-and-lease of the capped kinds (transaction-scoped advisory locks,
+    /// taken in the array's order).
+    struct LockRunningCaps: PostgresStatement {
+        static let sql = "SELECT pg_advisory_xact_lock(hashtextextended(key, 0)) FROM unnest($1::text[]) AS key"
+        var keys: [String]
+
+        func makeBindings() throws -> PostgresBindings {
+            var b = PostgresBindings(capacity: 1)
+            try b.append(keys)
+            return b
+        }
+    }
+
+    struct CountRunning: PostgresStatement {
+        static let sql = "SELECT kind, count(*) FROM jobs WHERE state = 'running' AND kind = ANY($1) GROUP BY kind"
+        var kinds: [String]
+
+        func makeBindings() throws -> PostgresBindings {
+            var b = PostgresBindings(capacity: 1)
+            try b.append(kinds)
+            return b
+        }
+    }
+
+    struct FetchJob: PostgresStatement {
+        static let sql = "SELECT \(PostgresRows.jobColumns) FROM jobs WHERE id = $1"
+        var id: JobID
+        func makeBindings() throws -> PostgresBindings { var b = PostgresBindings(capacity: 1); b.append(id); return b }
+    }
+
+    struct FetchJobForUpdate: PostgresStatement {
+        static let sql = "SELECT \(PostgresRows.jobColumns) FROM jobs WHERE id = $1 FOR UPDATE"
+        var id: JobID
+        func makeBindings() throws -> PostgresBindings { var b = PostgresBindings(capacity: 1); b.append(id); return b }
+    }
+
+    struct FetchJobByIdempotencyKey: PostgresStatement {
+        static let sql = "SELECT \(PostgresRows.jobColumns) FROM jobs WHERE idempotency_key = $1"
+        var key: String
+        func makeBindings() throws -> PostgresBindings { var b = PostgresBindings(capacity: 1); b.append(key); return b }
+    }
+
+    /// A lifecycle write as a compare-and-set: the record, if the row's version is still the
+    /// one read; the log lines numbered after the job's last (under the row lock the update
+    /// holds); a lease expiry counted and the change notified when asked. One row back when
+    /// written, none when the row changed meanwhile (a row another transaction holds is waited for).
+    struct WriteTransition: TransitionStatement {
+        static let sql = transitionSQL(target: "SELECT id FROM jobs WHERE id = $14 AND row_version = $15")
+        var write: TransitionWrite
+    }
+
+    /// `WriteTransition` for a lease: a row another transaction holds is passed over (no row
+    /// back), never waited for, so concurrent dequeues each lease a different candidate.
+    struct LeaseIfUnheld: TransitionStatement {
+        static let sql = transitionSQL(target: "SELECT id FROM jobs WHERE id = $14 AND row_version = $15 FOR UPDATE SKIP LOCKED")
+        var write: TransitionWrite
+    }
+
+    static func transitionSQL(target: String) -> String {
+        """
+        WITH target AS (
+            \(target)
+        ), updated AS (
+            UPDATE jobs SET state = $1, attempt = $2, run_after = $3, lease_token = $4, lease_expires_at = $5, worker_id = $6,
+                cancel_requested = $7, failure_reason = $8, started_at = $9, finished_at = $10, result_version = $11, progress = $12,
+                log_seq = log_seq + cardinality($13::text[]), row_version = row_version + 1
+            WHERE id = (SELECT id FROM target) AND row_version = $15
+            RETURNING id, kind, log_seq
+        ), logged AS (
+            INSERT INTO job_logs (job_id, seq, at, text)
+            SELECT updated.id, updated.log_seq - cardinality($13::text[]) + line.number, $16, line.text
+            FROM updated, unnest($13::text[]) WITH ORDINALITY AS line(text, number)
+        ), expiry AS (
+            INSERT INTO lease_expiries (kind, count) SELECT updated.kind, 1 FROM updated WHERE $17
+            ON CONFLICT (kind) DO UPDATE SET count = lease_expiries.count + 1
+        ), notified AS (
+            SELECT pg_notify($18, $19) FROM updated WHERE $20
+        )
+        SELECT updated.id, (SELECT count(*) FROM notified) FROM updated
+        """
+    }
+
+    /// Numbers the lines under the job's row lock (the update of its `log_seq`), so lines
+    /// appended by several processes at once get distinct, gap-free sequences.
+    struct AppendLog: PostgresStatement {
+        static let sql = """
+            WITH numbered AS (
+                UPDATE jobs SET log_seq = log_seq + cardinality($2::text[]) WHERE id = $1 RETURNING id, log_seq
+            )
+            INSERT INTO job_logs (job_id, seq, at, text)
+            SELECT numbered.id, numbered.log_seq - cardinality($2::text[]) + line.number, $3, line.text
+            FROM numbered, unnest($2::text[]) WITH ORDINALITY AS line(text, number)
+            """
+        var id: JobID
+        var lines: [String]
+        var now: Double
+
+        func makeBindings() throws -> PostgresBindings {
+            var b = PostgresBindings(capacity: 3)
+            b.append(id); try b.append(lines); b.append(now)
+            return b
+        }
+    }
+
+    /// Lines after `after`, at most `limit` (NULL: all).
+    struct ReadLog: PostgresStatement {
+        static let sql = "SELECT seq, at, text FROM job_logs WHERE job_id = $1 AND seq > $2 ORDER BY seq LIMIT $3"
+        var id: JobID
+        var after: Int64
+        var limit: Int?
+
+        func makeBindings() throws -> PostgresBindings {
+            var b = PostgresBindings(capacity: 3)
+            b.append(id); b.append(after); b.append(limit)
+            return b
+        }
+    }
+
+    struct NextWakeup: PostgresStatement {
+        static let sql = """
+            SELECT LEAST((SELECT MIN(run_after) FROM jobs WHERE state = 'queued'),
+                         (SELECT MIN(lease_expires_at) FROM jobs WHERE state = 'running'))
+            """
+        func makeBindings() throws -> PostgresBindings { PostgresBindings() }
+    }
+}
+
+/// The values of one lifecycle write (`Statements.WriteTransition`, `Statements.LeaseIfUnheld`).
+struct TransitionWrite: Sendable {
+    var record: JobRecord
+    var progressText: String?
+    var lines: [String]
+    var id: JobID
+    var rowVersion: Int64
+    var now: Double
+    var countLeaseExpiry: Bool
+    var channel, payload: String
+    var notify: Bool
+}
+
+protocol TransitionStatement: PostgresStatement {
+    var write: TransitionWrite { get }
+}
+
+extension TransitionStatement {
+    func makeBindings() throws -> PostgresBindings {
+        let w = write
+        let r = w.record
+        var b = PostgresBindings(capacity: 20)
+        b.append(r.state.rawValue); b.append(r.attempt); b.append(r.runAfter.timeIntervalSince1970); b.append(r.leaseToken)
+        b.append(r.leaseExpiresAt?.timeIntervalSince1970); b.append(r.workerID); b.append(r.cancelRequested); b.append(r.failureReason)
+        b.append(r.startedAt?.timeIntervalSince1970); b.append(r.finishedAt?.timeIntervalSince1970); b.append(r.resultVersion)
+        b.append(w.progressText); try b.append(w.lines); b.append(w.id); b.append(w.rowVersion); b.append(w.now); b.append(w.countLeaseExpiry)
+        b.append(w.channel); b.append(w.payload); b.append(w.notify)
+        return b
+    }
+}
