@@ -16,8 +16,11 @@ import TrainyardRuntime
 /// - `trainyard_lease_expiries_total{kind}` (counter): leases that expired and were reclaimed
 ///   (a worker died or stalled).
 ///
-/// Counted by this process's workers since it started (`up`, or a `worker` with its own
-/// metrics; zero in a `server` that runs no workers):
+/// Counted by this process's workers since it started: meaningful in `up`, which serves
+/// `/metrics` and runs workers; zero in a `server` (it runs none). A separate `worker` process
+/// serves no HTTP, so its counters are not exposed: scale on `trainyard_jobs`, which any server
+/// reads from the shared store, and find workers' ends in the store (terminal states,
+/// `trainyard_lease_expiries_total`).
 /// - `trainyard_worker_jobs_started_total{kind}` (counter): attempts started.
 /// - `trainyard_worker_jobs_finished_total{kind,outcome}` (counter): attempts ended, by
 ///   `WorkerMetrics.Outcome` (succeeded, failed, timed_out, cancelled, released, lease_lost, unrecorded).

@@ -56,6 +56,7 @@ struct RemoteEverywhereTests {
         let watched = client.workDirectory.appendingPathComponent("incoming")
         try FileManager.default.createDirectory(at: watched, withIntermediateDirectories: true)
 
+        @discardableResult
         func remote(_ arguments: [String], expect status: Int32 = 0, sourceLocation: SourceLocation = #_sourceLocation) async throws -> CLIHarness.Result {
             let result = try await client.run(arguments + ["--server", server.url], environment: Self.clientEnvironment)
             #expect(result.status == status, "\(arguments.joined(separator: " ")): \(result.stderr)", sourceLocation: sourceLocation)
