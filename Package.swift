@@ -188,7 +188,7 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // End-to-end through the real binary: exit codes, crash recovery, the quickstart.
-        .testTarget(name: "TrainyardCLITests", dependencies: ["trainyard", "TrainyardTestSupport"]),
+        .testTarget(name: "TrainyardCLITests", dependencies: ["trainyard", "TrainyardTestSupport", "TrainyardTestServices"]),
         .testTarget(name: "TrainyardLearnersTests", dependencies: ["TrainyardLearners", "TrainyardRuntime", "TrainyardApp"]),
         .testTarget(name: "TrainyardCoreTests", dependencies: ["TrainyardCore"]),
         .testTarget(name: "TrainyardAWSTests", dependencies: ["TrainyardAWS", "TrainyardTestServices"]),
