@@ -13,7 +13,9 @@ struct TransformCommand: AsyncParsableCommand {
         Each input file's results go to OUT/<input name>.out in input order; rows that cannot be scored go to \
         OUT/<input name>.errors.jsonl ({"line", "reason", "row"}); OUT/_SUCCESS.json lists every output with its \
         counts and sha256 once all are committed. Submitting the same input again (same files, sizes and \
-        modification times, same model version and options) returns the first job instead of scoring twice.
+        modification times, or for s3:// objects the same ETags; same model version and options) returns the first \
+        job instead of scoring twice. s3:// inputs and outputs need S3 where the job is submitted and run \
+        (TRAINYARD_S3_ENDPOINT or AWS's endpoint settings, and AWS credentials).
         """)
 
     @OptionGroup var global: GlobalOptions
@@ -21,10 +23,10 @@ struct TransformCommand: AsyncParsableCommand {
     @Argument(help: "The model: NAME (its production alias, else its latest version), NAME@ALIAS or NAME:VERSION.")
     var model: String
 
-    @Option(help: "A file, or a folder (every file with a known extension, or matching --glob).")
+    @Option(help: "A file, or a folder (every file with a known extension, or matching --glob); or s3://bucket/key, or s3://bucket/prefix/ (the objects directly under it, likewise).")
     var input: String
 
-    @Option(help: "The output folder (created if missing).")
+    @Option(help: "The output folder (created if missing), or s3://bucket/prefix/.")
     var output: String
 
     @Option(help: "Which files of a folder to score (a file-name pattern such as '*.csv').")
