@@ -44,6 +44,7 @@ public struct TrainyardApp: Sendable {
                                          trainers: trainers ?? defaultTrainers(configuration), wakeup: wakeup, clock: clock, logger: logger)
         // Transform jobs (and the submitter's column check) score through serving.
         services.scoring = ServingBatchScoring(services: services)
+        services.messageQueues = Backends.openMessageQueues(logger: logger)
         services.dataObjects = Backends.openDataObjects(artifacts: artifacts, logger: logger)
         return TrainyardApp(services: services)
     }

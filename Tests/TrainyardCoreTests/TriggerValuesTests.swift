@@ -101,7 +101,7 @@ struct TriggerValuesTests {
         guard case .schedule(let s) = schedule.source else { Issue.record("expected a schedule"); return }
         #expect(s.timeZoneName == "UTC")
         for (bad, expected) in [
-            (#"{"name": "n", "watch": {"path": "/in"}, "schedule": {"cron": "@daily"}, "train": {"spec": "x"}}"#, "exactly one of watch and schedule"),
+            (#"{"name": "n", "watch": {"path": "/in"}, "schedule": {"cron": "@daily"}, "train": {"spec": "x"}}"#, "exactly one of watch, schedule and sqs"),
             (#"{"name": "n", "watch": {"path": "s3://bucket/in"}, "train": {"spec": "x"}}"#, "s3://"),
             (#"{"name": "n", "watch": {"path": "/in", "settle_seconds": -1}, "train": {"spec": "x"}}"#, "out of range"),
             (#"{"name": "n", "watch": {"path": "/in"}, "train": {"spec": "  "}}"#, "empty"),

@@ -87,7 +87,7 @@ struct TriggerRoutesTests {
             (Self.watch("n", path: inbox.path + "/missing"), "does not exist"),
             (Self.watch("n", path: inbox.path, glob: "[abc"), "is not closed"),
             (Self.watch("n", path: "relative/folder"), "must be an absolute path"),
-            (#"{"name": "n", "transform": {"model": "m", "output": "/tmp/o"}}"#, "exactly one of watch and schedule"),
+            (#"{"name": "n", "transform": {"model": "m", "output": "/tmp/o"}}"#, "exactly one of watch, schedule and sqs"),
             (#"{"name": "n", "watch": {"path": "/tmp"}}"#, "exactly one of transform and train"),
             (#"{"name": "N!", "watch": {"path": "/tmp"}, "transform": {"model": "m", "output": "/tmp/o"}}"#, "invalid trigger name"),
             (#"{"name": "n", "watch": {"path": "/tmp", "setle_seconds": 1}, "transform": {"model": "m", "output": "/tmp/o"}}"#, "setle_seconds"),

@@ -19,6 +19,9 @@ struct MessageIngress: Sendable {
     let services: TrainyardServices
     let submitting: any TriggerJobSubmitting
 
+    /// The longest reason recorded for a message that could not become jobs.
+    static let maxReasonCharacters = 2000
+
     var logger: Logger { services.logger }
 
     /// Receives once (waiting up to the trigger's wait time) and handles what came. Errors of
@@ -50,7 +53,7 @@ struct MessageIngress: Sendable {
             plan = try MessagePlan.make(id: message.id, body: message.body, trigger: trigger.name, action: trigger.action,
                                         maxSpecBytes: services.configuration.limits.specBytes)
         } catch {
-            await failed(message, trigger: trigger, because: error, &report)
+            await failed(message, trigger: trigger, because: TriggerEngine.message(error), &report)
             return
         }
         switch plan {
@@ -58,14 +61,16 @@ struct MessageIngress: Sendable {
             logger.info("trigger message needs nothing done; deleting it", metadata: metadata(trigger, message, ["trainyard.trigger.reason": .string(why)]))
             report.ignoredMessages.append(message.id)
         case .jobs(let jobs):
-            do {
-                for job in jobs {
+            for job in jobs {
+                do {
                     let jobID = try await submit(job, trigger: trigger)
                     report.fired.append(.init(trigger: trigger.name, cause: .message(job.cause), jobID: jobID))
+                } catch {
+                    // Jobs of earlier records stay enqueued: the next delivery finds them by their keys.
+                    let record = job.cause.record.map { "S3 event record \($0) (\(clientEcho(job.cause.file ?? ""))): " } ?? ""
+                    await failed(message, trigger: trigger, because: record + TriggerEngine.message(error), &report)
+                    return
                 }
-            } catch {
-                await failed(message, trigger: trigger, because: error, &report)
-                return
             }
         }
         do {
@@ -107,9 +112,10 @@ struct MessageIngress: Sendable {
         return made.id
     }
 
-    private func failed(_ message: QueueMessage, trigger: Trigger, because error: any Error, _ report: inout TriggerPassReport) async {
+    private func failed(_ message: QueueMessage, trigger: Trigger, because reason: String, _ report: inout TriggerPassReport) async {
+        // A spec's problems can run long: the recorded reason is bounded (the first ones say enough).
         await TriggerEngine.recordFailure(services: services, trigger, message: "message \(message.id) (delivery \(message.receiveCount)): "
-                                          + "\(TriggerEngine.message(error)); left on the queue (its redrive policy decides when it moves to the dead-letter queue)",
+                                          + "\(clientEcho(reason, limit: Self.maxReasonCharacters)); left on the queue (its redrive policy decides when it moves to the dead-letter queue)",
                                           &report)
     }
 

@@ -137,8 +137,8 @@ public final class TriggerService: Service, Sendable {
 
     /// The loop of one sqs trigger's poller: receive and handle until the trigger is paused,
     /// removed or the service stops. A failed receive is recorded on the trigger and tried again
-    /// after a delay doubling from `retryBase` to `retryMax`; an empty short poll (wait 0 s)
-    /// waits `pollInterval` before the next.
+    /// after a delay doubling from `retryBase` to `retryMax`; an empty receive that came back
+    /// sooner than `pollInterval` (a short poll) waits out the rest before the next.
     private func poll(_ trigger: Trigger) async {
         defer { pollers.finished(trigger.id) }
         guard case .sqs(let source) = trigger.source else { return }
@@ -148,6 +148,7 @@ public final class TriggerService: Service, Sendable {
             do {
                 let opened = try queue ?? openQueue(source)
                 queue = opened
+                let started = ContinuousClock.now
                 let messages = try await ingress.fetch(source, from: opened)
                 failures = 0
                 // Paused or removed during the wait: what came is left to come back (not deleted).
@@ -156,8 +157,9 @@ public final class TriggerService: Service, Sendable {
                     // Not cancelled with the receive: a message half handled would only come back.
                     let ingress = self.ingress
                     _ = await Task { await ingress.handle(messages, trigger: trigger, queue: opened) }.value
-                } else if source.waitSeconds == 0 {
-                    try await Task.sleep(for: options.pollInterval)
+                } else if case let elapsed = ContinuousClock.now - started, elapsed < options.pollInterval {
+                    // A short poll (wait 0 s), or an endpoint that answers at once: no busy loop.
+                    try await Task.sleep(for: options.pollInterval - elapsed)
                 }
             } catch {
                 if Task.isCancelled || stopping.load(ordering: .acquiring) { return }
