@@ -149,6 +149,82 @@ struct SQSTriggerIntegrationTests {
     }
 }
 
+extension SQSTriggerIntegrationTests {
+    /// The realistic path: a bucket whose notifications go to the queue (moto sends S3's test
+    /// event when it is configured, then an event per object), objects uploaded by boto3, an sqs
+    /// trigger making transform jobs → each object scored once by a worker, read from S3.
+    @Test(.enabled(if: TestService.aws.shouldRun, "\(TestService.aws.skipReason)"))
+    func objectsUploadedByBoto3AreScoredThroughTheEventsTheirBucketSends() async throws {
+        let endpoint = try TestService.aws.require()
+        let harness = try await Harness()
+        let environment = ProcessInfo.processInfo.environment
+        let credentials = try AWSCredentials(accessKeyID: environment["AWS_ACCESS_KEY_ID"] ?? "testing",
+                                             secretAccessKey: environment["AWS_SECRET_ACCESS_KEY"] ?? "testing")
+        var services = harness.services
+        services.messageQueues = SQSMessageQueues(endpoint: try AWSEndpoint(service: "sqs", region: "us-east-1", customURL: endpoint),
+                                                  credentials: StaticCredentialsProvider(credentials))
+        services.dataObjects = try TrainyardApp.openDataObjects(environment: [
+            "TRAINYARD_S3_ENDPOINT": endpoint.absoluteString, "AWS_REGION": "us-east-1",
+            "AWS_ACCESS_KEY_ID": credentials.accessKeyID, "AWS_SECRET_ACCESS_KEY": environment["AWS_SECRET_ACCESS_KEY"] ?? "testing",
+        ])
+        try await RegisteredVersions.registerTabular("prices", services: services)
+
+        let name = "events-\(UUID().uuidString.prefix(8).lowercased())"
+        let queue = try Boto3.run("""
+            q = sqs.create_queue(QueueName=sys.argv[1])["QueueUrl"]
+            arn = sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            s3.create_bucket(Bucket=sys.argv[1])
+            s3.put_bucket_notification_configuration(Bucket=sys.argv[1], NotificationConfiguration={
+                "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]})
+            print(q)
+            """, [name])
+        defer {
+            _ = try? Boto3.run("""
+                for o in s3.list_objects_v2(Bucket=sys.argv[1]).get("Contents", []): s3.delete_object(Bucket=sys.argv[1], Key=o["Key"])
+                s3.delete_bucket(Bucket=sys.argv[1]); sqs.delete_queue(QueueUrl=sys.argv[2])
+                """, [name, queue])
+        }
+        let out = harness.root.appendingPathComponent("scored")
+        _ = try await TriggerCatalog(services: services).create(
+            try TriggerDefinition(name: TriggerName("scoring"), source: .sqs(SQSSource(queueURL: queue, waitSeconds: 1, visibilityTimeoutSeconds: 30)),
+                                  action: .transform(["model": .string("prices"), "output": .string(out.path)])),
+            createdBy: "test", access: .unrestricted)
+        _ = try Boto3.run("""
+            for key in ["in/day 1+x.csv", "in/day2.csv"]:
+                s3.put_object(Bucket=sys.argv[1], Key=key, Body=b"a,b,c\\n1,2,u\\n3,4,v\\n5,1,u\\n")
+            """, [name])
+
+        let service = TriggerService(services: services, options: .init(pollInterval: .milliseconds(50)))
+        let running = Task { try await service.run() }
+        defer { running.cancel() }
+        func jobs() async throws -> [Job] { try await services.store.jobs(JobFilter(kind: .transform, limit: 100)) }
+        try await harness.eventually("two transform jobs", timeout: .seconds(120)) { try await jobs().count >= 2 }
+        try await harness.eventually("an empty queue", timeout: .seconds(120)) {
+            try Boto3.run("""
+                a = sqs.get_queue_attributes(QueueUrl=sys.argv[1], AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+                print(int(a["ApproximateNumberOfMessages"]) + int(a["ApproximateNumberOfMessagesNotVisible"]))
+                """, [queue]) == "0"
+        }
+        running.cancel()
+        try await running.value
+        let made = try await jobs()
+        #expect(made.count == 2, "the test event makes nothing; each object one job")
+        #expect(Set(made.compactMap(\.spec.origin?.file)) == ["s3://\(name)/in/day 1+x.csv", "s3://\(name)/in/day2.csv"])
+        #expect(made.allSatisfy { $0.spec.origin?.message != nil && $0.spec.transform?.input == $0.spec.origin?.file })
+
+        try await WorkerPool(services: services, options: .init(workers: 1, exitWhenIdle: .milliseconds(600), shutdownGrace: .seconds(10),
+                                                                minPoll: .milliseconds(20), maxPoll: .milliseconds(100), namePrefix: "test")).run()
+        let finished = try await jobs()
+        #expect(finished.allSatisfy { $0.state == .succeeded }, "\(finished.map { ($0.state, $0.failureReason ?? "") })")
+        let outputs = try FileManager.default.contentsOfDirectory(atPath: out.path).filter { $0.hasSuffix(".out") }
+        #expect(outputs.count == 2, "\(outputs)")
+        for output in outputs {
+            let lines = try String(contentsOf: out.appendingPathComponent(output), encoding: .utf8).split(separator: "\n")
+            #expect(lines.count == 4 && lines.first == "prediction", "\(output): \(lines)")
+        }
+    }
+}
+
 /// SQS as the application wires it, except that the first delete of a message whose body holds
 /// `marker` is lost (a process that crashed after enqueuing): SQS delivers it again.
 final class LosingFirstDelete: MessageQueueProvider {
