@@ -56,8 +56,17 @@ public struct S3DataObjects: DataObjectStore {
                                lastModified: object.lastModified)
         }
         // Resuming after the last key returned continues exactly where S3 stopped, and (unlike a
-        // continuation token) is a cursor a watch can persist for as long as it likes.
-        let next = page.nextContinuationToken == nil ? nil : objects.last?.uri
+        // continuation token) is a cursor a watch can persist for as long as it likes. With the
+        // delimiter a page may end on a "folder" (a common prefix, counted in max-keys): resuming
+        // after the last object would list that folder again (a page of folders alone would end
+        // the listing), so the cursor then passes every key in it (U+10FFFF sorts after any key
+        // character, in UTF-8 bytes as in code points).
+        var last = objects.last?.uri
+        if let folder = page.commonPrefixes.last {
+            let pastFolder = S3Location.uri(bucket: location.bucket, key: folder + "\u{10FFFF}")
+            if last.map({ $0.utf8.lexicographicallyPrecedes(pastFolder.utf8) }) ?? true { last = pastFolder }
+        }
+        let next = page.nextContinuationToken == nil ? nil : last
         return DataObjectPage(objects: objects, next: next)
     }
 

@@ -102,7 +102,7 @@ struct TriggerValuesTests {
         #expect(s.timeZoneName == "UTC")
         for (bad, expected) in [
             (#"{"name": "n", "watch": {"path": "/in"}, "schedule": {"cron": "@daily"}, "train": {"spec": "x"}}"#, "exactly one of watch, schedule and sqs"),
-            (#"{"name": "n", "watch": {"path": "s3://bucket/in"}, "train": {"spec": "x"}}"#, "s3://"),
+            (#"{"name": "n", "watch": {"path": "s3://Bad_Bucket/in"}, "train": {"spec": "x"}}"#, "is not an S3 bucket name"),
             (#"{"name": "n", "watch": {"path": "/in", "settle_seconds": -1}, "train": {"spec": "x"}}"#, "out of range"),
             (#"{"name": "n", "watch": {"path": "/in"}, "train": {"spec": "  "}}"#, "empty"),
             (#"{"name": "n", "watch": {"path": "/in"}, "train": {"spec": "x", "base_directory": "rel"}}"#, "absolute"),

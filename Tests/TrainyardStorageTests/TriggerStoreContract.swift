@@ -155,6 +155,57 @@ struct TriggerStoreContract: Sendable {
         #expect(try await !store.recordFiring(TriggerFiring(trigger: try TriggerName("gone"), triggerID: old.id, cause: .slot(Date()), jobID: 1)))
     }
 
+    /// `s3://` watches: the listing cursor is kept with the trigger (the last write wins, nil
+    /// starts again at the beginning, any key survives as written), untouched by firings and
+    /// pausing, ignored for a trigger that is gone or was replaced; a fired object keeps its ETag.
+    func listingCursorsAndFiredObjectsArePersisted() async throws {
+        let (store, clock) = try await make()
+        let definition = try TriggerDefinition(name: TriggerName("landing"), source: .watch(WatchSource(path: "s3://data-bucket/landing", glob: "*.csv")),
+                                               action: .transform(["model": .string("iris@production"), "output": .string("s3://data-bucket/scored/")]))
+        let trigger = try await store.createTrigger(definition, createdBy: "cli")
+        #expect(trigger.definition == definition && trigger.status.listingCursor == nil)
+        func cursor() async throws -> String? { try await store.trigger(trigger.name)?.status.listingCursor }
+        try await store.recordListingCursor(trigger.name, triggerID: trigger.id, cursor: "s3://data-bucket/landing/part-0007.csv")
+        #expect(try await cursor() == "s3://data-bucket/landing/part-0007.csv")
+        #expect(try await store.triggers().first?.status.listingCursor == "s3://data-bucket/landing/part-0007.csv")
+        // Another process's later write wins.
+        try await store.recordListingCursor(trigger.name, triggerID: trigger.id, cursor: "s3://data-bucket/landing/part-0014.csv")
+        #expect(try await cursor() == "s3://data-bucket/landing/part-0014.csv")
+        // A fired object: its record keeps the ETag; the cursor stays.
+        clock.advance(by: .seconds(4))
+        let object = WatchedFile(path: "s3://data-bucket/landing/a.csv", bytes: 1_234, modified: 1_800_000_000.5, etag: "\"9b2cf535f27731c974343645a3985328\"")
+        #expect(try await store.recordFiring(TriggerFiring(trigger: trigger.name, triggerID: trigger.id, cause: .file(object), jobID: 11)))
+        #expect(try await store.firedFile(trigger: trigger.id, identity: object.identity(trigger: trigger.id))
+                == FiredFile(file: object, jobID: 11, firedAt: clock.now()))
+        var uploadedAgain = object
+        uploadedAgain.modified += 60
+        #expect(try await store.firedFile(trigger: trigger.id, identity: uploadedAgain.identity(trigger: trigger.id))?.jobID == 11,
+                "the same bytes uploaded again are the same object")
+        var status = try #require(try await store.trigger(trigger.name)).status
+        #expect(status.firedCount == 1 && status.lastFile == object.path && status.listingCursor == "s3://data-bucket/landing/part-0014.csv")
+        // Pausing and resuming keep it.
+        _ = try await store.setTriggerPaused(trigger.name, paused: true)
+        _ = try await store.setTriggerPaused(trigger.name, paused: false)
+        #expect(try await cursor() == "s3://data-bucket/landing/part-0014.csv")
+        // The end of the prefix: the next pass starts again at the beginning.
+        try await store.recordListingCursor(trigger.name, triggerID: trigger.id, cursor: nil)
+        #expect(try await cursor() == nil)
+        // Any key, as written.
+        let awkward = "s3://data-bucket/landing/données été/😀 'quoted' \"and\" ;DROP.csv\u{10FFFF}"
+        try await store.recordListingCursor(trigger.name, triggerID: trigger.id, cursor: awkward)
+        #expect(try await cursor() == awkward)
+        // A process still listing for an old trigger of that name, or for a name that is gone, writes nothing.
+        try await store.recordListingCursor(trigger.name, triggerID: trigger.id + 100, cursor: "s3://data-bucket/landing/stale.csv")
+        try await store.recordListingCursor(TriggerName("gone"), triggerID: trigger.id, cursor: "s3://data-bucket/landing/stale.csv")
+        #expect(try await cursor() == awkward)
+        status = try #require(try await store.trigger(trigger.name)).status
+        #expect(status.firedCount == 1 && status.lastError == nil)
+        try await store.deleteTrigger(trigger.name)
+        let recreated = try await store.createTrigger(definition, createdBy: "cli")
+        #expect(recreated.status.listingCursor == nil)
+        #expect(try await store.firedFile(trigger: recreated.id, identity: object.identity(trigger: recreated.id)) == nil)
+    }
+
     /// Two processes firing the same file use the same idempotency key: one job.
     func firingTheSameFileTwiceMakesOneJob() async throws {
         let (store, _) = try await make()

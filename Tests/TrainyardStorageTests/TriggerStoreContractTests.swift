@@ -23,6 +23,9 @@ struct TriggerStoreContractTests {
     @Test(arguments: backends) func firingTheSameFileTwiceMakesOneJob(_ backend: MetadataBackend) async throws {
         try await backend.triggers.firingTheSameFileTwiceMakesOneJob()
     }
+    @Test(arguments: backends) func listingCursorsAndFiredObjectsArePersisted(_ backend: MetadataBackend) async throws {
+        try await backend.triggers.listingCursorsAndFiredObjectsArePersisted()
+    }
 
     /// SQLite only: a restarted process (a new store on the same file) and a second process
     /// see the triggers and what they fired.

@@ -4,7 +4,8 @@ import TrainyardCore
 /// Looking under a watched `s3://` prefix: one slice of its listing per look, so a prefix of
 /// millions of keys costs each pass at most `maxKeys` keys (and `maxKeys / 1000` requests).
 ///
-/// A look lists, in key order, the keys after `cursor` (the last key the previous look reached,
+/// A look lists, in key order, the objects directly under the prefix (`listFolder`: keys in
+/// "subfolders" are not listed one by one) after `cursor` (the last key the previous look reached,
 /// persisted with the trigger so every process and every restart continues there) until it has
 /// `maxKeys` or reaches the end; reaching the end returns no cursor, so the next look starts at
 /// the beginning again. The objects directly under the prefix whose names match the glob are
@@ -47,7 +48,9 @@ struct WatchedObjects {
         // Bounded whatever the store answers: every request but the last lists at least one key,
         // or the look stops.
         for _ in 0..<max(maxKeys, 1) {
-            let page = try await store.list(under: prefix.uri, after: after, limit: min(maxKeys - listed, Self.pageLimit))
+            // Only the prefix's own objects: a "subfolder" (processed files moved aside, say)
+            // costs one entry, not a listing of everything in it.
+            let page = try await store.listFolder(prefix.uri, after: after, limit: min(maxKeys - listed, Self.pageLimit))
             listed += page.objects.count
             for object in page.objects {
                 guard let name = prefix.name(of: object.uri), glob.matches(name) else { continue }
