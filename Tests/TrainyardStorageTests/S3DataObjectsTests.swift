@@ -63,6 +63,28 @@ struct S3DataObjectsTests {
         #expect(folder.objects.map(\.uri) == ["in/a.csv", "in/b.csv", "in/c.csv", "in/d.csv", "in/e.csv"].map(s.uri))
     }
 
+    /// A folder listing whose pages end on "subfolders" (or hold nothing but them) still moves
+    /// on: every object directly in the folder once, none below it.
+    @Test func aFolderListingPagesPastSubfolders() async throws {
+        let s = try await Setup()
+        let keys = ["in/a.csv", "in/b/1.csv", "in/b/2.csv", "in/c/1.csv", "in/d.csv", "in/e/1.csv", "in/e/2.csv", "in/f/1.csv", "in/g.csv"]
+        for key in keys { try await s.put(key, key) }
+        for limit in [1, 2, 3] {
+            var listed: [String] = []
+            var cursor: String?
+            var pages = 0
+            repeat {
+                let page = try await s.objects.listFolder(s.uri("in/"), after: cursor, limit: limit)
+                listed += page.objects.map(\.uri)
+                if let next = page.next, let previous = cursor { #expect(Array(previous.utf8).lexicographicallyPrecedes(Array(next.utf8))) }
+                cursor = page.next
+                pages += 1
+            } while cursor != nil && pages < 20
+            #expect(listed == ["in/a.csv", "in/d.csv", "in/g.csv"].map(s.uri), "limit \(limit)")
+            #expect(pages < 20)
+        }
+    }
+
     @Test func aHeadTellsAMissingObjectFromAMissingBucket() async throws {
         let s = try await Setup()
         #expect(try await s.objects.head(s.uri("nothing.csv")) == nil)
