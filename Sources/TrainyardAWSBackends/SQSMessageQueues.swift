@@ -44,7 +44,9 @@ public final class SQSMessageQueues: MessageQueueProvider {
         let key = "\(endpoint.region) \(endpoint.url.absoluteString)"
         let sqs = clients.withLock { clients in
             if let existing = clients[key] { return existing }
-            let made = SQSClient(client: AWSClient(endpoint: endpoint, credentials: credentials, logger: logger))
+            // A long poll answers within 20 s; the rest of the minute is for a slow network.
+            let configuration = AWSClient.Configuration(requestTimeout: .seconds(60), maximumBufferedResponseBytes: SQSClient.maximumAnswerBytes)
+            let made = SQSClient(client: AWSClient(endpoint: endpoint, credentials: credentials, configuration: configuration, logger: logger))
             clients[key] = made
             return made
         }

@@ -158,8 +158,9 @@ public struct SQSClient: Sendable {
 
     struct Empty: Decodable {}
 
-    /// The answers SQS gives are small (10 messages of at most 1 MiB, with their receipts).
-    static let maximumAnswerBytes = 16 << 20
+    /// The answers SQS gives are small (10 messages of at most 1 MiB, with their receipts): a
+    /// client made for SQS need not buffer more (``AWSClient/Configuration/maximumBufferedResponseBytes``).
+    public static let maximumAnswerBytes = 16 << 20
 
     func call<Body: Encodable, Answer: Decodable>(_ operation: String, _ body: Body) async throws -> Answer {
         let encoder = JSONEncoder()
