@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import Logging
 import NIOCore
+import Synchronization
 import Testing
 import TrainyardApp
 import TrainyardCore
@@ -29,7 +30,7 @@ struct EvaluateRoutesTests {
         let directory: URL
         let dataRoot: URL
 
-        init(stageBytes: Int64? = nil) async throws {
+        init(stageBytes: Int64? = nil, dataObjects: (any DataObjectStore)? = nil) async throws {
             directory = FileManager.default.temporaryDirectory.appendingPathComponent("trainyard-evaluate-\(UUID().uuidString)")
             dataRoot = directory.appendingPathComponent("lake")
             try FileManager.default.createDirectory(at: dataRoot, withIntermediateDirectories: true)
@@ -39,7 +40,9 @@ struct EvaluateRoutesTests {
             if let stageBytes { configuration.limits.stageBytes = stageBytes }
             var logger = Logger(label: "evaluate-test")
             logger.logLevel = .critical
-            services = try await TrainyardApp.build(configuration, trainers: .standard, logger: logger).services
+            var services = try await TrainyardApp.build(configuration, trainers: .standard, logger: logger).services
+            services.dataObjects = dataObjects
+            self.services = services
             try await RegisteredVersions.registerTabular("prices", services: services)
         }
 
@@ -226,11 +229,100 @@ struct EvaluateRoutesTests {
         }
     }
 
+    /// `s3://` data is read through the data-objects port, checked against the stage limit
+    /// before a byte is read; a server without S3 access says so.
+    @Test func s3ObjectsAreReadWhereTheServerHasS3() async throws {
+        let objects = ObjectsInMemory()
+        objects.put("s3://lake/prices.csv", Data(Self.labelled))
+        let server = try await Server(dataObjects: objects)
+        defer { server.remove() }
+        try await server.application().test(.router) { client in
+            let ok = try await client.execute(uri: "/api/v1/models/prices/evaluate", method: .post, headers: Self.headers(),
+                                              body: Self.evaluation("s3://lake/prices.csv"))
+            #expect(ok.status == .ok, "\(ok.text)")
+            #expect(try ok.decode(ModelEvaluation.Result.self).rows == 200)
+            let missing = try await client.execute(uri: "/api/v1/models/prices/evaluate", method: .post, headers: Self.headers(),
+                                                   body: Self.evaluation("s3://lake/none.csv"))
+            #expect(missing.status == .badRequest && missing.text.contains("no object"), "\(missing.text)")
+        }
+        #expect(objects.reads == 1, "the missing object was not read")
+
+        let small = try await Server(stageBytes: 1_000, dataObjects: objects)
+        defer { small.remove() }
+        try await small.application().test(.router) { client in
+            let tooLarge = try await client.execute(uri: "/api/v1/models/prices/evaluate", method: .post, headers: Self.headers(),
+                                                    body: Self.evaluation("s3://lake/prices.csv"))
+            #expect(tooLarge.status == .badRequest && tooLarge.text.contains("limits.stage_bytes"), "\(tooLarge.text)")
+        }
+        #expect(objects.reads == 1, "an object over the limit is refused before it is read")
+
+        let withoutS3 = try await Server()
+        defer { withoutS3.remove() }
+        try await withoutS3.application().test(.router) { client in
+            let refused = try await client.execute(uri: "/api/v1/models/prices/evaluate", method: .post, headers: Self.headers(),
+                                                   body: Self.evaluation("s3://lake/prices.csv"))
+            #expect(refused.status == .badRequest && refused.text.contains("no S3 access"), "\(refused.text)")
+        }
+    }
+
     @Test func evaluationSlotsAreBounded() {
         let slots = EvaluationSlots(limit: 2)
         #expect(slots.take() && slots.take())
         #expect(!slots.take())
         slots.giveBack()
         #expect(slots.take())
+    }
+}
+
+/// `s3://` objects held in memory (what the evaluate route reads: `head` and whole-object
+/// `read`, pinned to the identity given), counting reads.
+final class ObjectsInMemory: DataObjectStore {
+    private let objects = Mutex<[String: Data]>([:])
+    private let readCount = Mutex(0)
+    var reads: Int { readCount.withLock { $0 } }
+
+    func put(_ uri: String, _ data: Data) { objects.withLock { $0[uri] = data } }
+
+    func serves(_ uri: String) -> Bool { uri.hasPrefix("s3://") }
+
+    func list(under prefix: String, after cursor: String?, limit: Int) async throws -> DataObjectPage {
+        let all = objects.withLock { $0 }
+        let uris = all.keys.filter { uri in uri.hasPrefix(prefix) && cursor.map { $0 < uri } ?? true }.sorted()
+        let page = Array(uris.prefix(limit))
+        return DataObjectPage(objects: page.map { identity($0, all[$0]!) }, next: uris.count > page.count ? page.last : nil)
+    }
+
+    func head(_ uri: String) async throws -> DataObjectIdentity? { objects.withLock { $0[uri] }.map { identity(uri, $0) } }
+
+    func read(_ uri: String, range: Range<Int64>?, expecting expected: DataObjectIdentity?,
+              chunks consume: (Data) async throws -> Void) async throws -> DataObjectRead {
+        guard let data = objects.withLock({ $0[uri] }) else { throw TrainyardError(.notFound, "\(uri) does not exist") }
+        let current = identity(uri, data)
+        if let expected, !expected.isSameObject(as: current) { throw TrainyardError(.conflict, "\(uri) was replaced") }
+        readCount.withLock { $0 += 1 }
+        let slice = range.map { data.subdata(in: Int($0.lowerBound)..<Int(min($0.upperBound, Int64(data.count)))) } ?? data
+        try await consume(slice)
+        return DataObjectRead(object: current, sha256: SHA256.hex(of: slice), bytes: Int64(slice.count))
+    }
+
+    func download(_ uri: String, to file: URL, expecting expected: DataObjectIdentity?, maximumBytes: Int64) async throws -> DataObjectRead {
+        var data = Data()
+        let read = try await self.read(uri, range: nil, expecting: expected) { data.append($0) }
+        guard Int64(data.count) <= maximumBytes else { throw TrainyardError(.payloadTooLarge, "\(uri) is larger than \(maximumBytes) bytes") }
+        try data.write(to: file, options: .atomic)
+        return read
+    }
+
+    func write(_ uri: String, from file: URL) async throws -> DataObjectIdentity { try await write(uri, data: try Data(contentsOf: file)) }
+
+    func write(_ uri: String, data: Data) async throws -> DataObjectIdentity {
+        put(uri, data)
+        return identity(uri, data)
+    }
+
+    func delete(_ uri: String) async throws { _ = objects.withLock { $0.removeValue(forKey: uri) } }
+
+    private func identity(_ uri: String, _ data: Data) -> DataObjectIdentity {
+        DataObjectIdentity(uri: uri, bytes: Int64(data.count), etag: "\"" + SHA256.hex(of: data).prefix(32) + "\"", lastModified: nil)
     }
 }

@@ -10,7 +10,7 @@ extension ControlAPI {
             // The train scope: the request makes the server read data (a blob uploaded with a
             // train token, or a file under server.data_roots), as a submitted spec does.
             APIRoute(.post, "/api/v1/models/{name}/evaluate", scope: .train, operationID: "evaluateModel",
-                     summary: "Metrics of a version on labelled data (an uploaded blob, or a file the server may read), in the training data's format",
+                     summary: "Metrics of a version on labelled data (an uploaded blob, an s3:// object, or a file the server may read), in the training data's format",
                      tag: "models",
                      query: [APIParameter("version", "Version number to evaluate", schema: Schema.integer),
                              APIParameter("alias", "Alias to evaluate (default: alias production, else the latest version)")],
@@ -18,7 +18,8 @@ extension ControlAPI {
                      responses: [
                         .json(200, "The metrics", Schema.ref("Evaluation")),
                         .error(400, "Invalid request, a data location that cannot be read, a blob not uploaded, data the model cannot score, or a bring-your-own model"),
-                        .error(403, "The token lacks the train scope, or the data is not an uploaded blob nor under server.data_roots"),
+                        .error(403, "The token lacks the train scope, or the data is not an uploaded blob, an s3:// object nor under server.data_roots"),
+                        .error(409, "The s3:// object changed while it was read"),
                         .error(404, "No such model or version"),
                         .error(413, "Body larger than allowed"),
                         .error(415, "Unsupported media type"),
@@ -49,8 +50,8 @@ extension ControlAPI {
         let version = try await services.store.resolve(reference)
         try ModelEvaluation.checkEvaluable(version)
         let configuration = services.configuration
-        let data = try await EvaluationData(artifacts: services.artifacts, access: DataAccessPolicy.forHTTPSubmissions(configuration),
-                                            limits: configuration.limits).read(location)
+        let data = try await EvaluationData(artifacts: services.artifacts, dataObjects: services.dataObjects,
+                                            access: DataAccessPolicy.forHTTPSubmissions(configuration), limits: configuration.limits).read(location)
         let result = try await ModelEvaluation(store: services.store, artifacts: services.artifacts)
             .evaluate(version, data: data, dataName: clientEcho(location))
         context.logger.info("model evaluated", metadata: ["trainyard.model": .string(result.model), "trainyard.version": .stringConvertible(result.version),

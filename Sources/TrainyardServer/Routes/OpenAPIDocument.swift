@@ -217,7 +217,7 @@ public enum OpenAPIDocument {
         "AliasHistory": Schema.object(["events": Schema.array(Schema.ref("AliasEvent"))], required: ["events"]),
         "Status": Schema.object(["status": Schema.string, "reason": Schema.string], required: ["status"]),
         "EvaluationRequest": Schema.object([
-            "data": Schema.with(Schema.string, description: "artifact:sha256:<hex> (an uploaded blob: PUT /api/v1/blobs/sha256/{hex}), or an absolute path / file:// URI the server may read (server.data_roots)"),
+            "data": Schema.with(Schema.string, description: "artifact:sha256:<hex> (an uploaded blob: PUT /api/v1/blobs/sha256/{hex}), s3://bucket/key, or an absolute path / file:// URI the server may read (server.data_roots)"),
         ], required: ["data"]),
         "Evaluation": Schema.object([
             "model": Schema.string, "version": Schema.integer, "data": Schema.string, "rows": Schema.integer, "seconds": Schema.number,

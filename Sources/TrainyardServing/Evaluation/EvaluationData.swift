@@ -3,22 +3,25 @@ import TrainyardCore
 import TrainyardRuntime
 
 /// The labelled data an evaluation request names, read under the rules every data file from
-/// outside follows: the data-access policy (an uploaded blob, or a file the policy allows; one
-/// 403 for every refusal), regular files only, at most `limits.stage_bytes`, read off the
-/// cooperative pool within `limits.stage_seconds`.
+/// outside follows: the data-access policy (an uploaded blob, an `s3://` object, or a file the
+/// policy allows; one 403 for every refusal), regular files only, at most `limits.stage_bytes`,
+/// read off the cooperative pool within `limits.stage_seconds`.
 public struct EvaluationData: Sendable {
     public let artifacts: any ArtifactStore
+    /// Where `s3://` objects are read; nil in a process without S3 access.
+    public let dataObjects: (any DataObjectStore)?
     public let access: DataAccessPolicy
     public let limits: ResourceLimits
 
-    public init(artifacts: any ArtifactStore, access: DataAccessPolicy, limits: ResourceLimits) {
+    public init(artifacts: any ArtifactStore, dataObjects: (any DataObjectStore)? = nil, access: DataAccessPolicy, limits: ResourceLimits) {
         self.artifacts = artifacts
+        self.dataObjects = dataObjects
         self.access = access
         self.limits = limits
     }
 
-    /// The bytes `location` names (`artifact:sha256:<hex>`, an absolute path or `file://` URI).
-    /// Errors name the request key `data`.
+    /// The bytes `location` names (`artifact:sha256:<hex>`, `s3://bucket/key`, an absolute path
+    /// or `file://` URI). Errors name the request key `data`.
     public func read(_ location: String) async throws -> [UInt8] {
         let parsed: DataLocation
         switch DataLocation.parse(location, base: nil) {
@@ -34,7 +37,7 @@ public struct EvaluationData: Sendable {
         guard access.permits(parsed) else { throw TrainyardError(.forbidden, access.refusal(for: "data")) }
         switch parsed {
         case .blob(let sha): return try await readBlob(sha)
-        case .s3: throw Self.invalid("s3:// data cannot be evaluated by this server; upload the file as a blob (`trainyard evaluate --server` does)")
+        case .s3(let uri): return try await readObject(uri)
         case .file(let path): return try await Self.readFile(path, written: location, access: access, limits: limits)
         }
     }
@@ -57,6 +60,31 @@ public struct EvaluationData: Sendable {
             throw TrainyardError(.artifactCorrupt, "blob \(ArtifactKeys.blobReference(sha256: sha)) is corrupt: its content does not match its sha256")
         }
         guard !bytes.isEmpty else { throw Self.invalid("blob \(ArtifactKeys.blobReference(sha256: sha)) is empty") }
+        return bytes
+    }
+
+    /// An `s3://` object: its size checked before anything is read, then read pinned to the
+    /// identity that was checked (a rewrite in between is a conflict, not a mix of two objects).
+    func readObject(_ uri: String) async throws -> [UInt8] {
+        guard let objects = dataObjects, objects.serves(uri) else {
+            throw Self.invalid("\(clientEcho(uri)): this process has no S3 access (configure TRAINYARD_S3_ENDPOINT or AWS credentials), or upload the file as a blob")
+        }
+        let identity: DataObjectIdentity
+        do {
+            guard let found = try await objects.head(uri) else { throw Self.invalid("no object at \(clientEcho(uri))") }
+            identity = found
+        } catch let error as TrainyardError where error.code == .notFound {
+            throw Self.invalid("\(clientEcho(uri)): \(error.message)")
+        }
+        guard identity.bytes > 0 else { throw Self.invalid("object \(clientEcho(uri)) is empty") }
+        let limit = limits.stageBytes
+        guard identity.bytes <= limit else { throw Self.tooLarge(identity.bytes, limit) }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(Int(identity.bytes))
+        try await objects.read(uri, range: nil, expecting: identity) { chunk in
+            guard Int64(bytes.count + chunk.count) <= limit else { throw Self.tooLarge(Int64(bytes.count + chunk.count), limit) }
+            bytes.append(contentsOf: chunk)
+        }
         return bytes
     }
 

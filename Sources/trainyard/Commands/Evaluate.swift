@@ -14,19 +14,25 @@ struct Evaluate: AsyncParsableCommand {
     @Argument(help: "Model reference: NAME, NAME@ALIAS or NAME:VERSION.")
     var reference: String
 
-    @Option(help: "Labelled data in the training data's format (CSV/TSV, JSONL, fastText, CoNLL).")
+    @Option(help: "Labelled data in the training data's format (CSV/TSV, JSONL, fastText, CoNLL): a local file or s3://bucket/key.")
     var data: String
 
     func run() async throws {
         let ref = try ModelReference(parsing: reference)
-        let file = URL(fileURLWithPath: data)
-        // Checked before anything is opened: a mistyped path opens no store and reaches no server.
-        guard FileManager.default.isReadableFile(atPath: file.path) else {
-            throw TrainyardError(.invalidArgument, "--data \(data): file does not exist or is not readable")
+        let location: String
+        if data.lowercased().hasPrefix("s3://") {
+            location = data
+        } else {
+            location = URL(fileURLWithPath: data).path
+            // Checked before anything is opened: a mistyped path opens no store and reaches no server.
+            guard FileManager.default.isReadableFile(atPath: location) else {
+                throw TrainyardError(.invalidArgument, "--data \(data): file does not exist or is not readable")
+            }
         }
-        let result = try await global.controlPlane().evaluate(ref, data: file)
+        let result = try await global.controlPlane().evaluate(ref, data: location)
         if global.json { return try printJSON(result) }
-        print("\(result.model):\(result.version) on \(file.lastPathComponent) (\(result.rows) rows, \(String(format: "%.2f", result.seconds)) s)")
+        let shown = location.split(separator: "/").last.map(String.init) ?? location
+        print("\(result.model):\(result.version) on \(shown) (\(result.rows) rows, \(String(format: "%.2f", result.seconds)) s)")
         var table = Table("METRIC", "VALUE")
         for (k, v) in result.metrics.sorted(by: { $0.key < $1.key }) { table.add(k, String(format: "%.6g", v)) }
         print(table.render())

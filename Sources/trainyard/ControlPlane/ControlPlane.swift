@@ -25,9 +25,10 @@ protocol ControlPlane: Sendable {
     func aliases(_ name: ModelName) async throws -> [Alias]
     func setAlias(_ alias: AliasName, of name: ModelName, to version: Int) async throws -> Alias
     func deleteAlias(_ alias: AliasName, of name: ModelName) async throws
-    /// Metrics of a version on the labelled data in `file` (a local file: the remote plane
-    /// uploads it as a blob and the server scores it).
-    func evaluate(_ reference: ModelReference, data file: URL) async throws -> ModelEvaluation.Result
+    /// Metrics of a version on labelled data: `location` is an absolute local path (the remote
+    /// plane uploads the file as a blob and the server scores it) or an `s3://` URI (read where
+    /// the scoring happens).
+    func evaluate(_ reference: ModelReference, data location: String) async throws -> ModelEvaluation.Result
     // Triggers (ControlPlane+Triggers.swift): paths in a definition are already absolute.
     func createTrigger(_ definition: TriggerDefinition) async throws -> Trigger
     func triggers() async throws -> [Trigger]

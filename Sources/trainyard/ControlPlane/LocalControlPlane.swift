@@ -53,10 +53,11 @@ struct LocalControlPlane: ControlPlane {
         try await services.store.deleteAlias(alias, of: name, actor: "cli:\(NSUserName())")
     }
 
-    func evaluate(_ reference: ModelReference, data file: URL) async throws -> ModelEvaluation.Result {
+    func evaluate(_ reference: ModelReference, data location: String) async throws -> ModelEvaluation.Result {
         // The CLI reads files as its user: any path, with the same file checks and size limit as staged data.
-        let bytes = try await EvaluationData.readFile(file.path, written: file.path, access: .unrestricted, limits: services.configuration.limits)
-        return try await ModelEvaluation(store: services.store, artifacts: services.artifacts).evaluate(reference, data: bytes, dataName: file.path)
+        let bytes = try await EvaluationData(artifacts: services.artifacts, dataObjects: services.dataObjects, access: .unrestricted,
+                                             limits: services.configuration.limits).read(location)
+        return try await ModelEvaluation(store: services.store, artifacts: services.artifacts).evaluate(reference, data: bytes, dataName: location)
     }
 }
 

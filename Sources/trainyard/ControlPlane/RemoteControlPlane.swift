@@ -135,20 +135,22 @@ struct RemoteControlPlane: ControlPlane {
         _ = try await request("DELETE", "api/v1/models/\(name)/aliases/\(alias)")
     }
 
-    /// Uploads `file` as a blob (unless the server has it) and asks the server to score it:
-    /// `POST /api/v1/models/{name}/evaluate {"data": "artifact:sha256:…"}`.
-    func evaluate(_ reference: ModelReference, data file: URL) async throws -> ModelEvaluation.Result {
-        let blob = try await uploadBlob(file)
+    /// Uploads the local file as a blob (unless the server has it) and asks the server to score
+    /// it: `POST /api/v1/models/{name}/evaluate {"data": "artifact:sha256:…"}`; an `s3://` URI
+    /// is sent as is, for the server to read.
+    func evaluate(_ reference: ModelReference, data location: String) async throws -> ModelEvaluation.Result {
+        let isObject = location.lowercased().hasPrefix("s3://")
+        let data = isObject ? location : ArtifactKeys.blobReference(sha256: try await uploadBlob(URL(fileURLWithPath: location)))
         var query: [URLQueryItem] = []
         switch reference.selector {
         case .version(let v): query.append(URLQueryItem(name: "version", value: String(v)))
         case .alias(let a): query.append(URLQueryItem(name: "alias", value: a.rawValue))
         case .default: break
         }
-        let body = try JSON.encode(["data": ArtifactKeys.blobReference(sha256: blob)])
+        let body = try JSON.encode(["data": data])
         var result = try JSON.decode(ModelEvaluation.Result.self,
                                      from: try await request("POST", "api/v1/models/\(reference.name)/evaluate", query: query, body: body))
-        result.data = file.path
+        result.data = location
         return result
     }
 
