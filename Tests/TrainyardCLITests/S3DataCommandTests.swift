@@ -25,7 +25,7 @@ struct S3DataCommandTests {
         let s3 = ["TRAINYARD_S3_ENDPOINT": endpoint.absoluteString]
         let cli = try CLIHarness()
         let bucket = "cli-data-" + UUID().uuidString.lowercased().prefix(18)
-        try Boto3.run("s3.create_bucket(Bucket=sys.argv[1])", [bucket])
+        _ = try Boto3.run("s3.create_bucket(Bucket=sys.argv[1])", [bucket])
         defer {
             _ = try? Boto3.run("""
                 for page in s3.get_paginator("list_objects_v2").paginate(Bucket=sys.argv[1]):
@@ -34,7 +34,7 @@ struct S3DataCommandTests {
                 s3.delete_bucket(Bucket=sys.argv[1])
                 """, [bucket])
         }
-        try Boto3.run("s3.upload_file(sys.argv[3], sys.argv[1], sys.argv[2])", [bucket, "train/iris.csv", Self.iris.path])
+        _ = try Boto3.run("s3.upload_file(sys.argv[3], sys.argv[1], sys.argv[2])", [bucket, "train/iris.csv", Self.iris.path])
         let spec = try cli.write("spec.yaml", """
             name: iris-s3
             task: tabular-classification
@@ -49,7 +49,7 @@ struct S3DataCommandTests {
         let lines = try String(contentsOf: Self.iris, encoding: .utf8).split(separator: "\n").dropFirst()
         let first = Self.features(lines.prefix(100)), second = Self.features(lines.dropFirst(100))
         for (key, text) in [("in/first.csv", first), ("in/second.csv", second)] {
-            try Boto3.run("s3.put_object(Bucket=sys.argv[1], Key=sys.argv[2], Body=sys.argv[3].encode())", [bucket, key, text])
+            _ = try Boto3.run("s3.put_object(Bucket=sys.argv[1], Key=sys.argv[2], Body=sys.argv[3].encode())", [bucket, key, text])
         }
         let transformed = try await cli.run(["transform", "iris-s3", "--input", "s3://\(bucket)/in", "--output", "s3://\(bucket)/out/", "--wait"],
                                             environment: s3)
