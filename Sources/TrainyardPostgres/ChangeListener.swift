@@ -135,10 +135,11 @@ final class ChangeListener: Sendable {
             if reconnected { onChange() }
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { [logger] in
-                    // Proves the connection alive; a failed probe ends the listen so the loop reconnects.
+                    // Proves the connection alive; a probe that fails or goes unanswered (the
+                    // connection is then closed) ends the listen so the loop reconnects.
                     while !Task.isCancelled {
                         try await Task.sleep(for: Self.keepAliveInterval)
-                        try await connection.query("SELECT 1", logger: logger)
+                        try await Deadline.run(Self.keepAliveInterval, on: connection) { _ = try await connection.query("SELECT 1", logger: logger) }
                     }
                 }
                 group.addTask { [instanceID, onChange] in

@@ -87,7 +87,12 @@ struct PostgresConnectionSettings: Sendable {
     /// The pool's configuration: its connections resolve unqualified names in `searchPath`
     /// (`Statements`). `applicationName` shows in `pg_stat_activity` (PostgreSQL keeps its first
     /// 63 bytes).
-    func clientConfiguration(applicationName: String, searchPath: String, maxConnections: Int = defaultMaxConnections) -> PostgresClient.Configuration {
+    ///
+    /// The server ends a statement that runs longer than `statementTimeout`, and a session
+    /// idle inside a transaction for twice as long (a client that stopped midway releases its
+    /// locks).
+    func clientConfiguration(applicationName: String, searchPath: String, statementTimeout: Duration,
+                             maxConnections: Int = defaultMaxConnections) -> PostgresClient.Configuration {
         let tls: PostgresClient.Configuration.TLS = switch sslMode {
         case .disable: .disable
         case .prefer: .prefer(tlsConfiguration())
@@ -96,7 +101,11 @@ struct PostgresConnectionSettings: Sendable {
         var configuration = PostgresClient.Configuration(host: host, port: port, username: username, password: password, database: database, tls: tls)
         configuration.options.connectTimeout = Self.connectTimeout
         configuration.options.maximumConnections = maxConnections
-        configuration.options.additionalStartupParameters = [("application_name", applicationName), ("search_path", searchPath)]
+        let milliseconds = statementTimeout.components.seconds * 1000 + statementTimeout.components.attoseconds / 1_000_000_000_000_000
+        configuration.options.additionalStartupParameters = [
+            ("application_name", applicationName), ("search_path", searchPath),
+            ("statement_timeout", "\(milliseconds)"), ("idle_in_transaction_session_timeout", "\(2 * milliseconds)"),
+        ]
         return configuration
     }
 

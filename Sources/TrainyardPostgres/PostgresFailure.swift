@@ -48,7 +48,7 @@ enum PostgresFailure {
             default:
                 return .other
             }
-        case is IOError, is ChannelError, is NIOConnectionError, is ListenerClosed:
+        case is IOError, is ChannelError, is NIOConnectionError, is ListenerClosed, is Deadline.Exceeded, is Deadline.ConnectionLost:
             return .connection
         default:
             return isPoolError(error) ? .connection : .other

@@ -4,11 +4,11 @@ import TrainyardCore
 
 /// Leasing a job. The common case is two round trips and no explicit transaction: one read
 /// (`Statements.DequeueCandidates`: the best due jobs, the running caps, expired leases), then
-/// a lease written as a compare-and-set that passes over a row another dequeue holds
-/// (`Statements.LeaseIfUnheld`, `FOR UPDATE SKIP LOCKED`), trying the candidates in
-/// `QueuePosition` order. A job whose kind has a running cap is leased in a transaction that
-/// counts the kind's running jobs under the kind's advisory lock, so caps hold across
-/// processes while uncapped kinds never wait for each other.
+/// one statement that leases the first of those candidates no other dequeue holds
+/// (`Statements.LeaseFirstUnheld`, `FOR UPDATE SKIP LOCKED`), each candidate sent with the
+/// record `JobLifecycle` decided for it, in `QueuePosition` order. A job whose kind has a running
+/// cap is leased in a transaction that counts the kind's running jobs under the kind's
+/// advisory lock, so caps hold across processes while uncapped kinds never wait for each other.
 extension PostgresMetadataStore {
     /// Returns expired leases to the queue first (each a compare-and-set of its own, counted in
     /// `lease_expiries`), then leases the best due job of `kinds` whose kind is under its cap.
@@ -18,7 +18,7 @@ extension PostgresMetadataStore {
         let token = Self.newToken()
         let event = JobEvent.lease(token: token, workerID: workerID, now: Date(timeIntervalSince1970: now), duration: leaseDuration)
         for _ in 0..<Self.dequeueRounds {
-            let read = try await reading("reading the queue") {
+            let read = try await reading("reading the queue") { [self] in
                 try await run(Statements.DequeueCandidates(kinds: kindNames, now: now, expiredLimit: Self.reclaimBatch, candidates: Self.candidatesRead))
             }
             guard let first = read.first else { return nil }
@@ -36,21 +36,29 @@ extension PostgresMetadataStore {
             // No due job: the job columns are NULL (an idle worker's poll ends here).
             guard try meta[0].decode(Int64?.self) != nil else { return nil }
             let candidates = try read.map { try PostgresRows.job($0, specs: specs) }.sorted { $0.job.queuePosition < $1.job.queuePosition }
-            for candidate in candidates {
-                // A capped kind is counted under its lock; the transaction also decides among the
-                // other kinds, so the queue's order holds.
-                if caps[candidate.job.kind.rawValue] != nil {
-                    return try await dequeueCounted(kindNames, caps: caps, event: event, token: token, now: now)
-                }
+            // A capped kind is counted under its lock; that transaction also decides among the
+            // other kinds, so the queue's order holds. Candidates before the first capped one
+            // are leased here.
+            let uncapped = candidates.prefix { caps[$0.job.kind.rawValue] == nil }
+            if uncapped.isEmpty { return try await dequeueCounted(kindNames, caps: caps, event: event, token: token, now: now) }
+            var proposals: [LeaseProposal] = []
+            for candidate in uncapped {
                 guard let next = try? lifecycle.apply(event, to: candidate.record, jobID: candidate.job.id) else { continue }
-                if let leased = try await writing("leasing job \(candidate.job.id)", {
-                    try await writeTransition(candidate, next, now: now, notify: false, skipLocked: true, on: nil)
-                }) {
-                    return Lease(token: LeaseToken(jobID: leased.job.id, token: token, attempt: leased.job.attempt), job: leased.job,
-                                 expiresAt: leased.job.leaseExpiresAt!)
-                }
-                // Held by another dequeue, or leased already: the next one.
+                proposals.append(try LeaseProposal(stored: candidate, next: next))
             }
+            let json = LeaseProposal.json(proposals)
+            let chosen = try await writing("leasing a job") { [self] in
+                try await run(Statements.LeaseFirstUnheld(proposals: json, now: now)).first.map { try $0.decode(Int.self) }
+            }
+            if let chosen, proposals.indices.contains(chosen) {
+                let proposal = proposals[chosen], stored = proposal.stored, record = proposal.next.record
+                let leased = StoredJob(job: stored.applying(record), leaseToken: record.leaseToken, progressText: proposal.progressText,
+                                       rowVersion: stored.rowVersion + 1, reservedVersion: stored.reservedVersion)
+                keep(leased)
+                return Lease(token: LeaseToken(jobID: leased.job.id, token: token, attempt: leased.job.attempt), job: leased.job,
+                             expiresAt: leased.job.leaseExpiresAt!)
+            }
+            // Every candidate was held by another dequeue or leased already: read again.
         }
         // Every candidate went to other dequeues several times over: the locking path decides.
         return try await dequeueCounted(kindNames, caps: nil, event: event, token: token, now: now)
@@ -58,8 +66,8 @@ extension PostgresMetadataStore {
 
     /// Rounds of candidates read before the locking path takes over.
     static var dequeueRounds: Int { 3 }
-    /// Due jobs read per round: enough for the dequeues that run at once to find one each.
-    static var candidatesRead: Int { 8 }
+    /// Due jobs read per round: more than the dequeues that run at once (each holds one).
+    static var candidatesRead: Int { 12 }
     /// Expired leases returned to the queue per dequeue; the rest go on the next one.
     static var reclaimBatch: Int { 1000 }
 
@@ -69,7 +77,7 @@ extension PostgresMetadataStore {
     /// and leases it.
     func dequeueCounted(_ kindNames: [String], caps knownCaps: [String: Int]?, event: JobEvent, token: String, now: Double) async throws -> Lease? {
         let s = schema
-        let leased = try await transaction("leasing a job") { connection -> StoredJob? in
+        let leased = try await transaction("leasing a job") { [self] connection -> StoredJob? in
             var caps = knownCaps ?? [:]
             if knownCaps == nil {
                 for row in try await connection.query("SELECT kind, cap FROM \(unescaped: s.queueCaps) WHERE kind = ANY(\(kindNames))",

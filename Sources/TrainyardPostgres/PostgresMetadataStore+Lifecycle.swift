@@ -21,7 +21,7 @@ extension PostgresMetadataStore {
         var fresh = false
         for _ in 0..<Self.writeRaces {
             if stored == nil {
-                guard let read = try await reading(what(), { try await fetchStored(id, on: nil) }) else {
+                guard let read = try await reading(what(), { [self] in try await fetchStored(id, on: nil) }) else {
                     recentRows[id] = nil
                     throw TrainyardError.notFound("job \(id)")
                 }
@@ -38,7 +38,7 @@ extension PostgresMetadataStore {
                 stored = nil
                 continue
             }
-            if let written = try await writing(what(), {
+            if let written = try await writing(what(), { [self] in
                 try await writeTransition(current, next, now: now, finalLog: finalLog, notify: notify, countLeaseExpiry: countLeaseExpiry, on: nil)
             }) {
                 return written.job
@@ -49,16 +49,15 @@ extension PostgresMetadataStore {
         throw TrainyardError(.unavailable, "job \(id) changed \(Self.writeRaces) times while \(what()); try again")
     }
 
-    /// Writes `next` over `stored` if the row's version is still `stored.rowVersion`; with
-    /// `skipLocked`, also passes over a row another transaction holds instead of waiting for it
-    /// (a lease). Returns the row as written; nil when not written.
+    /// Writes `next` over `stored` if the row's version is still `stored.rowVersion`. Returns
+    /// the row as written; nil when not written.
     ///
     /// A row written outside a transaction (committed) is kept for the next write. One written
     /// inside a transaction is not (it may still roll back, and a kept version the database
     /// never committed could later match another process's write): the caller keeps it after
     /// the commit.
     func writeTransition(_ stored: StoredJob, _ next: JobLifecycle.Transition, now: Double, finalLog: [String] = [], notify: Bool,
-                         countLeaseExpiry: Bool = false, skipLocked: Bool = false, on connection: PostgresConnection?) async throws -> StoredJob? {
+                         countLeaseExpiry: Bool = false, on connection: PostgresConnection?) async throws -> StoredJob? {
         let r = next.record
         var lines = finalLog
         for effect in next.effects {
@@ -70,8 +69,7 @@ extension PostgresMetadataStore {
         let progressText = r.progress == stored.record.progress ? stored.progressText : try r.progress.map { try JSON.encodeString($0) }
         let write = TransitionWrite(record: r, progressText: progressText, lines: lines, id: stored.job.id, rowVersion: stored.rowVersion,
                                     now: now, countLeaseExpiry: countLeaseExpiry, channel: schema.channel, payload: instanceID, notify: notify)
-        let returned = skipLocked ? try await run(Statements.LeaseIfUnheld(write: write), on: connection)
-                                  : try await run(Statements.WriteTransition(write: write), on: connection)
+        let returned = try await run(Statements.WriteTransition(write: write), on: connection)
         guard !returned.isEmpty else {
             recentRows[stored.job.id] = nil
             return nil

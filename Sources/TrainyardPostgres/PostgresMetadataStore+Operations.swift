@@ -1,6 +1,5 @@
 import Foundation
 import PostgresNIO
-import Synchronization
 import TrainyardCore
 
 extension PostgresMetadataStore {
@@ -8,7 +7,7 @@ extension PostgresMetadataStore {
     /// lease expiries `dequeue` counted, in one round trip.
     public func queueCounts() async throws -> QueueCounts {
         let s = schema
-        return try await reading("counting jobs") {
+        return try await reading("counting jobs") { [self] in
             var jobs: [JobCount] = []
             var leaseExpiries: [JobKind: Int] = [:]
             for row in try await rows("""
@@ -30,64 +29,15 @@ extension PostgresMetadataStore {
     }
 
     /// One trivial round trip, answered within `pingTimeout` or reported unavailable: the pool
-    /// waits up to a minute for a connection to a server that does not answer, a query on a
-    /// connection whose peer vanished waits longer, and a readiness probe can do neither. The
-    /// query is left to finish (or fail) on its own past the deadline.
+    /// waits up to a minute for a connection to a server that does not answer, and a readiness
+    /// probe cannot.
     public func ping() async throws {
-        let store = settings.redacted
-        let first = FirstOutcome()
-        let query = Task { [self] in
-            do {
-                _ = try await rows("SELECT 1")
-                first.finish(.success(()))
-            } catch {
-                first.finish(.failure(PostgresFailure.report(error, store: store, doing: "checking it answers")))
-            }
-        }
-        let timer = Task {
-            try? await Task.sleep(for: Self.pingTimeout)
-            first.finish(.failure(TrainyardError(.unavailable, "the metadata store \(store) did not answer within \(Self.pingTimeout)")))
-        }
-        defer { timer.cancel() }
-        try await withTaskCancellationHandler {
-            try await first.wait()
-        } onCancel: {
-            query.cancel()
-            first.finish(.failure(CancellationError()))
+        do {
+            _ = try await Deadline.run(Self.pingTimeout) { [self] in try await rows("SELECT 1") }
+        } catch {
+            throw PostgresFailure.report(error, store: settings.redacted, doing: "checking it answers")
         }
     }
 
     static var pingTimeout: Duration { .seconds(5) }
-}
-
-/// The first of several racing outcomes, for one waiter; later ones are dropped.
-private final class FirstOutcome: Sendable {
-    private struct State {
-        var waiter: CheckedContinuation<Void, any Error>?
-        var result: Result<Void, any Error>?
-        var delivered = false
-    }
-    private let state = Mutex(State())
-
-    func finish(_ result: Result<Void, any Error>) {
-        let waiter = state.withLock { s -> CheckedContinuation<Void, any Error>? in
-            guard !s.delivered, s.result == nil else { return nil }
-            guard let waiter = s.waiter else { s.result = result; return nil }
-            s.waiter = nil
-            s.delivered = true
-            return waiter
-        }
-        waiter?.resume(with: result)
-    }
-
-    func wait() async throws {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-            let ready = state.withLock { s -> Result<Void, any Error>? in
-                guard let result = s.result else { s.waiter = continuation; return nil }
-                s.delivered = true
-                return result
-            }
-            if let ready { continuation.resume(with: ready) }
-        }
-    }
 }

@@ -12,7 +12,7 @@ extension PostgresMetadataStore {
             kind: request.kind.rawValue, model: request.spec.name.rawValue, spec: try JSON.encodeString(request.spec), priority: request.priority,
             maxAttempts: 1 + request.spec.retries, runAfter: request.runAfter?.timeIntervalSince1970 ?? now, createdAt: now,
             submittedBy: request.submittedBy, idempotencyKey: request.idempotencyKey, channel: schema.channel, payload: instanceID)
-        let inserted = try await writing("enqueueing a job") { try await run(statement) }
+        let inserted = try await writing("enqueueing a job") { [self] in try await run(statement) }
         let job: Job
         if let row = inserted.first {
             job = try PostgresRows.job(row, specs: specs).job
@@ -67,13 +67,13 @@ extension PostgresMetadataStore {
     }
 
     public func job(idempotencyKey: String) async throws -> Job? {
-        try await reading("reading a job by idempotency key") {
+        try await reading("reading a job by idempotency key") { [self] in
             try await run(Statements.FetchJobByIdempotencyKey(key: idempotencyKey)).first.map { try PostgresRows.job($0, specs: specs).job }
         }
     }
 
     public func job(_ id: JobID) async throws -> Job? {
-        try await reading("reading job \(id)") { try await fetchStored(id, on: nil)?.job }
+        try await reading("reading job \(id)") { [self] in try await fetchStored(id, on: nil)?.job }
     }
 
     public func jobs(_ filter: JobFilter) async throws -> [Job] {
@@ -86,13 +86,13 @@ extension PostgresMetadataStore {
         let whereSQL = clauses.isEmpty ? "" : "WHERE " + clauses.joined(separator: " AND ")
         q.sql = "SELECT \(PostgresRows.jobColumns) FROM \(schema.jobs) \(whereSQL) ORDER BY id DESC LIMIT \(try q.bind(filter.effectiveLimit))"
         let query = q.query
-        return try await reading("listing jobs") {
+        return try await reading("listing jobs") { [self] in
             try await rows(query).map { try PostgresRows.job($0, specs: specs).job }
         }
     }
 
     public func nextWakeup() async throws -> Date? {
-        try await reading("reading the next wake-up") {
+        try await reading("reading the next wake-up") { [self] in
             try await run(Statements.NextWakeup()).first.flatMap { try $0.decode(Double?.self) }.map { Date(timeIntervalSince1970: $0) }
         }
     }
@@ -101,11 +101,11 @@ extension PostgresMetadataStore {
         let s = schema
         // Every process sets the configured caps when it opens the store: an unchanged cap is
         // not written (and wakes no one).
-        let current = try await reading("reading the running cap of \(kind.rawValue)") {
+        let current = try await reading("reading the running cap of \(kind.rawValue)") { [self] in
             try await rows("SELECT cap FROM \(unescaped: s.queueCaps) WHERE kind = \(kind.rawValue)").first.map { try $0.decode(Int.self) }
         }
         guard current != cap else { return }
-        try await transaction("setting the running cap of \(kind.rawValue)") { connection in
+        try await transaction("setting the running cap of \(kind.rawValue)") { [self] connection in
             if let cap {
                 try await connection.query("""
                     INSERT INTO \(unescaped: s.queueCaps) (kind, cap) VALUES (\(kind.rawValue), \(cap))
@@ -126,13 +126,13 @@ extension PostgresMetadataStore {
     public func appendLog(_ id: JobID, lines: [String]) async throws {
         guard !lines.isEmpty else { return }
         let statement = Statements.AppendLog(id: id, lines: lines, now: now)
-        _ = try await writing("appending to the log of job \(id)") { try await run(statement) }
+        _ = try await writing("appending to the log of job \(id)") { [self] in try await run(statement) }
     }
 
     public func logs(_ id: JobID, after sequence: Int64, limit: Int) async throws -> [LogLine] {
         // A negative limit means no limit, as SQLite reads it.
         let statement = Statements.ReadLog(id: id, after: sequence, limit: limit < 0 ? nil : limit)
-        return try await reading("reading the log of job \(id)") {
+        return try await reading("reading the log of job \(id)") { [self] in
             try await run(statement).map { row in
                 let (seq, at, text) = try row.decode((Int64, Double, String).self)
                 return LogLine(sequence: seq, at: Date(timeIntervalSince1970: at), text: text)

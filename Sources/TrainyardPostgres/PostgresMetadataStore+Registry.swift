@@ -9,7 +9,7 @@ extension PostgresMetadataStore {
     public func reserveVersion(_ lease: LeaseToken) async throws -> Int {
         let now = self.now
         let s = schema
-        return try await transaction("reserving a version for job \(lease.jobID)") { connection in
+        return try await transaction("reserving a version for job \(lease.jobID)") { [self] connection in
             guard let stored = try await fetchStored(lease.jobID, on: connection, forUpdate: true) else {
                 throw TrainyardError.notFound("job \(lease.jobID)")
             }
@@ -48,7 +48,7 @@ extension PostgresMetadataStore {
         let manifestText = try JSON.encodeString(manifest)
         let tagsText = try JSON.encodeString(manifest.tags)
         let s = schema
-        let outcome = try await transaction("completing job \(lease.jobID)") { connection -> CompletionOutcome in
+        let outcome = try await transaction("completing job \(lease.jobID)") { [self] connection -> CompletionOutcome in
             guard let stored = try await fetchStored(lease.jobID, on: connection, forUpdate: true) else {
                 throw TrainyardError.notFound("job \(lease.jobID)")
             }
@@ -109,9 +109,10 @@ extension PostgresMetadataStore {
 
     /// Points the alias at `version` and records the move in the audit trail, in one
     /// statement (under the model's registry lock, so the version it leaves is current).
-    func setAliasRow(model: ModelName, alias: AliasName, version: Int, actor: String, reason: String?, now: Double,
+    func setAliasRow(model: ModelName, alias: AliasName, version: Int, actor rawActor: String, reason rawReason: String?, now: Double,
                      on connection: PostgresConnection) async throws -> Alias {
         let s = schema
+        let actor = rawActor.postgresText, reason = rawReason?.postgresText
         let rows = try await connection.query("""
             WITH previous AS (
                 SELECT version FROM \(unescaped: s.aliases) WHERE model = \(model.rawValue) AND alias = \(alias.rawValue)
@@ -133,13 +134,13 @@ extension PostgresMetadataStore {
     }
 
     public func models() async throws -> [ModelSummary] {
-        try await reading("listing models") {
+        try await reading("listing models") { [self] in
             try await rows("\(unescaped: summarySQL) ORDER BY m.name").map(summary)
         }
     }
 
     public func model(_ name: ModelName) async throws -> ModelSummary? {
-        try await reading("reading model \(name)") {
+        try await reading("reading model \(name)") { [self] in
             try await rows("\(unescaped: summarySQL) WHERE m.name = \(name.rawValue)").first.map(summary)
         }
     }
@@ -166,7 +167,7 @@ extension PostgresMetadataStore {
 
     public func versions(of name: ModelName) async throws -> [ModelVersion] {
         let s = schema
-        return try await reading("listing the versions of \(name)") {
+        return try await reading("listing the versions of \(name)") { [self] in
             try await rows("""
                 SELECT \(unescaped: PostgresRows.versionColumns(aliases: s.aliases)) FROM \(unescaped: s.versions) v
                 WHERE v.model = \(name.rawValue) ORDER BY v.version DESC
@@ -175,7 +176,7 @@ extension PostgresMetadataStore {
     }
 
     public func version(_ name: ModelName, _ number: Int) async throws -> ModelVersion? {
-        try await reading("reading version \(name):\(number)") { try await fetchVersion(name, number, on: nil) }
+        try await reading("reading version \(name):\(number)") { [self] in try await fetchVersion(name, number, on: nil) }
     }
 
     func fetchVersion(_ name: ModelName, _ number: Int, on connection: PostgresConnection?) async throws -> ModelVersion? {
@@ -189,7 +190,7 @@ extension PostgresMetadataStore {
     public func resolve(_ reference: ModelReference) async throws -> ModelVersion {
         let s = schema
         let name = reference.name.rawValue
-        return try await reading("resolving \(reference)") {
+        return try await reading("resolving \(reference)") { [self] in
             let number: Int?
             switch reference.selector {
             case .version(let v):
@@ -224,7 +225,7 @@ extension PostgresMetadataStore {
 
     public func aliases(of name: ModelName) async throws -> [Alias] {
         let s = schema
-        return try await reading("listing the aliases of \(name)") {
+        return try await reading("listing the aliases of \(name)") { [self] in
             try await rows("SELECT \(unescaped: PostgresRows.aliasColumns) FROM \(unescaped: s.aliases) WHERE model = \(name.rawValue) ORDER BY alias")
                 .map(PostgresRows.alias)
         }
@@ -232,7 +233,7 @@ extension PostgresMetadataStore {
 
     public func setAlias(_ alias: AliasName, of name: ModelName, to version: Int, actor: String, reason: String?) async throws -> Alias {
         let now = self.now
-        return try await transaction("moving alias \(alias) of \(name)") { connection in
+        return try await transaction("moving alias \(alias) of \(name)") { [self] connection in
             try await lockRegistry(name, on: connection)
             guard let v = try await fetchVersion(name, version, on: connection) else { throw TrainyardError.notFound("version \(name):\(version)") }
             try RegistryRules.checkAliasable(name, version: version, status: v.status)
@@ -243,14 +244,14 @@ extension PostgresMetadataStore {
     public func deleteAlias(_ alias: AliasName, of name: ModelName, actor: String) async throws {
         let now = self.now
         let s = schema
-        try await transaction("deleting alias \(alias) of \(name)") { connection in
+        try await transaction("deleting alias \(alias) of \(name)") { [self] connection in
             try await lockRegistry(name, on: connection)
             let deleted = try await connection.query("""
                 WITH deleted AS (
                     DELETE FROM \(unescaped: s.aliases) WHERE model = \(name.rawValue) AND alias = \(alias.rawValue) RETURNING model, alias, version
                 )
                 INSERT INTO \(unescaped: s.aliasEvents) (model, alias, from_version, to_version, actor, at, reason)
-                SELECT model, alias, version, NULL, \(actor), \(now), \(RegistryRules.aliasDeletedReason) FROM deleted
+                SELECT model, alias, version, NULL, \(actor.postgresText), \(now), \(RegistryRules.aliasDeletedReason) FROM deleted
                 RETURNING id
                 """, logger: queryLogger).collect()
             guard !deleted.isEmpty else { throw TrainyardError.notFound("alias \(alias) of model \(name)") }
@@ -259,7 +260,7 @@ extension PostgresMetadataStore {
 
     public func aliasEvents(of name: ModelName) async throws -> [AliasEvent] {
         let s = schema
-        return try await reading("reading the alias history of \(name)") {
+        return try await reading("reading the alias history of \(name)") { [self] in
             try await rows("""
                 SELECT model, alias, from_version, to_version, actor, at, reason FROM \(unescaped: s.aliasEvents)
                 WHERE model = \(name.rawValue) ORDER BY id
@@ -280,7 +281,7 @@ extension PostgresMetadataStore {
 
     public func setStatus(_ status: VersionStatus, of name: ModelName, version: Int) async throws -> ModelVersion {
         let s = schema
-        return try await transaction("changing the status of \(name):\(version)") { connection in
+        return try await transaction("changing the status of \(name):\(version)") { [self] connection in
             try await lockRegistry(name, on: connection)
             guard try await fetchVersion(name, version, on: connection) != nil else { throw TrainyardError.notFound("version \(name):\(version)") }
             if status == .archived { try await refuseIfAliased(name, version, change: .archive, on: connection) }
@@ -293,7 +294,7 @@ extension PostgresMetadataStore {
 
     public func deleteVersion(_ name: ModelName, version: Int) async throws {
         let s = schema
-        try await transaction("deleting version \(name):\(version)") { connection in
+        try await transaction("deleting version \(name):\(version)") { [self] connection in
             try await lockRegistry(name, on: connection)
             guard try await fetchVersion(name, version, on: connection) != nil else { throw TrainyardError.notFound("version \(name):\(version)") }
             try await refuseIfAliased(name, version, change: .delete, on: connection)
@@ -304,7 +305,7 @@ extension PostgresMetadataStore {
     public func setTags(_ tags: [String: String], of name: ModelName, version: Int) async throws -> ModelVersion {
         let text = try JSON.encodeString(tags)
         let s = schema
-        return try await writing("tagging \(name):\(version)") {
+        return try await writing("tagging \(name):\(version)") { [self] in
             let updated = try await rows("""
                 UPDATE \(unescaped: s.versions) SET tags = \(text) WHERE model = \(name.rawValue) AND version = \(version) RETURNING version
                 """)

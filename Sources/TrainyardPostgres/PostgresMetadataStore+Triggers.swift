@@ -42,10 +42,10 @@ extension PostgresMetadataStore {
         let text = try JSON.encodeString(StoredDefinition(definition: definition, dataRoots: definition.dataRoots))
         let now = self.now
         let s = schema
-        let created = try await writing("creating trigger \(definition.name)") {
+        let created = try await writing("creating trigger \(definition.name)") { [self] in
             try await rows("""
                 INSERT INTO \(unescaped: s.triggers) (name, kind, definition, paused, created_at, created_by, active_since)
-                VALUES (\(definition.name.rawValue), \(definition.kind.rawValue), \(text), \(definition.paused), \(now), \(createdBy), \(now))
+                VALUES (\(definition.name.rawValue), \(definition.kind.rawValue), \(text), \(definition.paused), \(now), \(createdBy.postgresText), \(now))
                 ON CONFLICT (name) DO NOTHING
                 RETURNING \(unescaped: Self.triggerColumns)
                 """)
@@ -58,14 +58,14 @@ extension PostgresMetadataStore {
 
     public func trigger(_ name: TriggerName) async throws -> Trigger? {
         let s = schema
-        return try await reading("reading trigger \(name)") {
+        return try await reading("reading trigger \(name)") { [self] in
             try await rows("SELECT \(unescaped: Self.triggerColumns) FROM \(unescaped: s.triggers) WHERE name = \(name.rawValue)").first.map(Self.trigger)
         }
     }
 
     public func triggers() async throws -> [Trigger] {
         let s = schema
-        return try await reading("listing triggers") {
+        return try await reading("listing triggers") { [self] in
             try await rows("SELECT \(unescaped: Self.triggerColumns) FROM \(unescaped: s.triggers) ORDER BY name").map(Self.trigger)
         }
     }
@@ -75,7 +75,7 @@ extension PostgresMetadataStore {
     public func setTriggerPaused(_ name: TriggerName, paused: Bool) async throws -> Trigger {
         let now = self.now
         let s = schema
-        let updated = try await writing("pausing or resuming trigger \(name)") {
+        let updated = try await writing("pausing or resuming trigger \(name)") { [self] in
             try await rows("""
                 UPDATE \(unescaped: s.triggers) SET paused = \(paused),
                     active_since = CASE WHEN paused AND NOT \(paused) THEN \(now) ELSE active_since END
@@ -90,7 +90,7 @@ extension PostgresMetadataStore {
     /// Its fired files go with it (`ON DELETE CASCADE`).
     public func deleteTrigger(_ name: TriggerName) async throws {
         let s = schema
-        let deleted = try await writing("deleting trigger \(name)") {
+        let deleted = try await writing("deleting trigger \(name)") { [self] in
             try await rows("DELETE FROM \(unescaped: s.triggers) WHERE name = \(name.rawValue) RETURNING id")
         }
         guard !deleted.isEmpty else { throw TrainyardError.notFound("trigger \(name)") }
@@ -98,7 +98,7 @@ extension PostgresMetadataStore {
 
     public func firedFile(trigger triggerID: Int64, identity: String) async throws -> FiredFile? {
         let s = schema
-        return try await reading("reading a fired file of trigger \(triggerID)") {
+        return try await reading("reading a fired file of trigger \(triggerID)") { [self] in
             try await rows("""
                 SELECT path, bytes, modified, job_id, fired_at, etag FROM \(unescaped: s.triggerFiles) WHERE trigger_id = \(triggerID) AND identity = \(identity)
                 """).first.map { row in
@@ -159,7 +159,7 @@ extension PostgresMetadataStore {
                 SELECT count(*) FROM current
                 """
         }
-        let found = try await writing("recording a firing of trigger \(firing.trigger)") {
+        let found = try await writing("recording a firing of trigger \(firing.trigger)") { [self] in
             try await rows(statement).first.map { try $0.decode(Int.self) } ?? 0
         }
         return found > 0
@@ -168,16 +168,16 @@ extension PostgresMetadataStore {
     public func recordTriggerError(_ name: TriggerName, triggerID: Int64, message: String) async throws {
         let now = self.now
         let s = schema
-        _ = try await writing("recording an error of trigger \(name)") {
+        _ = try await writing("recording an error of trigger \(name)") { [self] in
             try await rows("""
-                UPDATE \(unescaped: s.triggers) SET last_error = \(message), last_error_at = \(now) WHERE id = \(triggerID) AND name = \(name.rawValue)
+                UPDATE \(unescaped: s.triggers) SET last_error = \(message.postgresText), last_error_at = \(now) WHERE id = \(triggerID) AND name = \(name.rawValue)
                 """)
         }
     }
 
     public func recordListingCursor(_ name: TriggerName, triggerID: Int64, cursor: String?) async throws {
         let s = schema
-        _ = try await writing("recording the listing cursor of trigger \(name)") {
+        _ = try await writing("recording the listing cursor of trigger \(name)") { [self] in
             try await rows("""
                 UPDATE \(unescaped: s.triggers) SET listing_cursor = \(cursor) WHERE id = \(triggerID) AND name = \(name.rawValue)
                 """)

@@ -52,6 +52,10 @@ public final class PostgresMetadataStore: MetadataStore, CustomStringConvertible
     static let conflictAttempts = 5
     /// A compare-and-set write that keeps finding the row changed gives up after this many reads.
     static let writeRaces = 20
+    /// The longest one operation (a statement, a transaction) may take before it is given up
+    /// as unanswered (`Deadline`); the server ends statements past it, and sessions left idle
+    /// inside a transaction for twice as long (their locks with them).
+    let operationTimeout: Duration
 
     /// Opens the store at `url` (`postgres://user:password@host:port/database?sslmode=…`) for
     /// `namespace`: connects, starts listening for other processes' changes, creates the schema
@@ -59,19 +63,26 @@ public final class PostgresMetadataStore: MetadataStore, CustomStringConvertible
     ///
     /// - Throws: `.invalidArgument` for a URL or namespace that cannot be used; `.unavailable`
     ///   naming the store (password redacted) when the server cannot be reached or refuses.
+    ///   `operationTimeout` bounds each operation (see the property).
     public static func open(url: URL, namespace: Namespace = Namespace(), clock: any WallClock = SystemClock(),
-                            retryPolicy: RetryPolicy = RetryPolicy(), logger: Logger = Logger(label: "trainyard.postgres"),
+                            retryPolicy: RetryPolicy = RetryPolicy(), operationTimeout: Duration = .seconds(30),
+                            logger: Logger = Logger(label: "trainyard.postgres"),
                             onChange: @escaping @Sendable () -> Void = {}) async throws -> PostgresMetadataStore {
         let settings = try PostgresConnectionSettings(url: url)
         let schema = try PostgresSchema(namespace)
-        let store = PostgresMetadataStore(settings: settings, schema: schema, clock: clock, retryPolicy: retryPolicy, logger: logger,
-                                          onChange: onChange)
+        guard operationTimeout >= .seconds(1) else {
+            throw TrainyardError(.invalidArgument, "the metadata store's operation timeout must be at least 1 second, not \(operationTimeout)")
+        }
+        let store = PostgresMetadataStore(settings: settings, schema: schema, clock: clock, retryPolicy: retryPolicy,
+                                          operationTimeout: operationTimeout, logger: logger, onChange: onChange)
         do {
             // The listener's connection is made directly, not through the pool, which would retry
             // a refused connection for a minute: a wrong host or password is reported at once.
             try await store.listener.start()
             let applied = try await store.client.withConnection { connection in
-                try await PostgresMigrations.apply(schema, on: connection, now: clock.now().timeIntervalSince1970, logger: store.queryLogger)
+                try await Deadline.run(operationTimeout, on: connection) {
+                    try await PostgresMigrations.apply(schema, on: connection, now: clock.now().timeIntervalSince1970, logger: store.queryLogger)
+                }
             }
             if !applied.isEmpty {
                 logger.info("metadata store migrated", metadata: ["trainyard.store": .string(store.description),
@@ -85,9 +96,10 @@ public final class PostgresMetadataStore: MetadataStore, CustomStringConvertible
         return store
     }
 
-    init(settings: PostgresConnectionSettings, schema: PostgresSchema, clock: any WallClock, retryPolicy: RetryPolicy, logger: Logger,
-         onChange: @escaping @Sendable () -> Void) {
+    init(settings: PostgresConnectionSettings, schema: PostgresSchema, clock: any WallClock, retryPolicy: RetryPolicy, operationTimeout: Duration,
+         logger: Logger, onChange: @escaping @Sendable () -> Void) {
         self.settings = settings
+        self.operationTimeout = operationTimeout
         self.schema = schema
         self.clock = clock
         self.lifecycle = JobLifecycle(retryPolicy: retryPolicy)
@@ -97,7 +109,8 @@ public final class PostgresMetadataStore: MetadataStore, CustomStringConvertible
         self.queryLogger = queryLogger
         self.onChange = onChange
         instanceID = UUID().uuidString.lowercased()
-        let client = PostgresClient(configuration: settings.clientConfiguration(applicationName: "trainyard:" + schema.name, searchPath: schema.name), backgroundLogger: queryLogger)
+        let client = PostgresClient(configuration: settings.clientConfiguration(applicationName: "trainyard:" + schema.name, searchPath: schema.name,
+                                                                                statementTimeout: operationTimeout), backgroundLogger: queryLogger)
         self.client = client
         poolTask = Task { await client.run() }
         listener = ChangeListener(settings: settings, channel: schema.channel, instanceID: instanceID, logger: logger, onChange: onChange)
@@ -114,7 +127,9 @@ public final class PostgresMetadataStore: MetadataStore, CustomStringConvertible
         guard closed.withLock({ wasClosed in defer { wasClosed = true }; return !wasClosed }) else { return }
         await listener.stop()
         poolTask.cancel()
-        await poolTask.value
+        // Bounded: a query postgres-nio lost (see `Deadline`) must not keep the caller waiting.
+        let pool = poolTask
+        _ = try? await Deadline.run(operationTimeout) { await pool.value }
     }
 
     /// The URL (password redacted) and the schema.
@@ -124,32 +139,42 @@ public final class PostgresMetadataStore: MetadataStore, CustomStringConvertible
 
     // MARK: Running statements
 
-    /// One statement on a pooled connection, its rows collected.
+    /// One statement on a pooled connection, its rows collected, within `operationTimeout`.
     func rows(_ query: PostgresQuery) async throws -> [PostgresRow] {
-        try await client.query(query, logger: queryLogger).collect()
+        try await client.withConnection { [self] connection in
+            try await Deadline.run(operationTimeout, on: connection) { [queryLogger] in
+                try await connection.query(query, logger: queryLogger).collect()
+            }
+        }
     }
 
     /// A read: retried on connection failures (with backoff) and rolled-back conflicts.
-    func reading<T: Sendable>(_ what: @autoclosure () -> String, _ body: () async throws -> T) async throws -> T {
+    func reading<T: Sendable>(_ what: @autoclosure () -> String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
         try await attempt(what(), connectionAttempts: Self.readAttempts, body)
     }
 
     /// A write: retried only when the server rolled it back (a deadlock or serialization
     /// failure), never after a connection failure, whose outcome is unknown.
-    func writing<T: Sendable>(_ what: @autoclosure () -> String, _ body: () async throws -> T) async throws -> T {
+    func writing<T: Sendable>(_ what: @autoclosure () -> String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
         try await attempt(what(), connectionAttempts: 1, body)
     }
 
     /// `body` in one transaction on one pooled connection, retried as `writing` is.
-    func transaction<T: Sendable>(_ what: @autoclosure () -> String, _ body: @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        try await attempt(what(), connectionAttempts: 1) {
+    /// `body` in one transaction on one pooled connection (the whole of it within
+    /// `operationTimeout`), retried as `writing` is.
+    func transaction<T: Sendable>(_ what: @autoclosure () -> String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await attempt(what(), connectionAttempts: 1) { [self] in
             try await client.withConnection { connection in
-                try await PostgresTransaction.run(on: connection, logger: queryLogger, body)
+                try await Deadline.run(operationTimeout, on: connection) { [queryLogger] in
+                    try await PostgresTransaction.run(on: connection, logger: queryLogger, body)
+                }
             }
         }
     }
 
-    private func attempt<T: Sendable>(_ what: String, connectionAttempts: Int, _ body: () async throws -> T) async throws -> T {
+    /// Runs `body`, again after a rolled-back conflict or, up to `connectionAttempts` times, a
+    /// connection failure (one that did not answer in time counts); reports the last failure.
+    private func attempt<T: Sendable>(_ what: String, connectionAttempts: Int, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
         var connectionFailures = 0
         var conflicts = 0
         while true {
@@ -176,15 +201,22 @@ public final class PostgresMetadataStore: MetadataStore, CustomStringConvertible
         return try await connection.query(statement, logger: queryLogger).collect()
     }
 
-    /// Runs a prepared statement (prepared on first use on each connection) on `connection`,
-    /// or on the pool when nil.
+    /// Runs a prepared statement (prepared on first use on each connection) on `connection`
+    /// (inside a transaction, which bounds its time), or on a pooled connection within
+    /// `operationTimeout` when nil.
     func run<Statement: PostgresStatement>(_ statement: Statement, on connection: PostgresConnection? = nil) async throws -> [PostgresRow] {
-        var rows: [PostgresRow] = []
-        if let connection {
-            for try await row in try await connection.execute(statement, logger: queryLogger) { rows.append(row) }
-        } else {
-            for try await row in try await client.execute(statement, logger: queryLogger) { rows.append(row) }
+        if let connection { return try await Self.execute(statement, on: connection, logger: queryLogger) }
+        return try await client.withConnection { [self] connection in
+            try await Deadline.run(operationTimeout, on: connection) { [queryLogger] in
+                try await Self.execute(statement, on: connection, logger: queryLogger)
+            }
         }
+    }
+
+    private static func execute<Statement: PostgresStatement>(_ statement: Statement, on connection: PostgresConnection,
+                                                              logger: Logger) async throws -> [PostgresRow] {
+        var rows: [PostgresRow] = []
+        for try await row in try await connection.execute(statement, logger: logger) { rows.append(row) }
         return rows
     }
 

@@ -38,7 +38,7 @@ enum Statements {
         func makeBindings() throws -> PostgresBindings {
             var b = PostgresBindings(capacity: 11)
             b.append(kind); b.append(model); b.append(spec); b.append(priority); b.append(maxAttempts)
-            b.append(runAfter); b.append(createdAt); b.append(submittedBy); b.append(idempotencyKey); b.append(channel); b.append(payload)
+            b.append(runAfter); b.append(createdAt); b.append(submittedBy.postgresText); b.append(idempotencyKey); b.append(channel); b.append(payload)
             return b
         }
     }
@@ -74,7 +74,52 @@ enum Statements {
 
         func makeBindings() throws -> PostgresBindings {
             var b = PostgresBindings(capacity: 4)
-            try b.append(kinds); b.append(now); b.append(expiredLimit); b.append(candidates)
+            b.append(kinds); b.append(now); b.append(expiredLimit); b.append(candidates)
+            return b
+        }
+    }
+
+    /// Leases the first of several due jobs that no other transaction holds and that is still
+    /// the version read, in one statement: each candidate comes with the record the lifecycle
+    /// decided for it (`LeaseProposal`, as JSON), the statement picks the first candidate it
+    /// can lock (`FOR UPDATE SKIP LOCKED`: held rows are passed over, never waited for) and
+    /// writes that candidate's record and log lines. Returns the chosen proposal's `ord`; no row
+    /// when every candidate was held or had changed.
+    struct LeaseFirstUnheld: PostgresStatement {
+        static let sql = """
+            WITH proposal AS (
+                SELECT * FROM jsonb_to_recordset($1::jsonb) AS p(
+                    ord int, id bigint, row_version bigint, state text, attempt bigint, run_after double precision, lease_token text,
+                    lease_expires_at double precision, worker_id text, cancel_requested boolean, failure_reason text,
+                    started_at double precision, finished_at double precision, result_version bigint, progress text, lines text[])
+            ), target AS (
+                -- `id = ANY(ARRAY(…))` makes the planner look the candidates up by primary key (a
+                -- plain join would hash the whole table: the function's row count is unknown).
+                SELECT jobs.id, proposal.ord FROM jobs JOIN proposal ON proposal.id = jobs.id AND proposal.row_version = jobs.row_version
+                WHERE jobs.id = ANY(ARRAY(SELECT id FROM proposal)) AND jobs.state = 'queued'
+                ORDER BY proposal.ord LIMIT 1 FOR UPDATE OF jobs SKIP LOCKED
+            ), updated AS (
+                UPDATE jobs SET state = p.state, attempt = p.attempt, run_after = p.run_after, lease_token = p.lease_token,
+                    lease_expires_at = p.lease_expires_at, worker_id = p.worker_id, cancel_requested = p.cancel_requested,
+                    failure_reason = p.failure_reason, started_at = p.started_at, finished_at = p.finished_at,
+                    result_version = p.result_version, progress = p.progress,
+                    log_seq = jobs.log_seq + cardinality(p.lines), row_version = jobs.row_version + 1
+                FROM target JOIN proposal p ON p.ord = target.ord
+                WHERE jobs.id = target.id
+                RETURNING jobs.id, jobs.log_seq, p.lines, p.ord
+            ), logged AS (
+                INSERT INTO job_logs (job_id, seq, at, text)
+                SELECT updated.id, updated.log_seq - cardinality(updated.lines) + line.number, $2, line.text
+                FROM updated, unnest(updated.lines) WITH ORDINALITY AS line(text, number)
+            )
+            SELECT updated.ord FROM updated
+            """
+        var proposals: String
+        var now: Double
+
+        func makeBindings() throws -> PostgresBindings {
+            var b = PostgresBindings(capacity: 2)
+            b.append(proposals); b.append(now)
             return b
         }
     }
@@ -102,7 +147,7 @@ enum Statements {
 
         func makeBindings() throws -> PostgresBindings {
             var b = PostgresBindings(capacity: 2)
-            try b.append(kinds); b.append(now)
+            b.append(kinds); b.append(now)
             return b
         }
     }
@@ -122,7 +167,7 @@ enum Statements {
 
         func makeBindings() throws -> PostgresBindings {
             var b = PostgresBindings(capacity: 2)
-            try b.append(kinds); b.append(now)
+            b.append(kinds); b.append(now)
             return b
         }
     }
@@ -135,7 +180,7 @@ enum Statements {
 
         func makeBindings() throws -> PostgresBindings {
             var b = PostgresBindings(capacity: 1)
-            try b.append(keys)
+            b.append(keys)
             return b
         }
     }
@@ -146,7 +191,7 @@ enum Statements {
 
         func makeBindings() throws -> PostgresBindings {
             var b = PostgresBindings(capacity: 1)
-            try b.append(kinds)
+            b.append(kinds)
             return b
         }
     }
@@ -175,13 +220,6 @@ enum Statements {
     /// written, none when the row changed meanwhile (a row another transaction holds is waited for).
     struct WriteTransition: TransitionStatement {
         static let sql = transitionSQL(target: "SELECT id FROM jobs WHERE id = $14 AND row_version = $15")
-        var write: TransitionWrite
-    }
-
-    /// `WriteTransition` for a lease: a row another transaction holds is passed over (no row
-    /// back), never waited for, so concurrent dequeues each lease a different candidate.
-    struct LeaseIfUnheld: TransitionStatement {
-        static let sql = transitionSQL(target: "SELECT id FROM jobs WHERE id = $14 AND row_version = $15 FOR UPDATE SKIP LOCKED")
         var write: TransitionWrite
     }
 
@@ -226,7 +264,7 @@ enum Statements {
 
         func makeBindings() throws -> PostgresBindings {
             var b = PostgresBindings(capacity: 3)
-            b.append(id); try b.append(lines); b.append(now)
+            b.append(id); b.append(lines.map(\.postgresText)); b.append(now)
             return b
         }
     }
@@ -254,7 +292,7 @@ enum Statements {
     }
 }
 
-/// The values of one lifecycle write (`Statements.WriteTransition`, `Statements.LeaseIfUnheld`).
+/// The values of one lifecycle write (`Statements.WriteTransition`).
 struct TransitionWrite: Sendable {
     var record: JobRecord
     var progressText: String?
@@ -277,10 +315,77 @@ extension TransitionStatement {
         let r = w.record
         var b = PostgresBindings(capacity: 20)
         b.append(r.state.rawValue); b.append(r.attempt); b.append(r.runAfter.timeIntervalSince1970); b.append(r.leaseToken)
-        b.append(r.leaseExpiresAt?.timeIntervalSince1970); b.append(r.workerID); b.append(r.cancelRequested); b.append(r.failureReason)
+        b.append(r.leaseExpiresAt?.timeIntervalSince1970); b.append(r.workerID?.postgresText); b.append(r.cancelRequested)
+        b.append(r.failureReason?.postgresText)
         b.append(r.startedAt?.timeIntervalSince1970); b.append(r.finishedAt?.timeIntervalSince1970); b.append(r.resultVersion)
-        b.append(w.progressText); try b.append(w.lines); b.append(w.id); b.append(w.rowVersion); b.append(w.now); b.append(w.countLeaseExpiry)
+        b.append(w.progressText); b.append(w.lines.map(\.postgresText)); b.append(w.id); b.append(w.rowVersion); b.append(w.now); b.append(w.countLeaseExpiry)
         b.append(w.channel); b.append(w.payload); b.append(w.notify)
         return b
+    }
+}
+
+/// One candidate of `Statements.LeaseFirstUnheld`: the job's id and the row version read, and
+/// the record and log lines `JobLifecycle` decided for leasing it.
+struct LeaseProposal {
+    var stored: StoredJob
+    var next: JobLifecycle.Transition
+    /// The record's progress as stored: the text read when it did not change.
+    var progressText: String?
+
+    init(stored: StoredJob, next: JobLifecycle.Transition) throws {
+        self.stored = stored
+        self.next = next
+        progressText = next.record.progress == stored.record.progress ? stored.progressText : try next.record.progress.map { try JSON.encodeString($0) }
+    }
+
+    /// The candidates as the JSON array the statement reads (`jsonb_to_recordset`), written
+    /// by hand: it is built on every dequeue, and Foundation's encoder cost more than the
+    /// statement. Times as seconds since 1970 (Swift prints a Double so it reads back exactly).
+    static func json(_ proposals: [LeaseProposal]) -> String {
+        var out = "["
+        for (ord, proposal) in proposals.enumerated() {
+            let r = proposal.next.record
+            if ord > 0 { out += "," }
+            out += "{\"ord\":\(ord),\"id\":\(proposal.stored.job.id),\"row_version\":\(proposal.stored.rowVersion)"
+            out += ",\"state\":" + quoted(r.state.rawValue) + ",\"attempt\":\(r.attempt),\"run_after\":\(r.runAfter.timeIntervalSince1970)"
+            out += ",\"cancel_requested\":\(r.cancelRequested)"
+            if let v = r.leaseToken { out += ",\"lease_token\":" + quoted(v) }
+            if let v = r.leaseExpiresAt { out += ",\"lease_expires_at\":\(v.timeIntervalSince1970)" }
+            if let v = r.workerID { out += ",\"worker_id\":" + quoted(v) }
+            if let v = r.failureReason { out += ",\"failure_reason\":" + quoted(v) }
+            if let v = r.startedAt { out += ",\"started_at\":\(v.timeIntervalSince1970)" }
+            if let v = r.finishedAt { out += ",\"finished_at\":\(v.timeIntervalSince1970)" }
+            if let v = r.resultVersion { out += ",\"result_version\":\(v)" }
+            if let v = proposal.progressText { out += ",\"progress\":" + quoted(v) }
+            let lines = proposal.next.effects.compactMap { if case .log(let line) = $0 { quoted(line) } else { nil } }
+            out += ",\"lines\":[" + lines.joined(separator: ",") + "]}"
+        }
+        return out + "]"
+    }
+
+    /// A JSON string: quotes, backslashes and control characters escaped; NUL, which no
+    /// PostgreSQL text can hold, replaced (`postgresText`).
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.postgresText.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+}
+
+extension String {
+    /// The text as PostgreSQL can store it: `text` cannot hold NUL (U+0000), which a failure
+    /// reason or a log line read from a program's output may carry; it becomes U+FFFD.
+    var postgresText: String {
+        contains("\u{0}") ? replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : self
     }
 }

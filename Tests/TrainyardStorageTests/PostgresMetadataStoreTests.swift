@@ -217,6 +217,73 @@ struct PostgresMetadataStoreTests {
         }
     }
 
+    /// Pooled connections the server closed (a restart, an administrator, an idle timeout) do
+    /// not fail reads: the store reads again on another connection.
+    @Test func readsSurviveConnectionsClosedByTheServer() async throws {
+        let store = try await PostgresTestStores.open()
+        let observer = try await PostgresTestStores.open()
+        let job = try await store.enqueue(EnqueueRequest(spec: MetadataStoreContract.spec()))
+        for _ in 0..<5 {
+            let closed = try await PostgresTestStores.rows(observer, """
+                SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = \("trainyard:" + store.schema.name)
+                """)
+            #expect(!closed.isEmpty)
+            #expect(try await store.job(job.id)?.id == job.id)
+            #expect(try await store.jobs(JobFilter()).map(\.id) == [job.id])
+        }
+    }
+
+    /// A closed store answers with `.unavailable` naming the store, not with a hang.
+    @Test func aClosedStoreIsUnavailable() async throws {
+        let store = try await PostgresTestStores.open()
+        await store.close()
+        await MetadataStoreContract.expectCode(.unavailable) { _ = try await store.job(1) }
+        await MetadataStoreContract.expectCode(.unavailable) { _ = try await store.enqueue(EnqueueRequest(spec: MetadataStoreContract.spec())) }
+        await MetadataStoreContract.expectCode(.unavailable) { try await store.ping() }
+        do {
+            _ = try await store.models()
+        } catch let error as TrainyardError {
+            #expect(error.message.contains(store.description.prefix(while: { $0 != " " })), "\(error.message)")
+        }
+    }
+
+    /// A store the application lets go of without `close()` stops its pool and its listener.
+    @Test func aReleasedStoreClosesItsConnections() async throws {
+        let url = try TestService.postgres.require()
+        let observer = try await PostgresTestStores.open()
+        let namespace = PostgresTestStores.uniqueNamespace()
+        var store: PostgresMetadataStore? = try await PostgresMetadataStore.open(url: url, namespace: namespace)
+        let schema = try #require(store).schema.name
+        _ = try await store?.enqueue(EnqueueRequest(spec: MetadataStoreContract.spec()))
+        @Sendable func connections() async throws -> Int {
+            try await PostgresTestStores.rows(observer, """
+                SELECT count(*) FROM pg_stat_activity WHERE application_name IN (\("trainyard:" + schema), \("trainyard-listener:" + schema))
+                """).first?.decode(Int.self) ?? 0
+        }
+        #expect(try await connections() >= 2)
+        store = nil
+        #expect(await Self.eventually { (try? await connections()) == 0 }, "the released store's connections stayed open")
+        _ = try await PostgresTestStores.rows(observer, PostgresQuery(unsafeSQL: "DROP SCHEMA \(schema) CASCADE"))
+    }
+
+    /// Text PostgreSQL cannot store (NUL, which a program's output may carry) does not make a
+    /// failure or a log line fail: it is kept with U+FFFD in its place. Quotes, backslashes and
+    /// control characters come back as written.
+    @Test func textWithNULAndControlCharactersIsKept() async throws {
+        let store = try await PostgresTestStores.open()
+        let job = try await store.enqueue(EnqueueRequest(spec: MetadataStoreContract.spec(retries: 1), submittedBy: "cli:a\u{0}b"))
+        #expect(job.submittedBy == "cli:a\u{FFFD}b")
+        let lease = try #require(try await store.dequeue(workerID: "w\"\\\t1", kinds: [.train], leaseDuration: Self.long))
+        try await store.appendLog(job.id, lines: ["out\u{0}put", "tab\there \"quoted\" \\ \u{1}"])
+        let failed = try await store.fail(lease.token, reason: "exit 1: \u{0}garbage", retryable: true)
+        #expect(failed.state == .queued)
+        let read = try #require(try await store.job(job.id))
+        #expect(read.failureReason == "exit 1: \u{FFFD}garbage")
+        #expect(read.submittedBy == "cli:a\u{FFFD}b")
+        let log = try await store.logs(job.id, after: 0, limit: 10).map(\.text)
+        #expect(log == ["attempt 1 of 2 started on w\"\\\t1", "out\u{FFFD}put", "tab\there \"quoted\" \\ \u{1}"])
+    }
+
     // MARK: Helpers
 
     /// The backend pids of the listener connections of the stores on `channel`'s namespace.

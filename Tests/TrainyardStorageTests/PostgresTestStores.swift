@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import PostgresNIO
 import Synchronization
 import Testing
@@ -62,16 +63,21 @@ struct PostgresSchemasDropped: SuiteTrait, TestTrait, TestScoping {
         } catch {
             outcome = .failure(error)
         }
-        var dropped = Set<String>()
-        for store in opened.all {
-            if dropped.insert(store.schema.name).inserted {
-                do {
-                    _ = try await store.rows(PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \(store.schema.name) CASCADE"))
-                } catch {
-                    Issue.record("dropping the test schema \(store.schema.name): \(error)")
+        let stores = opened.all
+        for store in stores { await store.close() }
+        // Dropped over a connection of its own: a test may have closed its stores already.
+        let schemas = Set(stores.map(\.schema.name))
+        if let settings = stores.first?.settings, !schemas.isEmpty {
+            do {
+                let connection = try await PostgresConnection.connect(configuration: settings.connectionConfiguration(applicationName: "trainyard-tests"),
+                                                                      id: 1, logger: Logger(label: "trainyard.tests"))
+                for schema in schemas.sorted() {
+                    try await connection.query(PostgresQuery(unsafeSQL: "DROP SCHEMA IF EXISTS \(schema) CASCADE"), logger: Logger(label: "trainyard.tests"))
                 }
+                try await connection.close()
+            } catch {
+                Issue.record("dropping the test schemas \(schemas.sorted()): \(String(reflecting: error))")
             }
-            await store.close()
         }
         try outcome.get()
     }
