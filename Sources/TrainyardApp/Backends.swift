@@ -1,5 +1,6 @@
 import Foundation
 import TrainyardCore
+import TrainyardPostgres
 import TrainyardStorage
 
 /// Opens the stores a configuration names. The only place that knows the concrete backend
@@ -8,9 +9,6 @@ enum Backends {
     /// Fails, before anything is opened or created, when either backend is one this build
     /// cannot open: a clear configuration error (CLI exit code 2) naming the key.
     static func checkAvailable(_ configuration: TrainyardConfiguration) throws(TrainyardError) {
-        if case .postgres = configuration.metadataBackend {
-            throw unavailable("metadata", "postgres:// metadata stores", "sqlite:///path/trainyard.sqlite (or --data-dir)")
-        }
     }
 
     static func openMetadataStore(_ configuration: TrainyardConfiguration, clock: any WallClock, retryPolicy: RetryPolicy,
@@ -19,8 +17,10 @@ enum Backends {
         switch configuration.metadataBackend {
         case .sqlite(let file):
             store = try SQLiteMetadataStore(file: file, namespace: configuration.namespace, clock: clock, retryPolicy: retryPolicy, onChange: onChange)
-        case .postgres:
-            throw unavailable("metadata", "postgres:// metadata stores", "sqlite:///path/trainyard.sqlite (or --data-dir)")
+        case .postgres(let url):
+            // The store runs its own connection pool and listener: `close()` (or releasing it) stops them.
+            store = try await PostgresMetadataStore.open(url: url, namespace: configuration.namespace, clock: clock, retryPolicy: retryPolicy,
+                                                         onChange: onChange)
         case .memory:
             store = InMemoryMetadataStore(clock: clock, retryPolicy: retryPolicy, onChange: onChange)
         }

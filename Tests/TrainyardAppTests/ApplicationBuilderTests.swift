@@ -59,21 +59,6 @@ struct ApplicationBuilderTests {
         #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("elsewhere/artifacts").path))
     }
 
-    /// postgres:// parses, but this build cannot open it: a configuration error naming the key
-    /// (CLI exit code 2), raised before any store is created.
-    @Test(arguments: [("metadata", "postgres://trainyard:hunter2secret@db.internal:5432/registry")])
-    func anUnavailableBackendIsAClearError(key: String, url: String) async throws {
-        defer { try? FileManager.default.removeItem(at: root) }
-        var configuration = TrainyardConfiguration(dataDirectory: root.appendingPathComponent("data"))
-        if key == "metadata" { configuration.metadata = try MetadataBackend(parsing: url) } else { configuration.artifacts = try ArtifactBackend(parsing: url) }
-        let error = await #expect(throws: TrainyardError.self) { _ = try await build(configuration) }
-        #expect(error?.code == .invalidArgument && error?.code.isClientError == true)
-        #expect(error?.message.hasPrefix("\(key): ") == true, "\(error?.message ?? "")")
-        #expect(error?.message.contains("not available in this build") == true, "\(error?.message ?? "")")
-        #expect(error?.message.contains("hunter2secret") == false)
-        #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("data/trainyard.sqlite").path))
-    }
-
     /// An s3:// artifact store is opened without contacting S3 (credentials load at the first
     /// request), scoped to the namespace under the URL's prefix, with the serving cache in front.
     @Test func anS3ArtifactStoreOpensWithoutContactingIt() async throws {
@@ -94,6 +79,19 @@ struct ApplicationBuilderTests {
         let error = await #expect(throws: TrainyardError.self) { _ = try await build(configuration) }
         #expect(error?.code == .invalidArgument && error?.code.isClientError == true)
         #expect(error?.message.hasPrefix("artifacts: ") == true && error?.message.contains("not an S3 bucket name") == true, "\(error?.message ?? "")")
+    }
+
+    /// A postgres:// store that cannot be reached: `.unavailable` naming the store without its
+    /// password, and no local store created instead.
+    @Test func anUnreachablePostgresStoreIsAClearError() async throws {
+        defer { try? FileManager.default.removeItem(at: root) }
+        var configuration = TrainyardConfiguration(dataDirectory: root.appendingPathComponent("data"))
+        configuration.metadata = try MetadataBackend(parsing: "postgres://trainyard:hunter2secret@127.0.0.1:1/registry?sslmode=disable")
+        let error = await #expect(throws: TrainyardError.self) { _ = try await build(configuration) }
+        #expect(error?.code == .unavailable, "\(error?.message ?? "")")
+        #expect(error?.message.contains("postgres://trainyard:***@127.0.0.1:1/registry") == true, "\(error?.message ?? "")")
+        #expect(error?.message.contains("hunter2secret") == false)
+        #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("data/trainyard.sqlite").path))
     }
 
     /// The model server gets the configuration's `serving` section; a local folder needs no
