@@ -39,7 +39,7 @@ enum MetadataBackend: String, CaseIterable, Sendable, CustomTestStringConvertibl
 }
 
 /// Every check of `MetadataStoreContract`, once per backend: one body, every store.
-@Suite("MetadataStore contract", .postgresSchemasDropped)
+@Suite("MetadataStore contract", .serialized, .postgresSchemasDropped)
 struct MetadataStoreContractTests {
     static let backends = MetadataBackend.allCases
 

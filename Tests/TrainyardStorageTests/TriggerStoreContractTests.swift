@@ -4,7 +4,7 @@ import TrainyardCore
 @testable import TrainyardStorage
 
 /// Every check of `TriggerStoreContract`, once per metadata backend.
-@Suite("MetadataStore contract: triggers", .postgresSchemasDropped)
+@Suite("MetadataStore contract: triggers", .serialized, .postgresSchemasDropped)
 struct TriggerStoreContractTests {
     static let backends = MetadataBackend.allCases
 
