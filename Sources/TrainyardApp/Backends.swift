@@ -30,6 +30,12 @@ enum Backends {
         return store
     }
 
+    /// Stops what a store runs in the background (a PostgreSQL store's pool and listener); the
+    /// others hold nothing that outlives them.
+    static func close(_ store: any MetadataStore) async {
+        if let store = store as? PostgresMetadataStore { await store.close() }
+    }
+
     static func openArtifactStore(_ configuration: TrainyardConfiguration) throws -> any ArtifactStore {
         switch configuration.artifactBackend {
         case .folder(let root):

@@ -49,6 +49,13 @@ public struct TrainyardApp: Sendable {
         return TrainyardApp(services: services)
     }
 
+    /// Closes the backends' connections (a PostgreSQL store's pool and listener), for a process
+    /// or test that ends its use of the system before it exits. Releasing the app does the same,
+    /// later; nothing is lost either way (every write is committed when its call returns).
+    public func close() async {
+        await Backends.close(services.store)
+    }
+
     /// Wires a system on `services` built elsewhere (a test that swapped a store for a faulty one).
     public init(services: TrainyardServices) { self.services = services }
 

@@ -1,11 +1,14 @@
 import Foundation
 import Logging
+import PostgresNIO
 import Testing
 import TrainyardApp
 import TrainyardCore
+import TrainyardPostgres
 import TrainyardServer
 import TrainyardRuntime
 import TrainyardStorage
+import TrainyardTestServices
 import TrainyardTestSupport
 
 /// A trainer for `task: command` that trains nothing: versions are registered through the store.
@@ -92,6 +95,39 @@ struct ApplicationBuilderTests {
         #expect(error?.message.contains("postgres://trainyard:***@127.0.0.1:1/registry") == true, "\(error?.message ?? "")")
         #expect(error?.message.contains("hunter2secret") == false)
         #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("data/trainyard.sqlite").path))
+    }
+
+    /// A postgres:// store opens in its namespace's own schema with the configured running
+    /// caps, runs the queue, and `close()` stops its connections.
+    @Test(.enabled(if: TestService.postgres.shouldRun, Comment(rawValue: TestService.postgres.skipReason)))
+    func aPostgresStoreIsOpenedFromItsURLAndClosed() async throws {
+        defer { try? FileManager.default.removeItem(at: root) }
+        let url = try TestService.postgres.require()
+        var configuration = TrainyardConfiguration(dataDirectory: root.appendingPathComponent("data"))
+        configuration.metadata = .postgres(url: url)
+        configuration.namespace = try Namespace(project: "app" + String(UInt64.random(in: 0...UInt64.max), radix: 16), environment: "test")
+        configuration.maxRunning = [.train: 1]
+        let app = try await build(configuration)
+        let schema = "trainyard_\(configuration.namespace.project)_test"
+        let store = app.services.store
+        #expect(store is PostgresMetadataStore && "\(store)".contains("schema \(schema)"), "\(store)")
+        let spec = Spec(name: try ModelName("iris"), task: .command, command: ["true"])
+        _ = try await store.enqueue(EnqueueRequest(spec: spec))
+        _ = try await store.enqueue(EnqueueRequest(spec: spec))
+        #expect(try await store.dequeue(workerID: "w", kinds: [.train], leaseDuration: .seconds(60)) != nil)
+        #expect(try await store.dequeue(workerID: "w", kinds: [.train], leaseDuration: .seconds(60)) == nil) // train's cap of 1
+        #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("data/trainyard.sqlite").path))
+        await app.close()
+        await #expect(throws: TrainyardError.self) { try await store.ping() }
+
+        // The test's schema goes.
+        let components = try #require(URLComponents(url: url, resolvingAgainstBaseURL: false))
+        let connection = try await PostgresConnection.connect(
+            configuration: .init(host: components.host ?? "127.0.0.1", port: components.port ?? 5432, username: components.user ?? "postgres",
+                                 password: components.password, database: String(components.path.dropFirst()), tls: .disable),
+            id: 1, logger: logger)
+        try await connection.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \(schema) CASCADE"), logger: logger)
+        try await connection.close()
     }
 
     /// The model server gets the configuration's `serving` section; a local folder needs no
