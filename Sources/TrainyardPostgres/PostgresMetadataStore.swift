@@ -11,14 +11,19 @@ import TrainyardCore
 ///
 /// - Each namespace is a schema of its own (`trainyard_<project>_<environment>`), created and
 ///   migrated on open under an advisory lock (`PostgresMigrations`).
-/// - `dequeue` picks with `FOR UPDATE SKIP LOCKED` (concurrent workers never wait for each
-///   other's candidate); a kind with a running cap is counted under a transaction-scoped
-///   advisory lock of that kind only.
-/// - A lifecycle write is a compare-and-set on the job's `row_version`: the row is read, the
-///   lifecycle decides, and one statement writes the new record, its log lines and the
-///   notification only if the row is still the one read (else it is read again).
+/// - `dequeue` (`+Dequeue`) reads the best due jobs and leases the first one no other dequeue
+///   holds in one statement (`FOR UPDATE SKIP LOCKED`): two round trips, no explicit
+///   transaction. A kind with a running cap is counted and leased in a transaction under that
+///   kind's advisory lock, so uncapped kinds never wait for each other.
+/// - A lifecycle write (`+Lifecycle`) is a compare-and-set on the job's `row_version`: the
+///   lifecycle decides on the row as read (or as this store last wrote it), and one statement
+///   writes the new record, its log lines and the notification only if the row is still that
+///   version (else it is read again).
+/// - The queue's hot statements are prepared once per connection (`Statements`).
 /// - Queue changes `NOTIFY` the namespace's channel in the same statement or transaction;
 ///   `ChangeListener` turns other processes' notifications into `onChange` calls.
+/// - Every operation is bounded (`Deadline`, `operationTimeout`); connection failures are
+///   `.unavailable` naming the store (password redacted), reads are retried first.
 /// - Times are the injected clock's, stored as `double precision` seconds since 1970.
 ///
 /// The store owns its connection pool and runs it in a task of its own: `close()` stops it
