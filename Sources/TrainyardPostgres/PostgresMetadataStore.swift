@@ -85,7 +85,7 @@ public final class PostgresMetadataStore: MetadataStore, CustomStringConvertible
             // a refused connection for a minute: a wrong host or password is reported at once.
             try await store.listener.start()
             let applied = try await store.client.withConnection { connection in
-                try await Deadline.run(operationTimeout, on: connection) {
+                try await Deadline.run(PostgresMigrations.timeout, on: connection) {
                     try await PostgresMigrations.apply(schema, on: connection, now: clock.now().timeIntervalSince1970, logger: store.queryLogger)
                 }
             }

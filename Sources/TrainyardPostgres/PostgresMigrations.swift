@@ -163,10 +163,15 @@ enum PostgresMigrations {
         ]
     }
 
+    /// How long applying the migrations may take (waiting for another process's included): a
+    /// migration may rewrite a large table, so the pool's statement timeout does not apply.
+    static let timeout: Duration = .seconds(600)
+
     /// Creates the schema if needed and applies the missing migrations, in one transaction under
     /// the schema's migration lock. Returns the ids applied now (empty when all were).
     static func apply(_ schema: PostgresSchema, on connection: PostgresConnection, now: Double, logger: Logger) async throws -> [String] {
         try await PostgresTransaction.run(on: connection, logger: logger) { connection in
+            try await connection.query(PostgresQuery(unsafeSQL: "SET LOCAL statement_timeout = '\(timeout.components.seconds)s'"), logger: logger)
             try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(schema.migrationLockKey), 0))", logger: logger)
             // Checked before CREATE SCHEMA, which needs the CREATE privilege on the database
             // even when the schema exists: a role that may only use its schema still opens it.
