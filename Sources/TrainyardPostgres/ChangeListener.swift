@@ -95,8 +95,7 @@ final class ChangeListener: Sendable {
         while !Task.isCancelled {
             connectionNumber += 1
             do {
-                let configuration = try settings.connectionConfiguration(applicationName: "trainyard-listener:" + channel)
-                let connection = try await PostgresConnection.connect(configuration: configuration, id: connectionNumber, logger: logger)
+                let connection = try await connect(id: connectionNumber)
                 current.withLock { $0 = connection }
                 defer { current.withLock { $0 = nil } }
                 var listened = false
@@ -125,6 +124,30 @@ final class ChangeListener: Sendable {
             try? await Task.sleep(for: backoff)
         }
         resolveFirst(.failure(CancellationError()))
+    }
+
+    /// A new connection for listening, or an error once `PostgresConnectionSettings.connectTimeout`
+    /// passed (postgres-nio bounds the TCP connect only; a server may accept and never answer).
+    private func connect(id: Int) async throws -> PostgresConnection {
+        let configuration = try settings.connectionConfiguration(applicationName: "trainyard-listener:" + channel)
+        let limit = PostgresConnectionSettings.connectTimeout
+        return try await withThrowingTaskGroup(of: PostgresConnection?.self) { group in
+            group.addTask { [logger] in try await PostgresConnection.connect(configuration: configuration, id: id, logger: logger) }
+            group.addTask { try await Task.sleep(for: limit); return nil }
+            let first = try await group.next() ?? nil
+            group.cancelAll()
+            // A connection made just as the time ran out is closed, not left open.
+            while true {
+                do {
+                    guard let result = try await group.next() else { break }
+                    if let late = result, late !== first { try? await late.close() }
+                } catch {
+                    continue  // the timer, cancelled
+                }
+            }
+            guard let first else { throw Deadline.Exceeded(limit: limit) }
+            return first
+        }
     }
 
     /// Listens until the connection fails (throws) or the task is cancelled (returns).

@@ -83,7 +83,7 @@ public final class PostgresMetadataStore: MetadataStore, CustomStringConvertible
         do {
             // The listener's connection is made directly, not through the pool, which would retry
             // a refused connection for a minute: a wrong host or password is reported at once.
-            try await store.listener.start()
+            try await Deadline.run(operationTimeout) { try await store.listener.start() }
             let applied = try await store.client.withConnection { connection in
                 try await Deadline.run(PostgresMigrations.timeout, on: connection) {
                     try await PostgresMigrations.apply(schema, on: connection, now: clock.now().timeIntervalSince1970, logger: store.queryLogger)

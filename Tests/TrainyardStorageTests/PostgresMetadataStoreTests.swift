@@ -346,6 +346,22 @@ struct PostgresStoreOpeningTests {
         }
     }
 
+    /// A server that accepts the connection and never answers (a wrong port, a stuck proxy):
+    /// opening fails as unavailable, naming the store, instead of waiting forever.
+    @Test func aServerThatNeverAnswersIsUnavailable() async throws {
+        let silent = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { _ in MultiThreadedEventLoopGroup.singleton.any().makeSucceededVoidFuture() }
+            .bind(host: "127.0.0.1", port: 0).get()
+        defer { silent.close(promise: nil) }
+        let port = try #require(silent.localAddress?.port)
+        await #expect {
+            _ = try await PostgresMetadataStore.open(url: URL(string: "postgres://ana:hunter2@127.0.0.1:\(port)/models?sslmode=disable")!)
+        } throws: { error in
+            guard let error = error as? TrainyardError else { return false }
+            return error.code == .unavailable && error.message.contains("postgres://ana:***@127.0.0.1:\(port)/models") && !error.message.contains("hunter2")
+        }
+    }
+
     /// A wrong database name or user is reported as the server said it, naming the store.
     @Test(.enabled(if: TestService.postgres.shouldRun, Comment(rawValue: TestService.postgres.skipReason)))
     func serverRefusalIsReported() async throws {
