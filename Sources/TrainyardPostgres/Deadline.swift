@@ -58,6 +58,9 @@ enum Deadline {
                 first.finish(.failure(CancellationError()))
             }
         } catch let error where error is Exceeded || error is ConnectionLost || error is CancellationError {
+            // Given up: an operation still waiting for a connection must not run later (its
+            // caller was told it failed), and one on a connection must not run into the next.
+            work.cancel()
             if let connection { Task { try? await connection.close() } }
             throw error
         }

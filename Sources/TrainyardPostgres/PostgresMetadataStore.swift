@@ -84,9 +84,11 @@ public final class PostgresMetadataStore: MetadataStore, CustomStringConvertible
             // The listener's connection is made directly, not through the pool, which would retry
             // a refused connection for a minute: a wrong host or password is reported at once.
             try await Deadline.run(operationTimeout) { try await store.listener.start() }
-            let applied = try await store.client.withConnection { connection in
-                try await Deadline.run(PostgresMigrations.timeout, on: connection) {
-                    try await PostgresMigrations.apply(schema, on: connection, now: clock.now().timeIntervalSince1970, logger: store.queryLogger)
+            let applied = try await Deadline.run(PostgresMigrations.timeout + leaseAllowance) {
+                try await store.client.withConnection { connection in
+                    try await Deadline.run(PostgresMigrations.timeout, on: connection) {
+                        try await PostgresMigrations.apply(schema, on: connection, now: clock.now().timeIntervalSince1970, logger: store.queryLogger)
+                    }
                 }
             }
             if !applied.isEmpty {
@@ -146,12 +148,24 @@ public final class PostgresMetadataStore: MetadataStore, CustomStringConvertible
 
     /// One statement on a pooled connection, its rows collected, within `operationTimeout`.
     func rows(_ query: PostgresQuery) async throws -> [PostgresRow] {
-        try await client.withConnection { [self] connection in
-            try await Deadline.run(operationTimeout, on: connection) { [queryLogger] in
-                try await connection.query(query, logger: queryLogger).collect()
+        try await onPooledConnection { [queryLogger] connection in
+            try await connection.query(query, logger: queryLogger).collect()
+        }
+    }
+
+    /// `body` on a connection leased from the pool, within `operationTimeout` once leased
+    /// (watching the connection, `Deadline`) and within a little more in all: the pool waits
+    /// for a connection to a server that accepts and never answers for as long as it takes.
+    func onPooledConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await Deadline.run(operationTimeout + Self.leaseAllowance) { [client, operationTimeout] in
+            try await client.withConnection { connection in
+                try await Deadline.run(operationTimeout, on: connection) { try await body(connection) }
             }
         }
     }
+
+    /// The time a lease may add to `operationTimeout`.
+    static let leaseAllowance: Duration = .seconds(5)
 
     /// A read: retried on connection failures (with backoff) and rolled-back conflicts.
     func reading<T: Sendable>(_ what: @autoclosure () -> String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
@@ -169,10 +183,8 @@ public final class PostgresMetadataStore: MetadataStore, CustomStringConvertible
     /// `operationTimeout`), retried as `writing` is.
     func transaction<T: Sendable>(_ what: @autoclosure () -> String, _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
         try await attempt(what(), connectionAttempts: 1) { [self] in
-            try await client.withConnection { connection in
-                try await Deadline.run(operationTimeout, on: connection) { [queryLogger] in
-                    try await PostgresTransaction.run(on: connection, logger: queryLogger, body)
-                }
+            try await onPooledConnection { [queryLogger] connection in
+                try await PostgresTransaction.run(on: connection, logger: queryLogger, body)
             }
         }
     }
@@ -211,10 +223,8 @@ public final class PostgresMetadataStore: MetadataStore, CustomStringConvertible
     /// `operationTimeout` when nil.
     func run<Statement: PostgresStatement>(_ statement: Statement, on connection: PostgresConnection? = nil) async throws -> [PostgresRow] {
         if let connection { return try await Self.execute(statement, on: connection, logger: queryLogger) }
-        return try await client.withConnection { [self] connection in
-            try await Deadline.run(operationTimeout, on: connection) { [queryLogger] in
-                try await Self.execute(statement, on: connection, logger: queryLogger)
-            }
+        return try await onPooledConnection { [queryLogger] connection in
+            try await Self.execute(statement, on: connection, logger: queryLogger)
         }
     }
 
