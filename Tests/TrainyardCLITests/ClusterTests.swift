@@ -24,8 +24,7 @@ struct ClusterTests {
         let cli = try CLIHarness()
         let id = UUID().uuidString.prefix(8).lowercased()
         let bucket = "trainyard-cluster-\(id)"
-        try Self.python("import boto3, sys; boto3.client('s3', endpoint_url=sys.argv[1]).create_bucket(Bucket=sys.argv[2])",
-                        endpoint.absoluteString, bucket)
+        _ = try Boto3.run("s3.create_bucket(Bucket=sys.argv[1])", [bucket])
         let environment = [
             "TRAINYARD_METADATA_URL": postgres.absoluteString,
             "TRAINYARD_ARTIFACTS_URL": "s3://\(bucket)/deployment",
@@ -57,7 +56,7 @@ struct ClusterTests {
         // 150 train jobs (10 models × 15 versions) and 50 transforms, interleaved.
         // Even transforms read and write S3 (inputs put by boto3), odd ones local files.
         let inputs = try Self.transformInputs(cli, count: Self.transforms)
-        try Self.python("""
+        _ = try Boto3.run("""
             import boto3, sys
             s3 = boto3.client('s3', endpoint_url=sys.argv[1])
             for n, path in enumerate(sys.argv[3:]):
@@ -110,7 +109,7 @@ struct ClusterTests {
 
         // The bucket, read by boto3: every version's manifest lists objects whose bytes hash to
         // what it says, nothing half-written is left under models/, no attempt's staging remains.
-        let report = try Self.python(Self.bucketCheck, endpoint.absoluteString, bucket)
+        let report = try Boto3.run(Self.bucketCheck, [endpoint.absoluteString, bucket])
         let check = try JSONSerialization.jsonObject(with: Data(report.utf8)) as? [String: Any] ?? [:]
         #expect(check["versions"] as? Int == Self.models * Self.versionsPerModel + 1, "\(report)")
         #expect((check["bad"] as? [String])?.isEmpty == true, "\(report)")
@@ -119,7 +118,7 @@ struct ClusterTests {
 
         // Each transform committed one output and one summary, counting every input row: in S3
         // (read by boto3) for the even ones, in local folders for the odd ones.
-        let outputs = try Self.python("""
+        let outputs = try Boto3.run("""
             import boto3, json, sys
             s3 = boto3.client('s3', endpoint_url=sys.argv[1]); bucket = sys.argv[2]; found = {}
             for page in s3.get_paginator('list_objects_v2').paginate(Bucket=bucket, Prefix='outputs/'):
@@ -129,7 +128,7 @@ struct ClusterTests {
                     entry = found.setdefault(n, {})
                     entry[name] = json.loads(body)['rows_out'] if name == '_SUCCESS.json' else body.count(b'\\n')
             print(json.dumps(found))
-            """, endpoint.absoluteString, bucket)
+            """, [endpoint.absoluteString, bucket])
         let s3Outputs = try JSONSerialization.jsonObject(with: Data(outputs.utf8)) as? [String: [String: Int]] ?? [:]
         for n in stride(from: 0, to: Self.transforms, by: 2) {
             #expect(s3Outputs[String(n)] == ["_SUCCESS.json": 150, "input-\(n).csv.out": 151], "s3 outputs/\(n)/: \(s3Outputs[String(n)] ?? [:])")
@@ -143,11 +142,11 @@ struct ClusterTests {
             let lines = try String(contentsOf: folder.appendingPathComponent("input-\(n).csv.out"), encoding: .utf8).split(separator: "\n")
             #expect(lines.count == 151)
         }
-        try? Self.python("""
+        _ = try? Boto3.run("""
             import boto3, sys
             s3 = boto3.resource('s3', endpoint_url=sys.argv[1]).Bucket(sys.argv[2])
             s3.objects.all().delete(); s3.delete()
-            """, endpoint.absoluteString, bucket)
+            """, [endpoint.absoluteString, bucket])
     }
 
     /// boto3's view of the bucket: every manifest's artifacts re-hashed.
@@ -260,31 +259,4 @@ struct ClusterTests {
         let (data, response) = try await URLSession.shared.data(for: request)
         return Answer(status: (response as! HTTPURLResponse).statusCode, text: String(decoding: data, as: UTF8.self))
     }
-
-    /// Runs a Python snippet with the services' venv (boto3), returning its stdout.
-    @discardableResult
-    static func python(_ script: String, _ arguments: String...) throws -> String {
-        try python(script, arguments)
-    }
-
-    @discardableResult
-    static func python(_ script: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        let interpreter = ProcessInfo.processInfo.environment["TRAINYARD_SERVICES_PYTHON"] ?? "/usr/bin/env"
-        process.executableURL = URL(fileURLWithPath: interpreter)
-        process.arguments = (interpreter == "/usr/bin/env" ? ["python3"] : []) + ["-c", script] + arguments
-        let out = Pipe(), err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let data = out.fileHandleForReading.readDataToEndOfFile()
-        let errors = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw PythonFailed(message: String(decoding: errors, as: UTF8.self))
-        }
-        return String(decoding: data, as: UTF8.self)
-    }
-
-    struct PythonFailed: Error, CustomStringConvertible { var message: String; var description: String { "python: \(message)" } }
 }

@@ -1,4 +1,3 @@
-import Crypto
 import Foundation
 
 /// What a streamed read went through.
@@ -21,65 +20,9 @@ extension S3Client {
     /// ``AWSError/isNotFound`` (before any chunk) when there is no object.
     @discardableResult
     public func getObject(bucket: String, key: String, consume: (Data) async throws -> Void) async throws -> S3ReadResult {
-        struct ConsumerFailed: Error { let error: any Error }
-        let chunkSize = configuration.readChunkSize
-        var hasher = SHA256()
-        var delivered: Int64 = 0
-        var pending = Data()
-        var firstHead: S3ObjectHead?
-        var resumes = 0
-
-        func deliver(_ chunk: Data) async throws {
-            hasher.update(data: chunk)
-            delivered += Int64(chunk.count)
-            do { try await consume(chunk) } catch { throw ConsumerFailed(error: error) }
-        }
-
-        while true {
-            let received = delivered + Int64(pending.count)
-            var headers: [HTTPField] = []
-            if let firstHead, received > 0 {
-                if received >= firstHead.contentLength { break }
-                headers.append(HTTPField("Range", "bytes=\(received)-"))
-                if let eTag = firstHead.eTag { headers.append(HTTPField("If-Match", eTag)) }
-            }
-            do {
-                try await client.send(request("GetObject", "GET", bucket: bucket, key: key, headers: headers)) { head, body in
-                    if firstHead == nil { firstHead = S3ObjectHead(head) }
-                    for try await piece in body {
-                        pending.append(piece)
-                        while pending.count >= chunkSize {
-                            let chunk = Data(pending.prefix(chunkSize))
-                            pending = Data(pending.dropFirst(chunkSize))
-                            try await deliver(chunk)
-                        }
-                    }
-                }
-                break
-            } catch let failure as ConsumerFailed {
-                throw failure.error
-            } catch {
-                if Task.isCancelled || error is CancellationError { throw CancellationError() }
-                // Only a broken connection mid-body is resumed; the transport already retried
-                // everything that failed before the body started.
-                guard firstHead != nil, !(error is AWSError), AWSClient.isRetryableTransportError(error),
-                      resumes + 1 < client.configuration.retry.maximumAttempts else { throw error }
-                resumes += 1
-                logger.debug("resuming an interrupted S3 download", metadata: [
-                    "bucket": "\(bucket)", "key": "\(key)", "offset": "\(delivered + Int64(pending.count))", "error": "\(error)",
-                ])
-                try await Task.sleep(for: client.configuration.retry.delay(afterAttempt: resumes))
-            }
-        }
-        if !pending.isEmpty {
-            do { try await deliver(pending) } catch let failure as ConsumerFailed { throw failure.error }
-        }
-        guard let head = firstHead else {
-            throw AWSError(.invalidResponse, "GetObject of s3://\(bucket)/\(key) gave no answer")
-        }
-        if delivered != head.contentLength {
-            throw AWSError(.invalidResponse, "s3://\(bucket)/\(key) announced \(head.contentLength) bytes but \(delivered) arrived")
-        }
-        return S3ReadResult(head: head, sha256: Hex.lowercase(hasher.finalize()), bytes: delivered)
+        // The whole object is the ranged read without a range or a condition (the same
+        // resumption and checks); only the result's shape differs.
+        let read = try await getObject(bucket: bucket, key: key, range: nil, ifMatch: nil, consume: consume)
+        return S3ReadResult(head: read.head, sha256: read.sha256, bytes: read.bytes)
     }
 }

@@ -44,42 +44,11 @@ enum MotoS3 {
         try await s3.deleteBucket(bucket)
     }
 
-    /// Runs a Python snippet with boto3 (`s3` is a client for the test endpoint, `sys.argv[1:]`
-    /// the arguments) and returns what it printed.
+    /// Runs a Python snippet with boto3 (`s3` a client for the test endpoint, `sys.argv[1:]` the
+    /// arguments); returns what it printed. The shared runner (`TrainyardTestServices.Boto3`).
+    @discardableResult
     static func boto3(_ script: String, _ arguments: [String] = []) throws -> String {
-        guard let python = environment("TRAINYARD_SERVICES_PYTHON"), !python.isEmpty else {
-            throw Boto3Failed(message: "TRAINYARD_SERVICES_PYTHON is not set: scripts/services start announces the python that has boto3")
-        }
-        let endpoint = try TestService.aws.require()
-        let prelude = """
-        import boto3, hashlib, sys, os
-        s3 = boto3.client("s3", endpoint_url=os.environ["TRAINYARD_TEST_AWS_ENDPOINT"], region_name="us-east-1",
-                          aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
-                          aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"))
-
-        """
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["-c", prelude + script] + arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["TRAINYARD_TEST_AWS_ENDPOINT"] = endpoint.absoluteString
-        process.environment = environment
-        let output = Pipe(), errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
-        let printed = output.fileHandleForReading.readDataToEndOfFile()
-        let complaints = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Boto3Failed(message: String(decoding: complaints, as: UTF8.self))
-        }
-        return String(decoding: printed, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
-    struct Boto3Failed: Error, CustomStringConvertible {
-        let message: String
-        var description: String { "boto3 failed: \(message)" }
+        try Boto3.run(script, arguments)
     }
 }
 
