@@ -194,7 +194,7 @@ let package = Package(
         .testTarget(name: "TrainyardAWSTests", dependencies: ["TrainyardAWS", "TrainyardTestServices"]),
         .testTarget(name: "TrainyardStorageTests", dependencies: ["TrainyardStorage", "TrainyardPostgres", "TrainyardAWSBackends", "TrainyardAWS",
                                                                   "TrainyardTestServices"]),
-        .testTarget(name: "TrainyardRuntimeTests", dependencies: ["TrainyardRuntime", "TrainyardStorage", "TrainyardApp", "TrainyardTestSupport",
+        .testTarget(name: "TrainyardRuntimeTests", dependencies: ["TrainyardRuntime", "TrainyardStorage", "TrainyardApp", "TrainyardTestSupport", "TrainyardTestServices",
                                                                   .product(name: "GRDB", package: "GRDB.swift")]),
         .testTarget(name: "TrainyardServingTests", dependencies: ["TrainyardServing", "TrainyardStorage", "TrainyardApp", "TrainyardTestSupport"]),
         .testTarget(name: "TrainyardAppTests", dependencies: ["TrainyardApp", "TrainyardStorage", "TrainyardTestSupport"]),

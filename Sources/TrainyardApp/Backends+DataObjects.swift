@@ -38,13 +38,7 @@ extension TrainyardApp {
     /// test points at its own S3 endpoint.
     public static func openDataObjects(environment: [String: String],
                                        logger: Logger = Logger(label: "trainyard.s3.data")) throws -> any DataObjectStore {
-        var endpoint: URL?
-        if let text = environment["TRAINYARD_S3_ENDPOINT"]?.trimmingCharacters(in: .whitespaces), !text.isEmpty {
-            guard let url = URL(string: text) else {
-                throw TrainyardError(.invalidArgument, "TRAINYARD_S3_ENDPOINT \(clientEcho(text)) is not a URL")
-            }
-            endpoint = url
-        }
+        let endpoint = try Backends.s3EndpointOverride(environment)
         do {
             return try S3DataObjects.fromEnvironment(environment, endpoint: endpoint, logger: logger)
         } catch let error as AWSError {

@@ -17,13 +17,7 @@ extension Backends {
     static func openS3ArtifactStore(bucket: String, prefix: String, namespace: Namespace,
                                     environment: [String: String] = ProcessInfo.processInfo.environment,
                                     logger: Logger = Logger(label: "trainyard.s3")) throws -> S3ArtifactStore {
-        var endpointURL: URL?
-        if let text = environment["TRAINYARD_S3_ENDPOINT"]?.trimmingCharacters(in: .whitespaces), !text.isEmpty {
-            guard let url = URL(string: text) else {
-                throw TrainyardError(.invalidArgument, "TRAINYARD_S3_ENDPOINT \(clientEcho(text)) is not a URL")
-            }
-            endpointURL = url
-        }
+        let endpointURL = try s3EndpointOverride(environment)
         do {
             _ = try S3Location(bucket: bucket, key: prefix)
             let endpoint = try AWSEndpoint.resolve(service: "s3", url: endpointURL, environment: environment)
@@ -33,5 +27,15 @@ extension Backends {
         } catch let error as AWSError {
             throw TrainyardError(.invalidArgument, "artifacts: \(error.message)")
         }
+    }
+
+    /// `TRAINYARD_S3_ENDPOINT` (an S3-compatible store, moto), if set: the endpoint both the
+    /// artifact store and `s3://` data use before AWS's own conventions.
+    static func s3EndpointOverride(_ environment: [String: String]) throws(TrainyardError) -> URL? {
+        guard let text = environment["TRAINYARD_S3_ENDPOINT"]?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
+        guard let url = URL(string: text) else {
+            throw TrainyardError(.invalidArgument, "TRAINYARD_S3_ENDPOINT \(clientEcho(text)) is not a URL")
+        }
+        return url
     }
 }

@@ -6,11 +6,6 @@ import TrainyardStorage
 /// Opens the stores a configuration names. The only place that knows the concrete backend
 /// types: everything above works through the `MetadataStore` and `ArtifactStore` ports.
 enum Backends {
-    /// Fails, before anything is opened or created, when either backend is one this build
-    /// cannot open: a clear configuration error (CLI exit code 2) naming the key.
-    static func checkAvailable(_ configuration: TrainyardConfiguration) throws(TrainyardError) {
-    }
-
     static func openMetadataStore(_ configuration: TrainyardConfiguration, clock: any WallClock, retryPolicy: RetryPolicy,
                                   onChange: @escaping @Sendable () -> Void) async throws -> any MetadataStore {
         let store: any MetadataStore

@@ -32,11 +32,10 @@ public struct TrainyardApp: Sendable {
     /// - Parameters:
     ///   - trainers: nil for every trainer this build ships, bounded by `limits.*` and `runner.*`.
     ///   - clock, retryPolicy: injected by tests (the metadata store schedules retries with them).
-    /// - Throws: a configuration error naming the key when a backend is not available in this
-    ///   build (`postgres://`, `s3://`), or the store's error when it cannot be opened.
+    /// - Throws: a configuration error naming the key when a backend's settings are wrong, or the
+    ///   store's error when it cannot be opened.
     public static func build(_ configuration: TrainyardConfiguration, trainers: TrainerRegistry? = nil, clock: any WallClock = SystemClock(),
                              retryPolicy: RetryPolicy = RetryPolicy(), logger: Logger = Logger(label: "trainyard")) async throws -> TrainyardApp {
-        try Backends.checkAvailable(configuration)
         let wakeup = WakeupSignal()
         let store = try await Backends.openMetadataStore(configuration, clock: clock, retryPolicy: retryPolicy, onChange: { wakeup.signal() })
         let artifacts = try Backends.openArtifactStore(configuration)

@@ -10,6 +10,7 @@ public enum Boto3 {
         public var description: String { "boto3 script failed: \(message)" }
     }
 
+    @discardableResult
     public static func run(_ script: String, _ arguments: [String] = []) throws -> String {
         let environment = ProcessInfo.processInfo.environment
         guard let python = environment["TRAINYARD_SERVICES_PYTHON"], !python.isEmpty else {
@@ -36,8 +37,8 @@ public enum Boto3 {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let out = folder.appendingPathComponent("out"), err = folder.appendingPathComponent("err")
-        FileManager.default.createFile(atPath: out.path, contents: nil)
-        FileManager.default.createFile(atPath: err.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: err.path, contents: nil)
         process.standardOutput = try FileHandle(forWritingTo: out)
         process.standardError = try FileHandle(forWritingTo: err)
         try process.run()

@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TrainyardTestSupport
 import TrainyardCore
+import TrainyardTestServices
 @testable import TrainyardRuntime
 
 /// How bring-your-own programs are started and stopped (`ChildProcess`, used by the command
@@ -28,11 +29,7 @@ struct ChildProcessTests {
 
 
     static func eventually(_ what: String, timeout: Duration = .seconds(30), _ condition: () throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if try condition() { return }
-            try await Task.sleep(for: .milliseconds(50))
-        }
+        if try await Polling.until(timeout: timeout, every: .milliseconds(50), { try condition() }) { return }
         Issue.record("timed out waiting for \(what)")
         throw CancellationError()
     }

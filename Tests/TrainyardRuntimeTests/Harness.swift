@@ -4,6 +4,7 @@ import Logging
 import Testing
 import TrainyardApp
 import TrainyardCore
+import TrainyardTestServices
 @testable import TrainyardRuntime
 import TrainyardStorage
 
@@ -86,12 +87,8 @@ struct Harness {
     }
 
     /// Polls until `condition` holds (or fails the test after `timeout`).
-    func eventually(_ what: String, timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if try await condition() { return }
-            try await Task.sleep(for: .milliseconds(50))
-        }
+    func eventually(_ what: String, timeout: Duration = .seconds(60), _ condition: () async throws -> Bool) async throws {
+        if try await Polling.until(timeout: timeout, every: .milliseconds(50), condition) { return }
         Issue.record("timed out waiting for \(what)")
         throw CancellationError()
     }

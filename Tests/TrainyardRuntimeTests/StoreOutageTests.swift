@@ -4,6 +4,7 @@ import Synchronization
 import Testing
 import TrainyardApp
 import TrainyardCore
+import TrainyardTestServices
 @testable import TrainyardRuntime
 import TrainyardTestSupport
 
@@ -105,11 +106,7 @@ struct OutageHarness {
     }
 
     func eventually(_ what: String, timeout: Duration = .seconds(60), _ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if try await condition() { return }
-            try await Task.sleep(for: .milliseconds(25))
-        }
+        if try await Polling.until(timeout: timeout, every: .milliseconds(25), condition) { return }
         Issue.record("timed out waiting for \(what)")
         throw CancellationError()
     }

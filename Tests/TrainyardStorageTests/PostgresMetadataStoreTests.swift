@@ -295,12 +295,7 @@ struct PostgresMetadataStoreTests {
 
     /// Whether `condition` holds within 60 s (checked every 20 ms).
     static func eventually(_ condition: @Sendable () async -> Bool) async -> Bool {
-        let deadline = ContinuousClock.now + .seconds(60)
-        while ContinuousClock.now < deadline {
-            if await condition() { return true }
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return false
+        await Polling.until(timeout: .seconds(60), every: .milliseconds(20), condition)
     }
 }
 
