@@ -30,7 +30,7 @@ extension NativeScoring {
     public func score(_ version: ModelVersion, data: URL, spec: Spec, artifacts: any ArtifactStore) async throws -> VersionScore? {
         let model = try await NativeModel.load(version, reader: ArtifactReader(artifacts: artifacts))
         let bytes = [UInt8](try Data(contentsOf: data))
-        let report = try await runBlocking {
+        let report = try await runOnOwnThread(named: "trainyard-score") {
             try model.evaluate(data: bytes, format: spec.data.format, textColumn: spec.data.textColumn, labelColumn: spec.data.labelColumn)
         }
         return VersionScore(metrics: report.metrics, rows: report.rows)

@@ -91,7 +91,7 @@ public struct TabularTrainer: Trainer {
         run.progress.log("training \(algorithm) for \(spec.task.rawValue) on \(trainFile.lastPathComponent)")
         let result: TabularTrainingResult
         do {
-            result = try await runBlocking { try TabularLearning.train(request, observer: observer) }
+            result = try await runOnOwnThread(named: "trainyard-train") { try TabularLearning.train(request, observer: observer) }
         } catch {
             throw LearnerBridge.failure(error)
         }

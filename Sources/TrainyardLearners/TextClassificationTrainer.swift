@@ -30,7 +30,7 @@ public struct TextClassificationTrainer: Trainer {
                                                 seed: UInt64(spec.seed), limits: LearnerBridge.trainingLimits(limits), trainSource: "data.train")
         let observer = ProgressObserver(progress: run.progress)
         let result: TextTrainingResult
-        do { result = try await runBlocking { try TextClassification.train(request, observer: observer) } } catch { throw LearnerBridge.failure(error) }
+        do { result = try await runOnOwnThread(named: "trainyard-train") { try TextClassification.train(request, observer: observer) } } catch { throw LearnerBridge.failure(error) }
         let (metrics, params) = LearnerBridge.separatingFitFacts(metrics: result.metrics, params: LearnerBridge.json(result.resolvedParams))
         return TrainingOutput(algorithm: TextClassification.algorithm, artifacts: ["model.bin": try LearnerBridge.write(result.model, "model.bin", in: run)],
                               metrics: metrics, history: LearnerBridge.history(result.history),
@@ -59,7 +59,7 @@ public struct NERTrainer: Trainer {
                                          params: try LearnerBridge.params(spec.model.params), seed: UInt64(spec.seed))
         let observer = ProgressObserver(progress: run.progress)
         let result: TextTrainingResult
-        do { result = try await runBlocking { try EntityRecognition.train(request, observer: observer) } } catch { throw LearnerBridge.failure(error) }
+        do { result = try await runOnOwnThread(named: "trainyard-train") { try EntityRecognition.train(request, observer: observer) } } catch { throw LearnerBridge.failure(error) }
         let (metrics, params) = LearnerBridge.separatingFitFacts(metrics: result.metrics, params: LearnerBridge.json(result.resolvedParams))
         return TrainingOutput(algorithm: EntityRecognition.algorithm, artifacts: ["model.bin": try LearnerBridge.write(result.model, "model.bin", in: run)],
                               metrics: metrics, history: LearnerBridge.history(result.history),

@@ -10,8 +10,19 @@ public enum Boto3 {
         public var description: String { "boto3 script failed: \(message)" }
     }
 
+    /// `runNow` on a thread of its own: the test's concurrency-pool thread (one of two on two
+    /// cores) stays free while Python starts and runs.
     @discardableResult
-    public static func run(_ script: String, _ arguments: [String] = []) throws -> String {
+    public static func run(_ script: String, _ arguments: [String] = []) async throws -> String {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread { continuation.resume(with: Result { try runNow(script, arguments) }) }.start()
+        }
+    }
+
+    /// Runs the script and waits for it, blocking the calling thread (for `defer` blocks, which
+    /// cannot await).
+    @discardableResult
+    public static func runNow(_ script: String, _ arguments: [String] = []) throws -> String {
         let environment = ProcessInfo.processInfo.environment
         guard let python = environment["TRAINYARD_SERVICES_PYTHON"], !python.isEmpty else {
             throw Failed(message: "TRAINYARD_SERVICES_PYTHON is not set: scripts/services start announces the python that has boto3")

@@ -35,7 +35,7 @@ struct S3ClientMotoTests {
             #expect(try await s3.listMultipartUploads(bucket: bucket).isEmpty)
 
             // boto3 agrees, byte for byte.
-            let independent = try MotoS3.boto3("""
+            let independent = try await MotoS3.boto3("""
             print(hashlib.sha256(s3.get_object(Bucket=sys.argv[1], Key=sys.argv[2])["Body"].read()).hexdigest())
             """, [bucket, "models/big/1/model.bin"])
             #expect(independent == sha256Hex(payload))
@@ -47,7 +47,7 @@ struct S3ClientMotoTests {
             let key = "data/ünï cødé+1 (copy)/a=b&c.csv"
             let payload = Data("id,value\n1,2\n".utf8)
             try await s3.putObject(bucket: bucket, key: key, body: payload, contentType: "text/csv")
-            let answer = try MotoS3.boto3("""
+            let answer = try await MotoS3.boto3("""
             o = s3.get_object(Bucket=sys.argv[1], Key=sys.argv[2])
             print(hashlib.sha256(o["Body"].read()).hexdigest(), o["ContentType"])
             """, [bucket, key])
@@ -58,7 +58,7 @@ struct S3ClientMotoTests {
 
     @Test func weReadWhatBoto3Wrote() async throws {
         try await MotoS3.withBucket { s3, bucket in
-            let answer = try MotoS3.boto3("""
+            let answer = try await MotoS3.boto3("""
             body = bytes((i * 7 + 3) % 256 for i in range(3_000_001))
             s3.put_object(Bucket=sys.argv[1], Key="from boto3/blob.bin", Body=body)
             print(hashlib.sha256(body).hexdigest())
@@ -99,7 +99,7 @@ struct S3ClientMotoTests {
 
     @Test func moreThanAThousandKeysAreListedAcrossPages() async throws {
         try await MotoS3.withBucket { s3, bucket in
-            _ = try MotoS3.boto3("""
+            _ = try await MotoS3.boto3("""
             for i in range(1_050):
                 s3.put_object(Bucket=sys.argv[1], Key="many/%05d" % i, Body=b"")
             """, [bucket])

@@ -111,7 +111,7 @@ struct SQSClientTests {
         #expect(try await sqs.queueURL(name: name) == queue)
         do {
             // Sent by boto3, received by us.
-            let sent = try MotoSQS.boto3("""
+            let sent = try await MotoSQS.boto3("""
                 ids = [sqs.send_message(QueueUrl=sys.argv[1], MessageBody=body)["MessageId"] for body in ["first é", '{"name": "m"}']]
                 print(" ".join(ids))
                 """, [queue]).split(separator: " ").map(String.init)
@@ -133,7 +133,7 @@ struct SQSClientTests {
             let counts = try await sqs.queueAttributes(queueURL: queue, names: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])
             #expect(counts == ["ApproximateNumberOfMessages": "0", "ApproximateNumberOfMessagesNotVisible": "0"])
             // boto3 sees the queue empty too.
-            #expect(try MotoSQS.boto3(#"print(len(sqs.receive_message(QueueUrl=sys.argv[1], WaitTimeSeconds=0).get("Messages", [])))"#, [queue]) == "0")
+            await #expect(try MotoSQS.boto3(#"print(len(sqs.receive_message(QueueUrl=sys.argv[1], WaitTimeSeconds=0).get("Messages", [])))"#, [queue]) == "0")
         } catch {
             try? await sqs.deleteQueue(queueURL: queue)
             throw error

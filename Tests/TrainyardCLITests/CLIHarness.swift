@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TrainyardCore
 
 /// Runs the built `trainyard` binary in a temporary data folder.
 struct CLIHarness {
@@ -37,18 +38,22 @@ struct CLIHarness {
         var stderr: String
     }
 
-    /// Runs to completion. The wait happens on a dispatch thread: blocking a concurrency-pool
+    /// Runs to completion. The wait happens on a thread of its own: blocking a concurrency-pool
     /// thread for a whole CLI run would stall every other test running in parallel (on 2 cores
-    /// the pool has 2 threads), and their heartbeats and timeouts with it.
+    /// the pool has 2 threads), and Dispatch's pool adds a thread only about once a second while
+    /// its threads wait, so dozens of CLI runs there would delay NIO's host-name resolution (new
+    /// PostgreSQL and S3 connections) by tens of seconds.
     @discardableResult
     func run(_ arguments: [String], environment extra: [String: String] = [:]) async throws -> Result {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Swift.Result { try self.runBlocking(arguments, environment: extra) }) }
-        }
+        try await runOnOwnThread(named: "cli-test-run") { try self.runBlocking(arguments, environment: extra) }
     }
 
     private func runBlocking(_ arguments: [String], environment extra: [String: String]) throws -> Result {
-        let process = start(arguments, environment: extra)
+        Self.collect(start(arguments, environment: extra))
+    }
+
+    /// Reads a started process's output to its end and waits for its exit (blocking).
+    static func collect(_ process: Process) -> Result {
         let out = process.standardOutput as! Pipe, err = process.standardError as! Pipe
         let outData = out.fileHandleForReading.readDataToEndOfFile()
         let errData = err.fileHandleForReading.readDataToEndOfFile()

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TrainyardCore
 
 /// What scripts and CI logs see of the CLI: a version, JSON errors under `--json`, output that
 /// arrives while a job runs even when stdout is a pipe, and `--wait` refused before submitting
@@ -54,9 +55,7 @@ struct CLIOutputTests {
         #expect(reader.text.contains("submitted job"))
         #expect(process.isRunning, "the job ended before the test released it")
         try Data().write(to: release)
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
-            DispatchQueue.global().async { process.waitUntilExit(); c.resume() }
-        }
+        try await runOnOwnThread(named: "test-wait") { process.waitUntilExit() }
         #expect(process.terminationStatus == 0, "\(reader.text)")
     }
 

@@ -24,7 +24,7 @@ struct ClusterTests {
         let cli = try CLIHarness()
         let id = UUID().uuidString.prefix(8).lowercased()
         let bucket = "trainyard-cluster-\(id)"
-        _ = try Boto3.run("s3.create_bucket(Bucket=sys.argv[1])", [bucket])
+        _ = try await Boto3.run("s3.create_bucket(Bucket=sys.argv[1])", [bucket])
         let environment = [
             "TRAINYARD_METADATA_URL": postgres.absoluteString,
             "TRAINYARD_ARTIFACTS_URL": "s3://\(bucket)/deployment",
@@ -56,7 +56,7 @@ struct ClusterTests {
         // 150 train jobs (10 models × 15 versions) and 50 transforms, interleaved.
         // Even transforms read and write S3 (inputs put by boto3), odd ones local files.
         let inputs = try Self.transformInputs(cli, count: Self.transforms)
-        _ = try Boto3.run("""
+        _ = try await Boto3.run("""
             import boto3, sys
             s3 = boto3.client('s3', endpoint_url=sys.argv[1])
             for n, path in enumerate(sys.argv[3:]):
@@ -109,7 +109,7 @@ struct ClusterTests {
 
         // The bucket, read by boto3: every version's manifest lists objects whose bytes hash to
         // what it says, nothing half-written is left under models/, no attempt's staging remains.
-        let report = try Boto3.run(Self.bucketCheck, [endpoint.absoluteString, bucket])
+        let report = try await Boto3.run(Self.bucketCheck, [endpoint.absoluteString, bucket])
         let check = try JSONSerialization.jsonObject(with: Data(report.utf8)) as? [String: Any] ?? [:]
         #expect(check["versions"] as? Int == Self.models * Self.versionsPerModel + 1, "\(report)")
         #expect((check["bad"] as? [String])?.isEmpty == true, "\(report)")
@@ -118,7 +118,7 @@ struct ClusterTests {
 
         // Each transform committed one output and one summary, counting every input row: in S3
         // (read by boto3) for the even ones, in local folders for the odd ones.
-        let outputs = try Boto3.run("""
+        let outputs = try await Boto3.run("""
             import boto3, json, sys
             s3 = boto3.client('s3', endpoint_url=sys.argv[1]); bucket = sys.argv[2]; found = {}
             for page in s3.get_paginator('list_objects_v2').paginate(Bucket=bucket, Prefix='outputs/'):
@@ -142,7 +142,7 @@ struct ClusterTests {
             let lines = try String(contentsOf: folder.appendingPathComponent("input-\(n).csv.out"), encoding: .utf8).split(separator: "\n")
             #expect(lines.count == 151)
         }
-        _ = try? Boto3.run("""
+        _ = try? await Boto3.run("""
             import boto3, sys
             s3 = boto3.resource('s3', endpoint_url=sys.argv[1]).Bucket(sys.argv[2])
             s3.objects.all().delete(); s3.delete()

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TrainyardCore
 
 /// A store that cannot be written (`chmod -w`, a read-only mount) can still be read: listing
 /// models and jobs, and serving. Run as a user without write access (as root, the tests drop to
@@ -43,15 +44,7 @@ struct ReadOnlyStoreTests {
 
     func runReadOnly(_ cli: CLIHarness, _ arguments: [String]) async throws -> CLIHarness.Result {
         let process = try startReadOnly(cli, arguments)
-        return await withCheckedContinuation { continuation in
-            DispatchQueue.global().async {
-                let out = (process.standardOutput as! Pipe).fileHandleForReading.readDataToEndOfFile()
-                let err = (process.standardError as! Pipe).fileHandleForReading.readDataToEndOfFile()
-                process.waitUntilExit()
-                continuation.resume(returning: CLIHarness.Result(status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self),
-                                                                 stderr: String(decoding: err, as: UTF8.self)))
-            }
-        }
+        return try await runOnOwnThread(named: "cli-test-run") { CLIHarness.collect(process) }
     }
 
     /// Folders r-x and files r-- for everyone: readable by the other user, writable by no one but root.

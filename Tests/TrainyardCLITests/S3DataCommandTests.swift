@@ -25,16 +25,16 @@ struct S3DataCommandTests {
         let s3 = ["TRAINYARD_S3_ENDPOINT": endpoint.absoluteString]
         let cli = try CLIHarness()
         let bucket = "cli-data-" + UUID().uuidString.lowercased().prefix(18)
-        _ = try Boto3.run("s3.create_bucket(Bucket=sys.argv[1])", [bucket])
+        _ = try await Boto3.run("s3.create_bucket(Bucket=sys.argv[1])", [bucket])
         defer {
-            _ = try? Boto3.run("""
+            _ = try? Boto3.runNow("""
                 for page in s3.get_paginator("list_objects_v2").paginate(Bucket=sys.argv[1]):
                     for item in page.get("Contents", []):
                         s3.delete_object(Bucket=sys.argv[1], Key=item["Key"])
                 s3.delete_bucket(Bucket=sys.argv[1])
                 """, [bucket])
         }
-        _ = try Boto3.run("s3.upload_file(sys.argv[3], sys.argv[1], sys.argv[2])", [bucket, "train/iris.csv", Self.iris.path])
+        _ = try await Boto3.run("s3.upload_file(sys.argv[3], sys.argv[1], sys.argv[2])", [bucket, "train/iris.csv", Self.iris.path])
         let spec = try cli.write("spec.yaml", """
             name: iris-s3
             task: tabular-classification
@@ -49,23 +49,23 @@ struct S3DataCommandTests {
         let lines = try String(contentsOf: Self.iris, encoding: .utf8).split(separator: "\n").dropFirst()
         let first = Self.features(lines.prefix(100)), second = Self.features(lines.dropFirst(100))
         for (key, text) in [("in/first.csv", first), ("in/second.csv", second)] {
-            _ = try Boto3.run("s3.put_object(Bucket=sys.argv[1], Key=sys.argv[2], Body=sys.argv[3].encode())", [bucket, key, text])
+            _ = try await Boto3.run("s3.put_object(Bucket=sys.argv[1], Key=sys.argv[2], Body=sys.argv[3].encode())", [bucket, key, text])
         }
         let transformed = try await cli.run(["transform", "iris-s3", "--input", "s3://\(bucket)/in", "--output", "s3://\(bucket)/out/", "--wait"],
                                             environment: s3)
         #expect(transformed.status == 0, "\(transformed.stdout) \(transformed.stderr)")
-        let keys = try Boto3.run("""
+        let keys = try await Boto3.run("""
             for item in s3.list_objects_v2(Bucket=sys.argv[1], Prefix="out/").get("Contents", []):
                 print(item["Key"])
             """, [bucket]).split(separator: "\n").map(String.init).sorted()
         #expect(keys == ["out/_SUCCESS.json", "out/first.csv.out", "out/second.csv.out"])
-        let summary = try Boto3.run("print(s3.get_object(Bucket=sys.argv[1], Key='out/_SUCCESS.json')['Body'].read().decode())", [bucket])
+        let summary = try await Boto3.run("print(s3.get_object(Bucket=sys.argv[1], Key='out/_SUCCESS.json')['Body'].read().decode())", [bucket])
         let decoded = try JSONSerialization.jsonObject(with: Data(summary.utf8)) as? [String: Any] ?? [:]
         let files = decoded["files"] as? [[String: Any]] ?? []
         #expect(files.count == 2, "\(summary)")
         for file in files {
             let output = try #require(file["output"] as? String)
-            let digest = try Boto3.run("import hashlib\nprint(hashlib.sha256(s3.get_object(Bucket=sys.argv[1], Key=sys.argv[2])['Body'].read()).hexdigest())",
+            let digest = try await Boto3.run("import hashlib\nprint(hashlib.sha256(s3.get_object(Bucket=sys.argv[1], Key=sys.argv[2])['Body'].read()).hexdigest())",
                                        [bucket, "out/" + output])
             #expect(file["sha256"] as? String == digest)
             let rows = output.hasPrefix("first") ? 100 : 50

@@ -36,9 +36,9 @@ struct S3WatchCommandTests {
         let s3 = ["TRAINYARD_S3_ENDPOINT": endpoint.absoluteString]
         let cli = try CLIHarness()
         let bucket = "cli-watch-" + UUID().uuidString.lowercased().prefix(18)
-        try Boto3.run("s3.create_bucket(Bucket=sys.argv[1])", [bucket])
+        try await Boto3.run("s3.create_bucket(Bucket=sys.argv[1])", [bucket])
         defer {
-            _ = try? Boto3.run("""
+            _ = try? Boto3.runNow("""
                 for page in s3.get_paginator("list_objects_v2").paginate(Bucket=sys.argv[1]):
                     for item in page.get("Contents", []):
                         s3.delete_object(Bucket=sys.argv[1], Key=item["Key"])
@@ -73,7 +73,7 @@ struct S3WatchCommandTests {
         try #require(up, "the server did not start")
         let watch = try await cli.run(["watch", "add", "retrain", "--path", "s3://\(bucket)/in/", "--settle", "0s", "--train", spec.path, "--server", base])
         #expect(watch.status == 0, "\(watch.stderr)")
-        try Boto3.run("s3.put_object(Bucket=sys.argv[1], Key='in/day-1.csv', Body=b'x,y\\n1,2\\n')", [bucket])
+        try await Boto3.run("s3.put_object(Bucket=sys.argv[1], Key='in/day-1.csv', Body=b'x,y\\n1,2\\n')", [bucket])
         var origins: [String] = []
         let start = ContinuousClock.now
         while ContinuousClock.now - start < .seconds(120) {

@@ -71,8 +71,8 @@ struct SQSTriggerCommandTests {
         let endpoint = try TestService.aws.require()
         let cli = try CLIHarness()
         let name = "cli-\(UUID().uuidString.prefix(8).lowercased())"
-        let queue = try Boto3.run(#"print(sqs.create_queue(QueueName=sys.argv[1])["QueueUrl"])"#, [name])
-        defer { _ = try? Boto3.run("sqs.delete_queue(QueueUrl=sys.argv[1])", [queue]) }
+        let queue = try await Boto3.run(#"print(sqs.create_queue(QueueName=sys.argv[1])["QueueUrl"])"#, [name])
+        defer { _ = try? Boto3.runNow("sqs.delete_queue(QueueUrl=sys.argv[1])", [queue]) }
         let spec = try cli.write("legacy/spec.yaml", "name: ${message.name}\ntask: command\ncommand: [\"true\"]\nretries: 0\n")
         let port = try CrossProcessAliasTests.freePort()
         let server = cli.start(["up", "--port", String(port), "--workers", "1"],
@@ -87,7 +87,7 @@ struct SQSTriggerCommandTests {
         try #require(up, "the server did not start")
         let added = try await cli.run(["watch", "add", "legacy", "--sqs", queue, "--wait-time", "1s", "--train", spec.path, "--server", base])
         #expect(added.status == 0, "\(added.stderr)")
-        let id = try Boto3.run(#"print(sqs.send_message(QueueUrl=sys.argv[1], MessageBody=json.dumps({"name": "from-queue", "epochs": 1}))["MessageId"])"#,
+        let id = try await Boto3.run(#"print(sqs.send_message(QueueUrl=sys.argv[1], MessageBody=json.dumps({"name": "from-queue", "epochs": 1}))["MessageId"])"#,
                                [queue])
         var messages: [String] = []
         let start = ContinuousClock.now
@@ -102,7 +102,7 @@ struct SQSTriggerCommandTests {
         // Deleted right after the job is enqueued (the listing may come between the two).
         var left = ""
         for _ in 0..<600 {
-            left = try Boto3.run("""
+            left = try await Boto3.run("""
                 a = sqs.get_queue_attributes(QueueUrl=sys.argv[1], AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
                 print(int(a["ApproximateNumberOfMessages"]) + int(a["ApproximateNumberOfMessagesNotVisible"]))
                 """, [queue])

@@ -15,10 +15,10 @@ struct MotoBucket {
     let endpoint: URL
 
     /// Creates the bucket (a missing endpoint fails under TRAINYARD_REQUIRE_SERVICES=1).
-    init() throws {
+    init() async throws {
         endpoint = try TestService.aws.require()
         name = "trainyard-data-" + UUID().uuidString.lowercased().prefix(18)
-        try Self.boto3("s3.create_bucket(Bucket=sys.argv[1])", [name])
+        try await Self.boto3("s3.create_bucket(Bucket=sys.argv[1])", [name])
     }
 
     /// `s3://bucket/key`.
@@ -35,25 +35,25 @@ struct MotoBucket {
         return try TrainyardApp.openDataObjects(environment: environment.filter { !$0.value.isEmpty })
     }
 
-    func put(_ key: String, _ text: String) throws {
+    func put(_ key: String, _ text: String) async throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("moto-put-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: file) }
         try Data(text.utf8).write(to: file)
-        try Self.boto3("s3.upload_file(sys.argv[3], sys.argv[1], sys.argv[2])", [name, key, file.path])
+        try await Self.boto3("s3.upload_file(sys.argv[3], sys.argv[1], sys.argv[2])", [name, key, file.path])
     }
 
-    func get(_ key: String) throws -> Data {
+    func get(_ key: String) async throws -> Data {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("moto-get-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: file) }
-        try Self.boto3("s3.download_file(sys.argv[1], sys.argv[2], sys.argv[3])", [name, key, file.path])
+        try await Self.boto3("s3.download_file(sys.argv[1], sys.argv[2], sys.argv[3])", [name, key, file.path])
         return try Data(contentsOf: file)
     }
 
-    func text(_ key: String) throws -> String { String(decoding: try get(key), as: UTF8.self) }
+    func text(_ key: String) async throws -> String { String(decoding: try await get(key), as: UTF8.self) }
 
     /// Every key under `prefix`, sorted.
-    func keys(under prefix: String = "") throws -> [String] {
-        let printed = try Self.boto3("""
+    func keys(under prefix: String = "") async throws -> [String] {
+        let printed = try await Self.boto3("""
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=sys.argv[1], Prefix=sys.argv[2]):
             for item in page.get("Contents", []):
                 print(item["Key"])
@@ -63,7 +63,7 @@ struct MotoBucket {
 
     /// Empties and deletes the bucket.
     func remove() {
-        _ = try? Self.boto3("""
+        _ = try? Boto3.runNow("""
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=sys.argv[1]):
             for item in page.get("Contents", []):
                 s3.delete_object(Bucket=sys.argv[1], Key=item["Key"])
@@ -76,7 +76,7 @@ struct MotoBucket {
     /// Runs a Python snippet with boto3 (`s3` a client for the test endpoint, `sys.argv[1:]` the
     /// arguments); returns what it printed. The shared runner (`TrainyardTestServices.Boto3`).
     @discardableResult
-    static func boto3(_ script: String, _ arguments: [String] = []) throws -> String {
-        try Boto3.run(script, arguments)
+    static func boto3(_ script: String, _ arguments: [String] = []) async throws -> String {
+        try await Boto3.run(script, arguments)
     }
 }

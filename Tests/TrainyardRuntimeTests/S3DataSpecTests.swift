@@ -18,7 +18,7 @@ struct S3DataSpecTests {
         let folder: URL
 
         init() async throws {
-            bucket = try MotoBucket()
+            bucket = try await MotoBucket()
             harness = try await Harness()
             var services = harness.services
             services.dataObjects = try bucket.dataObjects()
@@ -56,7 +56,7 @@ struct S3DataSpecTests {
         defer { s.bucket.remove() }
         // Five rows, where the spec folder's local copy has four: the job reads the object.
         let csv = Harness.csv + "5,10\n"
-        try s.bucket.put("data/train.csv", csv)
+        try await s.bucket.put("data/train.csv", csv)
         let uri = s.bucket.uri("data/train.csv")
         let job = try await s.submit(s.spec(uri))
         // The URI stays in the spec (nothing copied into the store); its identity is pinned.
@@ -82,10 +82,10 @@ struct S3DataSpecTests {
     @Test func anObjectChangedAfterSubmitFailsTheJobWithoutRetrying() async throws {
         let s = try await Setup()
         defer { s.bucket.remove() }
-        try s.bucket.put("train.csv", Harness.csv)
+        try await s.bucket.put("train.csv", Harness.csv)
         let job = try await s.submit(s.spec(s.bucket.uri("train.csv")))
         // Same size, other bytes: only the ETag tells.
-        try s.bucket.put("train.csv", Harness.csv.replacingOccurrences(of: "4,8", with: "4,9"))
+        try await s.bucket.put("train.csv", Harness.csv.replacingOccurrences(of: "4,8", with: "4,9"))
         try await s.run()
         let done = try #require(try await s.services.store.job(job.id))
         #expect(done.state == .failed)
@@ -98,9 +98,9 @@ struct S3DataSpecTests {
     @Test func anObjectDeletedAfterSubmitFailsTheJobSayingSo() async throws {
         let s = try await Setup()
         defer { s.bucket.remove() }
-        try s.bucket.put("train.csv", Harness.csv)
+        try await s.bucket.put("train.csv", Harness.csv)
         let job = try await s.submit(s.spec(s.bucket.uri("train.csv")))
-        try MotoBucket.boto3("s3.delete_object(Bucket=sys.argv[1], Key='train.csv')", [s.bucket.name])
+        try await MotoBucket.boto3("s3.delete_object(Bucket=sys.argv[1], Key='train.csv')", [s.bucket.name])
         try await s.run()
         let done = try #require(try await s.services.store.job(job.id))
         #expect(done.state == .failed && done.attempt == 1)
@@ -110,7 +110,7 @@ struct S3DataSpecTests {
     @Test func aMissingObjectOrBucketIsRefusedAtSubmitNamingTheKeyAndTheURI() async throws {
         let s = try await Setup()
         defer { s.bucket.remove() }
-        try s.bucket.put("empty.csv", "")
+        try await s.bucket.put("empty.csv", "")
         let missingBucket = "s3://trainyard-missing-\(UUID().uuidString.lowercased().prefix(12))/train.csv"
         for (location, words) in [(s.bucket.uri("missing.csv"), "no such object"), (missingBucket, "does not exist"),
                                   (s.bucket.uri("empty.csv"), "is empty"), ("s3://Not_A_Bucket/x.csv", "not an S3 bucket name")] {
@@ -126,7 +126,7 @@ struct S3DataSpecTests {
     @Test func anObjectOverTheStageLimitIsRefusedAtSubmit() async throws {
         let s = try await Setup()
         defer { s.bucket.remove() }
-        try s.bucket.put("big.csv", Harness.csv)
+        try await s.bucket.put("big.csv", Harness.csv)
         var services = s.services
         services.configuration.limits.stageBytes = 10
         let error = try await s.refusal(s.spec(s.bucket.uri("big.csv")), services: services)
@@ -137,7 +137,7 @@ struct S3DataSpecTests {
     @Test func theTaskChecksTheObjectsHeaderAtSubmit() async throws {
         let s = try await Setup()
         defer { s.bucket.remove() }
-        try s.bucket.put("diamonds.csv", "carat,depth\n0.3,61\n0.4,62\n")
+        try await s.bucket.put("diamonds.csv", "carat,depth\n0.3,61\n0.4,62\n")
         var services = s.services
         services.trainers = TrainyardApp.defaultTrainers(services.configuration)
         let spec = """
@@ -155,7 +155,7 @@ struct S3DataSpecTests {
     @Test func withoutS3OrWithoutCredentialsS3DataIsRefusedSayingSo() async throws {
         let s = try await Setup()
         defer { s.bucket.remove() }
-        try s.bucket.put("train.csv", Harness.csv)
+        try await s.bucket.put("train.csv", Harness.csv)
         let text = s.spec(s.bucket.uri("train.csv"))
         var none = s.services
         none.dataObjects = nil
@@ -176,7 +176,7 @@ struct S3DataSpecTests {
     @Test func aRestrictedSubmitterTakesS3DataButStillNoLocalFiles() async throws {
         let s = try await Setup()
         defer { s.bucket.remove() }
-        try s.bucket.put("train.csv", Harness.csv)
+        try await s.bucket.put("train.csv", Harness.csv)
         let restricted = DataAccessPolicy.restricted(to: [])
         let job = try await s.submit(s.spec(s.bucket.uri("train.csv")), access: restricted, base: false)
         #expect(job.spec.staged.first?.etag != nil)

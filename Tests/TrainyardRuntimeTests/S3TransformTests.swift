@@ -19,7 +19,7 @@ struct S3TransformTests {
         let services: TrainyardServices
 
         init(partBytes: Int64 = 256 << 20, blockBytes: Int = 64 << 10) async throws {
-            bucket = try MotoBucket()
+            bucket = try await MotoBucket()
             harness = try await Harness()
             var services = harness.services
             services.scoring = TransformJobTests.SumScoring()
@@ -50,8 +50,8 @@ struct S3TransformTests {
             return done
         }
 
-        func summary(_ key: String) throws -> TransformSummary {
-            try JSONDecoder.iso().decode(TransformSummary.self, from: try bucket.get(key))
+        func summary(_ key: String) async throws -> TransformSummary {
+            try JSONDecoder.iso().decode(TransformSummary.self, from: try await bucket.get(key))
         }
 
         func refusal(_ request: TransformRequest, services other: TrainyardServices? = nil) async throws -> TrainyardError {
@@ -73,13 +73,13 @@ struct S3TransformTests {
         var expected: [String: [String]] = [:]
         for (name, rows) in [("a.csv", 30), ("b.csv", 1), ("c.csv", 500)] {
             let (text, sums) = TransformJobTests.rows(rows)
-            try s.bucket.put("in/\(name)", text)
+            try await s.bucket.put("in/\(name)", text)
             expected[name] = sums
         }
         // Not scored: another extension, a hidden object, an object in a "subfolder".
-        try s.bucket.put("in/notes.txt", "not data")
-        try s.bucket.put("in/.hidden.csv", "a,b\n1,1\n")
-        try s.bucket.put("in/older/d.csv", "a,b\n1,1\n")
+        try await s.bucket.put("in/notes.txt", "not data")
+        try await s.bucket.put("in/.hidden.csv", "a,b\n1,1\n")
+        try await s.bucket.put("in/older/d.csv", "a,b\n1,1\n")
 
         let (job, created) = try await s.submit(s.bucket.uri("in"), s.bucket.uri("out"))
         #expect(created)
@@ -88,19 +88,19 @@ struct S3TransformTests {
         #expect(transform.files.map(\.path) == ["a.csv", "b.csv", "c.csv"].map { s.bucket.uri("in/\($0)") })
         #expect(transform.files.allSatisfy { $0.etag != nil && $0.bytes > 0 })
         // The probe that proved the prefix writable is gone.
-        #expect(try s.bucket.keys(under: "out/").isEmpty)
+        await #expect(try s.bucket.keys(under: "out/").isEmpty)
 
         try await s.run(workers: 2)
         let done = try await s.finished(job)
         let log = try await s.harness.logText(job.id)
         #expect(done.state == .succeeded, "\(done.failureReason ?? "") \(log)")
-        #expect(try s.bucket.keys(under: "out/") == ["out/_SUCCESS.json", "out/a.csv.out", "out/b.csv.out", "out/c.csv.out"])
-        let summary = try s.summary("out/_SUCCESS.json")
+        await #expect(try s.bucket.keys(under: "out/") == ["out/_SUCCESS.json", "out/a.csv.out", "out/b.csv.out", "out/c.csv.out"])
+        let summary = await try s.summary("out/_SUCCESS.json")
         #expect(summary.model == "m" && summary.version == 1 && summary.job == job.id)
         #expect(summary.files.map(\.input) == transform.files.map(\.path))
         for file in summary.files {
             let name = String(file.input.split(separator: "/").last!)
-            let output = try s.bucket.get("out/\(file.output)")
+            let output = try await s.bucket.get("out/\(file.output)")
             #expect(file.output == name + ".out")
             #expect(String(decoding: output, as: UTF8.self) == "sum\n" + expected[name]!.joined(separator: "\n") + "\n")
             #expect(file.rowsIn == expected[name]!.count && file.rowsOut == file.rowsIn && file.errors == 0)
@@ -112,7 +112,7 @@ struct S3TransformTests {
         let again = try await s.submit(s.bucket.uri("in/"), s.bucket.uri("out/"))
         #expect(!again.created && again.job.id == job.id)
         let (text, _) = TransformJobTests.rows(2)
-        try s.bucket.put("in/b.csv", text)
+        try await s.bucket.put("in/b.csv", text)
         let changed = try await s.submit(s.bucket.uri("in/"), s.bucket.uri("out/"))
         #expect(changed.created && changed.job.id != job.id)
     }
@@ -123,7 +123,7 @@ struct S3TransformTests {
         let s = try await Setup(partBytes: 48 << 10, blockBytes: 8 << 10)
         defer { s.bucket.remove() }
         let (text, sums) = TransformJobTests.rows(20_000, bad: [15_000])
-        try s.bucket.put("big.csv", text)
+        try await s.bucket.put("big.csv", text)
         let (job, _) = try await s.submit(s.bucket.uri("big.csv"), s.bucket.uri("scored/")) { $0.maxErrorRate = 0.5 }
         try await s.run(workers: 2)
         let done = try await s.finished(job)
@@ -131,28 +131,28 @@ struct S3TransformTests {
         #expect(done.state == .succeeded, "\(done.failureReason ?? "") \(log)")
         let parts = try #require(log.split(separator: "\n").first { $0.contains("fanned out into") })
         #expect(!parts.contains("into 1 part"), "\(parts)")
-        #expect(try s.bucket.text("scored/big.csv.out") == "sum\n" + sums.joined(separator: "\n") + "\n")
-        let errors = try s.bucket.text("scored/big.csv.errors.jsonl")
+        await #expect(try s.bucket.text("scored/big.csv.out") == "sum\n" + sums.joined(separator: "\n") + "\n")
+        let errors = try await s.bucket.text("scored/big.csv.errors.jsonl")
         // Line 1 is the header: row 15,000 is on line 15,002.
         #expect(errors.contains("\"line\":15002"), "\(errors)")
-        let summary = try s.summary("scored/_SUCCESS.json")
+        let summary = await try s.summary("scored/_SUCCESS.json")
         #expect(summary.files.first?.errors == 1 && summary.files.first?.errorsFile == "big.csv.errors.jsonl")
-        #expect(summary.files.first?.sha256 == Self.sha256(try s.bucket.get("scored/big.csv.out")))
+        await #expect(summary.files.first?.sha256 == Self.sha256(try s.bucket.get("scored/big.csv.out")))
     }
 
     @Test func anObjectChangedAfterSubmitFailsTheJobAndCommitsNothing() async throws {
         let s = try await Setup()
         defer { s.bucket.remove() }
         let (text, _) = TransformJobTests.rows(100)
-        try s.bucket.put("one.csv", text)
+        try await s.bucket.put("one.csv", text)
         let (job, _) = try await s.submit(s.bucket.uri("one.csv"), s.bucket.uri("out/"))
-        try s.bucket.put("one.csv", text.replacingOccurrences(of: "99,198", with: "99,199"))
+        try await s.bucket.put("one.csv", text.replacingOccurrences(of: "99,198", with: "99,199"))
         try await s.run()
         let done = try await s.finished(job)
         #expect(done.state == .failed && done.attempt == 1)
         let reason = done.failureReason ?? ""
         #expect(reason.contains(s.bucket.uri("one.csv")) && reason.contains("changed after the transform was submitted"), "\(reason)")
-        #expect(try s.bucket.keys(under: "out/").isEmpty)
+        await #expect(try s.bucket.keys(under: "out/").isEmpty)
     }
 
     /// Mixed locations: a local file into an S3 prefix, an object into a local folder (which
@@ -164,14 +164,14 @@ struct S3TransformTests {
         let local = s.harness.root.appendingPathComponent("local.csv")
         try text.write(to: local, atomically: true, encoding: .utf8)
         let (up, _) = try await s.submit(local.path, s.bucket.uri("from-local"))
-        try s.bucket.put("remote.csv", text)
+        try await s.bucket.put("remote.csv", text)
         let folder = s.harness.root.appendingPathComponent("scored")
         let (down, _) = try await s.submit(s.bucket.uri("remote.csv"), folder.path)
         try await s.run()
         #expect(try await s.finished(up).state == .succeeded)
         #expect(try await s.finished(down).state == .succeeded)
         let expected = "sum\n" + sums.joined(separator: "\n") + "\n"
-        #expect(try s.bucket.text("from-local/local.csv.out") == expected)
+        await #expect(try s.bucket.text("from-local/local.csv.out") == expected)
         #expect(try String(contentsOf: folder.appendingPathComponent("remote.csv.out"), encoding: .utf8) == expected)
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path).sorted() == ["_SUCCESS.json", "remote.csv.out"])
         let summary = try JSONDecoder.iso().decode(TransformSummary.self, from: Data(contentsOf: folder.appendingPathComponent("_SUCCESS.json")))
@@ -181,8 +181,8 @@ struct S3TransformTests {
     @Test func refusalsAtSubmitNameTheOptionAndTheURI() async throws {
         let s = try await Setup()
         defer { s.bucket.remove() }
-        try s.bucket.put("in/a.csv", "a,b\n1,2\n")
-        try s.bucket.put("in/readme.md", "no data")
+        try await s.bucket.put("in/a.csv", "a,b\n1,2\n")
+        try await s.bucket.put("in/readme.md", "no data")
         let missingBucket = "s3://trainyard-missing-\(UUID().uuidString.lowercased().prefix(12))"
         let cases: [(TransformRequest, [String])] = [
             (s.request(s.bucket.uri("nothing-here.csv"), s.bucket.uri("out/")), ["input", "no object", s.bucket.uri("nothing-here.csv")]),
@@ -202,7 +202,7 @@ struct S3TransformTests {
         let unconfigured = try await s.refusal(s.request(s.bucket.uri("in/"), s.harness.root.appendingPathComponent("o").path), services: none)
         #expect(unconfigured.code == .invalidArgument && unconfigured.message.contains("input: s3:// locations need S3"), "\(unconfigured.message)")
         #expect(try await s.services.store.jobs(JobFilter(kind: .transform, limit: 10)).isEmpty, "nothing is enqueued")
-        #expect(try s.bucket.keys() == ["in/a.csv", "in/readme.md"], "no probe is left behind")
+        await #expect(try s.bucket.keys() == ["in/a.csv", "in/readme.md"], "no probe is left behind")
     }
 
     /// Over HTTP to a server others can reach, s3:// inputs and outputs are allowed, and local
@@ -210,7 +210,7 @@ struct S3TransformTests {
     @Test func aRestrictedSubmitterTakesS3LocationsButNoLocalFolder() async throws {
         let s = try await Setup()
         defer { s.bucket.remove() }
-        try s.bucket.put("in/a.csv", "a,b\n1,2\n")
+        try await s.bucket.put("in/a.csv", "a,b\n1,2\n")
         let restricted = TransformSubmitter.Options(access: .restricted(to: []))
         let job = try await s.services.transformSubmitter.submit(s.request(s.bucket.uri("in/"), s.bucket.uri("out/")), options: restricted)
         #expect(job.spec.transform?.files.count == 1)

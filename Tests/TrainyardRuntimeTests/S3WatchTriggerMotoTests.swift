@@ -22,7 +22,7 @@ struct S3WatchTriggerMotoTests {
         let services: TrainyardServices
 
         init() async throws {
-            bucket = try MotoBucket()
+            bucket = try await MotoBucket()
             clock = ManualClock()
             harness = try await Harness(clock: clock)
             dataObjects = try bucket.dataObjects()
@@ -43,8 +43,8 @@ struct S3WatchTriggerMotoTests {
         }
 
         /// Puts every (key, text) in one boto3 run.
-        func put(_ objects: [(key: String, text: String)]) throws {
-            try MotoBucket.boto3("""
+        func put(_ objects: [(key: String, text: String)]) async throws {
+            try await MotoBucket.boto3("""
             args = sys.argv[2:]
             for key, text in zip(args[0::2], args[1::2]):
                 s3.put_object(Bucket=sys.argv[1], Key=key, Body=text.encode())
@@ -70,7 +70,7 @@ struct S3WatchTriggerMotoTests {
         let s = try await Setup()
         defer { s.bucket.remove() }
         let names = (0..<30).map { "part-" + String(100 + $0).dropFirst() + ".csv" }
-        try s.put(names.enumerated().map { ("in/\($0.element)", TransformJobTests.rows(3 + $0.offset).text) }
+        await try s.put(names.enumerated().map { ("in/\($0.element)", TransformJobTests.rows(3 + $0.offset).text) }
                   + [("in/notes.txt", "not matched"), ("in/sub/deeper.csv", TransformJobTests.rows(2).text), ("elsewhere/x.csv", TransformJobTests.rows(2).text)])
         let definition = try TriggerDefinition(name: TriggerName("landing"), source: .watch(WatchSource(path: s.bucket.uri("in"), glob: "*.csv", settleSeconds: 1)),
                                                action: .transform(["model": .string("m"), "output": .string(s.bucket.uri("out/"))]))
@@ -100,9 +100,9 @@ struct S3WatchTriggerMotoTests {
         #expect(try await s.transformJobs().count == 30)
 
         // part-07 uploaded again with the same bytes: the same object. With other bytes: once more.
-        try s.bucket.put("in/part-07.csv", TransformJobTests.rows(10).text)
+        try await s.bucket.put("in/part-07.csv", TransformJobTests.rows(10).text)
         #expect(await s.passes(12, second).isEmpty)
-        try s.bucket.put("in/part-07.csv", TransformJobTests.rows(11).text)
+        try await s.bucket.put("in/part-07.csv", TransformJobTests.rows(11).text)
         let refired = await s.passes(12, second)
         #expect(refired.count == 1)
         #expect(await s.passes(12, service).isEmpty, "the first service does not fire it again either")
@@ -118,7 +118,7 @@ struct S3WatchTriggerMotoTests {
         let s = try await Setup()
         defer { s.bucket.remove() }
         let folders = (0..<12).map { "in/sub-" + String(100 + $0).dropFirst() + "/x.csv" }
-        try s.put(folders.map { ($0, TransformJobTests.rows(2).text) } + (0..<3).map { ("in/z-\($0).csv", TransformJobTests.rows(2 + $0).text) })
+        await try s.put(folders.map { ($0, TransformJobTests.rows(2).text) } + (0..<3).map { ("in/z-\($0).csv", TransformJobTests.rows(2 + $0).text) })
         let definition = try TriggerDefinition(name: TriggerName("deep"), source: .watch(WatchSource(path: s.bucket.uri("in"), glob: "*.csv", settleSeconds: 1)),
                                                action: .transform(["model": .string("m"), "output": .string(s.bucket.uri("out/"))]))
         let trigger = try await TriggerCatalog(services: s.services).create(definition, createdBy: "test", access: .unrestricted)

@@ -32,7 +32,7 @@ struct SQSTriggerIntegrationTests {
 
         // Two queues, each with a dead-letter queue after 2 receives, made by boto3.
         let suffix = UUID().uuidString.prefix(8).lowercased()
-        let urls = try Boto3.run("""
+        let urls = try await Boto3.run("""
             out = []
             for name in sys.argv[1:]:
                 dlq = sqs.create_queue(QueueName=name + "-dlq")["QueueUrl"]
@@ -44,7 +44,7 @@ struct SQSTriggerIntegrationTests {
             """, ["legacy-\(suffix)", "events-\(suffix)"]).split(separator: " ").map(String.init)
         try #require(urls.count == 4)
         let (legacyQueue, legacyDLQ, eventsQueue, eventsDLQ) = (urls[0], urls[1], urls[2], urls[3])
-        defer { _ = try? Boto3.run("for url in sys.argv[1:]: sqs.delete_queue(QueueUrl=url)", urls) }
+        defer { _ = try? Boto3.runNow("for url in sys.argv[1:]: sqs.delete_queue(QueueUrl=url)", urls) }
 
         let catalog = TriggerCatalog(services: services)
         let legacyTemplate = TrainTemplate(spec: """
@@ -80,7 +80,7 @@ struct SQSTriggerIntegrationTests {
             + #""object": {"key": "2026/day+1%2B%C3%A9.csv", "size": 10}}}, "#
             + #"{"eventVersion": "2.1", "eventSource": "aws:s3", "eventName": "ObjectCreated:Copy", "s3": {"bucket": {"name": "data-in"}, "#
             + #""object": {"key": "2026/day2.csv", "size": 11}}}]}"#
-        let sent = try Boto3.run("""
+        let sent = try await Boto3.run("""
             legacy, events = sys.argv[1], sys.argv[2]
             def send(url, body): return sqs.send_message(QueueUrl=url, MessageBody=body)["MessageId"]
             ids = {
@@ -101,15 +101,16 @@ struct SQSTriggerIntegrationTests {
         let running = Task { try await service.run() }
         defer { running.cancel() }
         func jobs() async throws -> [Job] { try await services.store.jobs(JobFilter(kind: .train, limit: 100)) }
-        func remaining(_ url: String) throws -> Int {
-            Int(try Boto3.run("""
+        func remaining(_ url: String) async throws -> Int {
+            Int(try await Boto3.run("""
                 a = sqs.get_queue_attributes(QueueUrl=sys.argv[1], AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
                 print(int(a["ApproximateNumberOfMessages"]) + int(a["ApproximateNumberOfMessagesNotVisible"]))
                 """, [url])) ?? -1
         }
         try await harness.eventually("six train jobs", timeout: .seconds(120)) { try await jobs().count >= 6 }
         try await harness.eventually("both queues empty, the malformed messages in the dead-letter queue", timeout: .seconds(120)) {
-            try remaining(legacyQueue) == 0 && remaining(eventsQueue) == 0 && remaining(legacyDLQ) == 2
+            let counts = (try await remaining(legacyQueue), try await remaining(eventsQueue), try await remaining(legacyDLQ))
+            return counts == (0, 0, 2)
         }
         running.cancel()
         try await running.value
@@ -127,7 +128,7 @@ struct SQSTriggerIntegrationTests {
         for id in [ids["broken"]!, ids["missing"]!, ids["test"]!] { #expect(origins(id).isEmpty) }
 
         // The dead-letter queue holds exactly the malformed messages (read back by boto3).
-        let dead = try Boto3.run("""
+        let dead = try await Boto3.run("""
             got = []
             for _ in range(5):
                 got += [m["MessageId"] for m in sqs.receive_message(QueueUrl=sys.argv[1], MaxNumberOfMessages=10, WaitTimeSeconds=1).get("Messages", [])]
@@ -135,7 +136,7 @@ struct SQSTriggerIntegrationTests {
             print(" ".join(sorted(got)))
             """, [legacyDLQ])
         #expect(dead == [ids["broken"]!, ids["missing"]!].sorted().joined(separator: " "))
-        #expect(try remaining(eventsDLQ) == 0, "the test event was acknowledged")
+        await #expect(try remaining(eventsDLQ) == 0, "the test event was acknowledged")
         let legacy = try #require(try await services.store.trigger(TriggerName("legacy")))
         #expect(legacy.status.firedCount == 4)
         let events = try #require(try await services.store.trigger(TriggerName("events")))
@@ -170,7 +171,7 @@ extension SQSTriggerIntegrationTests {
         try await RegisteredVersions.registerTabular("prices", services: services)
 
         let name = "events-\(UUID().uuidString.prefix(8).lowercased())"
-        let queue = try Boto3.run("""
+        let queue = try await Boto3.run("""
             q = sqs.create_queue(QueueName=sys.argv[1])["QueueUrl"]
             arn = sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
             s3.create_bucket(Bucket=sys.argv[1])
@@ -179,7 +180,7 @@ extension SQSTriggerIntegrationTests {
             print(q)
             """, [name])
         defer {
-            _ = try? Boto3.run("""
+            _ = try? Boto3.runNow("""
                 for o in s3.list_objects_v2(Bucket=sys.argv[1]).get("Contents", []): s3.delete_object(Bucket=sys.argv[1], Key=o["Key"])
                 s3.delete_bucket(Bucket=sys.argv[1]); sqs.delete_queue(QueueUrl=sys.argv[2])
                 """, [name, queue])
@@ -189,7 +190,7 @@ extension SQSTriggerIntegrationTests {
             try TriggerDefinition(name: TriggerName("scoring"), source: .sqs(SQSSource(queueURL: queue, waitSeconds: 1, visibilityTimeoutSeconds: 30)),
                                   action: .transform(["model": .string("prices"), "output": .string(out.path)])),
             createdBy: "test", access: .unrestricted)
-        _ = try Boto3.run("""
+        _ = try await Boto3.run("""
             for key in ["in/day 1+x.csv", "in/day2.csv"]:
                 s3.put_object(Bucket=sys.argv[1], Key=key, Body=b"a,b,c\\n1,2,u\\n3,4,v\\n5,1,u\\n")
             """, [name])
@@ -200,7 +201,7 @@ extension SQSTriggerIntegrationTests {
         func jobs() async throws -> [Job] { try await services.store.jobs(JobFilter(kind: .transform, limit: 100)) }
         try await harness.eventually("two transform jobs", timeout: .seconds(120)) { try await jobs().count >= 2 }
         try await harness.eventually("an empty queue", timeout: .seconds(120)) {
-            try Boto3.run("""
+            try await Boto3.run("""
                 a = sqs.get_queue_attributes(QueueUrl=sys.argv[1], AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
                 print(int(a["ApproximateNumberOfMessages"]) + int(a["ApproximateNumberOfMessagesNotVisible"]))
                 """, [queue]) == "0"

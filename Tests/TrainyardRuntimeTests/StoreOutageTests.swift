@@ -209,7 +209,10 @@ struct StoreOutageTests {
         let pool = h.startPool()
         try await h.eventually("the attempt to start") { h.trainer.withLock { $0.started } == 1 }
         h.faults.setUnreachable(true)
-        try await h.eventually("the attempt to be abandoned") { h.trainer.withLock { $0.cancelledAttempts } == 1 }
+        // The trainer sees its cancellation before the worker counts the attempt's end.
+        try await h.eventually("the attempt to be abandoned and counted") {
+            h.trainer.withLock { $0.cancelledAttempts } == 1 && h.services.workerMetrics.snapshot.finished[.train]?[.leaseLost] != nil
+        }
         #expect(h.services.workerMetrics.snapshot.finished[.train]?[.leaseLost] == 1)
         h.trainer.withLock { $0.open = true }
         h.faults.setUnreachable(false)

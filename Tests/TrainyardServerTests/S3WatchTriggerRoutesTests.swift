@@ -48,8 +48,8 @@ struct S3WatchTriggerRoutesTests {
     func onS3ATokenHolderCreatesAWatchOnABucketAndAMissingBucketIsA400() async throws {
         let endpoint = try TestService.aws.require()
         let bucket = "routes-watch-" + UUID().uuidString.lowercased().prefix(18)
-        try Boto3.run("s3.create_bucket(Bucket=sys.argv[1])", [bucket])
-        defer { _ = try? Boto3.run("s3.delete_bucket(Bucket=sys.argv[1])", [bucket]) }
+        try await Boto3.run("s3.create_bucket(Bucket=sys.argv[1])", [bucket])
+        defer { _ = try? Boto3.runNow("s3.delete_bucket(Bucket=sys.argv[1])", [bucket]) }
         let tokens = [AccessToken(name: "ci", secret: "train-secret-s3-watch", scopes: [.train, .read])]
         let root = FileManager.default.temporaryDirectory.appendingPathComponent("trainyard-s3-watch-roots-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)

@@ -85,11 +85,11 @@ public struct CommandTrainer: Trainer {
         let progress = run.progress
         let collector = MetricCollector()
         let stdout = process.standardOutput, stderr = process.standardError
-        async let outDone: Void = runBlocking { if let stdout { Self.readLines(stdout) { line in
+        async let outDone: Void = runOnOwnThread(named: "trainyard-stdout") { if let stdout { Self.readLines(stdout) { line in
             progress.log(line)
             collector.consume(line, progress: progress)
         } } }
-        async let errDone: Void = runBlocking { if let stderr { Self.readLines(stderr) { line in
+        async let errDone: Void = runOnOwnThread(named: "trainyard-stderr") { if let stderr { Self.readLines(stderr) { line in
             progress.log("stderr: \(line)")
             collector.keepStderr(line)
         } } }

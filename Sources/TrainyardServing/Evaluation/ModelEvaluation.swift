@@ -55,7 +55,7 @@ public struct ModelEvaluation: Sendable {
         let model = try await NativeModel.load(version, reader: ArtifactReader(artifacts: artifacts))
         let spec = try await version.jobID.asyncMap { try await store.job($0)?.spec } ?? nil
         let started = ContinuousClock.now
-        let report = try await runBlocking {
+        let report = try await runOnOwnThread(named: "trainyard-evaluate") {
             try model.evaluate(data: data, format: spec?.data.format, textColumn: spec?.data.textColumn, labelColumn: spec?.data.labelColumn)
         }
         return Result(model: version.model.rawValue, version: version.version, data: dataName, rows: report.rows,

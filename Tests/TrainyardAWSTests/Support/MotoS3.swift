@@ -47,8 +47,8 @@ enum MotoS3 {
     /// Runs a Python snippet with boto3 (`s3` a client for the test endpoint, `sys.argv[1:]` the
     /// arguments); returns what it printed. The shared runner (`TrainyardTestServices.Boto3`).
     @discardableResult
-    static func boto3(_ script: String, _ arguments: [String] = []) throws -> String {
-        try Boto3.run(script, arguments)
+    static func boto3(_ script: String, _ arguments: [String] = []) async throws -> String {
+        try await Boto3.run(script, arguments)
     }
 }
 

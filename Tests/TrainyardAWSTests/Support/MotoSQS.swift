@@ -12,5 +12,5 @@ enum MotoSQS {
                                            credentials: StaticCredentialsProvider(credentials)))
     }
 
-    static func boto3(_ script: String, _ arguments: [String] = []) throws -> String { try Boto3.run(script, arguments) }
+    static func boto3(_ script: String, _ arguments: [String] = []) async throws -> String { try await Boto3.run(script, arguments) }
 }
