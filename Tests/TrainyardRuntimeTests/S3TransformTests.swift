@@ -95,7 +95,7 @@ struct S3TransformTests {
         let log = try await s.harness.logText(job.id)
         #expect(done.state == .succeeded, "\(done.failureReason ?? "") \(log)")
         await #expect(try s.bucket.keys(under: "out/") == ["out/_SUCCESS.json", "out/a.csv.out", "out/b.csv.out", "out/c.csv.out"])
-        let summary = await try s.summary("out/_SUCCESS.json")
+        let summary = try await s.summary("out/_SUCCESS.json")
         #expect(summary.model == "m" && summary.version == 1 && summary.job == job.id)
         #expect(summary.files.map(\.input) == transform.files.map(\.path))
         for file in summary.files {
@@ -135,7 +135,7 @@ struct S3TransformTests {
         let errors = try await s.bucket.text("scored/big.csv.errors.jsonl")
         // Line 1 is the header: row 15,000 is on line 15,002.
         #expect(errors.contains("\"line\":15002"), "\(errors)")
-        let summary = await try s.summary("scored/_SUCCESS.json")
+        let summary = try await s.summary("scored/_SUCCESS.json")
         #expect(summary.files.first?.errors == 1 && summary.files.first?.errorsFile == "big.csv.errors.jsonl")
         await #expect(summary.files.first?.sha256 == Self.sha256(try s.bucket.get("scored/big.csv.out")))
     }

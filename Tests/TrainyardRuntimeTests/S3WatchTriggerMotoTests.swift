@@ -70,7 +70,7 @@ struct S3WatchTriggerMotoTests {
         let s = try await Setup()
         defer { s.bucket.remove() }
         let names = (0..<30).map { "part-" + String(100 + $0).dropFirst() + ".csv" }
-        await try s.put(names.enumerated().map { ("in/\($0.element)", TransformJobTests.rows(3 + $0.offset).text) }
+        try await s.put(names.enumerated().map { ("in/\($0.element)", TransformJobTests.rows(3 + $0.offset).text) }
                   + [("in/notes.txt", "not matched"), ("in/sub/deeper.csv", TransformJobTests.rows(2).text), ("elsewhere/x.csv", TransformJobTests.rows(2).text)])
         let definition = try TriggerDefinition(name: TriggerName("landing"), source: .watch(WatchSource(path: s.bucket.uri("in"), glob: "*.csv", settleSeconds: 1)),
                                                action: .transform(["model": .string("m"), "output": .string(s.bucket.uri("out/"))]))
@@ -118,7 +118,7 @@ struct S3WatchTriggerMotoTests {
         let s = try await Setup()
         defer { s.bucket.remove() }
         let folders = (0..<12).map { "in/sub-" + String(100 + $0).dropFirst() + "/x.csv" }
-        await try s.put(folders.map { ($0, TransformJobTests.rows(2).text) } + (0..<3).map { ("in/z-\($0).csv", TransformJobTests.rows(2 + $0).text) })
+        try await s.put(folders.map { ($0, TransformJobTests.rows(2).text) } + (0..<3).map { ("in/z-\($0).csv", TransformJobTests.rows(2 + $0).text) })
         let definition = try TriggerDefinition(name: TriggerName("deep"), source: .watch(WatchSource(path: s.bucket.uri("in"), glob: "*.csv", settleSeconds: 1)),
                                                action: .transform(["model": .string("m"), "output": .string(s.bucket.uri("out/"))]))
         let trigger = try await TriggerCatalog(services: s.services).create(definition, createdBy: "test", access: .unrestricted)

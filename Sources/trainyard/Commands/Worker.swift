@@ -5,6 +5,7 @@ import ServiceLifecycle
 import TrainyardApp
 import TrainyardCore
 import TrainyardRuntime
+import TrainyardServer
 import UnixSignals
 
 struct Worker: AsyncParsableCommand {
@@ -21,12 +22,21 @@ struct Worker: AsyncParsableCommand {
     @Option(help: "Job kinds to take (comma-separated: train,transform,transform-part).")
     var kinds = "train,transform,transform-part"
 
+    @Option(help: "Serve /healthz, /readyz and /metrics (this process's worker counters and the queue depth) on this port; none by default.")
+    var metricsPort: Int?
+
+    @Option(help: "Address for --metrics-port (0.0.0.0 in a container). The routes name no model; /metrics needs a read token when tokens are configured.")
+    var metricsHost = "127.0.0.1"
+
     func run() async throws {
         try refuseServerOption(global, role: "worker")
         let configuration = try await global.loadConfiguration(.init(workers: workers))
         let idle = try exitWhenIdle.map { text -> Duration in
             guard let d = DurationText.parse(text) else { throw ValidationError("--exit-when-idle \(text): expected a duration like 15m") }
             return d
+        }
+        if let metricsPort, !(0...65_535).contains(metricsPort) {
+            throw ValidationError("--metrics-port \(metricsPort): expected a port from 0 to 65535")
         }
         var kindSet = Set<JobKind>()
         for raw in kinds.split(separator: ",") {
@@ -41,7 +51,11 @@ struct Worker: AsyncParsableCommand {
         let app = try await makeApp(configuration, logger: logger)
         let pool = WorkerPool(services: app.services, options: .init(workers: max(1, configuration.workers), kinds: kindSet, exitWhenIdle: idle))
         logger.info("worker started", metadata: ["trainyard.workers": "\(configuration.workers)", "trainyard.store": "\(configuration.storeDescription)"])
-        try await runUntilSignalled([pool], logger: logger)
+        guard let metricsPort else { return try await runUntilSignalled([pool], logger: logger) }
+        let operations = WorkerOperationsServer.makeApplication(services: app.services, host: metricsHost, port: metricsPort) { port in
+            logger.notice("worker operations listening", metadata: ["trainyard.address": "http://\(metricsHost):\(port)", "trainyard.routes": "/healthz /readyz /metrics"])
+        }
+        try await runUntilSignalled([pool, operations], logger: logger)
     }
 }
 
