@@ -47,6 +47,10 @@ enum Statements {
     /// of the requested kinds (the heads of each kind's queue, then the best of those, in
     /// `QueuePosition`'s order; none locked), then the requested kinds that have a running cap
     /// with their caps, and the ids of expired leases. Without a due job the job columns are NULL.
+    ///
+    /// The heads are fetched by primary key and nothing else: the statement reads one snapshot,
+    /// so they are still queued and due, and checking that again let the planner AND the key
+    /// lookup with a scan of every due row (`jobs_queued_due`), a cost that grew with the queue.
     struct DequeueCandidates: PostgresStatement {
         static let sql = """
             WITH meta AS (
@@ -61,7 +65,7 @@ enum Statements {
                         SELECT id FROM jobs WHERE state = 'queued' AND kind = wanted.kind_name AND run_after <= $2
                         ORDER BY priority DESC, run_after, id LIMIT $4
                     ) AS head
-                )) AND state = 'queued' AND run_after <= $2
+                ))
                 ORDER BY priority DESC, run_after, id LIMIT $4
             ) AS candidate ON true
             """
