@@ -124,7 +124,7 @@ struct AuthAndOpsTests {
     @Test func openAPIDocumentMatchesTheRouter() async throws {
         let f = try await Fixture.make()
         defer { f.remove() }
-        let router = TrainyardHTTPServer.buildRouter(services: f.services)
+        let router = TrainyardHTTPServer.buildRouter(services: f.services, options: Fixture.options)
         let registered = Set(router.routes.map { "\($0.method.rawValue) \($0.path.description)" })
 
         try await Application(router: router).test(.router) { client in

@@ -60,8 +60,12 @@ struct Fixture {
 
     var store: any MetadataStore { services.store }
 
+    /// The HTTP layer's options in tests: a quick SSE poll, and a readiness check that waits for
+    /// the store as long as a loaded CI machine may need (a test asserts "ready", never how fast).
+    static let options = ControlAPI.Options(pollInterval: .milliseconds(20), storeCheckTimeout: .seconds(60))
+
     func application(readiness: Readiness = Readiness()) -> some ApplicationProtocol {
-        Application(router: TrainyardHTTPServer.buildRouter(services: services, readiness: readiness, options: .init(pollInterval: .milliseconds(20))),
+        Application(router: TrainyardHTTPServer.buildRouter(services: services, readiness: readiness, options: Self.options),
                     logger: services.logger)
     }
 
@@ -85,7 +89,7 @@ struct Fixture {
     func withInference(options: ServingOptions, readiness: Readiness = Readiness(),
                        _ body: @escaping @Sendable (any TestClientProtocol, InferenceAPI) async throws -> Void) async throws {
         let inference = app.inference(readiness: readiness, options: options)
-        let router = TrainyardHTTPServer.buildRouter(services: services, readiness: readiness, extraRoutes: inference.routes)
+        let router = TrainyardHTTPServer.buildRouter(services: services, readiness: readiness, options: Self.options, extraRoutes: inference.routes)
         let app = Application(router: router, logger: services.logger)
         do {
             try await app.test(.router) { client in try await body(client, inference) }

@@ -28,7 +28,7 @@ struct OperationsRoutesTests {
             self.services = services
         }
 
-        func test(readinessTimeout: Duration = .seconds(2), _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        func test(readinessTimeout: Duration = Fixture.options.storeCheckTimeout, _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
             let readiness = Readiness()
             let app = TrainyardApp(services: services)
             let inference = app.inference(readiness: readiness, options: ServingOptions())

@@ -17,7 +17,7 @@ struct WorkerOperationsRoutesTests {
         // A job this process's counters saw start and succeed.
         fixture.services.workerMetrics.recordStarted(.train)
         fixture.services.workerMetrics.recordFinished(.train, .succeeded)
-        let router = WorkerOperationsServer.buildRouter(services: fixture.services)
+        let router = WorkerOperationsServer.buildRouter(services: fixture.services, options: Fixture.options)
         try await Application(router: router, logger: fixture.services.logger).test(.router) { client in
             #expect(try await client.execute(uri: "/healthz", method: .get).status == .ok)
             #expect(try await client.execute(uri: "/readyz", method: .get).status == .ok)
@@ -37,7 +37,7 @@ struct WorkerOperationsRoutesTests {
     @Test func metricsNeedAReadTokenWhenTokensAreConfigured() async throws {
         let fixture = try await Fixture.make(tokens: [AccessToken(name: "scraper", secret: "worker-metrics-secret", scopes: [.read])])
         defer { fixture.remove() }
-        let router = WorkerOperationsServer.buildRouter(services: fixture.services)
+        let router = WorkerOperationsServer.buildRouter(services: fixture.services, options: Fixture.options)
         try await Application(router: router, logger: fixture.services.logger).test(.router) { client in
             #expect(try await client.execute(uri: "/healthz", method: .get).status == .ok)
             #expect(try await client.execute(uri: "/metrics", method: .get).status == .unauthorized)

@@ -23,8 +23,12 @@ public func runBlocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T)
 /// connection) would queue behind them.
 public func runOnOwnThread<T: Sendable>(named name: String, _ work: @escaping @Sendable () throws -> T) async throws -> T {
     try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread { continuation.resume(with: Result { try work() }) }
-        thread.name = name
+        let thread = Thread {
+            // Named from inside: on Linux a name set before `start` is not applied, and the
+            // thread would show its creator's name (a Dispatch worker's) in `top` and `perf`.
+            Thread.current.name = name
+            continuation.resume(with: Result { try work() })
+        }
         // The main thread's size: recursive model code must not meet a smaller stack here.
         thread.stackSize = 8 << 20
         thread.start()
