@@ -37,7 +37,7 @@ public enum WorkerOperationsServer {
     static func metricsRoute(services: TrainyardServices) -> APIRoute {
         APIRoute(.get, "/metrics", scope: .read, operationID: "metrics", summary: "Prometheus metrics of this worker process", tag: "operations",
                  responses: [APIResponse(200, "Metrics", content: ["text/plain": Schema.string])]) { _, _ in
-            let text = await JobMetrics.render(services: services, timeout: JobMetrics.storeTimeout)
+            let text = await JobMetrics.render(services: services)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(string: text)))
         }

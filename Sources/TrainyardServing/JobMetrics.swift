@@ -28,10 +28,6 @@ import TrainyardRuntime
 /// - `trainyard_worker_jobs_running{kind}` (gauge): attempts running now.
 /// - `trainyard_worker_store_outages_total` (counter): times the workers found the store unreachable.
 public enum JobMetrics {
-    /// How long a scrape waits for the store's counts: well inside Prometheus's default scrape
-    /// timeout (10 s), so an unreachable store costs the scrape its job series, not the scrape.
-    public static let storeTimeout: Duration = .seconds(3)
-
     /// The series, in the text exposition format (0.0.4).
     /// - Parameter queue: what the store answered, or nil when it did not (unreachable, timed out).
     public static func render(queue: QueueCounts?, worker: WorkerMetrics.Snapshot) -> String {
@@ -71,10 +67,10 @@ public enum JobMetrics {
         return out
     }
 
-    /// The series for `services`: the store's counts within `timeout` (absent when it does not
-    /// answer in time), and this process's worker counters.
-    public static func render(services: TrainyardServices, timeout: Duration) async -> String {
-        let store = services.store
+    /// The series for `services`: the store's counts within `serving.metricsStoreTimeout`
+    /// (absent when it does not answer in time), and this process's worker counters.
+    public static func render(services: TrainyardServices) async -> String {
+        let store = services.store, timeout = services.configuration.serving.metricsStoreTimeout
         let queue = try? await StoreReachability.bounded(timeout, what: "the metadata store's queue counts") { try await store.queueCounts() }
         return render(queue: queue, worker: services.workerMetrics.snapshot)
     }

@@ -140,6 +140,7 @@ struct BackendAndServingConfigurationTests {
               alias_poll_ms: 100
               cache_dir: /var/cache/trainyard
               cache_mb: 64
+              metrics_store_timeout_ms: 1500
             """)
         let fromFile = try await TrainyardConfiguration.load(file: file, environment: [:]).serving
         #expect(fromFile.defaultModel == "iris@production")
@@ -152,6 +153,7 @@ struct BackendAndServingConfigurationTests {
         #expect(fromFile.aliasPollInterval == .milliseconds(100))
         #expect(fromFile.cacheDirectory?.path == "/var/cache/trainyard")
         #expect(fromFile.cacheMaxBytes == 64 << 20)
+        #expect(fromFile.metricsStoreTimeout == .milliseconds(1500))
 
         // The environment names are the ones they always were; an empty one is unset.
         let env = ["TRAINYARD_SERVING_MAX_BATCH": "16", "TRAINYARD_SERVING_PRELOAD": "a, b,", "TRAINYARD_SERVING_TIMEOUT_S": "7",
@@ -166,7 +168,8 @@ struct BackendAndServingConfigurationTests {
     }
 
     @Test(arguments: [("TRAINYARD_SERVING_MAX_BATCH", "0", "serving.max_batch"), ("TRAINYARD_SERVING_TIMEOUT_S", "-1", "serving.timeout_s"),
-                      ("TRAINYARD_SERVING_MEMORY_BUDGET_MB", "0", "serving.memory_budget_mb"), ("TRAINYARD_SERVING_MAX_BATCH_WAIT_US", "-5", "serving.max_batch_wait_us")])
+                      ("TRAINYARD_SERVING_MEMORY_BUDGET_MB", "0", "serving.memory_budget_mb"), ("TRAINYARD_SERVING_MAX_BATCH_WAIT_US", "-5", "serving.max_batch_wait_us"),
+                      ("TRAINYARD_SERVING_METRICS_STORE_TIMEOUT_MS", "0", "serving.metrics_store_timeout_ms")])
     func aServingValueOutOfRangeNamesItsKey(variable: String, value: String, key: String) async throws {
         let error = await #expect(throws: TrainyardError.self) {
             _ = try await TrainyardConfiguration.load(file: nil, environment: [variable: value])

@@ -52,6 +52,8 @@ struct Fixture {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("trainyard-server-tests-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var configuration = TrainyardConfiguration(dataDirectory: directory, serverPort: 0, maxBodyBytes: maxBodyBytes, tokens: tokens)
+        // A scrape waits for the store as long as a loaded CI machine needs (the default 3 s is for Prometheus).
+        configuration.serving.metricsStoreTimeout = options.storeCheckTimeout
         configure(&configuration)
         let logs = LogCapture()
         let app = try await TrainyardApp.build(configuration, trainers: TrainerRegistry([.command: FakeTrainer()]), logger: logs.logger)

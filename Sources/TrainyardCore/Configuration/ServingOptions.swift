@@ -32,11 +32,15 @@ public struct ServingOptions: Sendable {
     public var cacheDirectory: URL?
     /// The cache keeps at most this many bytes (least recently used files go first).
     public var cacheMaxBytes: Int64
+    /// How long a `/metrics` scrape waits for the store's queue counts: well inside
+    /// Prometheus's default scrape timeout (10 s), so an unreachable store costs the scrape its
+    /// job series (and `trainyard_metadata_store_up 0`), not the scrape.
+    public var metricsStoreTimeout: Duration
 
     public init(memoryBudgetBytes: Int64 = 2 << 30, aliasPollInterval: Duration = .milliseconds(500), requestTimeout: Duration = .seconds(30),
                 defaultModel: String? = nil, textModel: String = "sentiment", nerModel: String = "ner-wikigold", preload: [String] = [],
                 maxBatchRows: Int = 64, maxBatchWait: Duration = .zero, command: CommandOptions = CommandOptions(),
-                cacheDirectory: URL? = nil, cacheMaxBytes: Int64 = 10 << 30) {
+                cacheDirectory: URL? = nil, cacheMaxBytes: Int64 = 10 << 30, metricsStoreTimeout: Duration = .seconds(3)) {
         self.memoryBudgetBytes = memoryBudgetBytes
         self.aliasPollInterval = aliasPollInterval
         self.requestTimeout = requestTimeout
@@ -49,12 +53,13 @@ public struct ServingOptions: Sendable {
         self.command = command
         self.cacheDirectory = cacheDirectory
         self.cacheMaxBytes = cacheMaxBytes
+        self.metricsStoreTimeout = metricsStoreTimeout
     }
 
     /// `serving.*` (environment `TRAINYARD_SERVING_*`): `default_model`, `text_model`,
     /// `ner_model`, `preload` (a list; comma-separated in the environment), `memory_budget_mb`,
     /// `max_batch` (rows), `max_batch_wait_us`, `timeout_s`, `alias_poll_ms`, `cache_dir`,
-    /// `cache_mb`. Unset or empty ones keep their defaults; a value out of range is an error
+    /// `cache_mb`, `metrics_store_timeout_ms`. Unset or empty ones keep their defaults; a value out of range is an error
     /// naming its key.
     static func load(_ config: ConfigReader) throws(TrainyardError) -> ServingOptions {
         var o = ServingOptions()
@@ -84,6 +89,9 @@ public struct ServingOptions: Sendable {
         if let v = try number("alias_poll_ms", int, atLeast: 1, "a positive number of milliseconds") { o.aliasPollInterval = .milliseconds(v) }
         if let v = text("cache_dir") { o.cacheDirectory = URL(fileURLWithPath: v) }
         if let v = try number("cache_mb", int, atLeast: 1, "a positive number of MiB") { o.cacheMaxBytes = Int64(v) << 20 }
+        if let v = try number("metrics_store_timeout_ms", int, atLeast: 1, "a positive number of milliseconds") {
+            o.metricsStoreTimeout = .milliseconds(v)
+        }
         return o
     }
 }

@@ -26,7 +26,7 @@ import Foundation
 /// | `server.data_roots` | `TRAINYARD_SERVER_DATA_ROOTS` | none; folders a spec submitted over HTTP may read and write (see `DataAccessPolicy`) |
 /// | `limits.*` | `TRAINYARD_LIMITS_*` | see `ResourceLimits` (`spec_bytes`, `stage_bytes`, `stage_seconds`, `classes`, `features`, `train_memory_bytes`, `tensor_elements`, `header_seconds`, `body_seconds`, `idle_seconds`) |
 /// | `runner.env_allow` / `runner.user` / `runner.restrict_writes` / `runner.writable` | `TRAINYARD_RUNNER_ENV_ALLOW` / `_USER` / `_RESTRICT_WRITES` / `_WRITABLE` | see `RunnerOptions` |
-/// | `serving.*` | `TRAINYARD_SERVING_*` | see `ServingOptions.load` (`default_model`, `text_model`, `ner_model`, `preload`, `memory_budget_mb`, `max_batch`, `max_batch_wait_us`, `timeout_s`, `alias_poll_ms`, `cache_dir`, `cache_mb`) |
+/// | `serving.*` | `TRAINYARD_SERVING_*` | see `ServingOptions.load` (`default_model`, `text_model`, `ner_model`, `preload`, `memory_budget_mb`, `max_batch`, `max_batch_wait_us`, `timeout_s`, `alias_poll_ms`, `cache_dir`, `cache_mb`, `metrics_store_timeout_ms`) |
 /// | `transform.*` | `TRAINYARD_TRANSFORM_*` | see `TransformOptions.load` (`block_kb`, `part_mb`, `max_files`, `max_payload_mb`, `max_concurrent`, `max_record_kb`) |
 /// | `triggers.*` | `TRAINYARD_TRIGGERS_*` | see `TriggerOptions.load` (`poll_ms`, `max_files`, `retry_max_s`, `max_keys_per_pass`) |
 public struct TrainyardConfiguration: Sendable {

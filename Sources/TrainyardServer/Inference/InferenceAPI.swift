@@ -196,7 +196,7 @@ public struct InferenceAPI: Sendable {
         APIRoute(.get, "/metrics", scope: .read, operationID: "metrics", summary: "Prometheus metrics (text exposition format 0.0.4)", tag: "operations",
                  responses: [APIResponse(200, "Metrics", content: ["text/plain": Schema.string])]) { _, _ in
             // Serving, then jobs: queue depth from the store (bounded; absent when it does not answer) and this process's workers.
-            let jobs = await JobMetrics.render(services: server.services, timeout: JobMetrics.storeTimeout)
+            let jobs = await JobMetrics.render(services: server.services)
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                             body: .init(byteBuffer: ByteBuffer(string: server.metrics.render() + jobs)))
         }
