@@ -20,8 +20,8 @@ struct BlockingWorkTests {
             second.signal()
             return first.wait(timeout: .now() + 300) == .success ? "b" : "timed out"
         }
-        let names = try await [a, b]
-        #expect(names == ["a", "b"])
+        let results = try await [a, b]
+        #expect(results == ["a", "b"])
     }
 
     @Test func errorsAndValuesComeBack() async throws {

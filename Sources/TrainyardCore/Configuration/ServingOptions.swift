@@ -59,8 +59,8 @@ public struct ServingOptions: Sendable {
     /// `serving.*` (environment `TRAINYARD_SERVING_*`): `default_model`, `text_model`,
     /// `ner_model`, `preload` (a list; comma-separated in the environment), `memory_budget_mb`,
     /// `max_batch` (rows), `max_batch_wait_us`, `timeout_s`, `alias_poll_ms`, `cache_dir`,
-    /// `cache_mb`, `metrics_store_timeout_ms`. Unset or empty ones keep their defaults; a value out of range is an error
-    /// naming its key.
+    /// `cache_mb`, `metrics_store_timeout_ms`. Unset or empty ones keep their defaults; a value
+    /// out of range is an error naming its key.
     static func load(_ config: ConfigReader) throws(TrainyardError) -> ServingOptions {
         var o = ServingOptions()
         func text(_ key: String) -> String? {
