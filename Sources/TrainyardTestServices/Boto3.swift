@@ -2,8 +2,9 @@ import Foundation
 
 /// Runs Python with boto3 against the test AWS endpoint (`TRAINYARD_SERVICES_PYTHON`, announced
 /// by `scripts/services`): an independent client that sends what ours reads and reads what ours
-/// wrote. The script finds `s3` and `sqs` clients for the endpoint ready (and `hashlib`, `json`,
-/// `os`, `sys` imported), and its arguments in `sys.argv[1:]`; what it prints is returned (trimmed).
+/// wrote. The script finds `s3` and `sqs` clients for the endpoint ready (and `base64`,
+/// `hashlib`, `json`, `os`, `sys`, `zlib` imported), and its arguments in `sys.argv[1:]`; what
+/// it prints is returned (trimmed).
 public enum Boto3 {
     public struct Failed: Error, CustomStringConvertible {
         public var message: String
@@ -29,7 +30,7 @@ public enum Boto3 {
         }
         let endpoint = try TestService.aws.require()
         let prelude = """
-            import boto3, hashlib, json, os, sys
+            import base64, boto3, hashlib, json, os, sys, zlib
             _kw = dict(endpoint_url=os.environ["TRAINYARD_TEST_AWS_ENDPOINT"], region_name=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
                        aws_access_key_id=os.environ.get("AWS_ACCESS_KEY_ID", "testing"),
                        aws_secret_access_key=os.environ.get("AWS_SECRET_ACCESS_KEY", "testing"))

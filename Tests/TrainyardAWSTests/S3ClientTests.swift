@@ -39,6 +39,21 @@ struct S3ClientMotoTests {
             print(hashlib.sha256(s3.get_object(Bucket=sys.argv[1], Key=sys.argv[2])["Body"].read()).hexdigest())
             """, [bucket, "models/big/1/model.bin"])
             #expect(independent == sha256Hex(payload))
+
+            // Each part went with its CRC-32, the upload named CRC32, and the object keeps a
+            // composite checksum: S3 (here moto, with zlib) computes the CRC-32 of the parts'
+            // big-endian CRC-32s. Computing it from ours checks them against zlib's.
+            var composite = S3ChecksumCRC32()
+            for start in stride(from: 0, to: payload.count, by: 5 << 20) {
+                let part = payload.subdata(in: start..<min(start + (5 << 20), payload.count))
+                withUnsafeBytes(of: S3ChecksumCRC32.of(part).value.bigEndian) { composite.update($0) }
+            }
+            let stored = try await MotoS3.boto3("""
+            h = s3.head_object(Bucket=sys.argv[1], Key=sys.argv[2], ChecksumMode="ENABLED")
+            print(h.get("ChecksumCRC32"))
+            """, [bucket, "models/big/1/model.bin"])
+            // AWS appends the part count ("…-3"); moto does not.
+            #expect(stored.split(separator: "-").first.map(String.init) == composite.base64)
         }
     }
 
@@ -52,6 +67,14 @@ struct S3ClientMotoTests {
             print(hashlib.sha256(o["Body"].read()).hexdigest(), o["ContentType"])
             """, [bucket, key])
             #expect(answer == "\(sha256Hex(payload)) text/csv")
+            // The single PUT carried the payload's CRC-32, which zlib agrees with.
+            let checksums = try await MotoS3.boto3("""
+            h = s3.head_object(Bucket=sys.argv[1], Key=sys.argv[2], ChecksumMode="ENABLED")
+            body = s3.get_object(Bucket=sys.argv[1], Key=sys.argv[2])["Body"].read()
+            print(h.get("ChecksumCRC32"), base64.b64encode(zlib.crc32(body).to_bytes(4, "big")).decode())
+            """, [bucket, key])
+            let crc = S3ChecksumCRC32.of(payload).base64
+            #expect(checksums == "\(crc) \(crc)")
             #expect(try await s3.listAllObjects(bucket: bucket).map(\.key) == [key])
         }
     }

@@ -30,15 +30,15 @@ extension S3Client {
         let partSize = max(configuration.copyPartSize, (size + Int64(Configuration.maximumParts) - 1) / Int64(Configuration.maximumParts))
         let uploadID = try await createMultipartUpload(bucket: bucket, key: key)
         do {
-            var parts: [Int: String] = [:]
-            try await withThrowingTaskGroup(of: (Int, String).self) { group in
+            var parts: [S3UploadedPart] = []
+            try await withThrowingTaskGroup(of: S3UploadedPart.self) { group in
                 var offset: Int64 = 0
                 var number = 0
                 var inFlight = 0
                 while offset < size {
                     number += 1
                     if inFlight >= configuration.uploadConcurrency, let finished = try await group.next() {
-                        parts[finished.0] = finished.1
+                        parts.append(finished)
                         inFlight -= 1
                     }
                     let range = "bytes=\(offset)-\(min(offset + partSize, size) - 1)"
@@ -51,16 +51,16 @@ extension S3Client {
                         guard let eTag = root.text(of: "ETag") else {
                             throw AWSError(.invalidResponse, "UploadPartCopy \(partNumber) of s3://\(bucket)/\(key) answered no ETag")
                         }
-                        return (partNumber, eTag)
+                        return S3UploadedPart(number: partNumber, eTag: eTag)
                     }
                     inFlight += 1
                     offset += partSize
                 }
-                for try await (partNumber, eTag) in group { parts[partNumber] = eTag }
+                for try await finished in group { parts.append(finished) }
             }
             try Task.checkCancellation()
             return try await completeMultipartUpload(bucket: bucket, key: key, uploadID: uploadID,
-                                                     parts: parts.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+                                                     parts: parts.sorted { $0.number < $1.number })
         } catch {
             await abortInBackground(bucket: bucket, key: key, uploadID: uploadID)
             throw error

@@ -47,11 +47,11 @@ extension S3Client {
             return S3WriteResult(eTag: written.eTag, sha256: Hex.lowercase(hasher.finalize()), bytes: total)
         }
 
-        let uploadID = try await createMultipartUpload(bucket: bucket, key: key, contentType: contentType)
+        let uploadID = try await createMultipartUpload(bucket: bucket, key: key, contentType: contentType, checksumCRC32: true)
         do {
             let concurrency = configuration.uploadConcurrency
-            var parts: [Int: String] = [:]
-            try await withThrowingTaskGroup(of: (Int, String).self) { group in
+            var parts: [S3UploadedPart] = []
+            try await withThrowingTaskGroup(of: S3UploadedPart.self) { group in
                 var partNumber = 0
                 var inFlight = 0
                 var part = first
@@ -61,25 +61,24 @@ extension S3Client {
                         throw AWSError(.configuration, "s3://\(bucket)/\(key) needs more than \(Configuration.maximumParts) parts")
                     }
                     if inFlight >= concurrency, let finished = try await group.next() {
-                        parts[finished.0] = finished.1
+                        parts.append(finished)
                         inFlight -= 1
                     }
                     let body = part, number = partNumber
                     group.addTask {
-                        (number, try await self.uploadPart(bucket: bucket, key: key, uploadID: uploadID, partNumber: number, body: body))
+                        try await self.uploadPart(bucket: bucket, key: key, uploadID: uploadID, partNumber: number, body: body)
                     }
                     inFlight += 1
                     if ended, carry.isEmpty { break }
                     part = try await nextPart(partSize(forPart: partNumber + 1))
                     if part.isEmpty { break }
                 }
-                for try await (number, eTag) in group { parts[number] = eTag }
+                for try await finished in group { parts.append(finished) }
             }
             // An AsyncStream ends quietly when its task is cancelled: never complete a short object.
             try Task.checkCancellation()
             let eTag = try await completeMultipartUpload(bucket: bucket, key: key, uploadID: uploadID,
-                                                         parts: parts.sorted { $0.key < $1.key }.map { ($0.key, $0.value) },
-                                                         condition: condition)
+                                                         parts: parts.sorted { $0.number < $1.number }, condition: condition)
             return S3WriteResult(eTag: eTag, sha256: Hex.lowercase(hasher.finalize()), bytes: total)
         } catch {
             await abortInBackground(bucket: bucket, key: key, uploadID: uploadID)
@@ -103,10 +102,14 @@ extension S3Client {
 
     // MARK: - Multipart steps
 
-    /// Starts a multipart upload; returns its upload id.
-    public func createMultipartUpload(bucket: String, key: String, contentType: String? = nil) async throws -> String {
+    /// Starts a multipart upload; returns its upload id. With `checksumCRC32`, every part must
+    /// carry its CRC-32 (``uploadPart(bucket:key:uploadID:partNumber:body:)`` sends it) and S3
+    /// keeps a composite checksum with the object.
+    public func createMultipartUpload(bucket: String, key: String, contentType: String? = nil,
+                                      checksumCRC32: Bool = false) async throws -> String {
         var headers: [HTTPField] = []
         if let contentType { headers.append(HTTPField("Content-Type", contentType)) }
+        if checksumCRC32 { headers.append(HTTPField("x-amz-checksum-algorithm", "CRC32")) }
         let response = try await client.send(request("CreateMultipartUpload", "POST", bucket: bucket, key: key,
                                                      query: [("uploads", nil)], headers: headers))
         let root = try Self.parseXML(response.body, what: "CreateMultipartUpload")
@@ -116,24 +119,31 @@ extension S3Client {
         return uploadID
     }
 
-    /// Uploads one part (numbered from 1); returns its ETag. The part's SHA-256 signs it.
-    public func uploadPart(bucket: String, key: String, uploadID: String, partNumber: Int, body: Data) async throws -> String {
+    /// Uploads one part (numbered from 1). The part's SHA-256 signs it and its CRC-32 goes with
+    /// it (`x-amz-checksum-crc32`), which S3 checks on arrival.
+    public func uploadPart(bucket: String, key: String, uploadID: String, partNumber: Int, body: Data) async throws -> S3UploadedPart {
         let hash = SigV4PayloadHash.sha256(of: body)
+        let checksum = S3ChecksumCRC32.of(body).base64
         let response = try await client.send(request("UploadPart", "PUT", bucket: bucket, key: key,
                                                      query: [("partNumber", String(partNumber)), ("uploadId", uploadID)],
+                                                     headers: [HTTPField("x-amz-checksum-crc32", checksum)],
                                                      body: body, payloadHash: hash))
         guard let eTag = response.header("etag") else {
             throw AWSError(.invalidResponse, "UploadPart \(partNumber) of s3://\(bucket)/\(key) answered no ETag")
         }
-        return eTag
+        return S3UploadedPart(number: partNumber, eTag: eTag, checksumCRC32: checksum)
     }
 
     /// Completes an upload from its parts (in order); returns the object's ETag.
     @discardableResult
-    public func completeMultipartUpload(bucket: String, key: String, uploadID: String, parts: [(number: Int, eTag: String)],
+    public func completeMultipartUpload(bucket: String, key: String, uploadID: String, parts: [S3UploadedPart],
                                         condition: S3WriteCondition? = nil) async throws -> String? {
         var xml = "<CompleteMultipartUpload xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
-        for part in parts { xml += "<Part><PartNumber>\(part.number)</PartNumber><ETag>\(part.eTag.xmlEscaped)</ETag></Part>" }
+        for part in parts {
+            xml += "<Part><PartNumber>\(part.number)</PartNumber><ETag>\(part.eTag.xmlEscaped)</ETag>"
+            if let checksum = part.checksumCRC32 { xml += "<ChecksumCRC32>\(checksum.xmlEscaped)</ChecksumCRC32>" }
+            xml += "</Part>"
+        }
         xml += "</CompleteMultipartUpload>"
         var headers = [HTTPField("Content-Type", "application/xml")]
         if let condition { headers.append(condition.header) }

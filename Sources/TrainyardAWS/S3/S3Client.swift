@@ -96,7 +96,7 @@ public struct S3Client: Sendable {
     // MARK: - Single objects
 
     /// Writes `body` at `key` in one request (up to 5 GiB; use ``upload(bucket:key:from:contentType:)``
-    /// for streams and large objects).
+    /// for streams and large objects), with its SHA-256 in the signature and its CRC-32 for S3 to check.
     @discardableResult
     public func putObject(bucket: String, key: String, body: Data, contentType: String? = nil,
                           condition: S3WriteCondition? = nil, metadata: [String: String] = [:]) async throws -> S3WriteResult {
@@ -105,6 +105,9 @@ public struct S3Client: Sendable {
         var headers: [HTTPField] = []
         if let contentType { headers.append(HTTPField("Content-Type", contentType)) }
         if let condition { headers.append(condition.header) }
+        // S3 checks the CRC-32 on arrival; `x-amz-sdk-checksum-algorithm` names it, as the SDKs do.
+        headers.append(HTTPField("x-amz-sdk-checksum-algorithm", "CRC32"))
+        headers.append(HTTPField("x-amz-checksum-crc32", S3ChecksumCRC32.of(body).base64))
         for (name, value) in metadata.sorted(by: { $0.key < $1.key }) { headers.append(HTTPField("x-amz-meta-\(name)", value)) }
         let response = try await client.send(request("PutObject", "PUT", bucket: bucket, key: key, headers: headers, body: body,
                                                      payloadHash: try SigV4PayloadHash(hexSHA256: hex)))

@@ -63,3 +63,18 @@ public enum S3WriteCondition: Sendable, Equatable {
         }
     }
 }
+
+/// A part of a multipart upload, as CompleteMultipartUpload lists it.
+public struct S3UploadedPart: Sendable, Equatable {
+    public let number: Int
+    public let eTag: String
+    /// The part's CRC-32 (base64) when the upload was created with checksums; S3 then requires
+    /// it in the completion.
+    public let checksumCRC32: String?
+
+    public init(number: Int, eTag: String, checksumCRC32: String? = nil) {
+        self.number = number
+        self.eTag = eTag
+        self.checksumCRC32 = checksumCRC32
+    }
+}
