@@ -35,25 +35,24 @@ extension PostgresMetadataStore {
             let caps = Dictionary(zip(capKinds, capValues.map { Int($0) }), uniquingKeysWith: { a, _ in a })
             // No due job: the job columns are NULL (an idle worker's poll ends here).
             guard try meta[0].decode(Int64?.self) != nil else { return nil }
-            let candidates = try read.map { try PostgresRows.job($0, specs: specs) }.sorted { $0.job.queuePosition < $1.job.queuePosition }
+            let candidates = try read.map { try PostgresRows.candidate($0) }.sorted { $0.position < $1.position }
             // A capped kind is counted under its lock; that transaction also decides among the
             // other kinds, so the queue's order holds. Candidates before the first capped one
             // are leased here.
-            let uncapped = candidates.prefix { caps[$0.job.kind.rawValue] == nil }
+            let uncapped = candidates.prefix { caps[$0.kind] == nil }
             if uncapped.isEmpty { return try await dequeueCounted(kindNames, caps: caps, event: event, token: token, now: now) }
             var proposals: [LeaseProposal] = []
             for candidate in uncapped {
-                guard let next = try? lifecycle.apply(event, to: candidate.record, jobID: candidate.job.id) else { continue }
-                proposals.append(try LeaseProposal(stored: candidate, next: next))
+                guard let next = try? lifecycle.apply(event, to: candidate.record, jobID: candidate.id) else { continue }
+                proposals.append(try LeaseProposal(candidate: candidate, next: next))
             }
             let json = LeaseProposal.json(proposals)
-            let chosen = try await writing("leasing a job") { [self] in
-                try await run(Statements.LeaseFirstUnheld(proposals: json, now: now)).first.map { try $0.decode(Int.self) }
+            let written = try await writing("leasing a job") { [self] in
+                try await run(Statements.LeaseFirstUnheld(proposals: json, now: now)).first.map { row in
+                    (try PostgresRows.job(row, specs: specs), try row.makeRandomAccess()[Statements.LeaseFirstUnheld.ordColumn].decode(Int.self))
+                }
             }
-            if let chosen, proposals.indices.contains(chosen) {
-                let proposal = proposals[chosen], stored = proposal.stored, record = proposal.next.record
-                let leased = StoredJob(job: stored.applying(record), leaseToken: record.leaseToken, progressText: proposal.progressText,
-                                       rowVersion: stored.rowVersion + 1, reservedVersion: stored.reservedVersion)
+            if let (leased, chosen) = written, proposals.indices.contains(chosen), leased.leaseToken == token {
                 keep(leased)
                 return Lease(token: LeaseToken(jobID: leased.job.id, token: token, attempt: leased.job.attempt), job: leased.job,
                              expiresAt: leased.job.leaseExpiresAt!)

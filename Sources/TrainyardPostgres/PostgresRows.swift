@@ -39,6 +39,18 @@ struct StoredJob: Sendable {
     }
 }
 
+/// A due job as a dequeue reads it before leasing: where it stands in the queue and the
+/// lifecycle record the lease is decided on.
+struct QueueCandidate: Sendable {
+    var id: JobID
+    var kind: String
+    var rowVersion: Int64
+    var position: QueuePosition
+    var record: JobRecord
+    /// The progress as stored (written back unchanged when the record keeps it).
+    var progressText: String?
+}
+
 /// Row → domain value decoding for the PostgreSQL store. Rows are read by position, in the
 /// order of the column lists declared here.
 enum PostgresRows {
@@ -52,6 +64,36 @@ enum PostgresRows {
         """
 
     static let jobColumnCount = 22
+
+    /// `jobColumns`, each qualified by `table` (for statements that join the jobs table with
+    /// rows that have columns of the same names).
+    static func jobColumns(qualifiedBy table: String) -> String {
+        jobColumns.split(separator: ",").map { "\(table).\($0.trimmingCharacters(in: .whitespaces))" }.joined(separator: ", ")
+    }
+
+    /// The columns a dequeue decides on (`candidate(_:)` reads them in this order): the queue
+    /// position and the lifecycle record, not the spec, which only the leased job needs.
+    static let candidateColumns = """
+        id, kind, priority, row_version, state, attempt, max_attempts, run_after, lease_token, lease_expires_at, worker_id, \
+        cancel_requested, failure_reason, started_at, finished_at, result_version, progress
+        """
+
+    static let candidateColumnCount = 17
+
+    /// A row starting with `candidateColumns`.
+    static func candidate(_ row: PostgresRow) throws -> QueueCandidate {
+        let (id, kind, priority, rowVersion, state, attempt, maxAttempts, runAfter, leaseToken, leaseExpiresAt, workerID, cancelRequested,
+             failureReason, startedAt, finishedAt, resultVersion, progressText)
+            = try row.decode((Int64, String, Int, Int64, String, Int, Int, Double, String?, Double?, String?, Bool,
+                              String?, Double?, Double?, Int?, String?).self)
+        let record = JobRecord(
+            state: JobState(rawValue: state) ?? .failed, attempt: attempt, maxAttempts: maxAttempts, runAfter: Date(timeIntervalSince1970: runAfter),
+            leaseToken: leaseToken, leaseExpiresAt: date(leaseExpiresAt), workerID: workerID, cancelRequested: cancelRequested,
+            failureReason: failureReason, startedAt: date(startedAt), finishedAt: date(finishedAt), resultVersion: resultVersion,
+            progress: try progressText.map { try JSON.decode(JobProgress.self, from: $0) })
+        return QueueCandidate(id: id, kind: kind, rowVersion: rowVersion, position: QueuePosition(priority: priority, runAfter: record.runAfter, id: id),
+                              record: record, progressText: progressText)
+    }
 
     /// A row starting with `jobColumns`. The spec is decoded only when the cache lacks it.
     static func job(_ row: PostgresRow, specs: DecodedSpecs) throws -> StoredJob {

@@ -59,7 +59,7 @@ enum Statements {
                        ARRAY(SELECT id FROM jobs WHERE state = 'running' AND lease_expires_at < $2 ORDER BY lease_expires_at LIMIT $3) AS expired
             )
             SELECT candidate.*, meta.cap_kinds, meta.caps, meta.expired FROM meta LEFT JOIN LATERAL (
-                SELECT \(PostgresRows.jobColumns) FROM jobs
+                SELECT \(PostgresRows.candidateColumns) FROM jobs
                 WHERE id = ANY(ARRAY(
                     SELECT head.id FROM unnest($1::text[]) AS wanted(kind_name) CROSS JOIN LATERAL (
                         SELECT id FROM jobs WHERE state = 'queued' AND kind = wanted.kind_name AND run_after <= $2
@@ -69,8 +69,8 @@ enum Statements {
                 ORDER BY priority DESC, run_after, id LIMIT $4
             ) AS candidate ON true
             """
-        /// Where the caps and expired leases are in a row (after the job columns).
-        static let metaColumn = PostgresRows.jobColumnCount
+        /// Where the caps and expired leases are in a row (after the candidate columns).
+        static let metaColumn = PostgresRows.candidateColumnCount
         var kinds: [String]
         var now: Double
         var expiredLimit: Int
@@ -87,8 +87,12 @@ enum Statements {
     /// the version read, in one statement: each candidate comes with the record the lifecycle
     /// decided for it (`LeaseProposal`, as JSON), the statement picks the first candidate it
     /// can lock (`FOR UPDATE SKIP LOCKED`: held rows are passed over, never waited for) and
-    /// writes that candidate's record and log lines. Returns the chosen proposal's `ord`; no row
-    /// when every candidate was held or had changed.
+    /// writes that candidate's record and log lines. Returns the leased job's row (`jobColumns`)
+    /// and the chosen proposal's `ord`; no row when every candidate was held or had changed.
+    ///
+    /// A candidate is found by primary key and its row version only: the version proves the
+    /// row is still the queued one the proposal was decided on, and asking for `state =
+    /// 'queued'` as well let the planner scan the whole queued index instead.
     struct LeaseFirstUnheld: PostgresStatement {
         static let sql = """
             WITH proposal AS (
@@ -100,7 +104,7 @@ enum Statements {
                 -- `id = ANY(ARRAY(…))` makes the planner look the candidates up by primary key (a
                 -- plain join would hash the whole table: the function's row count is unknown).
                 SELECT jobs.id, proposal.ord FROM jobs JOIN proposal ON proposal.id = jobs.id AND proposal.row_version = jobs.row_version
-                WHERE jobs.id = ANY(ARRAY(SELECT id FROM proposal)) AND jobs.state = 'queued'
+                WHERE jobs.id = ANY(ARRAY(SELECT id FROM proposal))
                 ORDER BY proposal.ord LIMIT 1 FOR UPDATE OF jobs SKIP LOCKED
             ), updated AS (
                 UPDATE jobs SET state = p.state, attempt = p.attempt, run_after = p.run_after, lease_token = p.lease_token,
@@ -110,14 +114,16 @@ enum Statements {
                     log_seq = jobs.log_seq + cardinality(p.lines), row_version = jobs.row_version + 1
                 FROM target JOIN proposal p ON p.ord = target.ord
                 WHERE jobs.id = target.id
-                RETURNING jobs.id, jobs.log_seq, p.lines, p.ord
+                RETURNING \(PostgresRows.jobColumns(qualifiedBy: "jobs")), jobs.log_seq, p.lines, p.ord
             ), logged AS (
                 INSERT INTO job_logs (job_id, seq, at, text)
                 SELECT updated.id, updated.log_seq - cardinality(updated.lines) + line.number, $2, line.text
                 FROM updated, unnest(updated.lines) WITH ORDINALITY AS line(text, number)
             )
-            SELECT updated.ord FROM updated
+            SELECT \(PostgresRows.jobColumns), ord FROM updated
             """
+        /// Where the chosen proposal's `ord` is in the row.
+        static let ordColumn = PostgresRows.jobColumnCount
         var proposals: String
         var now: Double
 
@@ -331,15 +337,15 @@ extension TransitionStatement {
 /// One candidate of `Statements.LeaseFirstUnheld`: the job's id and the row version read, and
 /// the record and log lines `JobLifecycle` decided for leasing it.
 struct LeaseProposal {
-    var stored: StoredJob
+    var candidate: QueueCandidate
     var next: JobLifecycle.Transition
     /// The record's progress as stored: the text read when it did not change.
     var progressText: String?
 
-    init(stored: StoredJob, next: JobLifecycle.Transition) throws {
-        self.stored = stored
+    init(candidate: QueueCandidate, next: JobLifecycle.Transition) throws {
+        self.candidate = candidate
         self.next = next
-        progressText = next.record.progress == stored.record.progress ? stored.progressText : try next.record.progress.map { try JSON.encodeString($0) }
+        progressText = next.record.progress == candidate.record.progress ? candidate.progressText : try next.record.progress.map { try JSON.encodeString($0) }
     }
 
     /// The candidates as the JSON array the statement reads (`jsonb_to_recordset`), written
@@ -350,7 +356,7 @@ struct LeaseProposal {
         for (ord, proposal) in proposals.enumerated() {
             let r = proposal.next.record
             if ord > 0 { out += "," }
-            out += "{\"ord\":\(ord),\"id\":\(proposal.stored.job.id),\"row_version\":\(proposal.stored.rowVersion)"
+            out += "{\"ord\":\(ord),\"id\":\(proposal.candidate.id),\"row_version\":\(proposal.candidate.rowVersion)"
             out += ",\"state\":" + quoted(r.state.rawValue) + ",\"attempt\":\(r.attempt),\"run_after\":\(r.runAfter.timeIntervalSince1970)"
             out += ",\"cancel_requested\":\(r.cancelRequested)"
             if let v = r.leaseToken { out += ",\"lease_token\":" + quoted(v) }

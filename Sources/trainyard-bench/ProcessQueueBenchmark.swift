@@ -43,6 +43,12 @@ func workerProcess(metadata: String, project: String, artifacts: URL) async thro
     let services = try await sharedServices(metadata: metadata, namespace: try Namespace(project: project, environment: "bench"),
                                             artifacts: artifacts, trainer: AnnouncingNoop())
     let pool = WorkerPool(services: services, options: .init(workers: 1))
+    // The coordinator holds this process's standard input open: when it ends (also when the
+    // coordinator crashed), this worker ends too instead of polling the store forever.
+    Thread.detachNewThread {
+        while !FileHandle.standardInput.availableData.isEmpty {}
+        exit(0)
+    }
     FileHandle.standardOutput.write(Data("ready\n".utf8))
     try await pool.run()
 }
@@ -71,6 +77,7 @@ func startWorkers(_ count: Int, metadata: String, project: String, artifacts: UR
         process.arguments = ["worker", metadata, project, artifacts.path]
         let pipe = Pipe()
         process.standardOutput = pipe
+        process.standardInput = Pipe()
         try process.run()
         Thread.detachNewThread {
             var pending = Data()
@@ -141,6 +148,9 @@ func processBenchmark(metadata: String, workers: Int, jobs: Int, samples: Int) a
     // Wait for the last job's completion before the workers are stopped.
     while try await !store.jobs(JobFilter(states: [.queued, .running], limit: 1)).isEmpty { try await Task.sleep(for: .milliseconds(2)) }
     latencies.sort()
+    guard !latencies.isEmpty else {
+        return ProcessFigures(workers: workers, throughput: throughput, enqueueRate: enqueueRate, p50: .nan, p99: .nan)
+    }
     let p99Index = min(latencies.count - 1, Int((Double(latencies.count) * 0.99).rounded(.up)) - 1)
     return ProcessFigures(workers: workers, throughput: throughput, enqueueRate: enqueueRate,
                           p50: latencies[latencies.count / 2], p99: latencies[max(0, p99Index)])

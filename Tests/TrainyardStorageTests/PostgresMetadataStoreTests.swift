@@ -284,6 +284,32 @@ struct PostgresMetadataStoreTests {
         #expect(log == ["attempt 1 of 2 started on w\"\\\t1", "out\u{FFFD}put", "tab\there \"quoted\" \\ \u{1}"])
     }
 
+    /// The dequeue's statements are planned once per connection, generically, while a fresh
+    /// namespace's jobs table is still empty: that plan must still reach rows by index, or
+    /// every dequeue scans the whole table once it has grown (it did, until the pool's
+    /// connections priced sequential scans out).
+    @Test func theDequeueStatementsUseIndexesWhenPlannedOnAnEmptyTable() async throws {
+        let store = try await PostgresTestStores.open()
+        let plans = try await store.transaction("explaining") { connection -> [String] in
+            _ = try await connection.query("SET LOCAL plan_cache_mode = force_generic_plan", logger: store.queryLogger)
+            var plans: [String] = []
+            for (sql, arguments) in [(Statements.DequeueCandidates.sql, "('{train,transform}', 0, 1000, 12)"),
+                                     (Statements.LeaseFirstUnheld.sql, "('[]', 0)")] {
+                _ = try await connection.query(PostgresQuery(unsafeSQL: "PREPARE explained AS \(sql)"), logger: store.queryLogger)
+                let lines = try await connection.query(PostgresQuery(unsafeSQL: "EXPLAIN EXECUTE explained\(arguments)"), logger: store.queryLogger)
+                    .collect().map { try $0.decode(String.self) }
+                _ = try await connection.query("DEALLOCATE explained", logger: store.queryLogger)
+                plans.append(lines.joined(separator: "\n"))
+            }
+            return plans
+        }
+        #expect(plans.count == 2)
+        for plan in plans {
+            #expect(plan.contains("jobs_pkey"), "\(plan)")
+            #expect(!plan.contains("Seq Scan on jobs"), "\(plan)")
+        }
+    }
+
     // MARK: Helpers
 
     /// The backend pids of the listener connections of the stores on `channel`'s namespace.
