@@ -24,7 +24,7 @@ extension Backends {
             let client = AWSClient(endpoint: endpoint, credentials: AWSCredentialsChain.default(environment: environment, logger: logger),
                                    logger: logger)
             return S3ArtifactStore(s3: S3Client(client: client), bucket: bucket, prefix: prefix, namespace: namespace, logger: logger)
-        } catch let error as AWSError {
+        } catch {
             throw TrainyardError(.invalidArgument, "artifacts: \(error.message)")
         }
     }

@@ -22,7 +22,7 @@ import TrainyardCore
 /// - The queue's hot statements are prepared once per connection (`Statements`).
 /// - Queue changes `NOTIFY` the namespace's channel in the same statement or transaction;
 ///   `ChangeListener` turns other processes' notifications into `onChange` calls.
-/// - Every operation is bounded (`Deadline`, `operationTimeout`); connection failures are
+/// - Every operation is bounded (`OperationWatch`, `operationTimeout`); connection failures are
 ///   `.unavailable` naming the store (password redacted), reads are retried first.
 /// - Times are the injected clock's, stored as `double precision` seconds since 1970.
 ///
@@ -45,6 +45,8 @@ public final class PostgresMetadataStore: MetadataStore, CustomStringConvertible
     let specs = DecodedSpecs()
     let recentRows = RecentJobRows()
     let listener: ChangeListener
+    /// Bounds every pooled operation (`onPooledConnection`).
+    let watch = OperationWatch()
     private let poolTask: Task<Void, Never>
     private let closed = Mutex(false)
 
@@ -126,6 +128,7 @@ public final class PostgresMetadataStore: MetadataStore, CustomStringConvertible
     deinit {
         listener.cancel()
         poolTask.cancel()
+        watch.stop()
     }
 
     /// Stops listening and closes every connection; the store cannot be used afterwards.
@@ -137,6 +140,7 @@ public final class PostgresMetadataStore: MetadataStore, CustomStringConvertible
         // Bounded: a query postgres-nio lost (see `Deadline`) must not keep the caller waiting.
         let pool = poolTask
         _ = try? await Deadline.run(operationTimeout) { await pool.value }
+        watch.stop()
     }
 
     /// The URL (password redacted) and the schema.
@@ -157,9 +161,10 @@ public final class PostgresMetadataStore: MetadataStore, CustomStringConvertible
     /// (watching the connection, `Deadline`) and within a little more in all: the pool waits
     /// for a connection to a server that accepts and never answers for as long as it takes.
     func onPooledConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
-        try await Deadline.run(operationTimeout + Self.leaseAllowance) { [client, operationTimeout] in
+        try await watch.run(operationTimeout + Self.leaseAllowance) { [client, operationTimeout] handle in
             try await client.withConnection { connection in
-                try await Deadline.run(operationTimeout, on: connection) { try await body(connection) }
+                handle.leased(connection, limit: operationTimeout)
+                return try await body(connection)
             }
         }
     }
