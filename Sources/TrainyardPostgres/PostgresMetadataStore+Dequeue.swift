@@ -111,7 +111,7 @@ extension PostgresMetadataStore {
             guard let best = try rows.map({ try PostgresRows.job($0, specs: specs) }).min(by: { $0.job.queuePosition < $1.job.queuePosition })
             else { return nil }
             let next = try lifecycle.apply(event, to: best.record, jobID: best.job.id)
-            guard let written = try await writeTransition(best, next, now: now, notify: false, on: connection) else {
+            guard let written = try await writeTransition(best, next, now: now, notify: .none, on: connection) else {
                 throw PostgresStoreError(store: settings.redacted, operation: "leasing job \(best.job.id)", reason: "the locked row changed")
             }
             return written
@@ -127,7 +127,7 @@ extension PostgresMetadataStore {
     func reclaimExpiredLease(_ id: JobID, now: Double) async throws -> Bool {
         let event = JobEvent.reclaim(now: Date(timeIntervalSince1970: now), unitRandom: Double.random(in: 0..<1))
         do {
-            _ = try await transition(id, event, now: now, notify: false, countLeaseExpiry: true, doing: "reclaiming the expired lease of job \(id)")
+            _ = try await transition(id, event, now: now, notify: .none, countLeaseExpiry: true, doing: "reclaiming the expired lease of job \(id)")
             return true
         } catch let error as TrainyardError where error.code == .conflict || error.code == .notFound {
             // Not expired any more (reclaimed elsewhere, or extended): nothing to do.

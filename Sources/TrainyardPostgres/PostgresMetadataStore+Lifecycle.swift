@@ -13,9 +13,9 @@ import TrainyardCore
 /// row changed elsewhere (a cancel request, a reclaim) — which the compare-and-set detects.
 extension PostgresMetadataStore {
     /// Applies `event` to job `id` and writes the result, its log lines (`finalLog` first),
-    /// optionally a lease expiry count and (with `notify`) the change notification, in one
+    /// optionally a lease expiry count and the change notification `notify` calls for, in one
     /// statement; retried on a concurrent change. The store holds no lifecycle rules of its own.
-    func transition(_ id: JobID, _ event: JobEvent, now: Double, finalLog: [String] = [], notify: Bool, countLeaseExpiry: Bool = false,
+    func transition(_ id: JobID, _ event: JobEvent, now: Double, finalLog: [String] = [], notify: ChangeNotice, countLeaseExpiry: Bool = false,
                     doing what: @autoclosure () -> String) async throws -> Job {
         var stored = recentRows[id]
         var fresh = false
@@ -56,7 +56,7 @@ extension PostgresMetadataStore {
     /// inside a transaction is not (it may still roll back, and a kept version the database
     /// never committed could later match another process's write): the caller keeps it after
     /// the commit.
-    func writeTransition(_ stored: StoredJob, _ next: JobLifecycle.Transition, now: Double, finalLog: [String] = [], notify: Bool,
+    func writeTransition(_ stored: StoredJob, _ next: JobLifecycle.Transition, now: Double, finalLog: [String] = [], notify: ChangeNotice,
                          countLeaseExpiry: Bool = false, on connection: PostgresConnection?) async throws -> StoredJob? {
         let r = next.record
         var lines = finalLog
@@ -67,8 +67,10 @@ extension PostgresMetadataStore {
             }
         }
         let progressText = r.progress == stored.record.progress ? stored.progressText : try r.progress.map { try JSON.encodeString($0) }
+        let (notifyAll, notifyIfCapped) = notify.decide(next, kind: stored.job.kind)
         let write = TransitionWrite(record: r, progressText: progressText, lines: lines, id: stored.job.id, rowVersion: stored.rowVersion,
-                                    now: now, countLeaseExpiry: countLeaseExpiry, channel: schema.channel, payload: instanceID, notify: notify)
+                                    now: now, countLeaseExpiry: countLeaseExpiry, channel: schema.channel, payload: instanceID,
+                                    notify: notifyAll, notifyIfCapped: notifyIfCapped)
         let returned = try await run(Statements.WriteTransition(write: write), on: connection)
         guard !returned.isEmpty else {
             recentRows[stored.job.id] = nil

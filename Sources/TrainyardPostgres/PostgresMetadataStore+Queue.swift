@@ -15,6 +15,7 @@ extension PostgresMetadataStore {
         let inserted = try await writing("enqueueing a job") { [self] in try await run(statement) }
         let job: Job
         if let row = inserted.first {
+            specs.remember(request.spec, for: try row.makeRandomAccess()[0].decode(Int64.self))
             job = try PostgresRows.job(row, specs: specs).job
         } else if let key = request.idempotencyKey, let existing = try await self.job(idempotencyKey: key) {
             // ON CONFLICT waited for the insert that holds the key to commit, so it is visible now.
@@ -30,7 +31,7 @@ extension PostgresMetadataStore {
         let now = self.now
         let job = try await transition(lease.jobID, .heartbeat(token: lease.token, now: Date(timeIntervalSince1970: now), duration: leaseDuration,
                                                                progress: progress),
-                                       now: now, notify: false, doing: "recording a heartbeat of job \(lease.jobID)")
+                                       now: now, notify: .none, doing: "recording a heartbeat of job \(lease.jobID)")
         return HeartbeatReply(expiresAt: job.leaseExpiresAt!, cancelRequested: job.cancelRequested)
     }
 
@@ -53,14 +54,14 @@ extension PostgresMetadataStore {
     }
 
     func workerEvent(_ lease: LeaseToken, _ event: JobEvent, now: Double, doing what: @autoclosure () -> String) async throws -> Job {
-        let job = try await transition(lease.jobID, event, now: now, notify: true, doing: what())
+        let job = try await transition(lease.jobID, event, now: now, notify: .whoMayWait, doing: what())
         onChange()
         return job
     }
 
     public func cancel(_ id: JobID) async throws -> Job {
         let now = self.now
-        let job = try await transition(id, .requestCancellation(now: Date(timeIntervalSince1970: now)), now: now, notify: true,
+        let job = try await transition(id, .requestCancellation(now: Date(timeIntervalSince1970: now)), now: now, notify: .all,
                                        doing: "cancelling job \(id)")
         onChange()
         return job

@@ -40,7 +40,7 @@ extension PostgresMetadataStore {
         let now = self.now
         let event = JobEvent.complete(token: lease.token, now: Date(timeIntervalSince1970: now), version: registration?.manifest.version)
         guard let registration else {
-            let job = try await transition(lease.jobID, event, now: now, finalLog: finalLog, notify: true, doing: "completing job \(lease.jobID)")
+            let job = try await transition(lease.jobID, event, now: now, finalLog: finalLog, notify: .whoMayWait, doing: "completing job \(lease.jobID)")
             onChange()
             return CompletionOutcome(job: job, version: nil, promotion: nil)
         }
@@ -71,7 +71,7 @@ extension PostgresMetadataStore {
                 INSERT INTO \(unescaped: s.versions) (model, version, status, created_at, job_id, manifest, tags, promotion)
                 VALUES (\(manifest.model.rawValue), \(manifest.version), 'ready', \(now), \(lease.jobID), \(manifestText), \(tagsText), \(promotionText))
                 """, logger: queryLogger)
-            guard let written = try await writeTransition(stored, next, now: now, finalLog: finalLog, notify: true, on: connection) else {
+            guard let written = try await writeTransition(stored, next, now: now, finalLog: finalLog, notify: .whoMayWait, on: connection) else {
                 throw PostgresStoreError(store: settings.redacted, operation: "completing job \(lease.jobID)", reason: "the locked row changed")
             }
             return CompletionOutcome(job: written.job, version: manifest.version, promotion: promotion)

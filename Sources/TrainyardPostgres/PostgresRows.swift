@@ -169,9 +169,9 @@ final class DecodedSpecs: Sendable {
     private let entries = Mutex<[Int64: Spec]>([:])
     let capacity = 16_384
 
-    func spec(_ id: Int64, json: () -> String) throws -> Spec {
-        if let cached = entries.withLock({ $0[id] }) { return cached }
-        let spec = try JSON.decode(Spec.self, from: json())
+    /// Keeps the spec a job was enqueued with (its JSON was just written from it: decoding it
+    /// back would only cost time).
+    func remember(_ spec: Spec, for id: Int64) {
         entries.withLock { e in
             if e.count >= capacity {
                 let cut = e.keys.sorted()[e.count / 2]
@@ -179,6 +179,12 @@ final class DecodedSpecs: Sendable {
             }
             e[id] = spec
         }
+    }
+
+    func spec(_ id: Int64, json: () -> String) throws -> Spec {
+        if let cached = entries.withLock({ $0[id] }) { return cached }
+        let spec = try JSON.decode(Spec.self, from: json())
+        remember(spec, for: id)
         return spec
     }
 }

@@ -251,7 +251,8 @@ enum Statements {
             INSERT INTO lease_expiries (kind, count) SELECT updated.kind, 1 FROM updated WHERE $17
             ON CONFLICT (kind) DO UPDATE SET count = lease_expiries.count + 1
         ), notified AS (
-            SELECT pg_notify($18, $19) FROM updated WHERE $20
+            SELECT pg_notify($18, $19) FROM updated
+            WHERE $20 OR ($21 AND EXISTS (SELECT 1 FROM queue_caps WHERE queue_caps.kind = updated.kind))
         )
         SELECT updated.id, (SELECT count(*) FROM notified) FROM updated
         """
@@ -313,6 +314,8 @@ struct TransitionWrite: Sendable {
     var countLeaseExpiry: Bool
     var channel, payload: String
     var notify: Bool
+    /// Notify only if the job's kind has a running cap (`ChangeNotice.whoMayWait` on a job that ended).
+    var notifyIfCapped: Bool
 }
 
 protocol TransitionStatement: PostgresStatement {
@@ -323,13 +326,13 @@ extension TransitionStatement {
     func makeBindings() throws -> PostgresBindings {
         let w = write
         let r = w.record
-        var b = PostgresBindings(capacity: 20)
+        var b = PostgresBindings(capacity: 21)
         b.append(r.state.rawValue); b.append(r.attempt); b.append(r.runAfter.timeIntervalSince1970); b.append(r.leaseToken)
         b.append(r.leaseExpiresAt?.timeIntervalSince1970); b.append(r.workerID?.postgresText); b.append(r.cancelRequested)
         b.append(r.failureReason?.postgresText)
         b.append(r.startedAt?.timeIntervalSince1970); b.append(r.finishedAt?.timeIntervalSince1970); b.append(r.resultVersion)
         b.append(w.progressText); b.append(w.lines.map(\.postgresText)); b.append(w.id); b.append(w.rowVersion); b.append(w.now); b.append(w.countLeaseExpiry)
-        b.append(w.channel); b.append(w.payload); b.append(w.notify)
+        b.append(w.channel); b.append(w.payload); b.append(w.notify); b.append(w.notifyIfCapped)
         return b
     }
 }

@@ -70,6 +70,43 @@ struct PostgresMetadataStoreTests {
         #expect(changes.value == marker + 1, "b's own notification was delivered to b as well")
     }
 
+    /// A completion is not announced to every process (each would handle one notification per
+    /// job for nothing): only when the kind has a running cap, whose waiting workers a free
+    /// slot concerns. A retry (the job is runnable again) is announced.
+    @Test func completionsNotifyOnlyWhenSomeoneMayWait() async throws {
+        let namespace = PostgresTestStores.uniqueNamespace()
+        let changes = Counter()
+        let a = try await PostgresTestStores.open(namespace: namespace)
+        _ = try await PostgresTestStores.open(namespace: namespace, onChange: { changes.increment() })
+
+        /// Makes `body`'s change in `a`, then a marker enqueue; returns how many wake-ups `b`
+        /// counted for both (the marker's arrival proves the change's would have arrived first).
+        func wakeUps(_ body: () async throws -> Void) async throws -> Int {
+            let before = changes.value
+            try await body()
+            _ = try await a.enqueue(EnqueueRequest(spec: MetadataStoreContract.spec("marker"), priority: -1))
+            #expect(await Self.eventually { changes.value > before }, "the marker enqueue woke nobody")
+            // Notifications arrive in commit order: the change's (if any) came before the marker's.
+            return changes.value - before
+        }
+
+        _ = try await a.enqueue(EnqueueRequest(spec: MetadataStoreContract.spec("plain", retries: 0), priority: 10))
+        let plain = try #require(try await a.dequeue(workerID: "w", kinds: [.train], leaseDuration: Self.long))
+        #expect(try await wakeUps { _ = try await a.complete(plain.token, registration: nil, finalLog: []) } == 1,
+                "an uncapped completion was announced")
+
+        _ = try await a.enqueue(EnqueueRequest(spec: MetadataStoreContract.spec("retried", retries: 1), priority: 10))
+        let retried = try #require(try await a.dequeue(workerID: "w", kinds: [.train], leaseDuration: Self.long))
+        #expect(try await wakeUps { _ = try await a.fail(retried.token, reason: "exit 1", retryable: true) } == 2,
+                "a retry was not announced")
+
+        try await a.setRunningCap(5, for: .transform)
+        _ = try await a.enqueue(EnqueueRequest(kind: .transform, spec: MetadataStoreContract.spec("capped", retries: 0), priority: 10))
+        let capped = try #require(try await a.dequeue(workerID: "w", kinds: [.transform], leaseDuration: Self.long))
+        #expect(try await wakeUps { _ = try await a.complete(capped.token, registration: nil, finalLog: []) } == 2,
+                "a completion that frees a capped slot was not announced")
+    }
+
     /// The listening connection dropped (a server restart, a proxy timeout): the store listens
     /// again and other stores' changes wake it as before.
     @Test func listenerReconnectsWhenItsConnectionDrops() async throws {
