@@ -17,9 +17,15 @@ extension PostgresMetadataStore {
         let now = self.now
         let token = Self.newToken()
         let event = JobEvent.lease(token: token, workerID: workerID, now: Date(timeIntervalSince1970: now), duration: leaseDuration)
-        for _ in 0..<Self.dequeueRounds {
-            let read = try await reading("reading the queue") { [self] in
-                try await run(Statements.DequeueCandidates(kinds: kindNames, now: now, expiredLimit: Self.reclaimBatch, candidates: Self.candidatesRead))
+        prefetch.dequeuing(kindNames, worker: workerID)
+        for round in 0..<Self.dequeueRounds {
+            let read: [PostgresRow]
+            if round == 0, let kept = prefetch.take(for: workerID, kinds: kindNames) {
+                read = kept
+            } else {
+                read = try await reading("reading the queue") { [self] in
+                    try await run(Statements.DequeueCandidates(kinds: kindNames, now: now, expiredLimit: Self.reclaimBatch, candidates: Self.candidatesRead))
+                }
             }
             guard let first = read.first else { return nil }
             let meta = first.makeRandomAccess()

@@ -16,7 +16,7 @@ extension PostgresMetadataStore {
     /// optionally a lease expiry count and the change notification `notify` calls for, in one
     /// statement; retried on a concurrent change. The store holds no lifecycle rules of its own.
     func transition(_ id: JobID, _ event: JobEvent, now: Double, finalLog: [String] = [], notify: ChangeNotice, countLeaseExpiry: Bool = false,
-                    doing what: @autoclosure () -> String) async throws -> Job {
+                    readingCandidates: Bool = false, doing what: @autoclosure () -> String) async throws -> Job {
         var stored = recentRows[id]
         var fresh = false
         for _ in 0..<Self.writeRaces {
@@ -39,7 +39,8 @@ extension PostgresMetadataStore {
                 continue
             }
             if let written = try await writing(what(), { [self] in
-                try await writeTransition(current, next, now: now, finalLog: finalLog, notify: notify, countLeaseExpiry: countLeaseExpiry, on: nil)
+                try await writeTransition(current, next, now: now, finalLog: finalLog, notify: notify, countLeaseExpiry: countLeaseExpiry,
+                                          readingCandidates: readingCandidates, on: nil)
             }) {
                 return written.job
             }
@@ -50,14 +51,17 @@ extension PostgresMetadataStore {
     }
 
     /// Writes `next` over `stored` if the row's version is still `stored.rowVersion`. Returns
-    /// the row as written; nil when not written.
+    /// the row as written; nil when not written. With `readingCandidates` (a worker's
+    /// completion, outside a transaction), the same statement reads that worker's next
+    /// candidates (`CandidatePrefetch`).
     ///
     /// A row written outside a transaction (committed) is kept for the next write. One written
     /// inside a transaction is not (it may still roll back, and a kept version the database
     /// never committed could later match another process's write): the caller keeps it after
     /// the commit.
     func writeTransition(_ stored: StoredJob, _ next: JobLifecycle.Transition, now: Double, finalLog: [String] = [], notify: ChangeNotice,
-                         countLeaseExpiry: Bool = false, on connection: PostgresConnection?) async throws -> StoredJob? {
+                         countLeaseExpiry: Bool = false, readingCandidates: Bool = false,
+                         on connection: PostgresConnection?) async throws -> StoredJob? {
         let r = next.record
         var lines = finalLog
         for effect in next.effects {
@@ -71,8 +75,16 @@ extension PostgresMetadataStore {
         let write = TransitionWrite(record: r, progressText: progressText, lines: lines, id: stored.job.id, rowVersion: stored.rowVersion,
                                     now: now, countLeaseExpiry: countLeaseExpiry, channel: schema.channel, payload: instanceID,
                                     notify: notifyAll, notifyIfCapped: notifyIfCapped)
-        let returned = try await run(Statements.WriteTransition(write: write), on: connection)
-        guard !returned.isEmpty else {
+        let wrote: Bool
+        if readingCandidates, connection == nil, let worker = stored.job.workerID, let kinds = prefetch.kinds(of: worker) {
+            let rows = try await run(Statements.WriteTransitionReadingCandidates(write: write, kinds: kinds, now: now, expiredLimit: Self.reclaimBatch,
+                                                                                  candidates: Self.candidatesRead))
+            wrote = try rows.first?.makeRandomAccess()[Statements.WriteTransitionReadingCandidates.writtenColumn].decode(Int64?.self) != nil
+            if wrote { prefetch.keep(rows, kinds: kinds, for: worker) }
+        } else {
+            wrote = !(try await run(Statements.WriteTransition(write: write), on: connection)).isEmpty
+        }
+        guard wrote else {
             recentRows[stored.job.id] = nil
             return nil
         }

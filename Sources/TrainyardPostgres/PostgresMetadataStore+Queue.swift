@@ -23,6 +23,7 @@ extension PostgresMetadataStore {
         } else {
             throw PostgresStoreError(store: settings.redacted, operation: "enqueueing a job", reason: "the insert returned no row")
         }
+        prefetch.forgetAll()
         onChange()
         return job
     }
@@ -55,6 +56,7 @@ extension PostgresMetadataStore {
 
     func workerEvent(_ lease: LeaseToken, _ event: JobEvent, now: Double, doing what: @autoclosure () -> String) async throws -> Job {
         let job = try await transition(lease.jobID, event, now: now, notify: .whoMayWait, doing: what())
+        prefetch.forgetAll()
         onChange()
         return job
     }
@@ -63,6 +65,7 @@ extension PostgresMetadataStore {
         let now = self.now
         let job = try await transition(id, .requestCancellation(now: Date(timeIntervalSince1970: now)), now: now, notify: .all,
                                        doing: "cancelling job \(id)")
+        prefetch.forgetAll()
         onChange()
         return job
     }
@@ -117,6 +120,7 @@ extension PostgresMetadataStore {
             }
             try await connection.query(notifyStatement(), logger: queryLogger)
         }
+        prefetch.forgetAll()
         onChange()
     }
 

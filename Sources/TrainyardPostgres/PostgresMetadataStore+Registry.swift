@@ -40,7 +40,8 @@ extension PostgresMetadataStore {
         let now = self.now
         let event = JobEvent.complete(token: lease.token, now: Date(timeIntervalSince1970: now), version: registration?.manifest.version)
         guard let registration else {
-            let job = try await transition(lease.jobID, event, now: now, finalLog: finalLog, notify: .whoMayWait, doing: "completing job \(lease.jobID)")
+            let job = try await transition(lease.jobID, event, now: now, finalLog: finalLog, notify: .whoMayWait, readingCandidates: true,
+                                           doing: "completing job \(lease.jobID)")
             onChange()
             return CompletionOutcome(job: job, version: nil, promotion: nil)
         }

@@ -47,6 +47,8 @@ public final class PostgresMetadataStore: MetadataStore, CustomStringConvertible
     let listener: ChangeListener
     /// Bounds every pooled operation (`onPooledConnection`).
     let watch = OperationWatch()
+    /// The next dequeue's candidates, read by a worker's completion.
+    let prefetch = CandidatePrefetch()
     private let poolTask: Task<Void, Never>
     private let closed = Mutex(false)
 

@@ -52,23 +52,31 @@ enum Statements {
     /// so they are still queued and due, and checking that again let the planner AND the key
     /// lookup with a scan of every due row (`jobs_queued_due`), a cost that grew with the queue.
     struct DequeueCandidates: PostgresStatement {
-        static let sql = """
-            WITH meta AS (
-                SELECT ARRAY(SELECT kind FROM queue_caps WHERE kind = ANY($1) ORDER BY kind) AS cap_kinds,
-                       ARRAY(SELECT cap FROM queue_caps WHERE kind = ANY($1) ORDER BY kind) AS caps,
-                       ARRAY(SELECT id FROM jobs WHERE state = 'running' AND lease_expires_at < $2 ORDER BY lease_expires_at LIMIT $3) AS expired
+        static let sql = "WITH " + candidatesQuery(kinds: "$1", now: "$2", expiredLimit: "$3", candidates: "$4")
+
+        /// The statement's `meta` CTE and final SELECT, with its parameters' numbers given (so
+        /// a completion can read the next candidates in its own statement,
+        /// `WriteTransitionReadingCandidates`); `extraMeta` adds columns after the others.
+        static func candidatesQuery(kinds: String, now: String, expiredLimit: String, candidates: String, extraMeta: [String] = []) -> String {
+            """
+            meta AS (
+                SELECT ARRAY(SELECT kind FROM queue_caps WHERE kind = ANY(\(kinds)) ORDER BY kind) AS cap_kinds,
+                       ARRAY(SELECT cap FROM queue_caps WHERE kind = ANY(\(kinds)) ORDER BY kind) AS caps,
+                       ARRAY(SELECT id FROM jobs WHERE state = 'running' AND lease_expires_at < \(now) ORDER BY lease_expires_at LIMIT \(expiredLimit)) AS expired\(extraMeta.map { ",\n        \($0)" }.joined())
             )
-            SELECT candidate.*, meta.cap_kinds, meta.caps, meta.expired FROM meta LEFT JOIN LATERAL (
+            SELECT candidate.*, meta.* FROM meta LEFT JOIN LATERAL (
                 SELECT \(PostgresRows.candidateColumns) FROM jobs
                 WHERE id = ANY(ARRAY(
-                    SELECT head.id FROM unnest($1::text[]) AS wanted(kind_name) CROSS JOIN LATERAL (
-                        SELECT id FROM jobs WHERE state = 'queued' AND kind = wanted.kind_name AND run_after <= $2
-                        ORDER BY priority DESC, run_after, id LIMIT $4
+                    SELECT head.id FROM unnest(\(kinds)::text[]) AS wanted(kind_name) CROSS JOIN LATERAL (
+                        SELECT id FROM jobs WHERE state = 'queued' AND kind = wanted.kind_name AND run_after <= \(now)
+                        ORDER BY priority DESC, run_after, id LIMIT \(candidates)
                     ) AS head
                 ))
-                ORDER BY priority DESC, run_after, id LIMIT $4
+                ORDER BY priority DESC, run_after, id LIMIT \(candidates)
             ) AS candidate ON true
             """
+        }
+
         /// Where the caps and expired leases are in a row (after the candidate columns).
         static let metaColumn = PostgresRows.candidateColumnCount
         var kinds: [String]
@@ -233,9 +241,37 @@ enum Statements {
         var write: TransitionWrite
     }
 
+    /// A completion that also reads the next dequeue's candidates for its worker (the kinds it
+    /// last asked for), in the same round trip: `DequeueCandidates`'s rows, with the written
+    /// job's id after the meta columns (NULL when the row had changed and nothing was written).
+    /// The read sees the queue as of the statement's start, as a dequeue's own read would.
+    struct WriteTransitionReadingCandidates: PostgresStatement {
+        static let sql = "WITH " + transitionCTEs(target: "SELECT id FROM jobs WHERE id = $14 AND row_version = $15") + ", "
+            + DequeueCandidates.candidatesQuery(kinds: "$22", now: "$23", expiredLimit: "$24", candidates: "$25",
+                                                extraMeta: ["(SELECT id FROM updated) AS written_id", "(SELECT count(*) FROM notified) AS notified"])
+        /// Where the written job's id is in a row.
+        static let writtenColumn = DequeueCandidates.metaColumn + 3
+        var write: TransitionWrite
+        var kinds: [String]
+        var now: Double
+        var expiredLimit: Int
+        var candidates: Int
+
+        func makeBindings() throws -> PostgresBindings {
+            var b = WriteTransition(write: write).transitionBindings(capacity: 25)
+            b.append(kinds); b.append(now); b.append(expiredLimit); b.append(candidates)
+            return b
+        }
+    }
+
     static func transitionSQL(target: String) -> String {
+        "WITH " + transitionCTEs(target: target) + "\nSELECT updated.id, (SELECT count(*) FROM notified) FROM updated"
+    }
+
+    /// The CTEs of a lifecycle write (`target` picks the row; `updated` holds it once written).
+    static func transitionCTEs(target: String) -> String {
         """
-        WITH target AS (
+        target AS (
             \(target)
         ), updated AS (
             UPDATE jobs SET state = $1, attempt = $2, run_after = $3, lease_token = $4, lease_expires_at = $5, worker_id = $6,
@@ -254,7 +290,6 @@ enum Statements {
             SELECT pg_notify($18, $19) FROM updated
             WHERE $20 OR ($21 AND EXISTS (SELECT 1 FROM queue_caps WHERE queue_caps.kind = updated.kind))
         )
-        SELECT updated.id, (SELECT count(*) FROM notified) FROM updated
         """
     }
 
@@ -323,10 +358,13 @@ protocol TransitionStatement: PostgresStatement {
 }
 
 extension TransitionStatement {
-    func makeBindings() throws -> PostgresBindings {
+    func makeBindings() throws -> PostgresBindings { transitionBindings(capacity: 21) }
+
+    /// $1 … $21 of `Statements.transitionCTEs`.
+    func transitionBindings(capacity: Int) -> PostgresBindings {
         let w = write
         let r = w.record
-        var b = PostgresBindings(capacity: 21)
+        var b = PostgresBindings(capacity: capacity)
         b.append(r.state.rawValue); b.append(r.attempt); b.append(r.runAfter.timeIntervalSince1970); b.append(r.leaseToken)
         b.append(r.leaseExpiresAt?.timeIntervalSince1970); b.append(r.workerID?.postgresText); b.append(r.cancelRequested)
         b.append(r.failureReason?.postgresText)

@@ -107,6 +107,43 @@ struct PostgresMetadataStoreTests {
                 "a completion that frees a capped slot was not announced")
     }
 
+    /// A worker's completion reads its next candidates in the same statement; the next
+    /// dequeue leases from them, passes over one another process took meanwhile, and this
+    /// process's own enqueue (made after the completion) is not hidden by them.
+    @Test func aCompletionReadsTheNextCandidatesWithoutHidingLaterWork() async throws {
+        let namespace = PostgresTestStores.uniqueNamespace()
+        let a = try await PostgresTestStores.open(namespace: namespace)
+        let b = try await PostgresTestStores.open(namespace: namespace)
+        var jobs: [Job] = []
+        for name in ["one", "two", "three", "four"] { jobs.append(try await a.enqueue(EnqueueRequest(spec: MetadataStoreContract.spec(name)))) }
+
+        let first = try #require(try await a.dequeue(workerID: "w", kinds: [.train], leaseDuration: Self.long))
+        #expect(first.job.id == jobs[0].id)
+        _ = try await a.complete(first.token, registration: nil, finalLog: [])
+        #expect(a.prefetch.keptCount(for: "w") == 3, "the completion kept no candidates")
+        // Another process takes the best kept candidate: the next dequeue passes over it.
+        let taken = try #require(try await b.dequeue(workerID: "other", kinds: [.train], leaseDuration: Self.long))
+        #expect(taken.job.id == jobs[1].id)
+        let second = try #require(try await a.dequeue(workerID: "w", kinds: [.train], leaseDuration: Self.long))
+        #expect(second.job.id == jobs[2].id)
+        #expect(a.prefetch.keptCount(for: "w") == 0, "kept candidates are used once")
+
+        // This process enqueues a more urgent job after the completion: its dequeue sees it.
+        _ = try await a.complete(second.token, registration: nil, finalLog: [])
+        #expect(a.prefetch.keptCount(for: "w") == 1)
+        let urgent = try await a.enqueue(EnqueueRequest(spec: MetadataStoreContract.spec("urgent"), priority: 50))
+        let third = try #require(try await a.dequeue(workerID: "w", kinds: [.train], leaseDuration: Self.long))
+        #expect(third.job.id == urgent.id)
+        // Kept candidates are for the kinds they were read for.
+        _ = try await a.complete(third.token, registration: nil, finalLog: [])
+        #expect(try await a.dequeue(workerID: "w", kinds: [.transform], leaseDuration: Self.long) == nil)
+        let fourth = try #require(try await a.dequeue(workerID: "w", kinds: [.train], leaseDuration: Self.long))
+        #expect(fourth.job.id == jobs[3].id)
+        // Every job ran once.
+        let states = try await a.jobs(JobFilter()).filter { $0.state == .queued }
+        #expect(states.isEmpty)
+    }
+
     /// The listening connection dropped (a server restart, a proxy timeout): the store listens
     /// again and other stores' changes wake it as before.
     @Test func listenerReconnectsWhenItsConnectionDrops() async throws {

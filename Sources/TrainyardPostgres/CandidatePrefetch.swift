@@ -1,0 +1,76 @@
+import Foundation
+import PostgresNIO
+import Synchronization
+
+/// The next dequeue's candidates, read by a worker's completion in the completion's own
+/// statement (`Statements.WriteTransitionReadingCandidates`), so that a worker going from one
+/// job to the next makes two round trips (complete + read, lease) instead of three.
+///
+/// Candidates are only a proposal: the lease is a compare-and-set on each candidate's row
+/// version, so one taken meanwhile by another worker is passed over and, when all were, the
+/// dequeue reads again. Kept candidates are used once, by the same worker, for the same kinds,
+/// and only while fresh; a read that found no due job is not kept (the dequeue reads again, so
+/// a job enqueued just after the completion is not missed), and this process's own enqueues
+/// and cap changes drop what is kept, so its dequeues see them as before.
+final class CandidatePrefetch: Sendable {
+    private struct Kept {
+        var kinds: [String]
+        var rows: [PostgresRow]
+        var at: ContinuousClock.Instant
+    }
+
+    private struct State {
+        /// The kinds each worker of this process last dequeued (sorted names).
+        var kinds: [String: [String]] = [:]
+        var kept: [String: Kept] = [:]
+    }
+
+    private let state = Mutex(State())
+    /// Older candidates are read again.
+    static let freshness: Duration = .seconds(1)
+    /// Workers remembered at most (a process runs a few; the map starts again when full).
+    static let capacity = 1024
+
+    /// Remembers the kinds `worker` dequeues, for its next completion's read.
+    func dequeuing(_ kinds: [String], worker: String) {
+        state.withLock { s in
+            guard s.kinds[worker] != kinds else { return }
+            if s.kinds.count >= Self.capacity { s.kinds.removeAll() }
+            s.kinds[worker] = kinds
+        }
+    }
+
+    /// The kinds `worker` last dequeued, if it did.
+    func kinds(of worker: String) -> [String]? {
+        state.withLock { $0.kinds[worker] }
+    }
+
+    /// Keeps a completion's read for `worker`'s next dequeue, if it found a due job (the job
+    /// columns of its first row are not NULL).
+    func keep(_ rows: [PostgresRow], kinds: [String], for worker: String) {
+        guard let first = rows.first, (try? first.makeRandomAccess()[0].decode(Int64?.self)) != nil else { return }
+        state.withLock { s in
+            if s.kept.count >= Self.capacity { s.kept.removeAll() }
+            s.kept[worker] = Kept(kinds: kinds, rows: rows, at: .now)
+        }
+    }
+
+    /// How many candidate rows are kept for `worker` (for tests).
+    func keptCount(for worker: String) -> Int {
+        state.withLock { $0.kept[worker]?.rows.count ?? 0 }
+    }
+
+    /// Drops every kept read: this process enqueued or changed a running cap, and a dequeue it
+    /// makes afterwards must see that (another process's change has no such order with it).
+    func forgetAll() {
+        state.withLock { $0.kept.removeAll() }
+    }
+
+    /// The candidates kept for `worker`, once, if read for these kinds within `freshness`.
+    func take(for worker: String, kinds: [String]) -> [PostgresRow]? {
+        state.withLock { s in
+            guard let kept = s.kept.removeValue(forKey: worker), kept.kinds == kinds, .now - kept.at < Self.freshness else { return nil }
+            return kept.rows
+        }
+    }
+}
