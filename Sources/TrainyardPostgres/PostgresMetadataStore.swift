@@ -13,15 +13,17 @@ import TrainyardCore
 ///   migrated on open under an advisory lock (`PostgresMigrations`).
 /// - `dequeue` (`+Dequeue`) reads the best due jobs and leases the first one no other dequeue
 ///   holds in one statement (`FOR UPDATE SKIP LOCKED`): two round trips, no explicit
-///   transaction. A kind with a running cap is counted and leased in a transaction under that
+///   transaction, and one when the worker's last completion read the candidates
+///   (`CandidatePrefetch`). A kind with a running cap is counted and leased in a transaction under that
 ///   kind's advisory lock, so uncapped kinds never wait for each other.
 /// - A lifecycle write (`+Lifecycle`) is a compare-and-set on the job's `row_version`: the
 ///   lifecycle decides on the row as read (or as this store last wrote it), and one statement
 ///   writes the new record, its log lines and the notification only if the row is still that
 ///   version (else it is read again).
 /// - The queue's hot statements are prepared once per connection (`Statements`).
-/// - Queue changes `NOTIFY` the namespace's channel in the same statement or transaction;
-///   `ChangeListener` turns other processes' notifications into `onChange` calls.
+/// - Queue changes `NOTIFY` the namespace's channel in the same statement or transaction, a
+///   completion only when another process may wait for it (`ChangeNotice`); `ChangeListener`
+///   turns other processes' notifications into `onChange` calls.
 /// - Every operation is bounded (`OperationWatch`, `operationTimeout`); connection failures are
 ///   `.unavailable` naming the store (password redacted), reads are retried first.
 /// - Times are the injected clock's, stored as `double precision` seconds since 1970.
