@@ -23,8 +23,7 @@ extension PostgresMetadataStore {
         } else {
             throw PostgresStoreError(store: settings.redacted, operation: "enqueueing a job", reason: "the insert returned no row")
         }
-        prefetch.forgetAll()
-        onChange()
+        queueChangedHere()
         return job
     }
 
@@ -56,8 +55,7 @@ extension PostgresMetadataStore {
 
     func workerEvent(_ lease: LeaseToken, _ event: JobEvent, now: Double, doing what: @autoclosure () -> String) async throws -> Job {
         let job = try await transition(lease.jobID, event, now: now, notify: .whoMayWait, doing: what())
-        prefetch.forgetAll()
-        onChange()
+        queueChangedHere()
         return job
     }
 
@@ -65,8 +63,7 @@ extension PostgresMetadataStore {
         let now = self.now
         let job = try await transition(id, .requestCancellation(now: Date(timeIntervalSince1970: now)), now: now, notify: .all,
                                        doing: "cancelling job \(id)")
-        prefetch.forgetAll()
-        onChange()
+        queueChangedHere()
         return job
     }
 
@@ -120,8 +117,7 @@ extension PostgresMetadataStore {
             }
             try await connection.query(notifyStatement(), logger: queryLogger)
         }
-        prefetch.forgetAll()
-        onChange()
+        queueChangedHere()
     }
 
     // MARK: Logs
@@ -143,5 +139,13 @@ extension PostgresMetadataStore {
                 return LogLine(sequence: seq, at: Date(timeIntervalSince1970: at), text: text)
             }
         }
+    }
+
+    /// After this process changed the queue other than by a worker's completion (an enqueue, a
+    /// release or failure, a cancel, a cap): kept candidates are dropped, so this process's next
+    /// dequeue sees the change, and this process's workers are woken.
+    func queueChangedHere() {
+        prefetch.forgetAll()
+        onChange()
     }
 }

@@ -63,7 +63,7 @@ enum PostgresRows {
         reserved_version
         """
 
-    static let jobColumnCount = 22
+    static let jobColumnCount = jobColumns.split(separator: ",").count
 
     /// `jobColumns`, each qualified by `table` (for statements that join the jobs table with
     /// rows that have columns of the same names).
@@ -78,7 +78,7 @@ enum PostgresRows {
         cancel_requested, failure_reason, started_at, finished_at, result_version, progress
         """
 
-    static let candidateColumnCount = 17
+    static let candidateColumnCount = candidateColumns.split(separator: ",").count
 
     /// A row starting with `candidateColumns`.
     static func candidate(_ row: PostgresRow) throws -> QueueCandidate {
