@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import Synchronization
 import PostgresNIO
 import Testing
 import TrainyardCore
@@ -73,37 +75,58 @@ struct PostgresMetadataStoreTests {
     /// A completion is not announced to every process (each would handle one notification per
     /// job for nothing): only when the kind has a running cap, whose waiting workers a free
     /// slot concerns. A retry (the job is runnable again) is announced.
+    ///
+    /// The notifications are read on a connection of the test's own, in commit order, so each
+    /// change is counted between two marker enqueues from a third store: what `a` sent between
+    /// them is exactly what its change sent.
     @Test func completionsNotifyOnlyWhenSomeoneMayWait() async throws {
         let namespace = PostgresTestStores.uniqueNamespace()
-        let changes = Counter()
         let a = try await PostgresTestStores.open(namespace: namespace)
-        _ = try await PostgresTestStores.open(namespace: namespace, onChange: { changes.increment() })
+        let markers = try await PostgresTestStores.open(namespace: namespace)
+        let payloads = NotificationLog()
+        let connection = try await PostgresConnection.connect(
+            configuration: a.settings.connectionConfiguration(applicationName: "test-listener"), id: 1, logger: Logger(label: "test"))
+        defer { Task { try? await connection.close() } }
+        let reader = Task { [channel = a.schema.channel] in
+            try await connection.listen(on: channel) { delivered in
+                payloads.listening()
+                for try await notification in delivered { payloads.append(notification.payload) }
+            }
+        }
+        defer { reader.cancel() }
+        #expect(await Self.eventually { payloads.isListening })
 
-        /// Makes `body`'s change in `a`, then a marker enqueue; returns how many wake-ups `b`
-        /// counted for both (the marker's arrival proves the change's would have arrived first).
-        func wakeUps(_ body: () async throws -> Void) async throws -> Int {
-            let before = changes.value
+        /// Enqueues a marker from the third store and waits until it was delivered.
+        func marker() async throws {
+            let seen = payloads.all.filter { $0 == markers.instanceID }.count
+            _ = try await markers.enqueue(EnqueueRequest(spec: MetadataStoreContract.spec("marker"), priority: -1))
+            #expect(await Self.eventually { payloads.all.filter { $0 == markers.instanceID }.count > seen },
+                    "the marker's notification never came")
+        }
+        /// How many notifications `a` sent for `body`'s change.
+        func sent(by body: () async throws -> Void) async throws -> Int {
+            try await marker()
             try await body()
-            _ = try await a.enqueue(EnqueueRequest(spec: MetadataStoreContract.spec("marker"), priority: -1))
-            #expect(await Self.eventually { changes.value > before }, "the marker enqueue woke nobody")
-            // Notifications arrive in commit order: the change's (if any) came before the marker's.
-            return changes.value - before
+            try await marker()
+            let all = payloads.all
+            let marks = all.indices.filter { all[$0] == markers.instanceID }
+            return all[marks[marks.count - 2]..<marks[marks.count - 1]].filter { $0 == a.instanceID }.count
         }
 
         _ = try await a.enqueue(EnqueueRequest(spec: MetadataStoreContract.spec("plain", retries: 0), priority: 10))
         let plain = try #require(try await a.dequeue(workerID: "w", kinds: [.train], leaseDuration: Self.long))
-        #expect(try await wakeUps { _ = try await a.complete(plain.token, registration: nil, finalLog: []) } == 1,
+        #expect(try await sent { _ = try await a.complete(plain.token, registration: nil, finalLog: []) } == 0,
                 "an uncapped completion was announced")
 
         _ = try await a.enqueue(EnqueueRequest(spec: MetadataStoreContract.spec("retried", retries: 1), priority: 10))
         let retried = try #require(try await a.dequeue(workerID: "w", kinds: [.train], leaseDuration: Self.long))
-        #expect(try await wakeUps { _ = try await a.fail(retried.token, reason: "exit 1", retryable: true) } == 2,
+        #expect(try await sent { _ = try await a.fail(retried.token, reason: "exit 1", retryable: true) } == 1,
                 "a retry was not announced")
 
         try await a.setRunningCap(5, for: .transform)
         _ = try await a.enqueue(EnqueueRequest(kind: .transform, spec: MetadataStoreContract.spec("capped", retries: 0), priority: 10))
         let capped = try #require(try await a.dequeue(workerID: "w", kinds: [.transform], leaseDuration: Self.long))
-        #expect(try await wakeUps { _ = try await a.complete(capped.token, registration: nil, finalLog: []) } == 2,
+        #expect(try await sent { _ = try await a.complete(capped.token, registration: nil, finalLog: []) } == 1,
                 "a completion that frees a capped slot was not announced")
     }
 
@@ -469,4 +492,13 @@ struct PostgresStoreOpeningTests {
             return error.code == .unavailable && error.message.contains("no_such_database") && error.message.contains("3D000")
         }
     }
+}
+
+/// The payloads of the notifications a test's own listening connection received, in order.
+final class NotificationLog: Sendable {
+    private let state = Mutex<(listening: Bool, payloads: [String])>((false, []))
+    func listening() { state.withLock { $0.listening = true } }
+    func append(_ payload: String) { state.withLock { $0.payloads.append(payload) } }
+    var isListening: Bool { state.withLock { $0.listening } }
+    var all: [String] { state.withLock { $0.payloads } }
 }
