@@ -38,6 +38,8 @@ public struct TrainyardApp: Sendable {
                              retryPolicy: RetryPolicy = RetryPolicy(), logger: Logger = Logger(label: "trainyard")) async throws -> TrainyardApp {
         let wakeup = WakeupSignal()
         let store = try await Backends.openMetadataStore(configuration, clock: clock, retryPolicy: retryPolicy, onChange: { wakeup.signal() })
+        // A shared store tells this process about other processes' changes while someone waits.
+        wakeup.observeWaiting { [store] waiting in store.changeInterest(waiting) }
         let artifacts = try Backends.openArtifactStore(configuration)
         var services = TrainyardServices(configuration: configuration, store: store, artifacts: artifacts,
                                          trainers: trainers ?? defaultTrainers(configuration), wakeup: wakeup, clock: clock, logger: logger)

@@ -3,36 +3,58 @@ import Logging
 import PostgresNIO
 import Synchronization
 
-/// Wakes this process's workers when another process changes the queue: `LISTEN` on the
+/// Wakes this process's waiters when another process changes the queue: `LISTEN` on the
 /// namespace's channel over a connection of its own (outside the pool, where it would hold a
 /// pooled connection forever), reconnecting with backoff whenever that connection drops.
 ///
 /// Every store sends `pg_notify(channel, instanceID)` in the same statement or transaction as
 /// a queue change (so a notification is delivered only once the change is committed); a
 /// notification carrying this store's own `instanceID` is ignored, since the store already
-/// called `onChange` when it made the change. After a reconnect `onChange` is called once:
-/// notifications sent while the connection was down are lost.
+/// called `onChange` when it made the change.
+///
+/// The connection listens only while someone in this process waits for a change
+/// (`setInterest`), and for `linger` after the last waiter stopped: a process whose workers are
+/// all busy is not sent one notification per job by every other process, which cost each
+/// listening process (and its server backend) as much CPU per job as the job's own statements.
+/// A change committed while nobody listened is not announced, so every `LISTEN` is followed by
+/// one `onChange`: the waiters look at the queue again once anything later will be announced.
 final class ChangeListener: Sendable {
     let settings: PostgresConnectionSettings
     let channel: String
     let instanceID: String
     let onChange: @Sendable () -> Void
     let logger: Logger
-    /// How often the listening connection proves it is alive (a connection whose peer vanished
-    /// without closing it would otherwise wait for notifications forever).
+    /// How often the connection proves it is alive (a connection whose peer vanished without
+    /// closing it would otherwise wait for notifications forever).
     static let keepAliveInterval: Duration = .seconds(30)
     static let maxBackoff: Duration = .seconds(5)
+    /// How long the connection keeps listening after the last waiter stopped waiting: a worker
+    /// between two jobs stops waiting for a moment, and listening again costs a round trip and
+    /// a look at the queue.
+    static let linger: Duration = .milliseconds(500)
 
-    /// Set once the first `LISTEN` is confirmed (or the first attempt failed), for `start`.
+    /// Set once the first connection is made (or the first attempt failed), for `start`.
     private let firstOutcome = Mutex<FirstOutcome>(.pending([]))
-    /// The connection listening now, closed by `stop` so a listen in progress ends at once.
+    /// The connection open now, closed by `stop` so a listen in progress ends at once.
     private let current = Mutex<PostgresConnection?>(nil)
     private let task = Mutex<Task<Void, Never>?>(nil)
+    private let interest = Mutex(Interest())
+    private let listeningNow = Mutex(false)
+
+    /// Whether the connection listens now (for tests).
+    var isListening: Bool { listeningNow.withLock { $0 } }
 
     private enum FirstOutcome {
         case pending([CheckedContinuation<Void, any Error>])
-        case listening
+        case connected
         case failed(any Error)
+    }
+
+    /// Whether anyone waits, since when, and the listen loop's wait for the first waiter.
+    private struct Interest {
+        var waiting = false
+        var changedAt = ContinuousClock.now
+        var loopWaiting: CheckedContinuation<Void, Never>?
     }
 
     init(settings: PostgresConnectionSettings, channel: String, instanceID: String, logger: Logger, onChange: @escaping @Sendable () -> Void) {
@@ -43,16 +65,16 @@ final class ChangeListener: Sendable {
         self.onChange = onChange
     }
 
-    /// Starts listening; returns once the server confirmed the first `LISTEN`, or throws why the
-    /// first connection failed (a wrong host, port or password is reported at once, not retried).
+    /// Starts the loop; returns once the first connection is made, or throws why it failed (a
+    /// wrong host, port or password is reported at once, not retried).
     func start() async throws {
-        let loop = Task { [self] in await self.listenLoop() }
+        let loop = Task { [self] in await self.connectionLoop() }
         task.withLock { $0 = loop }
         try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
             let resolved: Result<Void, any Error>? = firstOutcome.withLock { outcome in
                 switch outcome {
                 case .pending(let waiting): outcome = .pending(waiting + [continuation]); return nil
-                case .listening: return .success(())
+                case .connected: return .success(())
                 case .failed(let error): return .failure(error)
                 }
             }
@@ -73,11 +95,25 @@ final class ChangeListener: Sendable {
         task.withLock { $0 }?.cancel()
     }
 
+    /// Whether anyone in this process waits for a change now. Quick and non-blocking: it is
+    /// called under the waiters' lock (`WakeupSignal.observeWaiting`).
+    func setInterest(_ waiting: Bool) {
+        let resume = interest.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard state.waiting != waiting else { return nil }
+            state.waiting = waiting
+            state.changedAt = .now
+            guard waiting else { return nil }
+            defer { state.loopWaiting = nil }
+            return state.loopWaiting
+        }
+        resume?.resume()
+    }
+
     private func resolveFirst(_ result: Result<Void, any Error>) {
         let waiting = firstOutcome.withLock { outcome -> [CheckedContinuation<Void, any Error>] in
             guard case .pending(let waiting) = outcome else { return [] }
             switch result {
-            case .success: outcome = .listening
+            case .success: outcome = .connected
             case .failure(let error): outcome = .failed(error)
             }
             return waiting
@@ -85,11 +121,11 @@ final class ChangeListener: Sendable {
         for continuation in waiting { continuation.resume(with: result) }
     }
 
-    private var hasListened: Bool {
-        firstOutcome.withLock { if case .listening = $0 { true } else { false } }
+    private var hasConnected: Bool {
+        firstOutcome.withLock { if case .connected = $0 { true } else { false } }
     }
 
-    private func listenLoop() async {
+    private func connectionLoop() async {
         var failures = 0
         var connectionNumber = 0
         while !Task.isCancelled {
@@ -98,19 +134,19 @@ final class ChangeListener: Sendable {
                 let connection = try await connect(id: connectionNumber)
                 current.withLock { $0 = connection }
                 defer { current.withLock { $0 = nil } }
-                var listened = false
+                resolveFirst(.success(()))
+                // A connection that was made and then dropped is retried at once.
+                failures = 0
                 do {
-                    try await listen(on: connection, reconnected: hasListened) { listened = true }
+                    try await serve(connection)
                 } catch {
                     try? await connection.close()
-                    // A connection that listened and then dropped is retried at once.
-                    if listened { failures = 0 }
                     throw error
                 }
                 try? await connection.close()
             } catch {
                 if Task.isCancelled { break }
-                guard hasListened else {
+                guard hasConnected else {
                     // The first connection failed: `start` reports it and the store is not opened.
                     resolveFirst(.failure(error))
                     return
@@ -119,7 +155,7 @@ final class ChangeListener: Sendable {
                 logger.warning("change notifications: connection lost, reconnecting",
                                metadata: ["trainyard.store": .string(settings.redacted), "error.description": .string(PostgresFailure.describe(error))])
             }
-            // Not a tight loop, also when a listen ended without an error.
+            // Not a tight loop, also when a connection ended without an error.
             let backoff = min(Duration.milliseconds(100) * (1 << min(failures, 6)), Self.maxBackoff)
             try? await Task.sleep(for: backoff)
         }
@@ -150,31 +186,122 @@ final class ChangeListener: Sendable {
         }
     }
 
-    /// Listens until the connection fails (throws) or the task is cancelled (returns).
-    private func listen(on connection: PostgresConnection, reconnected: Bool, onListening: () -> Void) async throws {
-        try await connection.listen(on: channel) { notifications in
-            onListening()
-            resolveFirst(.success(()))
-            if reconnected { onChange() }
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { [logger] in
-                    // Proves the connection alive; a probe that fails or goes unanswered (the
-                    // connection is then closed) ends the listen so the loop reconnects.
-                    while !Task.isCancelled {
-                        try await Task.sleep(for: Self.keepAliveInterval)
-                        try await Deadline.run(Self.keepAliveInterval, on: connection) { _ = try await connection.query("SELECT 1", logger: logger) }
+    /// Listens on `connection` whenever someone waits, until the connection fails (throws) or
+    /// the task is cancelled (returns).
+    private func serve(_ connection: PostgresConnection) async throws {
+        while !Task.isCancelled {
+            try await waitForInterest(probing: connection)
+            if Task.isCancelled { return }
+            try await connection.listen(on: channel) { notifications in
+                listeningNow.withLock { $0 = true }
+                defer { listeningNow.withLock { $0 = false } }
+                // What was committed before the LISTEN took effect was not announced here.
+                onChange()
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { [logger] in
+                        while !Task.isCancelled {
+                            try await Task.sleep(for: Self.keepAliveInterval)
+                            try await Self.probe(connection, logger: logger)
+                        }
                     }
-                }
-                group.addTask { [instanceID, onChange] in
-                    for try await notification in notifications where notification.payload != instanceID {
-                        onChange()
+                    group.addTask { [instanceID, onChange] in
+                        for try await notification in notifications where notification.payload != instanceID {
+                            onChange()
+                        }
+                        // The sequence ends when the connection closes or the task is cancelled.
+                        if !Task.isCancelled { throw PostgresFailure.listenerClosed }
                     }
-                    // The sequence ends when the connection closes or the task is cancelled.
-                    if !Task.isCancelled { throw PostgresFailure.listenerClosed }
+                    group.addTask { [self] in try await untilNobodyWaits() }
+                    // The first to end: nobody waits any more (return: UNLISTEN, then wait for
+                    // the next waiter), or the connection failed (throw: reconnect).
+                    try await group.next()
+                    group.cancelAll()
                 }
-                try await group.next()
-                group.cancelAll()
             }
         }
+    }
+
+    /// Returns once someone waits, proving the connection alive meanwhile; throws when the
+    /// connection closed (a server restart, a terminated backend) or stopped answering.
+    private func waitForInterest(probing connection: PostgresConnection) async throws {
+        enum Wake { case interest, probeDue, closed }
+        while !Task.isCancelled {
+            let wake = await withTaskGroup(of: Wake?.self) { group in
+                group.addTask { [self] in await interestArrives() ? .interest : nil }
+                group.addTask {
+                    try? await Task.sleep(for: Self.keepAliveInterval)
+                    return .probeDue
+                }
+                group.addTask {
+                    await Self.closed(connection)
+                    return .closed
+                }
+                let first = await group.next() ?? nil
+                group.cancelAll()
+                return first
+            }
+            switch wake {
+            case .interest: return
+            case .closed: throw PostgresFailure.listenerClosed
+            case .probeDue: try await Self.probe(connection, logger: logger)
+            case nil: return  // cancelled
+            }
+        }
+    }
+
+    /// True once someone waits; false when the task is cancelled first.
+    private func interestArrives() async -> Bool {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = interest.withLock { state -> Bool in
+                    if state.waiting || Task.isCancelled { return true }
+                    state.loopWaiting = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+            return !Task.isCancelled
+        } onCancel: {
+            let continuation = interest.withLock { state in
+                defer { state.loopWaiting = nil }
+                return state.loopWaiting
+            }
+            continuation?.resume()
+        }
+    }
+
+    /// Returns once nobody has waited for `linger`.
+    private func untilNobodyWaits() async throws {
+        while true {
+            let (waiting, changedAt) = interest.withLock { ($0.waiting, $0.changedAt) }
+            let idle = ContinuousClock.now - changedAt
+            if !waiting && idle >= Self.linger { return }
+            try await Task.sleep(for: waiting ? Self.linger : Self.linger - idle)
+        }
+    }
+
+    /// Returns when `connection` closes, or at once when the task is cancelled (awaiting the
+    /// close future itself would ignore the cancellation).
+    private static func closed(_ connection: PostgresConnection) async {
+        final class Once: Sendable {
+            let slot = Mutex<CheckedContinuation<Void, Never>?>(nil)
+            func resume() { slot.withLock { $0.take() }?.resume() }
+        }
+        let once = Once()
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                once.slot.withLock { $0 = continuation }
+                connection.closeFuture.whenComplete { _ in once.resume() }
+                if Task.isCancelled { once.resume() }
+            }
+        } onCancel: {
+            once.resume()
+        }
+    }
+
+    /// A trivial query: one that fails or goes unanswered (the connection is then closed)
+    /// throws, so the loop reconnects.
+    private static func probe(_ connection: PostgresConnection, logger: Logger) async throws {
+        try await Deadline.run(keepAliveInterval, on: connection) { _ = try await connection.query("SELECT 1", logger: logger) }
     }
 }

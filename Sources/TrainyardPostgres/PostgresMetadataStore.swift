@@ -23,7 +23,8 @@ import TrainyardCore
 /// - The queue's hot statements are prepared once per connection (`Statements`).
 /// - Queue changes `NOTIFY` the namespace's channel in the same statement or transaction, a
 ///   completion only when another process may wait for it (`ChangeNotice`); `ChangeListener`
-///   turns other processes' notifications into `onChange` calls.
+///   turns other processes' notifications into `onChange` calls, listening only while someone
+///   in this process waits (`changeInterest`).
 /// - Every operation is bounded (`OperationWatch`, `operationTimeout`); connection failures are
 ///   `.unavailable` naming the store (password redacted), reads are retried first.
 /// - Times are the injected clock's, stored as `double precision` seconds since 1970.
@@ -145,6 +146,12 @@ public final class PostgresMetadataStore: MetadataStore, CustomStringConvertible
         let pool = poolTask
         _ = try? await Deadline.run(operationTimeout) { await pool.value }
         watch.stop()
+    }
+
+    /// Listens for other processes' changes while `waiting` (and briefly after), calling
+    /// `onChange` once each time it starts listening (see `ChangeListener`).
+    public func changeInterest(_ waiting: Bool) {
+        listener.setInterest(waiting)
     }
 
     /// The URL (password redacted) and the schema.

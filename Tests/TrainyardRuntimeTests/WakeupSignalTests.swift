@@ -1,5 +1,7 @@
 import Foundation
+import Synchronization
 import Testing
+import TrainyardTestServices
 @testable import TrainyardRuntime
 
 @Suite("WakeupSignal")
@@ -62,5 +64,44 @@ struct WakeupSignalTests {
             await pre.value
         }
         #expect(ContinuousClock.now - start < .seconds(300))
+    }
+}
+
+@Suite("WakeupSignal: who waits")
+struct WakeupSignalWaitingTests {
+    /// The observer hears "someone waits" when the first waiter starts and "nobody waits" when
+    /// the last one stops, however it stops: signalled, timed out or cancelled.
+    @Test func theObserverHearsTheFirstAndTheLastWaiter() async throws {
+        let signal = WakeupSignal()
+        let heard = Mutex<[Bool]>([])
+        signal.observeWaiting { waiting in heard.withLock { $0.append(waiting) } }
+        #expect(heard.withLock { $0 } == [false])
+
+        // Two waiters, one signal: one "waits", one "nobody waits".
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<2 { group.addTask { await signal.wait(timeout: .seconds(600)) } }
+            #expect(await Polling.until(timeout: .seconds(60), every: .milliseconds(5), { heard.withLock { $0.count } == 2 }))
+            // Let the second waiter register too; a signal wakes both at once either way.
+            try? await Task.sleep(for: .milliseconds(50))
+            signal.signal()
+            await group.waitForAll()
+        }
+        #expect(heard.withLock { $0 } == [false, true, false])
+
+        // Timed out.
+        await signal.wait(timeout: .milliseconds(20))
+        #expect(heard.withLock { $0 } == [false, true, false, true, false])
+
+        // Cancelled.
+        let task = Task { await signal.wait(timeout: .seconds(600)) }
+        #expect(await Polling.until(timeout: .seconds(60), every: .milliseconds(5), { heard.withLock { $0.count } == 6 }))
+        task.cancel()
+        await task.value
+        #expect(heard.withLock { $0 } == [false, true, false, true, false, true, false])
+
+        // A pending signal is consumed without waiting: nothing to hear.
+        signal.signal()
+        await signal.wait(timeout: .seconds(600))
+        #expect(heard.withLock { $0 }.count == 7)
     }
 }

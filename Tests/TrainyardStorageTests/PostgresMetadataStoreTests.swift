@@ -51,6 +51,9 @@ struct PostgresMetadataStoreTests {
         let changes = Counter()
         let a = try await PostgresTestStores.open(namespace: namespace)
         let b = try await PostgresTestStores.open(namespace: namespace, onChange: { changes.increment() })
+        // A worker of b's waits (b listens only then) and is told to look once b listens.
+        b.changeInterest(true)
+        #expect(await Self.eventually { changes.value == 1 && b.listener.isListening })
 
         let beforeEnqueue = changes.value
         let job = try await a.enqueue(EnqueueRequest(spec: MetadataStoreContract.spec("iris")))
@@ -167,6 +170,42 @@ struct PostgresMetadataStoreTests {
         #expect(states.isEmpty)
     }
 
+    /// A store listens for other processes' changes only while someone in its process waits
+    /// (and briefly after): a process whose workers are all busy is not sent a notification per
+    /// job. Each time it starts listening it calls `onChange` once, since what was committed
+    /// before was not announced to it.
+    @Test func listensOnlyWhileSomeoneWaits() async throws {
+        let namespace = PostgresTestStores.uniqueNamespace()
+        let changes = Counter()
+        let a = try await PostgresTestStores.open(namespace: namespace)
+        let b = try await PostgresTestStores.open(namespace: namespace, onChange: { changes.increment() })
+
+        // Nobody waits in b: a's enqueue is not announced to it.
+        _ = try await a.enqueue(EnqueueRequest(spec: MetadataStoreContract.spec("iris")))
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(changes.value == 0 && !b.listener.isListening)
+
+        // A worker waits: b listens and tells it to look at the queue (the job above is there).
+        b.changeInterest(true)
+        #expect(await Self.eventually { changes.value == 1 && b.listener.isListening }, "no look after listening began")
+        _ = try await a.enqueue(EnqueueRequest(spec: MetadataStoreContract.spec("wine")))
+        #expect(await Self.eventually { changes.value == 2 }, "no wake-up while a worker waited")
+
+        // The worker is busy again: once the linger passed, b stops listening.
+        b.changeInterest(false)
+        #expect(await Self.eventually { !b.listener.isListening }, "still listening with nobody waiting")
+        let quiet = changes.value
+        _ = try await a.enqueue(EnqueueRequest(spec: MetadataStoreContract.spec("iris")))
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(changes.value == quiet)
+
+        // Waiting again listens again.
+        b.changeInterest(true)
+        #expect(await Self.eventually { changes.value == quiet + 1 && b.listener.isListening })
+        _ = try await a.enqueue(EnqueueRequest(spec: MetadataStoreContract.spec("wine")))
+        #expect(await Self.eventually { changes.value == quiet + 2 })
+    }
+
     /// The listening connection dropped (a server restart, a proxy timeout): the store listens
     /// again and other stores' changes wake it as before.
     @Test func listenerReconnectsWhenItsConnectionDrops() async throws {
@@ -174,6 +213,8 @@ struct PostgresMetadataStoreTests {
         let changes = Counter()
         let a = try await PostgresTestStores.open(namespace: namespace)
         let b = try await PostgresTestStores.open(namespace: namespace, onChange: { changes.increment() })
+        b.changeInterest(true)
+        #expect(await Self.eventually { changes.value == 1 && b.listener.isListening })
         let listeners = try await Self.listenerProcesses(a, channel: b.schema.channel)
         #expect(listeners.count == 2) // a's and b's
         let terminated = try await PostgresTestStores.rows(a, """
@@ -184,6 +225,8 @@ struct PostgresMetadataStoreTests {
             let now = (try? await Self.listenerProcesses(a, channel: b.schema.channel)) ?? []
             return now.count == 2 && Set(now).isDisjoint(with: listeners)
         }, "the listeners did not come back")
+        // Listening again, b tells its waiter to look: changes made meanwhile were not announced.
+        #expect(await Self.eventually { changes.value == 2 }, "no look after listening again")
         let before = changes.value
         _ = try await a.enqueue(EnqueueRequest(spec: MetadataStoreContract.spec("iris")))
         #expect(await Self.eventually { changes.value > before }, "no wake-up after the listener reconnected")

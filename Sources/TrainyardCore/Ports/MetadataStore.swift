@@ -3,8 +3,9 @@ import Foundation
 /// The queue and the model registry: one port, so a backend keeps both in one transactional
 /// store (completion registers a version and marks the job succeeded atomically).
 ///
-/// Implementations: `SQLiteMetadataStore` (embedded, WAL) and `InMemoryMetadataStore` (an actor,
-/// for tests and runs without persistence). All of them pass the same contract suite
+/// Implementations: `SQLiteMetadataStore` (embedded, WAL), `InMemoryMetadataStore` (an actor,
+/// for tests and runs without persistence) and `PostgresMetadataStore` (shared by many
+/// processes). All of them pass the same contract suite
 /// (Tests/TrainyardStorageTests/MetadataStoreContract.swift, run per backend by
 /// MetadataStoreContractTests.swift). The rules they share are Core values: `JobLifecycle`,
 /// `QueuePosition`, `RunningCap`, `PromotionPolicy`, `RegistryRules`.
@@ -108,9 +109,20 @@ public protocol MetadataStore: Sendable {
     /// Returns when the store answers a trivial round trip; throws when it cannot be reached
     /// (`/readyz`, a worker waiting for its store to come back). Cheap, and changes nothing.
     func ping() async throws
+
+    // MARK: Wake-ups
+    /// Whether anyone in this process waits for the store's `onChange` now (an idle worker, a
+    /// transform waiting for its parts). A store shared by several processes may hear about the
+    /// other processes' changes only while someone waits (PostgreSQL's `LISTEN`), and calls
+    /// `onChange` once it hears again, so that a waiter looks at the queue afresh; busy
+    /// processes are then not sent a wake-up per job. The embedded stores call `onChange` for
+    /// this process's changes only and ignore it.
+    func changeInterest(_ waiting: Bool)
 }
 
 extension MetadataStore {
+    public func changeInterest(_ waiting: Bool) {}
+
     /// Completes without final log lines.
     public func complete(_ lease: LeaseToken, registration: VersionRegistration?) async throws -> CompletionOutcome {
         try await complete(lease, registration: registration, finalLog: [])
