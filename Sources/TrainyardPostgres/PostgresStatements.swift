@@ -390,46 +390,80 @@ struct LeaseProposal {
     }
 
     /// The candidates as the JSON array the statement reads (`jsonb_to_recordset`), written
-    /// by hand: it is built on every dequeue, and Foundation's encoder cost more than the
-    /// statement. Times as seconds since 1970 (Swift prints a Double so it reads back exactly).
+    /// by hand into UTF-8 bytes: it is built for every candidate of every dequeue, and
+    /// Foundation's encoder (then string concatenation) cost more than the statement. Times as
+    /// seconds since 1970 (Swift prints a Double so that it reads back exactly).
     static func json(_ proposals: [LeaseProposal]) -> String {
-        var out = "["
+        var out = JSONBytes()
+        out.bytes.reserveCapacity(proposals.count * 320)
+        out.raw("[")
         for (ord, proposal) in proposals.enumerated() {
             let r = proposal.next.record
-            if ord > 0 { out += "," }
-            out += "{\"ord\":\(ord),\"id\":\(proposal.candidate.id),\"row_version\":\(proposal.candidate.rowVersion)"
-            out += ",\"state\":" + quoted(r.state.rawValue) + ",\"attempt\":\(r.attempt),\"run_after\":\(r.runAfter.timeIntervalSince1970)"
-            out += ",\"cancel_requested\":\(r.cancelRequested)"
-            if let v = r.leaseToken { out += ",\"lease_token\":" + quoted(v) }
-            if let v = r.leaseExpiresAt { out += ",\"lease_expires_at\":\(v.timeIntervalSince1970)" }
-            if let v = r.workerID { out += ",\"worker_id\":" + quoted(v) }
-            if let v = r.failureReason { out += ",\"failure_reason\":" + quoted(v) }
-            if let v = r.startedAt { out += ",\"started_at\":\(v.timeIntervalSince1970)" }
-            if let v = r.finishedAt { out += ",\"finished_at\":\(v.timeIntervalSince1970)" }
-            if let v = r.resultVersion { out += ",\"result_version\":\(v)" }
-            if let v = proposal.progressText { out += ",\"progress\":" + quoted(v) }
-            let lines = proposal.next.effects.compactMap { if case .log(let line) = $0 { quoted(line) } else { nil } }
-            out += ",\"lines\":[" + lines.joined(separator: ",") + "]}"
+            if ord > 0 { out.raw(",") }
+            out.raw("{\"ord\":"); out.raw(String(ord))
+            out.raw(",\"id\":"); out.raw(String(proposal.candidate.id))
+            out.raw(",\"row_version\":"); out.raw(String(proposal.candidate.rowVersion))
+            out.raw(",\"state\":"); out.quoted(r.state.rawValue)
+            out.raw(",\"attempt\":"); out.raw(String(r.attempt))
+            out.raw(",\"run_after\":"); out.raw(String(r.runAfter.timeIntervalSince1970))
+            out.raw(r.cancelRequested ? ",\"cancel_requested\":true" : ",\"cancel_requested\":false")
+            if let v = r.leaseToken { out.raw(",\"lease_token\":"); out.quoted(v) }
+            if let v = r.leaseExpiresAt { out.raw(",\"lease_expires_at\":"); out.raw(String(v.timeIntervalSince1970)) }
+            if let v = r.workerID { out.raw(",\"worker_id\":"); out.quoted(v) }
+            if let v = r.failureReason { out.raw(",\"failure_reason\":"); out.quoted(v) }
+            if let v = r.startedAt { out.raw(",\"started_at\":"); out.raw(String(v.timeIntervalSince1970)) }
+            if let v = r.finishedAt { out.raw(",\"finished_at\":"); out.raw(String(v.timeIntervalSince1970)) }
+            if let v = r.resultVersion { out.raw(",\"result_version\":"); out.raw(String(v)) }
+            if let v = proposal.progressText { out.raw(",\"progress\":"); out.quoted(v) }
+            out.raw(",\"lines\":[")
+            var first = true
+            for case .log(let line) in proposal.next.effects {
+                if !first { out.raw(",") }
+                first = false
+                out.quoted(line)
+            }
+            out.raw("]}")
         }
-        return out + "]"
+        out.raw("]")
+        return String(decoding: out.bytes, as: UTF8.self)
     }
 
     /// A JSON string: quotes, backslashes and control characters escaped; NUL, which no
-    /// PostgreSQL text can hold, replaced (`postgresText`).
+    /// PostgreSQL text can hold, replaced with U+FFFD (as `postgresText` does).
     static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.postgresText.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
+        var out = JSONBytes()
+        out.quoted(text)
+        return String(decoding: out.bytes, as: UTF8.self)
+    }
+}
+
+/// JSON written as UTF-8 bytes.
+struct JSONBytes {
+    var bytes: [UInt8] = []
+
+    /// Text that needs no escaping (keys, numbers, punctuation).
+    mutating func raw(_ text: String) {
+        bytes.append(contentsOf: text.utf8)
+    }
+
+    mutating func quoted(_ text: String) {
+        bytes.append(UInt8(ascii: "\""))
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): bytes.append(UInt8(ascii: "\\")); bytes.append(byte)
+            case UInt8(ascii: "\\"): bytes.append(UInt8(ascii: "\\")); bytes.append(byte)
+            case UInt8(ascii: "\n"): bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "n"))
+            case UInt8(ascii: "\r"): bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "r"))
+            case UInt8(ascii: "\t"): bytes.append(UInt8(ascii: "\\")); bytes.append(UInt8(ascii: "t"))
+            case 0: bytes.append(contentsOf: [0xEF, 0xBF, 0xBD])  // U+FFFD
+            case ..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                bytes.append(contentsOf: Array("\\u00".utf8))
+                bytes.append(hex[Int(byte >> 4)]); bytes.append(hex[Int(byte & 0xF)])
+            default: bytes.append(byte)  // ASCII, or a byte of a UTF-8 sequence: as is
             }
         }
-        return out + "\""
+        bytes.append(UInt8(ascii: "\""))
     }
 }
 
@@ -437,6 +471,7 @@ extension String {
     /// The text as PostgreSQL can store it: `text` cannot hold NUL (U+0000), which a failure
     /// reason or a log line read from a program's output may carry; it becomes U+FFFD.
     var postgresText: String {
-        contains("\u{0}") ? replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : self
+        // A byte scan: `contains` on a String goes through Foundation's search.
+        utf8.contains(0) ? replacingOccurrences(of: "\u{0}", with: "\u{FFFD}") : self
     }
 }

@@ -468,6 +468,19 @@ struct PostgresMetadataStoreTests {
 /// Opening a store: settings, names and failures, without a server where none is needed.
 @Suite("PostgreSQL metadata store: opening")
 struct PostgresStoreOpeningTests {
+    /// The lease proposals' JSON strings, written by hand, read back by a JSON parser as the
+    /// text they were made from: every control character, quotes, backslashes, non-ASCII text;
+    /// NUL (which PostgreSQL text cannot hold) as U+FFFD.
+    @Test func handWrittenJSONStringsReadBackAsTheirText() throws {
+        var texts = (0..<0x80).map { String(UnicodeScalar(UInt8($0))) }
+        texts += ["", "plain", "say \"hi\"\\n", "données été 😀 \u{10FFFF}", "a\u{0}b\u{1F}c\r\n\t", String(repeating: "é\"", count: 300)]
+        for text in texts {
+            let json = "[" + LeaseProposal.quoted(text) + "]"
+            let read = try #require(try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String])
+            #expect(read == [text.postgresText], "\(json)")
+        }
+    }
+
     @Test func urlPartsAndRedaction() throws {
         let settings = try PostgresConnectionSettings(url: URL(string: "postgresql://ana:s3cr%40t@db.example:6543/models?sslmode=require")!)
         #expect(settings.host == "db.example" && settings.port == 6543 && settings.username == "ana" && settings.password == "s3cr@t")
