@@ -32,6 +32,8 @@ final class ChangeListener: Sendable {
     /// between two jobs stops waiting for a moment, and listening again costs a round trip and
     /// a look at the queue.
     static let linger: Duration = .milliseconds(500)
+    /// How long a `LISTEN` may go unanswered before its connection is given up.
+    static let listenTimeout: Duration = PostgresConnectionSettings.connectTimeout
 
     /// Set once the first connection is made (or the first attempt failed), for `start`.
     private let firstOutcome = Mutex<FirstOutcome>(.pending([]))
@@ -192,7 +194,19 @@ final class ChangeListener: Sendable {
         while !Task.isCancelled {
             try await waitForInterest(probing: connection)
             if Task.isCancelled { return }
+            // A LISTEN on a connection that died without closing (a vanished peer, a dropped
+            // NAT entry) would wait for TCP to give up: unanswered, it closes the connection.
+            let confirmation = ListenConfirmation()
+            let watchdog = Task { [logger, settings] in
+                try await Task.sleep(for: Self.listenTimeout)
+                guard !confirmation.isConfirmed else { return }
+                logger.warning("change notifications: LISTEN unanswered, reconnecting",
+                               metadata: ["trainyard.store": .string(settings.redacted), "trainyard.timeout": "\(Self.listenTimeout)"])
+                try? await connection.close()
+            }
+            defer { watchdog.cancel() }
             try await connection.listen(on: channel) { notifications in
+                confirmation.confirm()
                 listeningNow.withLock { $0 = true }
                 defer { listeningNow.withLock { $0 = false } }
                 // What was committed before the LISTEN took effect was not announced here.
@@ -304,4 +318,11 @@ final class ChangeListener: Sendable {
     private static func probe(_ connection: PostgresConnection, logger: Logger) async throws {
         try await Deadline.run(keepAliveInterval, on: connection) { _ = try await connection.query("SELECT 1", logger: logger) }
     }
+}
+
+/// Whether a `LISTEN` was answered, for its watchdog.
+private final class ListenConfirmation: Sendable {
+    private let confirmed = Mutex(false)
+    var isConfirmed: Bool { confirmed.withLock { $0 } }
+    func confirm() { confirmed.withLock { $0 = true } }
 }

@@ -206,6 +206,30 @@ struct PostgresMetadataStoreTests {
         #expect(await Self.eventually { changes.value == quiet + 2 })
     }
 
+    /// A `LISTEN` the server never answers (its backend stopped, as a vanished peer or a
+    /// dropped NAT entry looks from here) does not leave the process deaf: the connection is
+    /// given up after `listenTimeout` and a new one listens.
+    @Test func anUnansweredListenIsGivenUp() async throws {
+        let namespace = PostgresTestStores.uniqueNamespace()
+        let changes = Counter()
+        let a = try await PostgresTestStores.open(namespace: namespace)
+        let channel = a.schema.channel
+        let others = Set(try await Self.listenerProcesses(a, channel: channel))
+        let b = try await PostgresTestStores.open(namespace: namespace, onChange: { changes.increment() })
+        let stopped = try #require(Set(try await Self.listenerProcesses(a, channel: channel)).subtracting(others).first)
+        // Only a PostgreSQL backend on this machine is stopped (a pid from another host could be anything here).
+        let command = (try? String(contentsOfFile: "/proc/\(stopped)/comm", encoding: .utf8)) ?? ""
+        try #require(command.hasPrefix("postgres"), "b's listener backend \(stopped) is not a local PostgreSQL process (\(command))")
+        try #require(kill(pid_t(stopped), SIGSTOP) == 0, "cannot stop backend \(stopped)")
+        defer { kill(pid_t(stopped), SIGCONT) }
+
+        b.changeInterest(true)
+        #expect(await Self.eventually { changes.value == 1 && b.listener.isListening }, "the unanswered LISTEN was not given up")
+        let marker = changes.value
+        _ = try await a.enqueue(EnqueueRequest(spec: MetadataStoreContract.spec("iris")))
+        #expect(await Self.eventually { changes.value > marker }, "no wake-up on the new connection")
+    }
+
     /// The listening connection dropped (a server restart, a proxy timeout): the store listens
     /// again and other stores' changes wake it as before.
     @Test func listenerReconnectsWhenItsConnectionDrops() async throws {
