@@ -37,7 +37,10 @@ public struct TrainyardApp: Sendable {
     public static func build(_ configuration: TrainyardConfiguration, trainers: TrainerRegistry? = nil, clock: any WallClock = SystemClock(),
                              retryPolicy: RetryPolicy = RetryPolicy(), logger: Logger = Logger(label: "trainyard")) async throws -> TrainyardApp {
         let wakeup = WakeupSignal()
-        let store = try await Backends.openMetadataStore(configuration, clock: clock, retryPolicy: retryPolicy, onChange: { wakeup.signal() })
+        // Weakly: the signal holds the store (its observer, below), and a store holding the
+        // signal back would never be released (nor its connections closed) with the app.
+        let store = try await Backends.openMetadataStore(configuration, clock: clock, retryPolicy: retryPolicy,
+                                                         onChange: { [weak wakeup] in wakeup?.signal() })
         // A shared store tells this process about other processes' changes while someone waits.
         wakeup.observeWaiting { [store] waiting in store.changeInterest(waiting) }
         let artifacts = try Backends.openArtifactStore(configuration)

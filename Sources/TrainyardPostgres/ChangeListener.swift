@@ -30,8 +30,10 @@ final class ChangeListener: Sendable {
     static let maxBackoff: Duration = .seconds(5)
     /// How long the connection keeps listening after the last waiter stopped waiting: a worker
     /// between two jobs stops waiting for a moment, and listening again costs a round trip and
-    /// a look at the queue.
-    static let linger: Duration = .milliseconds(500)
+    /// a look at the queue. Longer than a waiter's usual look at the queue (the look the
+    /// `onChange` after a `LISTEN` asks for): a shorter one would stop listening during that
+    /// look, and the next wait would listen, be woken at once, and never back off.
+    static let linger: Duration = .seconds(2)
     /// How long a `LISTEN` may go unanswered before its connection is given up.
     static let listenTimeout: Duration = PostgresConnectionSettings.connectTimeout
 
@@ -137,10 +139,10 @@ final class ChangeListener: Sendable {
                 current.withLock { $0 = connection }
                 defer { current.withLock { $0 = nil } }
                 resolveFirst(.success(()))
-                // A connection that was made and then dropped is retried at once.
-                failures = 0
                 do {
-                    try await serve(connection)
+                    // A connection that listened and then dropped is retried at once; one that
+                    // keeps failing before it listens (a standby refuses LISTEN) backs off.
+                    try await serve(connection) { failures = 0 }
                 } catch {
                     try? await connection.close()
                     throw error
@@ -189,10 +191,11 @@ final class ChangeListener: Sendable {
     }
 
     /// Listens on `connection` whenever someone waits, until the connection fails (throws) or
-    /// the task is cancelled (returns).
-    private func serve(_ connection: PostgresConnection) async throws {
+    /// the task is cancelled (returns). `onListening` is called after each answered `LISTEN`.
+    private func serve(_ connection: PostgresConnection, onListening: () -> Void) async throws {
+        let closing = CloseWatch(connection)
         while !Task.isCancelled {
-            try await waitForInterest(probing: connection)
+            try await waitForInterest(probing: connection, closing: closing)
             if Task.isCancelled { return }
             // A LISTEN on a connection that died without closing (a vanished peer, a dropped
             // NAT entry) would wait for TCP to give up: unanswered, it closes the connection.
@@ -207,6 +210,7 @@ final class ChangeListener: Sendable {
             defer { watchdog.cancel() }
             try await connection.listen(on: channel) { notifications in
                 confirmation.confirm()
+                onListening()
                 listeningNow.withLock { $0 = true }
                 defer { listeningNow.withLock { $0 = false } }
                 // What was committed before the LISTEN took effect was not announced here.
@@ -237,7 +241,7 @@ final class ChangeListener: Sendable {
 
     /// Returns once someone waits, proving the connection alive meanwhile; throws when the
     /// connection closed (a server restart, a terminated backend) or stopped answering.
-    private func waitForInterest(probing connection: PostgresConnection) async throws {
+    private func waitForInterest(probing connection: PostgresConnection, closing: CloseWatch) async throws {
         enum Wake { case interest, probeDue, closed }
         while !Task.isCancelled {
             let wake = await withTaskGroup(of: Wake?.self) { group in
@@ -247,7 +251,7 @@ final class ChangeListener: Sendable {
                     return .probeDue
                 }
                 group.addTask {
-                    await Self.closed(connection)
+                    await closing.wait()
                     return .closed
                 }
                 let first = await group.next() ?? nil
@@ -294,25 +298,6 @@ final class ChangeListener: Sendable {
         }
     }
 
-    /// Returns when `connection` closes, or at once when the task is cancelled (awaiting the
-    /// close future itself would ignore the cancellation).
-    private static func closed(_ connection: PostgresConnection) async {
-        final class Once: Sendable {
-            let slot = Mutex<CheckedContinuation<Void, Never>?>(nil)
-            func resume() { slot.withLock { $0.take() }?.resume() }
-        }
-        let once = Once()
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                once.slot.withLock { $0 = continuation }
-                connection.closeFuture.whenComplete { _ in once.resume() }
-                if Task.isCancelled { once.resume() }
-            }
-        } onCancel: {
-            once.resume()
-        }
-    }
-
     /// A trivial query: one that fails or goes unanswered (the connection is then closed)
     /// throws, so the loop reconnects.
     private static func probe(_ connection: PostgresConnection, logger: Logger) async throws {
@@ -325,4 +310,45 @@ private final class ListenConfirmation: Sendable {
     private let confirmed = Mutex(false)
     var isConfirmed: Bool { confirmed.withLock { $0 } }
     func confirm() { confirmed.withLock { $0 = true } }
+}
+
+/// A connection's closing, watched once per connection (one callback on its close future),
+/// awaited as often as needed: each wait returns when the connection is closed, or at once
+/// when its task is cancelled (awaiting the close future itself would ignore cancellation).
+private final class CloseWatch: Sendable {
+    private struct State {
+        var closed = false
+        var waiter: CheckedContinuation<Void, Never>?
+    }
+    private let state = Mutex(State())
+
+    init(_ connection: PostgresConnection) {
+        connection.closeFuture.whenComplete { [self] _ in
+            let waiter = state.withLock { s in
+                s.closed = true
+                defer { s.waiter = nil }
+                return s.waiter
+            }
+            waiter?.resume()
+        }
+    }
+
+    func wait() async {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = state.withLock { s -> Bool in
+                    if s.closed || Task.isCancelled { return true }
+                    s.waiter = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = state.withLock { s in
+                defer { s.waiter = nil }
+                return s.waiter
+            }
+            waiter?.resume()
+        }
+    }
 }

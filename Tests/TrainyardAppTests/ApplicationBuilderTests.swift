@@ -130,6 +130,36 @@ struct ApplicationBuilderTests {
         try await connection.close()
     }
 
+    /// An app released without `close()` releases its PostgreSQL store too (whose `deinit`
+    /// stops the pool and the listener): the wake-up signal and the store refer to each other,
+    /// and one of the two references is weak.
+    @Test(.enabled(if: TestService.postgres.shouldRun, Comment(rawValue: TestService.postgres.skipReason)))
+    func aReleasedAppReleasesItsPostgresStore() async throws {
+        defer { try? FileManager.default.removeItem(at: root) }
+        let url = try TestService.postgres.require()
+        var configuration = TrainyardConfiguration(dataDirectory: root.appendingPathComponent("data"))
+        configuration.metadata = .postgres(url: url)
+        configuration.namespace = try Namespace(project: "app" + String(UInt64.random(in: 0...UInt64.max), radix: 16), environment: "test")
+        let schema = "trainyard_\(configuration.namespace.project)_test"
+        weak var released: PostgresMetadataStore?
+        do {
+            let app = try await build(configuration)
+            let store = try #require(app.services.store as? PostgresMetadataStore)
+            released = store
+            // A waiter comes and goes (the signal calls the store), as an idle worker's would.
+            await app.services.wakeup.wait(timeout: .milliseconds(10))
+        }
+        #expect(await Polling.until(timeout: .seconds(60), every: .milliseconds(20), { released == nil }), "the store outlived its app")
+
+        let components = try #require(URLComponents(url: url, resolvingAgainstBaseURL: false))
+        let connection = try await PostgresConnection.connect(
+            configuration: .init(host: components.host ?? "127.0.0.1", port: components.port ?? 5432, username: components.user ?? "postgres",
+                                 password: components.password, database: String(components.path.dropFirst()), tls: .disable),
+            id: 1, logger: logger)
+        try await connection.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \(schema) CASCADE"), logger: logger)
+        try await connection.close()
+    }
+
     /// The model server gets the configuration's `serving` section; a local folder needs no
     /// artifact cache, an explicit `serving.cache_dir` is kept.
     @Test func servingSettingsComeFromTheConfiguration() async throws {
