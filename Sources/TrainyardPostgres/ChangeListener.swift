@@ -42,7 +42,8 @@ final class ChangeListener: Sendable {
     /// The connection open now, closed by `stop` so a listen in progress ends at once.
     private let current = Mutex<PostgresConnection?>(nil)
     private let task = Mutex<Task<Void, Never>?>(nil)
-    private let interest = Mutex(Interest())
+    /// Whether anyone in this process waits for a change, and since when.
+    private let interest = WaitableFlag()
     private let listeningNow = Mutex(false)
 
     /// Whether the connection listens now (for tests).
@@ -52,13 +53,6 @@ final class ChangeListener: Sendable {
         case pending([CheckedContinuation<Void, any Error>])
         case connected
         case failed(any Error)
-    }
-
-    /// Whether anyone waits, since when, and the listen loop's wait for the first waiter.
-    private struct Interest {
-        var waiting = false
-        var changedAt = ContinuousClock.now
-        var loopWaiting: CheckedContinuation<Void, Never>?
     }
 
     init(settings: PostgresConnectionSettings, channel: String, instanceID: String, logger: Logger, onChange: @escaping @Sendable () -> Void) {
@@ -102,15 +96,7 @@ final class ChangeListener: Sendable {
     /// Whether anyone in this process waits for a change now. Quick and non-blocking: it is
     /// called under the waiters' lock (`WakeupSignal.observeWaiting`).
     func setInterest(_ waiting: Bool) {
-        let resume = interest.withLock { state -> CheckedContinuation<Void, Never>? in
-            guard state.waiting != waiting else { return nil }
-            state.waiting = waiting
-            state.changedAt = .now
-            guard waiting else { return nil }
-            defer { state.loopWaiting = nil }
-            return state.loopWaiting
-        }
-        resume?.resume()
+        interest.set(waiting)
     }
 
     private func resolveFirst(_ result: Result<Void, any Error>) {
@@ -193,23 +179,25 @@ final class ChangeListener: Sendable {
     /// Listens on `connection` whenever someone waits, until the connection fails (throws) or
     /// the task is cancelled (returns). `onListening` is called after each answered `LISTEN`.
     private func serve(_ connection: PostgresConnection, onListening: () -> Void) async throws {
-        let closing = CloseWatch(connection)
+        // One callback per connection, however often the loop waits for its closing.
+        let closing = WaitableFlag()
+        connection.closeFuture.whenComplete { _ in closing.set(true) }
         while !Task.isCancelled {
             try await waitForInterest(probing: connection, closing: closing)
             if Task.isCancelled { return }
             // A LISTEN on a connection that died without closing (a vanished peer, a dropped
             // NAT entry) would wait for TCP to give up: unanswered, it closes the connection.
-            let confirmation = ListenConfirmation()
+            let answered = WaitableFlag()
             let watchdog = Task { [logger, settings] in
                 try await Task.sleep(for: Self.listenTimeout)
-                guard !confirmation.isConfirmed else { return }
+                guard !answered.current.value else { return }
                 logger.warning("change notifications: LISTEN unanswered, reconnecting",
                                metadata: ["trainyard.store": .string(settings.redacted), "trainyard.timeout": "\(Self.listenTimeout)"])
                 try? await connection.close()
             }
             defer { watchdog.cancel() }
             try await connection.listen(on: channel) { notifications in
-                confirmation.confirm()
+                answered.set(true)
                 onListening()
                 listeningNow.withLock { $0 = true }
                 defer { listeningNow.withLock { $0 = false } }
@@ -241,19 +229,16 @@ final class ChangeListener: Sendable {
 
     /// Returns once someone waits, proving the connection alive meanwhile; throws when the
     /// connection closed (a server restart, a terminated backend) or stopped answering.
-    private func waitForInterest(probing connection: PostgresConnection, closing: CloseWatch) async throws {
+    private func waitForInterest(probing connection: PostgresConnection, closing: WaitableFlag) async throws {
         enum Wake { case interest, probeDue, closed }
         while !Task.isCancelled {
             let wake = await withTaskGroup(of: Wake?.self) { group in
-                group.addTask { [self] in await interestArrives() ? .interest : nil }
+                group.addTask { [interest] in await interest.waitUntilTrue() ? .interest : nil }
                 group.addTask {
                     try? await Task.sleep(for: Self.keepAliveInterval)
                     return .probeDue
                 }
-                group.addTask {
-                    await closing.wait()
-                    return .closed
-                }
+                group.addTask { await closing.waitUntilTrue() ? .closed : nil }
                 let first = await group.next() ?? nil
                 group.cancelAll()
                 return first
@@ -267,31 +252,10 @@ final class ChangeListener: Sendable {
         }
     }
 
-    /// True once someone waits; false when the task is cancelled first.
-    private func interestArrives() async -> Bool {
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let now = interest.withLock { state -> Bool in
-                    if state.waiting || Task.isCancelled { return true }
-                    state.loopWaiting = continuation
-                    return false
-                }
-                if now { continuation.resume() }
-            }
-            return !Task.isCancelled
-        } onCancel: {
-            let continuation = interest.withLock { state in
-                defer { state.loopWaiting = nil }
-                return state.loopWaiting
-            }
-            continuation?.resume()
-        }
-    }
-
     /// Returns once nobody has waited for `linger`.
     private func untilNobodyWaits() async throws {
         while true {
-            let (waiting, changedAt) = interest.withLock { ($0.waiting, $0.changedAt) }
+            let (waiting, changedAt) = interest.current
             let idle = ContinuousClock.now - changedAt
             if !waiting && idle >= Self.linger { return }
             try await Task.sleep(for: waiting ? Self.linger : Self.linger - idle)
@@ -302,53 +266,5 @@ final class ChangeListener: Sendable {
     /// throws, so the loop reconnects.
     private static func probe(_ connection: PostgresConnection, logger: Logger) async throws {
         try await Deadline.run(keepAliveInterval, on: connection) { _ = try await connection.query("SELECT 1", logger: logger) }
-    }
-}
-
-/// Whether a `LISTEN` was answered, for its watchdog.
-private final class ListenConfirmation: Sendable {
-    private let confirmed = Mutex(false)
-    var isConfirmed: Bool { confirmed.withLock { $0 } }
-    func confirm() { confirmed.withLock { $0 = true } }
-}
-
-/// A connection's closing, watched once per connection (one callback on its close future),
-/// awaited as often as needed: each wait returns when the connection is closed, or at once
-/// when its task is cancelled (awaiting the close future itself would ignore cancellation).
-private final class CloseWatch: Sendable {
-    private struct State {
-        var closed = false
-        var waiter: CheckedContinuation<Void, Never>?
-    }
-    private let state = Mutex(State())
-
-    init(_ connection: PostgresConnection) {
-        connection.closeFuture.whenComplete { [self] _ in
-            let waiter = state.withLock { s in
-                s.closed = true
-                defer { s.waiter = nil }
-                return s.waiter
-            }
-            waiter?.resume()
-        }
-    }
-
-    func wait() async {
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let now = state.withLock { s -> Bool in
-                    if s.closed || Task.isCancelled { return true }
-                    s.waiter = continuation
-                    return false
-                }
-                if now { continuation.resume() }
-            }
-        } onCancel: {
-            let waiter = state.withLock { s in
-                defer { s.waiter = nil }
-                return s.waiter
-            }
-            waiter?.resume()
-        }
     }
 }

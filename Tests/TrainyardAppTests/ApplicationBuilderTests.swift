@@ -121,6 +121,11 @@ struct ApplicationBuilderTests {
         await #expect(throws: TrainyardError.self) { try await store.ping() }
 
         // The test's schema goes.
+        try await dropSchema(schema, at: url)
+    }
+
+    /// Drops a test's schema on its own connection (the app's store is closed or released).
+    func dropSchema(_ schema: String, at url: URL) async throws {
         let components = try #require(URLComponents(url: url, resolvingAgainstBaseURL: false))
         let connection = try await PostgresConnection.connect(
             configuration: .init(host: components.host ?? "127.0.0.1", port: components.port ?? 5432, username: components.user ?? "postgres",
@@ -151,13 +156,7 @@ struct ApplicationBuilderTests {
         }
         #expect(await Polling.until(timeout: .seconds(60), every: .milliseconds(20), { released == nil }), "the store outlived its app")
 
-        let components = try #require(URLComponents(url: url, resolvingAgainstBaseURL: false))
-        let connection = try await PostgresConnection.connect(
-            configuration: .init(host: components.host ?? "127.0.0.1", port: components.port ?? 5432, username: components.user ?? "postgres",
-                                 password: components.password, database: String(components.path.dropFirst()), tls: .disable),
-            id: 1, logger: logger)
-        try await connection.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \(schema) CASCADE"), logger: logger)
-        try await connection.close()
+        try await dropSchema(schema, at: url)
     }
 
     /// The model server gets the configuration's `serving` section; a local folder needs no
