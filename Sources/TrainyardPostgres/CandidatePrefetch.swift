@@ -2,21 +2,27 @@ import Foundation
 import PostgresNIO
 import Synchronization
 
-/// The next dequeue's candidates, read by a worker's completion in the completion's own
-/// statement (`Statements.WriteTransitionReadingCandidates`), so that a worker going from one
-/// job to the next makes two round trips (complete + read, lease) instead of three.
+/// A worker's next candidates, read by its completion in the completion's own statement
+/// (`Statements.WriteTransitionReadingCandidates`), or left by its dequeue. Its next completion
+/// leases from them in its own statement (`NextLeasePlan`), so a busy worker goes from one job
+/// to the next in one round trip; a dequeue uses what a completion read (two round trips:
+/// complete + read, lease), never what a dequeue left (a second dequeue has no round trip to
+/// save, and reads the queue as it is).
 ///
 /// Candidates are only a proposal: the lease is a compare-and-set on each candidate's row
 /// version, so one taken meanwhile by another worker is passed over and, when all were, the
 /// dequeue reads again. Kept candidates are used once, by the same worker, for the same kinds,
-/// and only while fresh; a read that found no due job is not kept (the dequeue reads again, so
-/// a job enqueued just after the completion is not missed), and this process's own enqueues
+/// and only while fresh; a read that found no due job drops what was kept (the dequeue reads
+/// again, so a job enqueued just after the completion is not missed), and this process's own enqueues
 /// and cap changes drop what is kept, so its dequeues see them as before.
 final class CandidatePrefetch: Sendable {
     private struct Kept {
         var kinds: [String]
         var rows: [PostgresRow]
         var at: ContinuousClock.Instant
+        /// What a dequeue left of its read: the worker's next completion may lease from it, but
+        /// a second dequeue reads afresh (it has no completion's round trip to save).
+        var forCompletionOnly: Bool
     }
 
     private struct State {
@@ -45,13 +51,16 @@ final class CandidatePrefetch: Sendable {
         state.withLock { $0.kinds[worker] }
     }
 
-    /// Keeps a completion's read for `worker`'s next dequeue, if it found a due job (the job
-    /// columns of its first row are not NULL).
-    func keep(_ rows: [PostgresRow], kinds: [String], for worker: String) {
-        guard let first = rows.first, (try? first.makeRandomAccess()[0].decode(Int64?.self)) != nil else { return }
+    /// Keeps a read for `worker`'s next dequeue or leasing completion, if it found a due job
+    /// (the job columns of its first row are not NULL); otherwise drops what was kept.
+    func keep(_ rows: [PostgresRow], kinds: [String], for worker: String, forCompletionOnly: Bool = false) {
+        guard let first = rows.first, (try? first.makeRandomAccess()[0].decode(Int64?.self)) != nil else {
+            state.withLock { _ = $0.kept.removeValue(forKey: worker) }
+            return
+        }
         state.withLock { s in
             if s.kept.count >= Self.capacity { s.kept.removeAll() }
-            s.kept[worker] = Kept(kinds: kinds, rows: rows, at: .now)
+            s.kept[worker] = Kept(kinds: kinds, rows: rows, at: .now, forCompletionOnly: forCompletionOnly)
         }
     }
 
@@ -66,10 +75,12 @@ final class CandidatePrefetch: Sendable {
         state.withLock { $0.kept.removeAll() }
     }
 
-    /// The candidates kept for `worker`, once, if read for these kinds within `freshness`.
-    func take(for worker: String, kinds: [String]) -> [PostgresRow]? {
+    /// The candidates kept for `worker`, once, if read for these kinds within `freshness` (and,
+    /// for a dequeue, not left by a dequeue).
+    func take(for worker: String, kinds: [String], byDequeue: Bool) -> [PostgresRow]? {
         state.withLock { s in
-            guard let kept = s.kept.removeValue(forKey: worker), kept.kinds == kinds, .now - kept.at < Self.freshness else { return nil }
+            guard let kept = s.kept.removeValue(forKey: worker), kept.kinds == kinds, .now - kept.at < Self.freshness,
+                  !(byDequeue && kept.forCompletionOnly) else { return nil }
             return kept.rows
         }
     }

@@ -9,6 +9,7 @@ import TrainyardCore
 /// record `JobLifecycle` decided for it, in `QueuePosition` order. A job whose kind has a running
 /// cap is leased in a transaction that counts the kind's running jobs under the kind's
 /// advisory lock, so caps hold across processes while uncapped kinds never wait for each other.
+/// A busy worker seldom dequeues: its completion leases its next job (`nextLeasePlan`).
 extension PostgresMetadataStore {
     /// Returns expired leases to the queue first (each a compare-and-set of its own, counted in
     /// `lease_expiries`), then leases the best due job of `kinds` whose kind is under its cap.
@@ -20,7 +21,7 @@ extension PostgresMetadataStore {
         prefetch.dequeuing(kindNames, worker: workerID)
         for round in 0..<Self.dequeueRounds {
             let read: [PostgresRow]
-            if round == 0, let kept = prefetch.take(for: workerID, kinds: kindNames) {
+            if round == 0, let kept = prefetch.take(for: workerID, kinds: kindNames, byDequeue: true) {
                 read = kept
             } else {
                 read = try await reading("reading the queue") { [self] in
@@ -43,14 +44,9 @@ extension PostgresMetadataStore {
             guard try meta[0].decode(Int64?.self) != nil else { return nil }
             let candidates = try read.map { try PostgresRows.candidate($0) }.sorted { $0.position < $1.position }
             // A capped kind is counted under its lock; that transaction also decides among the
-            // other kinds, so the queue's order holds. Candidates before the first capped one
-            // are leased here.
-            let uncapped = candidates.prefix { caps[$0.kind] == nil }
-            if uncapped.isEmpty { return try await dequeueCounted(kindNames, caps: caps, event: event, token: token, now: now) }
-            var proposals: [LeaseProposal] = []
-            for candidate in uncapped {
-                guard let next = try? lifecycle.apply(event, to: candidate.record, jobID: candidate.id) else { continue }
-                proposals.append(try LeaseProposal(candidate: candidate, next: next))
+            // other kinds, so the queue's order holds.
+            guard let proposals = try leaseProposals(candidates, caps: caps, event: event) else {
+                return try await dequeueCounted(kindNames, caps: caps, event: event, token: token, now: now)
             }
             let json = LeaseProposal.json(proposals)
             let written = try await writing("leasing a job") { [self] in
@@ -60,6 +56,10 @@ extension PostgresMetadataStore {
             }
             if let (leased, chosen) = written, proposals.indices.contains(chosen), leased.leaseToken == token {
                 keep(leased)
+                // The other candidates serve this worker's next completion, which leases its
+                // next job in its own statement (`complete(_:registration:finalLog:leasingNext:)`).
+                prefetch.keep(read.filter { (try? $0.makeRandomAccess()[0].decode(Int64?.self)) != leased.job.id }, kinds: kindNames,
+                              for: workerID, forCompletionOnly: true)
                 return Lease(token: LeaseToken(jobID: leased.job.id, token: token, attempt: leased.job.attempt), job: leased.job,
                              expiresAt: leased.job.leaseExpiresAt!)
             }
@@ -67,6 +67,39 @@ extension PostgresMetadataStore {
         }
         // Every candidate went to other dequeues several times over: the locking path decides.
         return try await dequeueCounted(kindNames, caps: nil, event: event, token: token, now: now)
+    }
+
+    /// What leasing one of `candidates` (in queue order) would write: the lifecycle's record for
+    /// each of those before the first of a capped kind (a capped kind is counted under its lock,
+    /// `dequeueCounted`; a candidate the lifecycle refuses is left out). nil when the first is
+    /// of a capped kind.
+    func leaseProposals(_ candidates: [QueueCandidate], caps: [String: Int], event: JobEvent) throws -> [LeaseProposal]? {
+        let uncapped = candidates.prefix { caps[$0.kind] == nil }
+        if uncapped.isEmpty { return nil }
+        var proposals: [LeaseProposal] = []
+        for candidate in uncapped {
+            guard let next = try? lifecycle.apply(event, to: candidate.record, jobID: candidate.id) else { continue }
+            proposals.append(try LeaseProposal(candidate: candidate, next: next))
+        }
+        return proposals
+    }
+
+    /// The lease a completion may write for `next`'s worker: proposals made from the candidates
+    /// kept for it, when they hold a due job of an uncapped kind and no expired lease (a
+    /// dequeue returns those to the queue first). nil otherwise: the worker dequeues.
+    func nextLeasePlan(_ next: NextLeaseRequest, kinds: [String], now: Double) -> NextLeasePlan? {
+        guard let rows = prefetch.take(for: next.workerID, kinds: kinds, byDequeue: false), let first = rows.first else { return nil }
+        let meta = first.makeRandomAccess()
+        let m = Statements.DequeueCandidates.metaColumn
+        guard let capKinds = try? meta[m].decode([String].self), let capValues = try? meta[m + 1].decode([Int64].self),
+              let expired = try? meta[m + 2].decode([Int64].self), expired.isEmpty,
+              let candidates = try? rows.map({ try PostgresRows.candidate($0) }).sorted(by: { $0.position < $1.position })
+        else { return nil }
+        let caps = Dictionary(zip(capKinds, capValues.map { Int($0) }), uniquingKeysWith: { a, _ in a })
+        let token = Self.newToken()
+        let event = JobEvent.lease(token: token, workerID: next.workerID, now: Date(timeIntervalSince1970: now), duration: next.leaseDuration)
+        guard let proposals = try? leaseProposals(candidates, caps: caps, event: event), !proposals.isEmpty else { return nil }
+        return NextLeasePlan(proposals: LeaseProposal.json(proposals), token: token, kinds: kinds)
     }
 
     /// Rounds of candidates read before the locking path takes over.

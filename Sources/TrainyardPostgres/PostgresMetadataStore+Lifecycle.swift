@@ -16,7 +16,7 @@ extension PostgresMetadataStore {
     /// optionally a lease expiry count and the change notification `notify` calls for, in one
     /// statement; retried on a concurrent change. The store holds no lifecycle rules of its own.
     func transition(_ id: JobID, _ event: JobEvent, now: Double, finalLog: [String] = [], notify: ChangeNotice, countLeaseExpiry: Bool = false,
-                    readingCandidates: Bool = false, doing what: @autoclosure () -> String) async throws -> Job {
+                    readingCandidates: Bool = false, leasing plan: NextLeasePlan? = nil, doing what: @autoclosure () -> String) async throws -> Job {
         var stored = recentRows[id]
         var fresh = false
         for _ in 0..<Self.writeRaces {
@@ -40,7 +40,7 @@ extension PostgresMetadataStore {
             }
             if let written = try await writing(what(), { [self] in
                 try await writeTransition(current, next, now: now, finalLog: finalLog, notify: notify, countLeaseExpiry: countLeaseExpiry,
-                                          readingCandidates: readingCandidates, on: nil)
+                                          readingCandidates: readingCandidates, leasing: plan, on: nil)
             }) {
                 return written.job
             }
@@ -53,14 +53,15 @@ extension PostgresMetadataStore {
     /// Writes `next` over `stored` if the row's version is still `stored.rowVersion`. Returns
     /// the row as written; nil when not written. With `readingCandidates` (a worker's
     /// completion, outside a transaction), the same statement reads that worker's next
-    /// candidates (`CandidatePrefetch`).
+    /// candidates (`CandidatePrefetch`), and with a `plan` it also leases one of the candidates
+    /// kept before (`plan.leased`, when a candidate was still free).
     ///
     /// A row written outside a transaction (committed) is kept for the next write. One written
     /// inside a transaction is not (it may still roll back, and a kept version the database
     /// never committed could later match another process's write): the caller keeps it after
     /// the commit.
     func writeTransition(_ stored: StoredJob, _ next: JobLifecycle.Transition, now: Double, finalLog: [String] = [], notify: ChangeNotice,
-                         countLeaseExpiry: Bool = false, readingCandidates: Bool = false,
+                         countLeaseExpiry: Bool = false, readingCandidates: Bool = false, leasing plan: NextLeasePlan? = nil,
                          on connection: PostgresConnection?) async throws -> StoredJob? {
         let r = next.record
         var lines = finalLog
@@ -76,11 +77,29 @@ extension PostgresMetadataStore {
                                     now: now, countLeaseExpiry: countLeaseExpiry, channel: schema.channel, payload: instanceID,
                                     notify: notifyAll, notifyIfCapped: notifyIfCapped)
         let wrote: Bool
-        if readingCandidates, connection == nil, let worker = stored.job.workerID, let kinds = prefetch.kinds(of: worker) {
-            let rows = try await run(Statements.WriteTransitionReadingCandidates(write: write, kinds: kinds, now: now, expiredLimit: Self.reclaimBatch,
-                                                                                  candidates: Self.candidatesRead))
+        if readingCandidates, connection == nil, let worker = stored.job.workerID, let kinds = plan?.kinds ?? prefetch.kinds(of: worker) {
+            let rows = if let plan {
+                try await run(Statements.WriteTransitionLeasingNext(write: write, proposals: plan.proposals, kinds: kinds, now: now,
+                                                                    expiredLimit: Self.reclaimBatch, candidates: Self.candidatesRead))
+            } else {
+                try await run(Statements.WriteTransitionReadingCandidates(write: write, kinds: kinds, now: now, expiredLimit: Self.reclaimBatch,
+                                                                         candidates: Self.candidatesRead))
+            }
             wrote = try rows.first?.makeRandomAccess()[Statements.WriteTransitionReadingCandidates.writtenColumn].decode(Int64?.self) != nil
-            if wrote { prefetch.keep(rows, kinds: kinds, for: worker) }
+            if wrote {
+                var candidates = rows
+                if let plan, let first = rows.first,
+                   try first.makeRandomAccess()[Statements.WriteTransitionLeasingNext.leasedColumn].decode(Int64?.self) != nil {
+                    let leased = try PostgresRows.job(first, at: Statements.WriteTransitionLeasingNext.leasedColumn, specs: specs)
+                    // The candidates were read before the lease: the leased job is among them.
+                    candidates.removeAll { (try? $0.makeRandomAccess()[0].decode(Int64?.self)) == leased.job.id }
+                    if leased.leaseToken == plan.token {
+                        keep(leased)
+                        plan.leased = leased
+                    }
+                }
+                prefetch.keep(candidates, kinds: kinds, for: worker)
+            }
         } else {
             wrote = !(try await run(Statements.WriteTransition(write: write), on: connection)).isEmpty
         }

@@ -38,13 +38,8 @@ extension PostgresMetadataStore {
     /// failure reason is cleared: a succeeded job has none.
     public func complete(_ lease: LeaseToken, registration: VersionRegistration?, finalLog: [String]) async throws -> CompletionOutcome {
         let now = self.now
-        let event = JobEvent.complete(token: lease.token, now: Date(timeIntervalSince1970: now), version: registration?.manifest.version)
-        guard let registration else {
-            let job = try await transition(lease.jobID, event, now: now, finalLog: finalLog, notify: .whoMayWait, readingCandidates: true,
-                                           doing: "completing job \(lease.jobID)")
-            onChange()
-            return CompletionOutcome(job: job, version: nil, promotion: nil)
-        }
+        guard let registration else { return try await complete(lease, finalLog: finalLog, now: now, leasing: nil) }
+        let event = JobEvent.complete(token: lease.token, now: Date(timeIntervalSince1970: now), version: registration.manifest.version)
         let manifest = registration.manifest
         let manifestText = try JSON.encodeString(manifest)
         let tagsText = try JSON.encodeString(manifest.tags)
@@ -79,6 +74,32 @@ extension PostgresMetadataStore {
         }
         onChange()
         return outcome
+    }
+
+    /// Without a registration, the completion leases the worker's next job in its own statement
+    /// when candidates were kept for the worker (read by its last dequeue or completion, within
+    /// `CandidatePrefetch.freshness`); a completion with a registration is a transaction of
+    /// several statements and leases nothing.
+    public func complete(_ lease: LeaseToken, registration: VersionRegistration?, finalLog: [String],
+                         leasingNext next: NextLeaseRequest) async throws -> (CompletionOutcome, Lease?) {
+        guard registration == nil else { return (try await complete(lease, registration: registration, finalLog: finalLog), nil) }
+        let now = self.now
+        let kinds = next.kinds.map(\.rawValue).sorted()
+        prefetch.dequeuing(kinds, worker: next.workerID)
+        let plan = nextLeasePlan(next, kinds: kinds, now: now)
+        let outcome = try await complete(lease, finalLog: finalLog, now: now, leasing: plan)
+        guard let leased = plan?.leased, let expiresAt = leased.job.leaseExpiresAt, let token = plan?.token else { return (outcome, nil) }
+        return (outcome, Lease(token: LeaseToken(jobID: leased.job.id, token: token, attempt: leased.job.attempt), job: leased.job, expiresAt: expiresAt))
+    }
+
+    /// A completion without a registration: one statement, which also reads the worker's next
+    /// candidates (and leases one with a `plan`).
+    func complete(_ lease: LeaseToken, finalLog: [String], now: Double, leasing plan: NextLeasePlan?) async throws -> CompletionOutcome {
+        let event = JobEvent.complete(token: lease.token, now: Date(timeIntervalSince1970: now), version: nil)
+        let job = try await transition(lease.jobID, event, now: now, finalLog: finalLog, notify: .whoMayWait, readingCandidates: true,
+                                       leasing: plan, doing: "completing job \(lease.jobID)")
+        onChange()
+        return CompletionOutcome(job: job, version: nil, promotion: nil)
     }
 
     /// Takes the model's registry lock until the transaction ends.

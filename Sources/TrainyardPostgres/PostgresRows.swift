@@ -95,13 +95,20 @@ enum PostgresRows {
                               record: record, progressText: progressText)
     }
 
-    /// A row starting with `jobColumns`. The spec is decoded only when the cache lacks it.
-    static func job(_ row: PostgresRow, specs: DecodedSpecs) throws -> StoredJob {
-        let (id, kind, state, model, specText, priority, attempt, maxAttempts, runAfter, createdAt, startedAt, finishedAt,
-             leaseExpiresAt, workerID, cancelRequested, failureReason, resultVersion, progressText, submittedBy, leaseToken, rowVersion,
-             reservedVersion)
-            = try row.decode((Int64, String, String, String, String, Int, Int, Int, Double, Double, Double?, Double?,
-                              Double?, String?, Bool, String?, Int?, String?, String, String?, Int64, Int?).self)
+    /// A row with `jobColumns` from column `offset` on. The spec is decoded only when the cache lacks it.
+    static func job(_ row: PostgresRow, at offset: Int = 0, specs: DecodedSpecs) throws -> StoredJob {
+        let cells = row.makeRandomAccess()
+        func column<Value: PostgresDecodable>(_ index: Int, _: Value.Type = Value.self) throws -> Value {
+            try cells[offset + index].decode(Value.self)
+        }
+        let id = try column(0, Int64.self), kind = try column(1, String.self), state = try column(2, String.self)
+        let model = try column(3, String.self), specText = try column(4, String.self), priority = try column(5, Int.self)
+        let attempt = try column(6, Int.self), maxAttempts = try column(7, Int.self), runAfter = try column(8, Double.self)
+        let createdAt = try column(9, Double.self), startedAt = try column(10, Double?.self), finishedAt = try column(11, Double?.self)
+        let leaseExpiresAt = try column(12, Double?.self), workerID = try column(13, String?.self), cancelRequested = try column(14, Bool.self)
+        let failureReason = try column(15, String?.self), resultVersion = try column(16, Int?.self), progressText = try column(17, String?.self)
+        let submittedBy = try column(18, String.self), leaseToken = try column(19, String?.self), rowVersion = try column(20, Int64.self)
+        let reservedVersion = try column(21, Int?.self)
         let job = Job(
             id: id,
             kind: JobKind(rawValue: kind) ?? .train,

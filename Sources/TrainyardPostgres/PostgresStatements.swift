@@ -57,14 +57,15 @@ enum Statements {
         /// The statement's `meta` CTE and final SELECT, with its parameters' numbers given (so
         /// a completion can read the next candidates in its own statement,
         /// `WriteTransitionReadingCandidates`); `extraMeta` adds columns after the others.
-        static func candidatesQuery(kinds: String, now: String, expiredLimit: String, candidates: String, extraMeta: [String] = []) -> String {
+        static func candidatesQuery(kinds: String, now: String, expiredLimit: String, candidates: String, extraMeta: [String] = [],
+                                    withLeased: Bool = false) -> String {
             """
             meta AS (
                 SELECT ARRAY(SELECT kind FROM queue_caps WHERE kind = ANY(\(kinds)) ORDER BY kind) AS cap_kinds,
                        ARRAY(SELECT cap FROM queue_caps WHERE kind = ANY(\(kinds)) ORDER BY kind) AS caps,
                        ARRAY(SELECT id FROM jobs WHERE state = 'running' AND lease_expires_at < \(now) ORDER BY lease_expires_at LIMIT \(expiredLimit)) AS expired\(extraMeta.map { ",\n        \($0)" }.joined())
             )
-            SELECT candidate.*, meta.* FROM meta LEFT JOIN LATERAL (
+            SELECT candidate.*, meta.*\(withLeased ? ", leased_row.*" : "") FROM meta LEFT JOIN LATERAL (
                 SELECT \(PostgresRows.candidateColumns) FROM jobs
                 WHERE id = ANY(ARRAY(
                     SELECT head.id FROM unnest(\(kinds)::text[]) AS wanted(kind_name) CROSS JOIN LATERAL (
@@ -73,7 +74,7 @@ enum Statements {
                     ) AS head
                 ))
                 ORDER BY priority DESC, run_after, id LIMIT \(candidates)
-            ) AS candidate ON true
+            ) AS candidate ON true\(withLeased ? "\nLEFT JOIN (SELECT \(PostgresRows.jobColumns), ord FROM leased) AS leased_row ON true" : "")
             """
         }
 
@@ -102,34 +103,41 @@ enum Statements {
     /// row is still the queued one the proposal was decided on, and asking for `state =
     /// 'queued'` as well let the planner scan the whole queued index instead.
     struct LeaseFirstUnheld: PostgresStatement {
-        static let sql = """
-            WITH proposal AS (
-                SELECT * FROM jsonb_to_recordset($1::jsonb) AS p(
+        static let sql = "WITH " + leaseCTEs(proposals: "$1", now: "$2") + "\nSELECT \(PostgresRows.jobColumns), ord FROM leased"
+
+        /// The statement's CTEs (`proposal`, `chosen`, `leased`, `lease_logged`), with its
+        /// parameters' numbers given, so a completion can lease its worker's next job in its own
+        /// statement (`WriteTransitionLeasingNext`); a candidate is chosen only when `condition` holds.
+        static func leaseCTEs(proposals: String, now: String, condition: String = "true") -> String {
+            """
+            proposal AS (
+                SELECT * FROM jsonb_to_recordset(\(proposals)::jsonb) AS p(
                     ord int, id bigint, row_version bigint, state text, attempt bigint, run_after double precision, lease_token text,
                     lease_expires_at double precision, worker_id text, cancel_requested boolean, failure_reason text,
                     started_at double precision, finished_at double precision, result_version bigint, progress text, lines text[])
-            ), target AS (
+            ), chosen AS (
                 -- `id = ANY(ARRAY(…))` makes the planner look the candidates up by primary key (a
                 -- plain join would hash the whole table: the function's row count is unknown).
                 SELECT jobs.id, proposal.ord FROM jobs JOIN proposal ON proposal.id = jobs.id AND proposal.row_version = jobs.row_version
-                WHERE jobs.id = ANY(ARRAY(SELECT id FROM proposal))
+                WHERE jobs.id = ANY(ARRAY(SELECT id FROM proposal)) AND \(condition)
                 ORDER BY proposal.ord LIMIT 1 FOR UPDATE OF jobs SKIP LOCKED
-            ), updated AS (
+            ), leased AS (
                 UPDATE jobs SET state = p.state, attempt = p.attempt, run_after = p.run_after, lease_token = p.lease_token,
                     lease_expires_at = p.lease_expires_at, worker_id = p.worker_id, cancel_requested = p.cancel_requested,
                     failure_reason = p.failure_reason, started_at = p.started_at, finished_at = p.finished_at,
                     result_version = p.result_version, progress = p.progress,
                     log_seq = jobs.log_seq + cardinality(p.lines), row_version = jobs.row_version + 1
-                FROM target JOIN proposal p ON p.ord = target.ord
-                WHERE jobs.id = target.id
+                FROM chosen JOIN proposal p ON p.ord = chosen.ord
+                WHERE jobs.id = chosen.id
                 RETURNING \(PostgresRows.jobColumns(qualifiedBy: "jobs")), jobs.log_seq, p.lines, p.ord
-            ), logged AS (
+            ), lease_logged AS (
                 INSERT INTO job_logs (job_id, seq, at, text)
-                SELECT updated.id, updated.log_seq - cardinality(updated.lines) + line.number, $2, line.text
-                FROM updated, unnest(updated.lines) WITH ORDINALITY AS line(text, number)
+                SELECT leased.id, leased.log_seq - cardinality(leased.lines) + line.number, \(now), line.text
+                FROM leased, unnest(leased.lines) WITH ORDINALITY AS line(text, number)
             )
-            SELECT \(PostgresRows.jobColumns), ord FROM updated
             """
+        }
+
         /// Where the chosen proposal's `ord` is in the row.
         static let ordColumn = PostgresRows.jobColumnCount
         var proposals: String
@@ -260,6 +268,36 @@ enum Statements {
         func makeBindings() throws -> PostgresBindings {
             var b = WriteTransition(write: write).transitionBindings(capacity: 25)
             b.append(kinds); b.append(now); b.append(expiredLimit); b.append(candidates)
+            return b
+        }
+    }
+
+    /// A completion that also leases its worker's next job and reads the candidates of the one
+    /// after, in one round trip: `WriteTransitionReadingCandidates` with `LeaseFirstUnheld`'s
+    /// CTEs between (a candidate is leased only if the completion was written). Each row ends
+    /// with the leased job's `jobColumns` and its proposal's `ord` (NULL when none was leased).
+    /// The candidates are read as of the statement's start, so the leased job is among them
+    /// (as it was): the caller drops it.
+    struct WriteTransitionLeasingNext: PostgresStatement {
+        static let sql = "WITH " + transitionCTEs(target: "SELECT id FROM jobs WHERE id = $14 AND row_version = $15") + ", "
+            + LeaseFirstUnheld.leaseCTEs(proposals: "$22", now: "$16", condition: "EXISTS (SELECT 1 FROM updated)") + ", "
+            + DequeueCandidates.candidatesQuery(kinds: "$23", now: "$24", expiredLimit: "$25", candidates: "$26",
+                                                extraMeta: ["(SELECT id FROM updated) AS written_id", "(SELECT count(*) FROM notified) AS notified"],
+                                                withLeased: true)
+        /// Where the written job's id is in a row.
+        static let writtenColumn = WriteTransitionReadingCandidates.writtenColumn
+        /// Where the leased job's columns start in a row (its `ord` follows them).
+        static let leasedColumn = writtenColumn + 2
+        var write: TransitionWrite
+        var proposals: String
+        var kinds: [String]
+        var now: Double
+        var expiredLimit: Int
+        var candidates: Int
+
+        func makeBindings() throws -> PostgresBindings {
+            var b = WriteTransition(write: write).transitionBindings(capacity: 26)
+            b.append(proposals); b.append(kinds); b.append(now); b.append(expiredLimit); b.append(candidates)
             return b
         }
     }

@@ -15,6 +15,7 @@ public final class FaultInjectingMetadataStore: MetadataStore {
         var hanging = false
         var refused: [String: Int] = [:]
         var failCalls = 0
+        var nextLeasesGranted = 0
     }
     private let state = Mutex(State())
 
@@ -27,6 +28,8 @@ public final class FaultInjectingMetadataStore: MetadataStore {
     public var refusedCalls: [String: Int] { state.withLock { $0.refused } }
     /// `fail` calls that reached `base`.
     public var failCalls: Int { state.withLock { $0.failCalls } }
+    /// Completions that leased the worker's next job.
+    public var nextLeasesGranted: Int { state.withLock { $0.nextLeasesGranted } }
 
     private func check(_ method: String) async throws {
         let hanging = try state.withLock { s -> Bool in
@@ -62,6 +65,13 @@ public final class FaultInjectingMetadataStore: MetadataStore {
     public func complete(_ lease: LeaseToken, registration: VersionRegistration?, finalLog: [String]) async throws -> CompletionOutcome {
         try await check("complete")
         return try await base.complete(lease, registration: registration, finalLog: finalLog)
+    }
+    public func complete(_ lease: LeaseToken, registration: VersionRegistration?, finalLog: [String],
+                         leasingNext next: NextLeaseRequest) async throws -> (CompletionOutcome, Lease?) {
+        try await check("complete")
+        let (outcome, granted) = try await base.complete(lease, registration: registration, finalLog: finalLog, leasingNext: next)
+        if granted != nil { state.withLock { $0.nextLeasesGranted += 1 } }
+        return (outcome, granted)
     }
     public func fail(_ lease: LeaseToken, reason: String, retryable: Bool) async throws -> Job {
         try await check("fail")

@@ -131,6 +131,55 @@ struct MetadataStoreContract: Sendable {
         #expect(running.count == 201)
     }
 
+    /// A completion asked to lease the worker's next job leases the job `dequeue` would have
+    /// (or none, and `dequeue` then does); a completion with a registration too; a refused
+    /// completion leases nothing; with nothing due it leases nothing.
+    func completionLeasesTheNextJob() async throws {
+        let (store, clock) = try await make()
+        let first = try await store.enqueue(EnqueueRequest(spec: Self.spec("one"), priority: 9))
+        let second = try await store.enqueue(EnqueueRequest(spec: Self.spec("two"), priority: 5))
+        let third = try await store.enqueue(EnqueueRequest(spec: Self.spec("three"), priority: 1))
+        let request = NextLeaseRequest(workerID: "w", kinds: [.train], leaseDuration: Self.long)
+        let lease = try #require(try await store.dequeue(workerID: "w", kinds: [.train], leaseDuration: Self.long))
+        #expect(lease.job.id == first.id)
+
+        /// The lease a completion gave, or the one `dequeue` gives when it gave none.
+        func nextLease(_ granted: Lease?) async throws -> Lease {
+            if let granted { return granted }
+            return try #require(try await store.dequeue(workerID: "w", kinds: [.train], leaseDuration: Self.long))
+        }
+        let (done, granted) = try await store.complete(lease.token, registration: nil, finalLog: ["done"], leasingNext: request)
+        #expect(done.job.state == .succeeded)
+        let secondLease = try await nextLease(granted)
+        #expect(secondLease.job.id == second.id)
+        let running = try #require(try await store.job(second.id))
+        #expect(running.state == .running && running.workerID == "w" && running.attempt == 1)
+        _ = try await store.heartbeat(secondLease.token, leaseDuration: Self.long, progress: nil)
+
+        let number = try await store.reserveVersion(secondLease.token)
+        let (registered, grantedThird) = try await store.complete(
+            secondLease.token, registration: Self.registration(secondLease, version: number, at: clock.now()), finalLog: [], leasingNext: request)
+        #expect(registered.version == number)
+        let thirdLease = try await nextLease(grantedThird)
+        #expect(thirdLease.job.id == third.id)
+
+        // Refused (a forged token): nothing is leased, the queued job stays queued.
+        let fourth = try await store.enqueue(EnqueueRequest(spec: Self.spec("four")))
+        await Self.expectCode(.leaseLost) {
+            _ = try await store.complete(LeaseToken(jobID: thirdLease.job.id, token: "forged", attempt: 1), registration: nil, finalLog: [],
+                                         leasingNext: request)
+        }
+        #expect(try await store.job(fourth.id)?.state == .queued)
+        let (_, grantedFourth) = try await store.complete(thirdLease.token, registration: nil, finalLog: [], leasingNext: request)
+        let fourthLease = try await nextLease(grantedFourth)
+        #expect(fourthLease.job.id == fourth.id)
+        // Nothing due: nothing leased.
+        let (last, none) = try await store.complete(fourthLease.token, registration: nil, finalLog: [], leasingNext: request)
+        #expect(last.job.state == .succeeded)
+        #expect(none == nil)
+        #expect(try await store.jobs(JobFilter()).allSatisfy { $0.state == .succeeded && $0.attempt == 1 })
+    }
+
     func heartbeatExtendsAndExpiredLeasesAreReclaimed() async throws {
         let (store, clock) = try await make()
         let job = try await store.enqueue(EnqueueRequest(spec: Self.spec(retries: 1)))

@@ -47,6 +47,9 @@ struct MetadataStoreContractTests {
 
     @Test(arguments: backends) func dequeueOrder(_ backend: MetadataBackend) async throws { try await backend.contract.dequeueOrder() }
     @Test(arguments: backends) func leaseExclusivity(_ backend: MetadataBackend) async throws { try await backend.contract.leaseExclusivity() }
+    @Test(arguments: backends) func completionLeasesTheNextJob(_ backend: MetadataBackend) async throws {
+        try await backend.contract.completionLeasesTheNextJob()
+    }
     @Test(arguments: backends) func heartbeatExtendsAndExpiredLeasesAreReclaimed(_ backend: MetadataBackend) async throws {
         try await backend.contract.heartbeatExtendsAndExpiredLeasesAreReclaimed()
     }

@@ -152,7 +152,8 @@ struct PostgresMetadataStoreTests {
         #expect(taken.job.id == jobs[1].id)
         let second = try #require(try await a.dequeue(workerID: "w", kinds: [.train], leaseDuration: Self.long))
         #expect(second.job.id == jobs[2].id)
-        #expect(a.prefetch.keptCount(for: "w") == 0, "kept candidates are used once")
+        // What the dequeue did not lease is kept for the worker's next completion only.
+        #expect(a.prefetch.keptCount(for: "w") == 2)
 
         // This process enqueues a more urgent job after the completion: its dequeue sees it.
         _ = try await a.complete(second.token, registration: nil, finalLog: [])
@@ -168,6 +169,63 @@ struct PostgresMetadataStoreTests {
         // Every job ran once.
         let states = try await a.jobs(JobFilter()).filter { $0.state == .queued }
         #expect(states.isEmpty)
+    }
+
+    /// A worker's completion leases its next job in its own statement, from the candidates its
+    /// last dequeue or completion read: it passes over one another process took meanwhile,
+    /// leaves a second dequeue to read afresh, and leases nothing of a kind with a running cap
+    /// (counted under the kind's lock by the dequeue that follows).
+    @Test func aCompletionLeasesTheWorkersNextJob() async throws {
+        let namespace = PostgresTestStores.uniqueNamespace()
+        let a = try await PostgresTestStores.open(namespace: namespace)
+        let b = try await PostgresTestStores.open(namespace: namespace)
+        let request = NextLeaseRequest(workerID: "w", kinds: [.train], leaseDuration: Self.long)
+        var jobs: [Job] = []
+        for name in ["one", "two", "three", "four"] { jobs.append(try await b.enqueue(EnqueueRequest(spec: MetadataStoreContract.spec(name)))) }
+
+        let first = try #require(try await a.dequeue(workerID: "w", kinds: [.train], leaseDuration: Self.long))
+        #expect(first.job.id == jobs[0].id)
+        #expect(a.prefetch.keptCount(for: "w") == 3)
+        let (_, granted) = try await a.complete(first.token, registration: nil, finalLog: ["done"], leasingNext: request)
+        let second = try #require(granted, "the completion leased nothing")
+        #expect(second.job.id == jobs[1].id)
+        #expect(second.job.state == .running && second.job.workerID == "w" && second.job.attempt == 1)
+        let stored = try #require(try await b.job(jobs[1].id))
+        #expect(stored.state == .running && stored.workerID == "w" && stored.leaseExpiresAt == second.expiresAt)
+        #expect(try await b.logs(jobs[1].id, after: 0, limit: 10).contains { $0.text.contains("started on w") },
+                "the lease's log line was not written")
+        #expect(try await b.logs(jobs[0].id, after: 0, limit: 10).last?.text == "done")
+        // The leased job is not among the candidates kept for the next completion.
+        #expect(a.prefetch.keptCount(for: "w") == 2)
+
+        // Another process takes the best kept candidate: the next completion passes over it.
+        let taken = try #require(try await b.dequeue(workerID: "other", kinds: [.train], leaseDuration: Self.long))
+        #expect(taken.job.id == jobs[2].id)
+        let (_, grantedFourth) = try await a.complete(second.token, registration: nil, finalLog: [], leasingNext: request)
+        let fourth = try #require(grantedFourth)
+        #expect(fourth.job.id == jobs[3].id)
+        _ = try await a.heartbeat(fourth.token, leaseDuration: Self.long, progress: nil)
+
+        // A dequeue's leftovers are for the next completion: a second dequeue reads afresh and
+        // sees a more urgent job another process enqueued since.
+        let more = try await b.enqueue(EnqueueRequest(spec: MetadataStoreContract.spec("more")))
+        _ = try await b.enqueue(EnqueueRequest(spec: MetadataStoreContract.spec("later")))
+        let other = try #require(try await a.dequeue(workerID: "v", kinds: [.train], leaseDuration: Self.long))
+        #expect(other.job.id == more.id)
+        #expect(a.prefetch.keptCount(for: "v") == 1)
+        let urgent = try await b.enqueue(EnqueueRequest(spec: MetadataStoreContract.spec("urgent"), priority: 50))
+        let afresh = try #require(try await a.dequeue(workerID: "v", kinds: [.train], leaseDuration: Self.long))
+        #expect(afresh.job.id == urgent.id)
+
+        // A capped kind is leased by the dequeue, which counts it under its lock.
+        try await a.setRunningCap(1, for: .transform)
+        let transformRequest = NextLeaseRequest(workerID: "t", kinds: [.transform], leaseDuration: Self.long)
+        for name in ["t1", "t2"] { _ = try await b.enqueue(EnqueueRequest(kind: .transform, spec: MetadataStoreContract.spec(name))) }
+        let capped = try #require(try await a.dequeue(workerID: "t", kinds: [.transform], leaseDuration: Self.long))
+        let (_, grantedCapped) = try await a.complete(capped.token, registration: nil, finalLog: [], leasingNext: transformRequest)
+        #expect(grantedCapped == nil)
+        #expect(try await a.dequeue(workerID: "t", kinds: [.transform], leaseDuration: Self.long) != nil)
+        #expect(try await b.jobs(JobFilter()).allSatisfy { $0.attempt <= 1 })
     }
 
     /// A store listens for other processes' changes only while someone in its process waits

@@ -38,3 +38,17 @@ public struct HeartbeatReply: Sendable, Equatable {
     public var cancelRequested: Bool
     public init(expiresAt: Date, cancelRequested: Bool) { self.expiresAt = expiresAt; self.cancelRequested = cancelRequested }
 }
+
+/// What a worker asks its completion to lease next (`MetadataStore.complete(_:registration:finalLog:leasingNext:)`):
+/// the arguments of the `dequeue` it would make otherwise.
+public struct NextLeaseRequest: Sendable {
+    public var workerID: String
+    public var kinds: Set<JobKind>
+    public var leaseDuration: Duration
+
+    public init(workerID: String, kinds: Set<JobKind>, leaseDuration: Duration) {
+        self.workerID = workerID
+        self.kinds = kinds
+        self.leaseDuration = leaseDuration
+    }
+}

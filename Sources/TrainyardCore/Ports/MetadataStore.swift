@@ -28,6 +28,12 @@ public protocol MetadataStore: Sendable {
     /// `finalLog` lines are appended to the job's log in the same transaction (the last flush
     /// of a worker costs no extra round trip).
     func complete(_ lease: LeaseToken, registration: VersionRegistration?, finalLog: [String]) async throws -> CompletionOutcome
+    /// `complete`, and the next job `next` asks for leased as `dequeue` would lease it, in the
+    /// same write when the store can (a worker going from one job to the next then makes one
+    /// round trip, not two). The lease is nil when the store did not lease one: the worker
+    /// dequeues as usual. A store that cannot combine the two leases nothing here (the default).
+    func complete(_ lease: LeaseToken, registration: VersionRegistration?, finalLog: [String],
+                  leasingNext next: NextLeaseRequest) async throws -> (CompletionOutcome, Lease?)
     /// Records a failed attempt: retried after a backoff if `retryable` and attempts remain, else `failed`.
     func fail(_ lease: LeaseToken, reason: String, retryable: Bool) async throws -> Job
     /// The worker stopped a job because cancellation was requested.
@@ -122,6 +128,11 @@ public protocol MetadataStore: Sendable {
 
 extension MetadataStore {
     public func changeInterest(_ waiting: Bool) {}
+
+    public func complete(_ lease: LeaseToken, registration: VersionRegistration?, finalLog: [String],
+                         leasingNext next: NextLeaseRequest) async throws -> (CompletionOutcome, Lease?) {
+        (try await complete(lease, registration: registration, finalLog: finalLog), nil)
+    }
 
     /// Completes without final log lines.
     public func complete(_ lease: LeaseToken, registration: VersionRegistration?) async throws -> CompletionOutcome {

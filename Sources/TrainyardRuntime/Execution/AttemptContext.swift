@@ -16,6 +16,9 @@ struct AttemptContext: Sendable {
     let flags: AttemptFlags
     let logLock: AsyncLock
     let logger: Logger
+    /// The worker's next job, leased by this attempt's completion when the store can
+    /// (`MetadataStore.complete(_:registration:finalLog:leasingNext:)`); nil: nothing is asked.
+    var next: NextLeaseSlot? = nil
 
     var token: LeaseToken { lease.token }
     var job: Job { lease.job }
@@ -30,7 +33,14 @@ struct AttemptContext: Sendable {
     /// The fenced `complete`, with the last log lines, after which no heartbeat runs.
     func complete(registration: VersionRegistration?) async throws -> CompletionOutcome {
         try await logLock.withLock {
-            let outcome = try await services.store.complete(token, registration: registration, finalLog: recorder.drain().lines)
+            let lines = recorder.drain().lines
+            guard let next else {
+                let outcome = try await services.store.complete(token, registration: registration, finalLog: lines)
+                flags.setEnded()
+                return outcome
+            }
+            let (outcome, lease) = try await services.store.complete(token, registration: registration, finalLog: lines, leasingNext: next.request)
+            next.granted(lease)
             flags.setEnded()
             return outcome
         }
@@ -75,4 +85,26 @@ final class AttemptFlags: Sendable {
     func setLeaseLost() { state.withLock { $0.leaseLost = true } }
     func setCancelRequested() { state.withLock { $0.cancelRequested = true } }
     func setEnded() { state.withLock { $0.ended = true } }
+}
+
+/// Where a worker asks an attempt's completion for its next job, and finds what it was given.
+final class NextLeaseSlot: Sendable {
+    let request: NextLeaseRequest
+    private let lease = Mutex<Lease?>(nil)
+
+    init(_ request: NextLeaseRequest) {
+        self.request = request
+    }
+
+    func granted(_ lease: Lease?) {
+        self.lease.withLock { $0 = lease }
+    }
+
+    /// The lease granted, once.
+    func take() -> Lease? {
+        lease.withLock { held in
+            defer { held = nil }
+            return held
+        }
+    }
 }

@@ -49,9 +49,15 @@ public struct JobRunner: Sendable {
     /// How long one reachability check of the store may take before it counts as unreachable.
     var pingTimeout: Duration { max(.milliseconds(500), min(.seconds(5), services.configuration.leaseDuration / 4)) }
 
-    /// - Parameter shutdown: returns true once the worker should stop (graceful shutdown with
-    ///   the grace period over); the attempt is then released back to the queue.
+    /// - Parameters:
+    ///   - shutdown: returns true once the worker should stop (graceful shutdown with the grace
+    ///     period over); the attempt is then released back to the queue.
+    ///   - next: where the attempt's completion leaves the worker's next job when it leases one.
     public func run(_ lease: Lease, shutdown: @escaping @Sendable () -> Bool = { false }) async {
+        await run(lease, shutdown: shutdown, next: nil)
+    }
+
+    func run(_ lease: Lease, shutdown: @escaping @Sendable () -> Bool, next: NextLeaseSlot?) async {
         let job = lease.job
         var jobLogger = services.logger
         jobLogger[metadataKey: "trainyard.job.id"] = "\(job.id)"
@@ -60,7 +66,7 @@ public struct JobRunner: Sendable {
         // lease (JobLifecycle), so a worker killed in its first second still leaves it there.
         let work = AttemptFolders(dataDirectory: services.configuration.dataDirectory).folder(job: job.id, attempt: lease.token.attempt)
         let attempt = AttemptContext(lease: lease, services: services, workerID: workerID, work: work, recorder: JobProgressRecorder(),
-                                     flags: AttemptFlags(), logLock: AsyncLock(), logger: jobLogger)
+                                     flags: AttemptFlags(), logLock: AsyncLock(), logger: jobLogger, next: next)
         // The lease as the store granted it, measured on this machine's monotonic clock: the
         // lease duration, or what the store says is left if that is less.
         let remaining = min(services.configuration.leaseDuration, .seconds(lease.expiresAt.timeIntervalSince(services.clock.now())))

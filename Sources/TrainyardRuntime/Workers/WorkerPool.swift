@@ -7,6 +7,9 @@ import TrainyardCore
 /// N workers taking jobs from the queue: a `Service`, so `trainyard up` runs it beside the HTTP
 /// server in one ServiceGroup and `trainyard worker` runs it alone.
 ///
+/// - A worker asks each job's completion to lease its next job in the same write
+///   (`NextLeaseSlot`; PostgreSQL does, one round trip for both) and runs that job without a
+///   dequeue; stopping before it runs, it gives the job back to the queue.
 /// - Idle workers wait on the in-process `WakeupSignal` (enqueues in the same process wake them
 ///   at once) with a bounded timeout, backing off exponentially up to `maxPoll` so an
 ///   enqueue from another process (a separate server) is still seen promptly.
@@ -120,11 +123,18 @@ public final class WorkerPool: Service, Sendable {
         let runner = JobRunner(services: services, workerID: workerID, storeHealth: storeHealth)
         var poll = options.minPoll
         var idleSince = ContinuousClock.now
+        // The next job, leased by the last one's completion (one round trip for both).
+        var carried: Lease?
         while !shuttingDown && !Task.isCancelled {
             let lease: Lease?
             do {
-                lease = try await services.store.dequeue(workerID: workerID, kinds: options.kinds, leaseDuration: services.configuration.leaseDuration)
-                storeHealth.recordSuccess()
+                if let held = carried {
+                    lease = held
+                    carried = nil
+                } else {
+                    lease = try await services.store.dequeue(workerID: workerID, kinds: options.kinds, leaseDuration: services.configuration.leaseDuration)
+                    storeHealth.recordSuccess()
+                }
             } catch is CancellationError {
                 break  // the pool is stopping (a CLI's `--wait` ended): not a failure
             } catch {
@@ -137,7 +147,10 @@ public final class WorkerPool: Service, Sendable {
             }
             if let lease {
                 running.add(1, ordering: .relaxed)
-                await runner.run(lease, shutdown: { [self] in graceOver })
+                let next = shuttingDown ? nil
+                    : NextLeaseSlot(NextLeaseRequest(workerID: workerID, kinds: options.kinds, leaseDuration: services.configuration.leaseDuration))
+                await runner.run(lease, shutdown: { [self] in graceOver }, next: next)
+                carried = next?.take()
                 running.subtract(1, ordering: .relaxed)
                 completed.add(1, ordering: .relaxed)
                 poll = options.minPoll
@@ -159,6 +172,23 @@ public final class WorkerPool: Service, Sendable {
             await services.wakeup.wait(timeout: wait)
             poll = min(poll * 2, options.maxPoll)
         }
+        // Stopping with a job the last completion leased: it goes back to the queue now.
+        if let carried { await release(carried, logger: logger) }
+    }
+
+    /// Gives a job leased by a completion back to the queue when the worker stops before running
+    /// it (without counting an attempt), in a task of its own so the pool's cancellation cannot
+    /// drop it; a release that fails leaves the job to its lease's expiry.
+    func release(_ lease: Lease, logger: Logger) async {
+        let store = services.store
+        await Task {
+            do {
+                _ = try await store.release(lease.token)
+                logger.info("job \(lease.job.id), leased for this worker's next run, returned to the queue")
+            } catch {
+                logger.warning("could not return job \(lease.job.id) to the queue (it returns when its lease expires): \(error)")
+            }
+        }.value
     }
 
     /// Checks the store with backoff until it answers, or the pool stops. Shutdown wakes the

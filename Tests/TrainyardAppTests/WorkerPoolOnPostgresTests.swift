@@ -1,0 +1,100 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import Synchronization
+import Testing
+import TrainyardApp
+import TrainyardCore
+import TrainyardPostgres
+import TrainyardRuntime
+import TrainyardTestServices
+import TrainyardTestSupport
+
+/// A trainer for `task: command` that trains nothing and runs `onRun` first.
+struct HookedTrainer: Trainer {
+    let onRun: @Sendable (JobID) async -> Void
+    func validate(_ spec: ParsedSpec) throws(TrainyardError) {}
+    func train(_ run: TrainingRun) async throws -> TrainingOutput {
+        await onRun(run.jobID)
+        return TrainingOutput(algorithm: "none", artifacts: [:], metrics: [:])
+    }
+}
+
+/// The worker pool on PostgreSQL, where a completion leases the worker's next job in the same
+/// statement: every job still runs once, and a worker that stops holding such a lease gives
+/// the job back.
+@Suite("Worker pool on PostgreSQL", .enabled(if: TestService.postgres.shouldRun, Comment(rawValue: TestService.postgres.skipReason)))
+struct WorkerPoolOnPostgresTests {
+    let root: URL
+    let logger: Logger
+
+    init() throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("trainyard-pool-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        var logger = Logger(label: "pool-test")
+        logger.logLevel = .critical
+        self.logger = logger
+    }
+
+    /// An app on a schema of its own, its store wrapped to count the leases completions granted.
+    func build(_ trainer: HookedTrainer) async throws -> (TrainyardServices, FaultInjectingMetadataStore, schema: String, url: URL) {
+        let url = try TestService.postgres.require()
+        var configuration = TrainyardConfiguration(dataDirectory: root.appendingPathComponent("data"))
+        configuration.metadata = .postgres(url: url)
+        configuration.namespace = try Namespace(project: "pool" + String(UInt64.random(in: 0...UInt64.max), radix: 16), environment: "test")
+        var services = try await TrainyardApp.build(configuration, trainers: TrainerRegistry([.command: trainer]), logger: logger).services
+        let counting = FaultInjectingMetadataStore(base: services.store)
+        services.store = counting
+        return (services, counting, "trainyard_\(configuration.namespace.project)_test", url)
+    }
+
+    func dropSchema(_ schema: String, at url: URL) async throws {
+        let components = try #require(URLComponents(url: url, resolvingAgainstBaseURL: false))
+        let connection = try await PostgresConnection.connect(
+            configuration: .init(host: components.host ?? "127.0.0.1", port: components.port ?? 5432, username: components.user ?? "postgres",
+                                 password: components.password, database: String(components.path.dropFirst()), tls: .disable),
+            id: 1, logger: logger)
+        try await connection.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \(schema) CASCADE"), logger: logger)
+        try await connection.close()
+    }
+
+    static let spec = Spec(name: try! ModelName("noop"), task: .command, command: ["true"])
+
+    @Test func jobsLeasedByCompletionsRunOnceEach() async throws {
+        defer { try? FileManager.default.removeItem(at: root) }
+        let runs = Mutex<[JobID: Int]>([:])
+        let (services, counting, schema, url) = try await build(HookedTrainer { id in runs.withLock { $0[id, default: 0] += 1 } })
+        var jobs: [Job] = []
+        for _ in 0..<40 { jobs.append(try await services.store.enqueue(EnqueueRequest(spec: Self.spec))) }
+        let pool = WorkerPool(services: services, options: .init(workers: 2, exitWhenIdle: .milliseconds(600)))
+        try await pool.run()
+
+        #expect(runs.withLock { $0 } == Dictionary(uniqueKeysWithValues: jobs.map { ($0.id, 1) }))
+        let ended = try await services.store.jobs(JobFilter(limit: 100))
+        #expect(ended.count == 40 && ended.allSatisfy { $0.state == .succeeded && $0.attempt == 1 })
+        #expect(counting.nextLeasesGranted > 0, "no completion leased the next job")
+        try await dropSchema(schema, at: url)
+    }
+
+    @Test func aStoppingWorkerGivesBackTheJobItsCompletionLeased() async throws {
+        defer { try? FileManager.default.removeItem(at: root) }
+        let group = Mutex<ServiceGroup?>(nil)
+        let (services, counting, schema, url) = try await build(HookedTrainer { _ in
+            // The first job asks the pool to stop while it runs, then succeeds.
+            if let running = group.withLock({ $0 }) { await running.triggerGracefulShutdown() }
+        })
+        let first = try await services.store.enqueue(EnqueueRequest(spec: Self.spec))
+        let second = try await services.store.enqueue(EnqueueRequest(spec: Self.spec))
+        let pool = WorkerPool(services: services, options: .init(workers: 1))
+        let serviceGroup = ServiceGroup(configuration: ServiceGroupConfiguration(services: [.init(service: pool)], logger: logger))
+        group.withLock { $0 = serviceGroup }
+        try await serviceGroup.run()
+
+        #expect(try await services.store.job(first.id)?.state == .succeeded)
+        #expect(counting.nextLeasesGranted == 1, "the completion did not lease the second job")
+        let returned = try #require(try await services.store.job(second.id))
+        #expect(returned.state == .queued && returned.attempt == 0 && returned.workerID == nil)
+        try await dropSchema(schema, at: url)
+    }
+}
