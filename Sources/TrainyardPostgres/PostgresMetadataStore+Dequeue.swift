@@ -99,7 +99,7 @@ extension PostgresMetadataStore {
         let token = Self.newToken()
         let event = JobEvent.lease(token: token, workerID: next.workerID, now: Date(timeIntervalSince1970: now), duration: next.leaseDuration)
         guard let proposals = try? leaseProposals(candidates, caps: caps, event: event), !proposals.isEmpty else { return nil }
-        return NextLeasePlan(proposals: LeaseProposal.json(proposals), token: token, kinds: kinds)
+        return NextLeasePlan(proposals: LeaseProposal.json(proposals), token: token, candidateIDs: proposals.map(\.candidate.id), kinds: kinds)
     }
 
     /// Rounds of candidates read before the locking path takes over.

@@ -87,9 +87,37 @@ extension PostgresMetadataStore {
         let kinds = next.kinds.map(\.rawValue).sorted()
         prefetch.dequeuing(kinds, worker: next.workerID)
         let plan = nextLeasePlan(next, kinds: kinds, now: now)
-        let outcome = try await complete(lease, finalLog: finalLog, now: now, leasing: plan)
-        guard let leased = plan?.leased, let expiresAt = leased.job.leaseExpiresAt, let token = plan?.token else { return (outcome, nil) }
-        return (outcome, Lease(token: LeaseToken(jobID: leased.job.id, token: token, attempt: leased.job.attempt), job: leased.job, expiresAt: expiresAt))
+        let outcome: CompletionOutcome
+        do {
+            outcome = try await complete(lease, finalLog: finalLog, now: now, leasing: plan)
+        } catch {
+            // The statement may have committed before the error (a timeout, a cancellation):
+            // a job it leased would otherwise wait for its lease to expire, an attempt lost.
+            if let plan { await releaseLeases(of: plan, now: now) }
+            throw error
+        }
+        guard let plan, plan.leasedByStatement else { return (outcome, nil) }
+        guard let leased = plan.leased, let expiresAt = leased.job.leaseExpiresAt else {
+            await releaseLeases(of: plan, now: now)
+            return (outcome, nil)
+        }
+        return (outcome, Lease(token: LeaseToken(jobID: leased.job.id, token: plan.token, attempt: leased.job.attempt), job: leased.job,
+                               expiresAt: expiresAt))
+    }
+
+    /// Gives back to the queue whatever job `plan`'s token leased (without counting the
+    /// attempt), when nobody will run it; best effort: what cannot be given back now returns
+    /// when its lease expires.
+    func releaseLeases(of plan: NextLeasePlan, now: Double) async {
+        let s = schema
+        guard let rows = try? await rows("""
+            SELECT id FROM \(unescaped: s.jobs) WHERE id = ANY(\(plan.candidateIDs)) AND lease_token = \(plan.token)
+            """) else { return }
+        for row in rows {
+            guard let id = try? row.decode(Int64.self) else { continue }
+            _ = try? await transition(id, .release(token: plan.token, now: Date(timeIntervalSince1970: now)), now: now, notify: .whoMayWait,
+                                      doing: "returning job \(id) to the queue")
+        }
     }
 
     /// A completion without a registration: one statement, which also reads the worker's next

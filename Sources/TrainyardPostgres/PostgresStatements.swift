@@ -280,10 +280,17 @@ enum Statements {
     /// (as it was): the caller drops it.
     struct WriteTransitionLeasingNext: PostgresStatement {
         static let sql = "WITH " + transitionCTEs(target: "SELECT id FROM jobs WHERE id = $14 AND row_version = $15") + ", "
-            + LeaseFirstUnheld.leaseCTEs(proposals: "$22", now: "$16", condition: "EXISTS (SELECT 1 FROM updated)") + ", "
+            + LeaseFirstUnheld.leaseCTEs(proposals: "$22", now: "$16", condition: leaseCondition) + ", "
             + DequeueCandidates.candidatesQuery(kinds: "$23", now: "$24", expiredLimit: "$25", candidates: "$26",
                                                 extraMeta: ["(SELECT id FROM updated) AS written_id", "(SELECT count(*) FROM notified) AS notified"],
                                                 withLeased: true)
+        /// A candidate is leased only if the completion was written, and while the queue is as
+        /// the proposals assumed: no running cap on the candidate's kind (one set by another
+        /// process since they were read), no expired lease (a dequeue returns those first).
+        static let leaseCondition = """
+            EXISTS (SELECT 1 FROM updated) AND NOT EXISTS (SELECT 1 FROM queue_caps WHERE queue_caps.kind = jobs.kind)
+                AND NOT EXISTS (SELECT 1 FROM jobs AS expired WHERE expired.state = 'running' AND expired.lease_expires_at < $16)
+            """
         /// Where the written job's id is in a row.
         static let writtenColumn = WriteTransitionReadingCandidates.writtenColumn
         /// Where the leased job's columns start in a row (its `ord` follows them).

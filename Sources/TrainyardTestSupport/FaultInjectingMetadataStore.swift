@@ -16,6 +16,7 @@ public final class FaultInjectingMetadataStore: MetadataStore {
         var refused: [String: Int] = [:]
         var failCalls = 0
         var nextLeasesGranted = 0
+        var afterLeasingCompletion: (@Sendable () async -> Void)?
     }
     private let state = Mutex(State())
 
@@ -28,6 +29,11 @@ public final class FaultInjectingMetadataStore: MetadataStore {
     public var refusedCalls: [String: Int] { state.withLock { $0.refused } }
     /// `fail` calls that reached `base`.
     public var failCalls: Int { state.withLock { $0.failCalls } }
+    /// Runs `hook` after each completion asked to lease the next job has returned (a worker told
+    /// to stop just then, say).
+    public func setAfterLeasingCompletion(_ hook: @escaping @Sendable () async -> Void) {
+        state.withLock { $0.afterLeasingCompletion = hook }
+    }
     /// Completions that leased the worker's next job.
     public var nextLeasesGranted: Int { state.withLock { $0.nextLeasesGranted } }
 
@@ -70,7 +76,11 @@ public final class FaultInjectingMetadataStore: MetadataStore {
                          leasingNext next: NextLeaseRequest) async throws -> (CompletionOutcome, Lease?) {
         try await check("complete")
         let (outcome, granted) = try await base.complete(lease, registration: registration, finalLog: finalLog, leasingNext: next)
-        if granted != nil { state.withLock { $0.nextLeasesGranted += 1 } }
+        let hook = state.withLock { s in
+            if granted != nil { s.nextLeasesGranted += 1 }
+            return s.afterLeasingCompletion
+        }
+        await hook?()
         return (outcome, granted)
     }
     public func fail(_ lease: LeaseToken, reason: String, retryable: Bool) async throws -> Job {

@@ -77,15 +77,21 @@ struct WorkerPoolOnPostgresTests {
         try await dropSchema(schema, at: url)
     }
 
+    /// Told to stop just as a completion leased its next job, the worker gives that job back
+    /// (its attempt not counted, its log saying why); told to stop while a job runs, its
+    /// completion leases nothing.
     @Test func aStoppingWorkerGivesBackTheJobItsCompletionLeased() async throws {
         defer { try? FileManager.default.removeItem(at: root) }
         let group = Mutex<ServiceGroup?>(nil)
-        let (services, counting, schema, url) = try await build(HookedTrainer { _ in
-            // The first job asks the pool to stop while it runs, then succeeds.
-            if let running = group.withLock({ $0 }) { await running.triggerGracefulShutdown() }
+        let stopDuringThird = Mutex<JobID?>(nil)
+        let (services, counting, schema, url) = try await build(HookedTrainer { id in
+            if id == stopDuringThird.withLock({ $0 }), let running = group.withLock({ $0 }) { await running.triggerGracefulShutdown() }
         })
         let first = try await services.store.enqueue(EnqueueRequest(spec: Self.spec))
         let second = try await services.store.enqueue(EnqueueRequest(spec: Self.spec))
+        counting.setAfterLeasingCompletion {
+            if let running = group.withLock({ $0 }) { await running.triggerGracefulShutdown() }
+        }
         let pool = WorkerPool(services: services, options: .init(workers: 1))
         let serviceGroup = ServiceGroup(configuration: ServiceGroupConfiguration(services: [.init(service: pool)], logger: logger))
         group.withLock { $0 = serviceGroup }
@@ -95,6 +101,23 @@ struct WorkerPoolOnPostgresTests {
         #expect(counting.nextLeasesGranted == 1, "the completion did not lease the second job")
         let returned = try #require(try await services.store.job(second.id))
         #expect(returned.state == .queued && returned.attempt == 0 && returned.workerID == nil)
+        #expect(try await services.store.logs(second.id, after: 0, limit: 10).contains { $0.text.contains("returned to the queue") })
+
+        // Stopping while the job runs: the completion asks for nothing.
+        counting.setAfterLeasingCompletion {}
+        let third = try await services.store.enqueue(EnqueueRequest(spec: Self.spec))
+        let fourth = try await services.store.enqueue(EnqueueRequest(spec: Self.spec))
+        stopDuringThird.withLock { $0 = third.id }
+        // `second` runs first (it is older), then `third`, which stops the pool while it runs.
+        let again = WorkerPool(services: services, options: .init(workers: 1))
+        let secondGroup = ServiceGroup(configuration: ServiceGroupConfiguration(services: [.init(service: again)], logger: logger))
+        group.withLock { $0 = secondGroup }
+        try await secondGroup.run()
+        #expect(try await services.store.job(third.id)?.state == .succeeded)
+        #expect(try await services.store.job(second.id)?.state == .succeeded)
+        #expect(counting.nextLeasesGranted == 2, "a completion during shutdown leased a job")
+        #expect(try await services.store.job(fourth.id)?.state == .queued)
+        #expect(try await !services.store.logs(fourth.id, after: 0, limit: 10).contains { $0.text.contains("returned to the queue") })
         try await dropSchema(schema, at: url)
     }
 }

@@ -228,6 +228,58 @@ struct PostgresMetadataStoreTests {
         #expect(try await b.jobs(JobFilter()).allSatisfy { $0.attempt <= 1 })
     }
 
+    /// The queue may have changed since the candidates a completion leases from were read: a
+    /// running cap another process set on their kind, or a lease that expired since, makes the
+    /// completion lease nothing (the dequeue that follows counts the cap, or returns the
+    /// expired job to the queue first).
+    @Test func aCompletionLeasesNothingTheQueueNoLongerAllows() async throws {
+        let namespace = PostgresTestStores.uniqueNamespace()
+        let clock = ManualClock()
+        let a = try await PostgresTestStores.open(namespace: namespace, clock: clock)
+        let b = try await PostgresTestStores.open(namespace: namespace)
+        let request = NextLeaseRequest(workerID: "w", kinds: [.train], leaseDuration: Self.long)
+        for i in 0..<6 { _ = try await b.enqueue(EnqueueRequest(spec: MetadataStoreContract.spec("m\(i)"))) }
+
+        let first = try #require(try await a.dequeue(workerID: "w", kinds: [.train], leaseDuration: Self.long))
+        try await b.setRunningCap(5, for: .train)
+        let (_, underCap) = try await a.complete(first.token, registration: nil, finalLog: [], leasingNext: request)
+        #expect(underCap == nil, "a job of a kind capped since its candidates were read was leased")
+
+        try await b.setRunningCap(nil, for: .train)
+        // The candidates read with the cap go through the counting dequeue; the next ones do not.
+        let counted = try #require(try await a.dequeue(workerID: "w", kinds: [.train], leaseDuration: Self.long))
+        _ = try await a.complete(counted.token, registration: nil, finalLog: [], leasingNext: request)
+        let second = try #require(try await a.dequeue(workerID: "w", kinds: [.train], leaseDuration: Self.long))
+        #expect(a.prefetch.keptCount(for: "w") > 0)
+        // Another process's worker holds a job for a second and vanishes.
+        let vanished = try #require(try await b.dequeue(workerID: "gone", kinds: [.train], leaseDuration: .seconds(1)))
+        clock.advance(by: .seconds(2))
+        let (_, pastExpiry) = try await a.complete(second.token, registration: nil, finalLog: [], leasingNext: request)
+        #expect(pastExpiry == nil, "a job was leased while an expired lease waited to be reclaimed")
+        _ = try #require(try await a.dequeue(workerID: "w", kinds: [.train], leaseDuration: Self.long))
+        #expect(try await b.job(vanished.job.id)?.workerID != "gone", "the dequeue did not reclaim the expired lease")
+    }
+
+    /// A job a completion leased for nobody (the call failed after the statement committed, or
+    /// the leased row could not be read back) goes back to the queue at once, its attempt not
+    /// counted; jobs the plan's token does not hold are left alone.
+    @Test func aLeaseNobodyWillRunIsGivenBack() async throws {
+        let a = try await PostgresTestStores.open()
+        let request = NextLeaseRequest(workerID: "w", kinds: [.train], leaseDuration: Self.long)
+        for i in 0..<3 { _ = try await a.enqueue(EnqueueRequest(spec: MetadataStoreContract.spec("m\(i)"))) }
+        let first = try #require(try await a.dequeue(workerID: "w", kinds: [.train], leaseDuration: Self.long))
+        let now = a.now
+        let plan = try #require(a.nextLeasePlan(request, kinds: ["train"], now: now))
+        _ = try await a.complete(first.token, finalLog: [], now: now, leasing: plan)
+        let leased = try #require(plan.leased)
+        let other = try #require(try await a.dequeue(workerID: "v", kinds: [.train], leaseDuration: Self.long))
+
+        await a.releaseLeases(of: plan, now: now)
+        let returned = try #require(try await a.job(leased.job.id))
+        #expect(returned.state == .queued && returned.attempt == 0 && returned.workerID == nil)
+        #expect(try await a.job(other.job.id)?.state == .running)
+    }
+
     /// A store listens for other processes' changes only while someone in its process waits
     /// (and briefly after): a process whose workers are all busy is not sent a notification per
     /// job. Each time it starts listening it calls `onChange` once, since what was committed

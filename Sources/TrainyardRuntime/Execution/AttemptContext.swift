@@ -34,7 +34,7 @@ struct AttemptContext: Sendable {
     func complete(registration: VersionRegistration?) async throws -> CompletionOutcome {
         try await logLock.withLock {
             let lines = recorder.drain().lines
-            guard let next else {
+            guard let next, next.wanted() else {
                 let outcome = try await services.store.complete(token, registration: registration, finalLog: lines)
                 flags.setEnded()
                 return outcome
@@ -90,10 +90,13 @@ final class AttemptFlags: Sendable {
 /// Where a worker asks an attempt's completion for its next job, and finds what it was given.
 final class NextLeaseSlot: Sendable {
     let request: NextLeaseRequest
+    /// Whether the worker still wants a next job when the attempt completes (not once it stops).
+    let wanted: @Sendable () -> Bool
     private let lease = Mutex<Lease?>(nil)
 
-    init(_ request: NextLeaseRequest) {
+    init(_ request: NextLeaseRequest, wanted: @escaping @Sendable () -> Bool = { true }) {
         self.request = request
+        self.wanted = wanted
     }
 
     func granted(_ lease: Lease?) {

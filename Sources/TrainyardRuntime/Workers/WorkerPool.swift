@@ -129,8 +129,8 @@ public final class WorkerPool: Service, Sendable {
             let lease: Lease?
             do {
                 if let held = carried {
-                    lease = held
                     carried = nil
+                    lease = try await stillHeld(held)
                 } else {
                     lease = try await services.store.dequeue(workerID: workerID, kinds: options.kinds, leaseDuration: services.configuration.leaseDuration)
                     storeHealth.recordSuccess()
@@ -147,10 +147,10 @@ public final class WorkerPool: Service, Sendable {
             }
             if let lease {
                 running.add(1, ordering: .relaxed)
-                let next = shuttingDown ? nil
-                    : NextLeaseSlot(NextLeaseRequest(workerID: workerID, kinds: options.kinds, leaseDuration: services.configuration.leaseDuration))
+                let next = NextLeaseSlot(NextLeaseRequest(workerID: workerID, kinds: options.kinds, leaseDuration: services.configuration.leaseDuration),
+                                         wanted: { [self] in !shuttingDown })
                 await runner.run(lease, shutdown: { [self] in graceOver }, next: next)
-                carried = next?.take()
+                carried = next.take()
                 running.subtract(1, ordering: .relaxed)
                 completed.add(1, ordering: .relaxed)
                 poll = options.minPoll
@@ -176,13 +176,31 @@ public final class WorkerPool: Service, Sendable {
         if let carried { await release(carried, logger: logger) }
     }
 
+    /// A lease a completion handed over, as it stands when its job is about to run: the attempt's
+    /// end took time after the lease was written (archiving a log, removing files), so one with
+    /// less than half its duration left is extended first; nil when it was lost meanwhile (the
+    /// worker dequeues instead).
+    func stillHeld(_ lease: Lease) async throws -> Lease? {
+        let duration = services.configuration.leaseDuration
+        guard lease.expiresAt.timeIntervalSince(services.clock.now()) < (duration / 2).seconds else { return lease }
+        do {
+            let reply = try await services.store.heartbeat(lease.token, leaseDuration: duration, progress: nil)
+            var extended = lease
+            extended.expiresAt = reply.expiresAt
+            return extended
+        } catch let error as TrainyardError where error.code == .leaseLost || error.code == .notFound {
+            return nil
+        }
+    }
+
     /// Gives a job leased by a completion back to the queue when the worker stops before running
-    /// it (without counting an attempt), in a task of its own so the pool's cancellation cannot
-    /// drop it; a release that fails leaves the job to its lease's expiry.
+    /// it (without counting an attempt; its log says so), in a task of its own so the pool's
+    /// cancellation cannot drop it; a release that fails leaves the job to its lease's expiry.
     func release(_ lease: Lease, logger: Logger) async {
         let store = services.store
         await Task {
             do {
+                try? await store.appendLog(lease.job.id, lines: ["the worker stopped before running the job; job returned to the queue"])
                 _ = try await store.release(lease.token)
                 logger.info("job \(lease.job.id), leased for this worker's next run, returned to the queue")
             } catch {
