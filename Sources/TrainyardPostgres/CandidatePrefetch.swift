@@ -1,6 +1,7 @@
 import Foundation
 import PostgresNIO
 import Synchronization
+import TrainyardCore
 
 /// A worker's next candidates, read by its completion in the completion's own statement
 /// (`Statements.WriteTransitionReadingCandidates`), or left by its dequeue. Its next completion
@@ -19,7 +20,7 @@ final class CandidatePrefetch: Sendable {
     private struct Kept {
         var kinds: [String]
         var rows: [PostgresRow]
-        var at: ContinuousClock.Instant
+        var at: Date
         /// What a dequeue left of its read: the worker's next completion may lease from it, but
         /// a second dequeue reads afresh (it has no completion's round trip to save).
         var forCompletionOnly: Bool
@@ -32,8 +33,14 @@ final class CandidatePrefetch: Sendable {
     }
 
     private let state = Mutex(State())
+    /// The store's clock, whose times its statements use too.
+    private let clock: any WallClock
     /// Older candidates are read again.
-    static let freshness: Duration = .seconds(1)
+    static let freshness: TimeInterval = 1
+
+    init(clock: any WallClock) {
+        self.clock = clock
+    }
     /// Workers remembered at most (a process runs a few; the map starts again when full).
     static let capacity = 1024
 
@@ -60,7 +67,7 @@ final class CandidatePrefetch: Sendable {
         }
         state.withLock { s in
             if s.kept.count >= Self.capacity { s.kept.removeAll() }
-            s.kept[worker] = Kept(kinds: kinds, rows: rows, at: .now, forCompletionOnly: forCompletionOnly)
+            s.kept[worker] = Kept(kinds: kinds, rows: rows, at: clock.now(), forCompletionOnly: forCompletionOnly)
         }
     }
 
@@ -78,8 +85,10 @@ final class CandidatePrefetch: Sendable {
     /// The candidates kept for `worker`, once, if read for these kinds within `freshness` (and,
     /// for a dequeue, not left by a dequeue).
     func take(for worker: String, kinds: [String], byDequeue: Bool) -> [PostgresRow]? {
-        state.withLock { s in
-            guard let kept = s.kept.removeValue(forKey: worker), kept.kinds == kinds, .now - kept.at < Self.freshness,
+        let now = clock.now()
+        return state.withLock { s in
+            // A clock set back makes them stale too.
+            guard let kept = s.kept.removeValue(forKey: worker), kept.kinds == kinds, (0..<Self.freshness).contains(now.timeIntervalSince(kept.at)),
                   !(byDequeue && kept.forCompletionOnly) else { return nil }
             return kept.rows
         }

@@ -51,7 +51,7 @@ public final class PostgresMetadataStore: MetadataStore, CustomStringConvertible
     /// Bounds every pooled operation (`onPooledConnection`).
     let watch = OperationWatch()
     /// The next dequeue's candidates, read by a worker's completion.
-    let prefetch = CandidatePrefetch()
+    let prefetch: CandidatePrefetch
     private let poolTask: Task<Void, Never>
     private let closed = Mutex(false)
 
@@ -116,6 +116,7 @@ public final class PostgresMetadataStore: MetadataStore, CustomStringConvertible
         self.operationTimeout = operationTimeout
         self.schema = schema
         self.clock = clock
+        prefetch = CandidatePrefetch(clock: clock)
         self.lifecycle = JobLifecycle(retryPolicy: retryPolicy)
         self.logger = logger
         var queryLogger = logger

@@ -238,7 +238,7 @@ struct PostgresMetadataStoreTests {
         let a = try await PostgresTestStores.open(namespace: namespace, clock: clock)
         let b = try await PostgresTestStores.open(namespace: namespace)
         let request = NextLeaseRequest(workerID: "w", kinds: [.train], leaseDuration: Self.long)
-        for i in 0..<6 { _ = try await b.enqueue(EnqueueRequest(spec: MetadataStoreContract.spec("m\(i)"))) }
+        for i in 0..<8 { _ = try await b.enqueue(EnqueueRequest(spec: MetadataStoreContract.spec("m\(i)"))) }
 
         let first = try #require(try await a.dequeue(workerID: "w", kinds: [.train], leaseDuration: Self.long))
         try await b.setRunningCap(5, for: .train)
@@ -258,6 +258,14 @@ struct PostgresMetadataStoreTests {
         #expect(pastExpiry == nil, "a job was leased while an expired lease waited to be reclaimed")
         _ = try #require(try await a.dequeue(workerID: "w", kinds: [.train], leaseDuration: Self.long))
         #expect(try await b.job(vanished.job.id)?.workerID != "gone", "the dequeue did not reclaim the expired lease")
+
+        // Candidates older than `CandidatePrefetch.freshness` (on the store's clock) are not leased from.
+        let held = try #require(try await a.dequeue(workerID: "x", kinds: [.train], leaseDuration: Self.long))
+        #expect(a.prefetch.keptCount(for: "x") > 0)
+        clock.advance(by: .seconds(2))
+        let (_, stale) = try await a.complete(held.token, registration: nil, finalLog: [],
+                                              leasingNext: NextLeaseRequest(workerID: "x", kinds: [.train], leaseDuration: Self.long))
+        #expect(stale == nil)
     }
 
     /// A job a completion leased for nobody (the call failed after the statement committed, or
