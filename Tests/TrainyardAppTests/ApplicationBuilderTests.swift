@@ -121,19 +121,9 @@ struct ApplicationBuilderTests {
         await #expect(throws: TrainyardError.self) { try await store.ping() }
 
         // The test's schema goes.
-        try await dropSchema(schema, at: url)
+        try await dropTestSchema(schema, at: url, logger: logger)
     }
 
-    /// Drops a test's schema on its own connection (the app's store is closed or released).
-    func dropSchema(_ schema: String, at url: URL) async throws {
-        let components = try #require(URLComponents(url: url, resolvingAgainstBaseURL: false))
-        let connection = try await PostgresConnection.connect(
-            configuration: .init(host: components.host ?? "127.0.0.1", port: components.port ?? 5432, username: components.user ?? "postgres",
-                                 password: components.password, database: String(components.path.dropFirst()), tls: .disable),
-            id: 1, logger: logger)
-        try await connection.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \(schema) CASCADE"), logger: logger)
-        try await connection.close()
-    }
 
     /// An app released without `close()` releases its PostgreSQL store too (whose `deinit`
     /// stops the pool and the listener): the wake-up signal and the store refer to each other,
@@ -156,7 +146,7 @@ struct ApplicationBuilderTests {
         }
         #expect(await Polling.until(timeout: .seconds(60), every: .milliseconds(20), { released == nil }), "the store outlived its app")
 
-        try await dropSchema(schema, at: url)
+        try await dropTestSchema(schema, at: url, logger: logger)
     }
 
     /// The model server gets the configuration's `serving` section; a local folder needs no

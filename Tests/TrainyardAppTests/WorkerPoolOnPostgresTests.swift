@@ -7,7 +7,7 @@ import Testing
 import TrainyardApp
 import TrainyardCore
 import TrainyardPostgres
-import TrainyardRuntime
+@testable import TrainyardRuntime
 import TrainyardTestServices
 import TrainyardTestSupport
 
@@ -52,15 +52,6 @@ struct WorkerPoolOnPostgresTests {
         return (services, counting, "trainyard_\(configuration.namespace.project)_test", url)
     }
 
-    func dropSchema(_ schema: String, at url: URL) async throws {
-        let components = try #require(URLComponents(url: url, resolvingAgainstBaseURL: false))
-        let connection = try await PostgresConnection.connect(
-            configuration: .init(host: components.host ?? "127.0.0.1", port: components.port ?? 5432, username: components.user ?? "postgres",
-                                 password: components.password, database: String(components.path.dropFirst()), tls: .disable),
-            id: 1, logger: logger)
-        try await connection.query(PostgresQuery(unsafeSQL: "DROP SCHEMA \(schema) CASCADE"), logger: logger)
-        try await connection.close()
-    }
 
     static let spec = Spec(name: try! ModelName("noop"), task: .command, command: ["true"])
 
@@ -77,7 +68,7 @@ struct WorkerPoolOnPostgresTests {
         let ended = try await services.store.jobs(JobFilter(limit: 100))
         #expect(ended.count == 40 && ended.allSatisfy { $0.state == .succeeded && $0.attempt == 1 })
         #expect(counting.nextLeasesGranted > 0, "no completion leased the next job")
-        try await dropSchema(schema, at: url)
+        try await dropTestSchema(schema, at: url, logger: logger)
     }
 
     /// Told to stop just as a completion leased its next job, the worker gives that job back
@@ -85,20 +76,28 @@ struct WorkerPoolOnPostgresTests {
     /// completion leases nothing.
     @Test func aStoppingWorkerGivesBackTheJobItsCompletionLeased() async throws {
         defer { try? FileManager.default.removeItem(at: root) }
-        let group = Mutex<ServiceGroup?>(nil)
+        let running = Mutex<(ServiceGroup, WorkerPool)?>(nil)
+        /// Asks the running pool to stop, and returns once it has heard (the group tells its
+        /// services in a task of its own).
+        @Sendable func stop() async {
+            guard let (group, pool) = running.withLock({ $0 }) else { return }
+            await group.triggerGracefulShutdown()
+            _ = await Polling.until(timeout: .seconds(60), every: .milliseconds(5)) { pool.shuttingDown }
+        }
+        func runPool(_ services: TrainyardServices) async throws {
+            let pool = WorkerPool(services: services, options: .init(workers: 1))
+            let group = ServiceGroup(configuration: ServiceGroupConfiguration(services: [.init(service: pool)], logger: logger))
+            running.withLock { $0 = (group, pool) }
+            try await group.run()
+        }
         let stopDuringThird = Mutex<JobID?>(nil)
         let (services, counting, schema, url) = try await build(HookedTrainer { id in
-            if id == stopDuringThird.withLock({ $0 }), let running = group.withLock({ $0 }) { await running.triggerGracefulShutdown() }
+            if id == stopDuringThird.withLock({ $0 }) { await stop() }
         })
         let first = try await services.store.enqueue(EnqueueRequest(spec: Self.spec))
         let second = try await services.store.enqueue(EnqueueRequest(spec: Self.spec))
-        counting.setAfterLeasingCompletion {
-            if let running = group.withLock({ $0 }) { await running.triggerGracefulShutdown() }
-        }
-        let pool = WorkerPool(services: services, options: .init(workers: 1))
-        let serviceGroup = ServiceGroup(configuration: ServiceGroupConfiguration(services: [.init(service: pool)], logger: logger))
-        group.withLock { $0 = serviceGroup }
-        try await serviceGroup.run()
+        counting.setAfterLeasingCompletion { await stop() }
+        try await runPool(services)
 
         #expect(try await services.store.job(first.id)?.state == .succeeded)
         #expect(counting.nextLeasesGranted == 1, "the completion did not lease the second job")
@@ -112,15 +111,12 @@ struct WorkerPoolOnPostgresTests {
         let fourth = try await services.store.enqueue(EnqueueRequest(spec: Self.spec))
         stopDuringThird.withLock { $0 = third.id }
         // `second` runs first (it is older), then `third`, which stops the pool while it runs.
-        let again = WorkerPool(services: services, options: .init(workers: 1))
-        let secondGroup = ServiceGroup(configuration: ServiceGroupConfiguration(services: [.init(service: again)], logger: logger))
-        group.withLock { $0 = secondGroup }
-        try await secondGroup.run()
+        try await runPool(services)
         #expect(try await services.store.job(third.id)?.state == .succeeded)
         #expect(try await services.store.job(second.id)?.state == .succeeded)
         #expect(counting.nextLeasesGranted == 2, "a completion during shutdown leased a job")
         #expect(try await services.store.job(fourth.id)?.state == .queued)
         #expect(try await !services.store.logs(fourth.id, after: 0, limit: 10).contains { $0.text.contains("returned to the queue") })
-        try await dropSchema(schema, at: url)
+        try await dropTestSchema(schema, at: url, logger: logger)
     }
 }
