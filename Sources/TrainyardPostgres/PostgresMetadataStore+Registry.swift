@@ -107,17 +107,20 @@ extension PostgresMetadataStore {
 
     /// Gives back to the queue whatever job `plan`'s token leased (without counting the
     /// attempt), when nobody will run it; best effort: what cannot be given back now returns
-    /// when its lease expires.
+    /// when its lease expires. In a task of its own, so that the caller's cancellation (which
+    /// may be why the job has nobody) cannot stop it.
     func releaseLeases(of plan: NextLeasePlan, now: Double) async {
         let s = schema
-        guard let rows = try? await rows("""
-            SELECT id FROM \(unescaped: s.jobs) WHERE id = ANY(\(plan.candidateIDs)) AND lease_token = \(plan.token)
-            """) else { return }
-        for row in rows {
-            guard let id = try? row.decode(Int64.self) else { continue }
-            _ = try? await transition(id, .release(token: plan.token, now: Date(timeIntervalSince1970: now)), now: now, notify: .whoMayWait,
-                                      doing: "returning job \(id) to the queue")
-        }
+        await Task { [self] in
+            guard let rows = try? await rows("""
+                SELECT id FROM \(unescaped: s.jobs) WHERE id = ANY(\(plan.candidateIDs)) AND lease_token = \(plan.token)
+                """) else { return }
+            for row in rows {
+                guard let id = try? row.decode(Int64.self) else { continue }
+                _ = try? await transition(id, .release(token: plan.token, now: Date(timeIntervalSince1970: now)), now: now, notify: .whoMayWait,
+                                          doing: "returning job \(id) to the queue")
+            }
+        }.value
     }
 
     /// A completion without a registration: one statement, which also reads the worker's next

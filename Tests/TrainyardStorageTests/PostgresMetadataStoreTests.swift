@@ -282,7 +282,11 @@ struct PostgresMetadataStoreTests {
         let leased = try #require(plan.leased)
         let other = try #require(try await a.dequeue(workerID: "v", kinds: [.train], leaseDuration: Self.long))
 
-        await a.releaseLeases(of: plan, now: now)
+        // From a cancelled task, as when the completion's caller was cancelled.
+        await Task {
+            withUnsafeCurrentTask { $0?.cancel() }
+            await a.releaseLeases(of: plan, now: now)
+        }.value
         let returned = try #require(try await a.job(leased.job.id))
         #expect(returned.state == .queued && returned.attempt == 0 && returned.workerID == nil)
         #expect(try await a.job(other.job.id)?.state == .running)
