@@ -110,12 +110,24 @@ public struct JobRunner: Sendable {
     func run<Handler: JobHandler>(_ handler: Handler, _ attempt: AttemptContext, deadline: LeaseDeadline,
                                   shutdown: @escaping @Sendable () -> Bool) async -> Bool {
         let flags = attempt.flags, recorder = attempt.recorder, interval = heartbeatInterval
-        let timeout = attempt.job.spec.timeout
+        let timesOutAt = ContinuousClock.now + attempt.job.spec.timeout
         let ending: AttemptEnding<Handler.Output> = await withTaskGroup(of: AttemptEnding<Handler.Output>?.self) { group in
-            // Ends the work's wait as soon as the heartbeat finds the lease lost.
+            // Ends the work's wait as soon as the heartbeat finds the lease lost, or when the
+            // spec's timeout passes (the work is then told to stop at its next check). One
+            // watcher, waking at least every heartbeat interval: a sleep for the whole timeout
+            // would hold its timer (and memory) for that long after the job ended, an hour by
+            // default, for every job a busy worker ran.
             group.addTask {
                 while !Task.isCancelled {
-                    try? await Task.sleep(for: interval)
+                    let left = timesOutAt - .now
+                    if left <= .zero {
+                        // Flag first: the work may notice the cancellation and throw before this
+                        // task returns, and that attempt must still be recorded as timed out.
+                        flags.setTimedOut()
+                        recorder.cancel()
+                        return .timedOut
+                    }
+                    try? await Task.sleep(for: min(interval, left))
                     if flags.leaseLost { return .leaseLost }
                 }
                 return nil
@@ -123,7 +135,7 @@ public struct JobRunner: Sendable {
             group.addTask {
                 let result: Result<Handler.Output?, any Error>
                 do {
-                    result = .success(try await Self.withTimeout(timeout, recorder: recorder, flags: flags) { try await handler.perform(attempt) })
+                    result = .success(try await handler.perform(attempt))
                 } catch {
                     result = .failure(error)
                 }
@@ -149,26 +161,6 @@ public struct JobRunner: Sendable {
             return await record(attempt, AttemptEnding<Void>.failed(failure.reason, retryable: failure.retryable), deadline: deadline, shutdown: shutdown)
         } catch {
             return await record(attempt, AttemptEnding<Void>.failed(describe(error), retryable: true), deadline: deadline, shutdown: shutdown)
-        }
-    }
-
-    /// Runs `body`, returning nil if `timeout` passes first (the recorder is then cancelled so
-    /// the work stops at its next check).
-    static func withTimeout<Output: Sendable>(_ timeout: Duration, recorder: JobProgressRecorder, flags: AttemptFlags,
-                                              _ body: @escaping @Sendable () async throws -> Output) async throws -> Output? {
-        try await withThrowingTaskGroup(of: Output?.self) { group in
-            group.addTask { try await body() }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                // Flag first: the work may notice the cancellation and throw before this task
-                // returns, and that attempt must still be recorded as timed out.
-                flags.setTimedOut()
-                recorder.cancel()
-                return nil
-            }
-            let first = try await group.next()!
-            group.cancelAll()
-            return first
         }
     }
 
