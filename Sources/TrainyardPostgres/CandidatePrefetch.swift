@@ -61,7 +61,7 @@ final class CandidatePrefetch: Sendable {
     /// Keeps a read for `worker`'s next dequeue or leasing completion, if it found a due job
     /// (the job columns of its first row are not NULL); otherwise drops what was kept.
     func keep(_ rows: [PostgresRow], kinds: [String], for worker: String, forCompletionOnly: Bool = false) {
-        guard let first = rows.first, (try? first.makeRandomAccess()[0].decode(Int64?.self)) != nil else {
+        guard let first = rows.first, PostgresRows.candidateID(first) != nil else {
             state.withLock { _ = $0.kept.removeValue(forKey: worker) }
             return
         }

@@ -29,19 +29,15 @@ extension PostgresMetadataStore {
                 }
             }
             guard let first = read.first else { return nil }
-            let meta = first.makeRandomAccess()
-            let m = Statements.DequeueCandidates.metaColumn
-            let capKinds = try meta[m].decode([String].self), capValues = try meta[m + 1].decode([Int64].self)
-            let expired = try meta[m + 2].decode([Int64].self)
+            let (caps, expired) = try PostgresRows.candidateMeta(first)
             if !expired.isEmpty {
                 var reclaimed = false
                 for id in expired { reclaimed = try await reclaimExpiredLease(id, now: now) || reclaimed }
                 // Reclaimed jobs may be due, and capped kinds have fewer running: read again.
                 if reclaimed { continue }
             }
-            let caps = Dictionary(zip(capKinds, capValues.map { Int($0) }), uniquingKeysWith: { a, _ in a })
             // No due job: the job columns are NULL (an idle worker's poll ends here).
-            guard try meta[0].decode(Int64?.self) != nil else { return nil }
+            guard PostgresRows.candidateID(first) != nil else { return nil }
             let candidates = try read.map { try PostgresRows.candidate($0) }.sorted { $0.position < $1.position }
             // A capped kind is counted under its lock; that transaction also decides among the
             // other kinds, so the queue's order holds.
@@ -58,7 +54,7 @@ extension PostgresMetadataStore {
                 keep(leased)
                 // The other candidates serve this worker's next completion, which leases its
                 // next job in its own statement (`complete(_:registration:finalLog:leasingNext:)`).
-                prefetch.keep(read.filter { (try? $0.makeRandomAccess()[0].decode(Int64?.self)) != leased.job.id }, kinds: kindNames,
+                prefetch.keep(read.filter { PostgresRows.candidateID($0) != leased.job.id }, kinds: kindNames,
                               for: workerID, forCompletionOnly: true)
                 return Lease(token: LeaseToken(jobID: leased.job.id, token: token, attempt: leased.job.attempt), job: leased.job,
                              expiresAt: leased.job.leaseExpiresAt!)
@@ -88,14 +84,10 @@ extension PostgresMetadataStore {
     /// kept for it, when they hold a due job of an uncapped kind and no expired lease (a
     /// dequeue returns those to the queue first). nil otherwise: the worker dequeues.
     func nextLeasePlan(_ next: NextLeaseRequest, kinds: [String], now: Double) -> NextLeasePlan? {
-        guard let rows = prefetch.take(for: next.workerID, kinds: kinds, byDequeue: false), let first = rows.first else { return nil }
-        let meta = first.makeRandomAccess()
-        let m = Statements.DequeueCandidates.metaColumn
-        guard let capKinds = try? meta[m].decode([String].self), let capValues = try? meta[m + 1].decode([Int64].self),
-              let expired = try? meta[m + 2].decode([Int64].self), expired.isEmpty,
+        guard let rows = prefetch.take(for: next.workerID, kinds: kinds, byDequeue: false), let first = rows.first,
+              let (caps, expired) = try? PostgresRows.candidateMeta(first), expired.isEmpty,
               let candidates = try? rows.map({ try PostgresRows.candidate($0) }).sorted(by: { $0.position < $1.position })
         else { return nil }
-        let caps = Dictionary(zip(capKinds, capValues.map { Int($0) }), uniquingKeysWith: { a, _ in a })
         let token = Self.newToken()
         let event = JobEvent.lease(token: token, workerID: next.workerID, now: Date(timeIntervalSince1970: now), duration: next.leaseDuration)
         guard let proposals = try? leaseProposals(candidates, caps: caps, event: event), !proposals.isEmpty else { return nil }

@@ -89,13 +89,12 @@ extension PostgresMetadataStore {
             if wrote {
                 var candidates = rows
                 if let plan, let first = rows.first,
-                   try first.makeRandomAccess()[Statements.WriteTransitionLeasingNext.leasedColumn].decode(Int64?.self) != nil {
+                   let leasedID = try first.makeRandomAccess()[Statements.WriteTransitionLeasingNext.leasedColumn].decode(Int64?.self) {
                     // Committed: a row that cannot be read back is left to the caller to give back
                     // (`releaseLeases(of:)`), and the completion stands.
                     let leased = try? PostgresRows.job(first, at: Statements.WriteTransitionLeasingNext.leasedColumn, specs: specs)
-                    let leasedID = try? first.makeRandomAccess()[Statements.WriteTransitionLeasingNext.leasedColumn].decode(Int64.self)
                     // The candidates were read before the lease: the leased job is among them.
-                    candidates.removeAll { (try? $0.makeRandomAccess()[0].decode(Int64?.self)) == leasedID }
+                    candidates.removeAll { PostgresRows.candidateID($0) == leasedID }
                     if let leased, leased.leaseToken == plan.token {
                         keep(leased)
                         plan.statementLeased(leased)

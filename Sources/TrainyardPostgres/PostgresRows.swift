@@ -80,6 +80,22 @@ enum PostgresRows {
 
     static let candidateColumnCount = candidateColumns.split(separator: ",").count
 
+    /// The id of the candidate a row starting with `candidateColumns` holds; nil when the read
+    /// found no due job (its candidate columns are NULL).
+    static func candidateID(_ row: PostgresRow) -> Int64? {
+        try? row.makeRandomAccess()[0].decode(Int64?.self)
+    }
+
+    /// What a candidate read says besides its candidates (`Statements.DequeueCandidates.metaColumn`
+    /// on, the same in every row): the running caps of the requested kinds, and the jobs whose
+    /// lease expired.
+    static func candidateMeta(_ row: PostgresRow) throws -> (caps: [String: Int], expired: [Int64]) {
+        let meta = row.makeRandomAccess()
+        let m = Statements.DequeueCandidates.metaColumn
+        let capKinds = try meta[m].decode([String].self), capValues = try meta[m + 1].decode([Int64].self)
+        return (Dictionary(zip(capKinds, capValues.map { Int($0) }), uniquingKeysWith: { a, _ in a }), try meta[m + 2].decode([Int64].self))
+    }
+
     /// A row starting with `candidateColumns`.
     static func candidate(_ row: PostgresRow) throws -> QueueCandidate {
         let (id, kind, priority, rowVersion, state, attempt, maxAttempts, runAfter, leaseToken, leaseExpiresAt, workerID, cancelRequested,

@@ -255,8 +255,9 @@ enum Statements {
     /// The read sees the queue as of the statement's start, as a dequeue's own read would.
     struct WriteTransitionReadingCandidates: PostgresStatement {
         static let sql = "WITH " + transitionCTEs(target: "SELECT id FROM jobs WHERE id = $14 AND row_version = $15") + ", "
-            + DequeueCandidates.candidatesQuery(kinds: "$22", now: "$23", expiredLimit: "$24", candidates: "$25",
-                                                extraMeta: ["(SELECT id FROM updated) AS written_id", "(SELECT count(*) FROM notified) AS notified"])
+            + DequeueCandidates.candidatesQuery(kinds: "$22", now: "$23", expiredLimit: "$24", candidates: "$25", extraMeta: completionMeta)
+        /// What the completion adds to the read's meta columns: the written job's id, the notifications sent.
+        static let completionMeta = ["(SELECT id FROM updated) AS written_id", "(SELECT count(*) FROM notified) AS notified"]
         /// Where the written job's id is in a row.
         static let writtenColumn = DequeueCandidates.metaColumn + 3
         var write: TransitionWrite
@@ -282,8 +283,7 @@ enum Statements {
         static let sql = "WITH " + transitionCTEs(target: "SELECT id FROM jobs WHERE id = $14 AND row_version = $15") + ", "
             + LeaseFirstUnheld.leaseCTEs(proposals: "$22", now: "$16", condition: leaseCondition) + ", "
             + DequeueCandidates.candidatesQuery(kinds: "$23", now: "$24", expiredLimit: "$25", candidates: "$26",
-                                                extraMeta: ["(SELECT id FROM updated) AS written_id", "(SELECT count(*) FROM notified) AS notified"],
-                                                withLeased: true)
+                                                extraMeta: WriteTransitionReadingCandidates.completionMeta, withLeased: true)
         /// A candidate is leased only if the completion was written, and while the queue is as
         /// the proposals assumed: no running cap on the candidate's kind (one set by another
         /// process since they were read), no expired lease (a dequeue returns those first).
@@ -291,10 +291,8 @@ enum Statements {
             EXISTS (SELECT 1 FROM updated) AND NOT EXISTS (SELECT 1 FROM queue_caps WHERE queue_caps.kind = jobs.kind)
                 AND NOT EXISTS (SELECT 1 FROM jobs AS expired WHERE expired.state = 'running' AND expired.lease_expires_at < $16)
             """
-        /// Where the written job's id is in a row.
-        static let writtenColumn = WriteTransitionReadingCandidates.writtenColumn
         /// Where the leased job's columns start in a row (its `ord` follows them).
-        static let leasedColumn = writtenColumn + 2
+        static let leasedColumn = DequeueCandidates.metaColumn + 3 + WriteTransitionReadingCandidates.completionMeta.count
         var write: TransitionWrite
         var proposals: String
         var kinds: [String]

@@ -94,7 +94,7 @@ final class NextLeaseSlot: Sendable {
     let wanted: @Sendable () -> Bool
     private let lease = Mutex<Lease?>(nil)
 
-    init(_ request: NextLeaseRequest, wanted: @escaping @Sendable () -> Bool = { true }) {
+    init(_ request: NextLeaseRequest, wanted: @escaping @Sendable () -> Bool) {
         self.request = request
         self.wanted = wanted
     }
