@@ -105,10 +105,10 @@ struct ApplicationBuilderTests {
         let url = try TestService.postgres.require()
         var configuration = TrainyardConfiguration(dataDirectory: root.appendingPathComponent("data"))
         configuration.metadata = .postgres(url: url)
-        configuration.namespace = try Namespace(project: "app" + String(UInt64.random(in: 0...UInt64.max), radix: 16), environment: "test")
+        let (namespace, schema) = try uniqueTestNamespace("app")
+        configuration.namespace = namespace
         configuration.maxRunning = [.train: 1]
         let app = try await build(configuration)
-        let schema = "trainyard_\(configuration.namespace.project)_test"
         let store = app.services.store
         #expect(store is PostgresMetadataStore && "\(store)".contains("schema \(schema)"), "\(store)")
         let spec = Spec(name: try ModelName("iris"), task: .command, command: ["true"])
@@ -134,8 +134,8 @@ struct ApplicationBuilderTests {
         let url = try TestService.postgres.require()
         var configuration = TrainyardConfiguration(dataDirectory: root.appendingPathComponent("data"))
         configuration.metadata = .postgres(url: url)
-        configuration.namespace = try Namespace(project: "app" + String(UInt64.random(in: 0...UInt64.max), radix: 16), environment: "test")
-        let schema = "trainyard_\(configuration.namespace.project)_test"
+        let (namespace, schema) = try uniqueTestNamespace("app")
+        configuration.namespace = namespace
         weak var released: PostgresMetadataStore?
         do {
             let app = try await build(configuration)

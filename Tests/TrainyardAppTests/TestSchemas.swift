@@ -2,6 +2,13 @@ import Foundation
 import Logging
 import PostgresNIO
 import Testing
+import TrainyardCore
+
+/// A namespace no other test uses, and the schema the PostgreSQL store keeps it in.
+func uniqueTestNamespace(_ prefix: String) throws -> (namespace: Namespace, schema: String) {
+    let namespace = try Namespace(project: prefix + String(UInt64.random(in: 0...UInt64.max), radix: 16), environment: "test")
+    return (namespace, "trainyard_\(namespace.project)_test")
+}
 
 /// Drops a test's schema on a connection of its own (the test's stores are closed or released).
 func dropTestSchema(_ schema: String, at url: URL, logger: Logger) async throws {

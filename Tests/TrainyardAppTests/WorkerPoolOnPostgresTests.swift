@@ -42,14 +42,15 @@ struct WorkerPoolOnPostgresTests {
         let url = try TestService.postgres.require()
         var configuration = TrainyardConfiguration(dataDirectory: root.appendingPathComponent("data"))
         configuration.metadata = .postgres(url: url)
-        configuration.namespace = try Namespace(project: "pool" + String(UInt64.random(in: 0...UInt64.max), radix: 16), environment: "test")
+        let (namespace, schema) = try uniqueTestNamespace("pool")
+        configuration.namespace = namespace
         // A clock that stands still: the candidates a completion leases from are fresh for as
         // long as a loaded machine takes (freshness is measured on the store's clock).
         var services = try await TrainyardApp.build(configuration, trainers: TrainerRegistry([.command: trainer]), clock: ManualClock(),
                                                     logger: logger).services
         let counting = FaultInjectingMetadataStore(base: services.store)
         services.store = counting
-        return (services, counting, "trainyard_\(configuration.namespace.project)_test", url)
+        return (services, counting, schema, url)
     }
 
 
