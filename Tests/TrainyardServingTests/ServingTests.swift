@@ -181,8 +181,15 @@ import TrainyardTestSupport
             }
         }
         for i in 0..<20 {
-            try await fixture.services.store.setAlias(production, of: name, to: i % 2 == 0 ? v2 : v1, actor: "test", reason: nil)
+            let target = i % 2 == 0 ? v2 : v1
+            try await fixture.services.store.setAlias(production, of: name, to: target, actor: "test", reason: nil)
             try await Task.sleep(for: .milliseconds(60))
+            // Until a client has been answered by the version moved to (an event, bounded
+            // generously): on a loaded machine 60 ms can pass with no request answered at all.
+            let seenBy = ContinuousClock.now + .seconds(60)
+            while !seen.withLock({ $0.contains(target) }) && ContinuousClock.now < seenBy {
+                try await Task.sleep(for: .milliseconds(5))
+            }
         }
         // The last move (to v1) becomes visible once the watcher polls again. Wait for it as an
         // event (bounded generously) rather than for a fixed time a loaded machine can miss.
