@@ -25,7 +25,7 @@ extension PostgresMetadataStore {
                 read = kept
             } else {
                 read = try await reading("reading the queue") { [self] in
-                    try await run(Statements.DequeueCandidates(kinds: kindNames, now: now, expiredLimit: Self.reclaimBatch, candidates: Self.candidatesRead))
+                    try await run(Statements.DequeueCandidates(kinds: kindNames, now: now, expiredLimit: Self.reclaimBatch, candidates: candidateDepth.current))
                 }
             }
             guard let first = read.first else { return nil }
@@ -51,6 +51,7 @@ extension PostgresMetadataStore {
                 }
             }
             if let (leased, chosen) = written, proposals.indices.contains(chosen), leased.leaseToken == token {
+                candidateDepth.leased(passedOver: chosen)
                 keep(leased)
                 // The other candidates serve this worker's next completion, which leases its
                 // next job in its own statement (`complete(_:registration:finalLog:leasingNext:)`).
@@ -59,7 +60,8 @@ extension PostgresMetadataStore {
                 return Lease(token: LeaseToken(jobID: leased.job.id, token: token, attempt: leased.job.attempt), job: leased.job,
                              expiresAt: leased.job.leaseExpiresAt!)
             }
-            // Every candidate was held by another dequeue or leased already: read again.
+            // Every candidate was held by another dequeue or leased already: read again, deeper.
+            candidateDepth.exhausted()
         }
         // Every candidate went to other dequeues several times over: the locking path decides.
         return try await dequeueCounted(kindNames, caps: nil, event: event, token: token, now: now)
@@ -96,8 +98,6 @@ extension PostgresMetadataStore {
 
     /// Rounds of candidates read before the locking path takes over.
     static var dequeueRounds: Int { 3 }
-    /// Due jobs read per round: more than the dequeues that run at once (each holds one).
-    static var candidatesRead: Int { 12 }
     /// Expired leases returned to the queue per dequeue; the rest go on the next one.
     static var reclaimBatch: Int { 1000 }
 

@@ -77,13 +77,14 @@ extension PostgresMetadataStore {
                                     now: now, countLeaseExpiry: countLeaseExpiry, channel: schema.channel, payload: instanceID,
                                     notify: notifyAll, notifyIfCapped: notifyIfCapped)
         let wrote: Bool
-        if readingCandidates, connection == nil, let worker = stored.job.workerID, let kinds = plan?.kinds ?? prefetch.kinds(of: worker) {
+        // A completion's statements count no lease expiry (a worker's completion never expires one).
+        if readingCandidates, !countLeaseExpiry, connection == nil, let worker = stored.job.workerID, let kinds = plan?.kinds ?? prefetch.kinds(of: worker) {
             let rows = if let plan {
                 try await run(Statements.WriteTransitionLeasingNext(write: write, proposals: plan.proposals, kinds: kinds, now: now,
-                                                                    expiredLimit: Self.reclaimBatch, candidates: Self.candidatesRead))
+                                                                    expiredLimit: Self.reclaimBatch, candidates: candidateDepth.current))
             } else {
                 try await run(Statements.WriteTransitionReadingCandidates(write: write, kinds: kinds, now: now, expiredLimit: Self.reclaimBatch,
-                                                                         candidates: Self.candidatesRead))
+                                                                         candidates: candidateDepth.current))
             }
             wrote = try rows.first?.makeRandomAccess()[Statements.WriteTransitionReadingCandidates.writtenColumn].decode(Int64?.self) != nil
             if wrote {
@@ -96,11 +97,16 @@ extension PostgresMetadataStore {
                     // The candidates were read before the lease: the leased job is among them.
                     candidates.removeAll { PostgresRows.candidateID($0) == leasedID }
                     if let leased, leased.leaseToken == plan.token {
+                        let ord = try? first.makeRandomAccess()[Statements.WriteTransitionLeasingNext.ordColumn].decode(Int.self)
+                        candidateDepth.leased(passedOver: ord ?? 0)
                         keep(leased)
                         plan.statementLeased(leased)
                     } else {
                         plan.statementLeased(nil)
                     }
+                } else if plan != nil {
+                    // Written, and none of the proposals was free (or the queue no longer allowed one).
+                    candidateDepth.exhausted()
                 }
                 prefetch.keep(candidates, kinds: kinds, for: worker)
             }

@@ -52,6 +52,8 @@ public final class PostgresMetadataStore: MetadataStore, CustomStringConvertible
     let watch = OperationWatch()
     /// The next dequeue's candidates, read by a worker's completion.
     let prefetch: CandidatePrefetch
+    /// How many candidates those reads ask for, as competition for the queue's head requires.
+    let candidateDepth = CandidateDepth()
     private let poolTask: Task<Void, Never>
     private let closed = Mutex(false)
 

@@ -48,9 +48,8 @@ enum Statements {
     /// `QueuePosition`'s order; none locked), then the requested kinds that have a running cap
     /// with their caps, and the ids of expired leases. Without a due job the job columns are NULL.
     ///
-    /// The heads are fetched by primary key and nothing else: the statement reads one snapshot,
-    /// so they are still queued and due, and checking that again let the planner AND the key
-    /// lookup with a scan of every due row (`jobs_queued_due`), a cost that grew with the queue.
+    /// Each kind's head is read by an ordered probe of its queue index (`jobs_queued`), with
+    /// the candidate's columns from the same rows; the heads are then merged in queue order.
     struct DequeueCandidates: PostgresStatement {
         static let sql = "WITH " + candidatesQuery(kinds: "$1", now: "$2", expiredLimit: "$3", candidates: "$4")
 
@@ -61,19 +60,16 @@ enum Statements {
                                     withLeased: Bool = false) -> String {
             """
             meta AS (
-                SELECT ARRAY(SELECT kind FROM queue_caps WHERE kind = ANY(\(kinds)) ORDER BY kind) AS cap_kinds,
-                       ARRAY(SELECT cap FROM queue_caps WHERE kind = ANY(\(kinds)) ORDER BY kind) AS caps,
+                SELECT coalesce(array_agg(kind ORDER BY kind), '{}') AS cap_kinds, coalesce(array_agg(cap ORDER BY kind), '{}') AS caps,
                        ARRAY(SELECT id FROM jobs WHERE state = 'running' AND lease_expires_at < \(now) ORDER BY lease_expires_at LIMIT \(expiredLimit)) AS expired\(extraMeta.map { ",\n        \($0)" }.joined())
+                FROM queue_caps WHERE kind = ANY(\(kinds))
             )
             SELECT candidate.*, meta.*\(withLeased ? ", leased_row.*" : "") FROM meta LEFT JOIN LATERAL (
-                SELECT \(PostgresRows.candidateColumns) FROM jobs
-                WHERE id = ANY(ARRAY(
-                    SELECT head.id FROM unnest(\(kinds)::text[]) AS wanted(kind_name) CROSS JOIN LATERAL (
-                        SELECT id FROM jobs WHERE state = 'queued' AND kind = wanted.kind_name AND run_after <= \(now)
-                        ORDER BY priority DESC, run_after, id LIMIT \(candidates)
-                    ) AS head
-                ))
-                ORDER BY priority DESC, run_after, id LIMIT \(candidates)
+                SELECT head.* FROM unnest(\(kinds)::text[]) AS wanted(kind_name) CROSS JOIN LATERAL (
+                    SELECT \(PostgresRows.candidateColumns) FROM jobs WHERE state = 'queued' AND kind = wanted.kind_name AND run_after <= \(now)
+                    ORDER BY priority DESC, run_after, id LIMIT \(candidates)
+                ) AS head
+                ORDER BY head.priority DESC, head.run_after, head.id LIMIT \(candidates)
             ) AS candidate ON true\(withLeased ? "\nLEFT JOIN (SELECT \(PostgresRows.jobColumns), ord FROM leased) AS leased_row ON true" : "")
             """
         }
@@ -118,7 +114,8 @@ enum Statements {
             ), chosen AS (
                 -- `id = ANY(ARRAY(…))` makes the planner look the candidates up by primary key (a
                 -- plain join would hash the whole table: the function's row count is unknown).
-                SELECT jobs.id, proposal.ord FROM jobs JOIN proposal ON proposal.id = jobs.id AND proposal.row_version = jobs.row_version
+                -- The chosen proposal's record comes along for the update.
+                SELECT proposal.* FROM jobs JOIN proposal ON proposal.id = jobs.id AND proposal.row_version = jobs.row_version
                 WHERE jobs.id = ANY(ARRAY(SELECT id FROM proposal)) AND \(condition)
                 ORDER BY proposal.ord LIMIT 1 FOR UPDATE OF jobs SKIP LOCKED
             ), leased AS (
@@ -127,8 +124,8 @@ enum Statements {
                     failure_reason = p.failure_reason, started_at = p.started_at, finished_at = p.finished_at,
                     result_version = p.result_version, progress = p.progress,
                     log_seq = jobs.log_seq + cardinality(p.lines), row_version = jobs.row_version + 1
-                FROM chosen JOIN proposal p ON p.ord = chosen.ord
-                WHERE jobs.id = chosen.id
+                FROM chosen AS p
+                WHERE jobs.id = p.id
                 RETURNING \(PostgresRows.jobColumns(qualifiedBy: "jobs")), jobs.log_seq, p.lines, p.ord
             ), lease_logged AS (
                 INSERT INTO job_logs (job_id, seq, at, text)
@@ -245,17 +242,24 @@ enum Statements {
     /// holds); a lease expiry counted and the change notified when asked. One row back when
     /// written, none when the row changed meanwhile (a row another transaction holds is waited for).
     struct WriteTransition: TransitionStatement {
-        static let sql = transitionSQL(target: "SELECT id FROM jobs WHERE id = $14 AND row_version = $15")
+        static let sql = "WITH " + transitionCTEs(target: "SELECT id FROM jobs WHERE id = $14 AND row_version = $15", countingLeaseExpiry: "$21")
+            + "\nSELECT updated.id, (SELECT count(*) FROM notified) FROM updated"
         var write: TransitionWrite
+
+        func makeBindings() throws -> PostgresBindings {
+            var b = transitionBindings(capacity: 21)
+            b.append(write.countLeaseExpiry)
+            return b
+        }
     }
 
     /// A completion that also reads the next dequeue's candidates for its worker (the kinds it
     /// last asked for), in the same round trip: `DequeueCandidates`'s rows, with the written
     /// job's id after the meta columns (NULL when the row had changed and nothing was written).
     /// The read sees the queue as of the statement's start, as a dequeue's own read would.
-    struct WriteTransitionReadingCandidates: PostgresStatement {
+    struct WriteTransitionReadingCandidates: TransitionStatement {
         static let sql = "WITH " + transitionCTEs(target: "SELECT id FROM jobs WHERE id = $14 AND row_version = $15") + ", "
-            + DequeueCandidates.candidatesQuery(kinds: "$22", now: "$23", expiredLimit: "$24", candidates: "$25", extraMeta: completionMeta)
+            + DequeueCandidates.candidatesQuery(kinds: "$21", now: "$22", expiredLimit: "$23", candidates: "$24", extraMeta: completionMeta)
         /// What the completion adds to the read's meta columns: the written job's id, the notifications sent.
         static let completionMeta = ["(SELECT id FROM updated) AS written_id", "(SELECT count(*) FROM notified) AS notified"]
         /// Where the written job's id is in a row.
@@ -267,7 +271,7 @@ enum Statements {
         var candidates: Int
 
         func makeBindings() throws -> PostgresBindings {
-            var b = WriteTransition(write: write).transitionBindings(capacity: 25)
+            var b = transitionBindings(capacity: 24)
             b.append(kinds); b.append(now); b.append(expiredLimit); b.append(candidates)
             return b
         }
@@ -279,10 +283,10 @@ enum Statements {
     /// with the leased job's `jobColumns` and its proposal's `ord` (NULL when none was leased).
     /// The candidates are read as of the statement's start, so the leased job is among them
     /// (as it was): the caller drops it.
-    struct WriteTransitionLeasingNext: PostgresStatement {
+    struct WriteTransitionLeasingNext: TransitionStatement {
         static let sql = "WITH " + transitionCTEs(target: "SELECT id FROM jobs WHERE id = $14 AND row_version = $15") + ", "
-            + LeaseFirstUnheld.leaseCTEs(proposals: "$22", now: "$16", condition: leaseCondition) + ", "
-            + DequeueCandidates.candidatesQuery(kinds: "$23", now: "$24", expiredLimit: "$25", candidates: "$26",
+            + LeaseFirstUnheld.leaseCTEs(proposals: "$21", now: "$16", condition: leaseCondition) + ", "
+            + DequeueCandidates.candidatesQuery(kinds: "$22", now: "$23", expiredLimit: "$24", candidates: "$25",
                                                 extraMeta: WriteTransitionReadingCandidates.completionMeta, withLeased: true)
         /// A candidate is leased only if the completion was written, and while the queue is as
         /// the proposals assumed: no running cap on the candidate's kind (one set by another
@@ -293,6 +297,8 @@ enum Statements {
             """
         /// Where the leased job's columns start in a row (its `ord` follows them).
         static let leasedColumn = DequeueCandidates.metaColumn + 3 + WriteTransitionReadingCandidates.completionMeta.count
+        /// Where the leased job's proposal `ord` is: the candidates it passed over.
+        static let ordColumn = leasedColumn + PostgresRows.jobColumnCount
         var write: TransitionWrite
         var proposals: String
         var kinds: [String]
@@ -301,18 +307,17 @@ enum Statements {
         var candidates: Int
 
         func makeBindings() throws -> PostgresBindings {
-            var b = WriteTransition(write: write).transitionBindings(capacity: 26)
+            var b = transitionBindings(capacity: 25)
             b.append(proposals); b.append(kinds); b.append(now); b.append(expiredLimit); b.append(candidates)
             return b
         }
     }
 
-    static func transitionSQL(target: String) -> String {
-        "WITH " + transitionCTEs(target: target) + "\nSELECT updated.id, (SELECT count(*) FROM notified) FROM updated"
-    }
-
     /// The CTEs of a lifecycle write (`target` picks the row; `updated` holds it once written).
-    static func transitionCTEs(target: String) -> String {
+    /// A lease expiry is counted only by statements given `countingLeaseExpiry`, the number of
+    /// their boolean parameter that says whether to: a worker's completion never counts one, and
+    /// each CTE is set up on every execution, whether it writes or not.
+    static func transitionCTEs(target: String, countingLeaseExpiry: String? = nil) -> String {
         """
         target AS (
             \(target)
@@ -326,12 +331,14 @@ enum Statements {
             INSERT INTO job_logs (job_id, seq, at, text)
             SELECT updated.id, updated.log_seq - cardinality($13::text[]) + line.number, $16, line.text
             FROM updated, unnest($13::text[]) WITH ORDINALITY AS line(text, number)
-        ), expiry AS (
-            INSERT INTO lease_expiries (kind, count) SELECT updated.kind, 1 FROM updated WHERE $17
+        ),\(countingLeaseExpiry.map { """
+         expiry AS (
+            INSERT INTO lease_expiries (kind, count) SELECT updated.kind, 1 FROM updated WHERE \($0)
             ON CONFLICT (kind) DO UPDATE SET count = lease_expiries.count + 1
-        ), notified AS (
-            SELECT pg_notify($18, $19) FROM updated
-            WHERE $20 OR ($21 AND EXISTS (SELECT 1 FROM queue_caps WHERE queue_caps.kind = updated.kind))
+        ),
+        """ } ?? "") notified AS (
+            SELECT pg_notify($17, $18) FROM updated
+            WHERE $19 OR ($20 AND EXISTS (SELECT 1 FROM queue_caps WHERE queue_caps.kind = updated.kind))
         )
         """
     }
@@ -401,9 +408,7 @@ protocol TransitionStatement: PostgresStatement {
 }
 
 extension TransitionStatement {
-    func makeBindings() throws -> PostgresBindings { transitionBindings(capacity: 21) }
-
-    /// $1 … $21 of `Statements.transitionCTEs`.
+    /// $1 … $20 of `Statements.transitionCTEs`.
     func transitionBindings(capacity: Int) -> PostgresBindings {
         let w = write
         let r = w.record
@@ -412,7 +417,7 @@ extension TransitionStatement {
         b.append(r.leaseExpiresAt?.timeIntervalSince1970); b.append(r.workerID?.postgresText); b.append(r.cancelRequested)
         b.append(r.failureReason?.postgresText)
         b.append(r.startedAt?.timeIntervalSince1970); b.append(r.finishedAt?.timeIntervalSince1970); b.append(r.resultVersion)
-        b.append(w.progressText); b.append(w.lines.map(\.postgresText)); b.append(w.id); b.append(w.rowVersion); b.append(w.now); b.append(w.countLeaseExpiry)
+        b.append(w.progressText); b.append(w.lines.map(\.postgresText)); b.append(w.id); b.append(w.rowVersion); b.append(w.now)
         b.append(w.channel); b.append(w.payload); b.append(w.notify); b.append(w.notifyIfCapped)
         return b
     }

@@ -576,22 +576,29 @@ struct PostgresMetadataStoreTests {
     /// connections priced sequential scans out).
     @Test func theDequeueStatementsUseIndexesWhenPlannedOnAnEmptyTable() async throws {
         let store = try await PostgresTestStores.open()
+        // A completion's arguments: the transition's 20, then the lease's proposals, the candidates' read.
+        let transition = "'succeeded', 1, 0, NULL, NULL, NULL, false, NULL, NULL, 0, NULL, NULL, '{}', 1, 0, 0, 'channel', 'payload', false, false"
+        let statements: [(sql: String, arguments: String, indexes: [String])] = [
+            (Statements.DequeueCandidates.sql, "('{train,transform}', 0, 1000, 4)", ["jobs_queued"]),
+            (Statements.LeaseFirstUnheld.sql, "('[]', 0)", ["jobs_pkey"]),
+            (Statements.WriteTransitionReadingCandidates.sql, "(\(transition), '{train}', 0, 1000, 4)", ["jobs_pkey", "jobs_queued"]),
+            (Statements.WriteTransitionLeasingNext.sql, "(\(transition), '[]', '{train}', 0, 1000, 4)", ["jobs_pkey", "jobs_queued"]),
+        ]
         let plans = try await store.transaction("explaining") { connection -> [String] in
             _ = try await connection.query("SET LOCAL plan_cache_mode = force_generic_plan", logger: store.queryLogger)
             var plans: [String] = []
-            for (sql, arguments) in [(Statements.DequeueCandidates.sql, "('{train,transform}', 0, 1000, 12)"),
-                                     (Statements.LeaseFirstUnheld.sql, "('[]', 0)")] {
-                _ = try await connection.query(PostgresQuery(unsafeSQL: "PREPARE explained AS \(sql)"), logger: store.queryLogger)
-                let lines = try await connection.query(PostgresQuery(unsafeSQL: "EXPLAIN EXECUTE explained\(arguments)"), logger: store.queryLogger)
+            for statement in statements {
+                _ = try await connection.query(PostgresQuery(unsafeSQL: "PREPARE explained AS \(statement.sql)"), logger: store.queryLogger)
+                let lines = try await connection.query(PostgresQuery(unsafeSQL: "EXPLAIN EXECUTE explained\(statement.arguments)"), logger: store.queryLogger)
                     .collect().map { try $0.decode(String.self) }
                 _ = try await connection.query("DEALLOCATE explained", logger: store.queryLogger)
                 plans.append(lines.joined(separator: "\n"))
             }
             return plans
         }
-        #expect(plans.count == 2)
-        for plan in plans {
-            #expect(plan.contains("jobs_pkey"), "\(plan)")
+        #expect(plans.count == statements.count)
+        for (plan, statement) in zip(plans, statements) {
+            for index in statement.indexes { #expect(plan.contains(index), "\(plan)") }
             #expect(!plan.contains("Seq Scan on jobs"), "\(plan)")
         }
     }

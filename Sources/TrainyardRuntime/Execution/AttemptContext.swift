@@ -72,16 +72,20 @@ final class AttemptFlags: Sendable {
         var leaseLost = false
         var cancelRequested = false
         var timedOut = false
+        var workEnded = false
         var ended = false
     }
     private let state = Mutex(State())
     var leaseLost: Bool { state.withLock { $0.leaseLost } }
     var cancelRequested: Bool { state.withLock { $0.cancelRequested } }
     var timedOut: Bool { state.withLock { $0.timedOut } }
+    /// The handler's work returned or threw (its commit or recorded end may still be running).
+    var workEnded: Bool { state.withLock { $0.workEnded } }
     /// The attempt's end (success, failure, cancellation, release) is recorded: the lease is
     /// gone, so the heartbeat must not extend it (nor report it lost).
     var ended: Bool { state.withLock { $0.ended } }
     func setTimedOut() { state.withLock { $0.timedOut = true } }
+    func setWorkEnded() { state.withLock { $0.workEnded = true } }
     func setLeaseLost() { state.withLock { $0.leaseLost = true } }
     func setCancelRequested() { state.withLock { $0.cancelRequested = true } }
     func setEnded() { state.withLock { $0.ended = true } }

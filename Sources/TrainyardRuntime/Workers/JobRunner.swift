@@ -77,26 +77,16 @@ public struct JobRunner: Sendable {
         // directory churn is not free, and a no-op job should cost a few transactions.
         defer { if FileManager.default.fileExists(atPath: work.path) { try? FileManager.default.removeItem(at: work) } }
 
-        // The heartbeat runs for the whole attempt, commit included (copying a large model may
-        // take longer than the lease), and stops only once the attempt's end is recorded.
-        let heartbeat = Task {
-            while !Task.isCancelled && !attempt.flags.ended {
-                try? await Task.sleep(for: heartbeatInterval)
-                if Task.isCancelled { break }
-                await flush(attempt, deadline: deadline)
-                if attempt.flags.leaseLost || attempt.flags.cancelRequested || shutdown() { attempt.recorder.cancel() }
-                if attempt.flags.leaseLost { break }
-            }
-        }
         let archiveLog: Bool
         if let handler = handlers[job.kind] {
             archiveLog = await run(handler, attempt, deadline: deadline, shutdown: shutdown)
         } else {
+            let heartbeat = startHeartbeat(attempt, deadline: deadline, shutdown: shutdown, stopWork: nil)
             archiveLog = await record(attempt, .failed("job kind \(job.kind.rawValue) has no handler in this build", retryable: false) as AttemptEnding<Void>,
                                       deadline: deadline, shutdown: shutdown)
+            heartbeat.cancel()
+            await heartbeat.value
         }
-        heartbeat.cancel()
-        await heartbeat.value
         // The log is archived beside what a job leaves behind (a version, a failure); every
         // job's log stays queryable in the metadata store either way.
         if archiveLog, let lines = try? await services.store.logs(job.id, after: 0, limit: 1_000_000) {
@@ -105,50 +95,32 @@ public struct JobRunner: Sendable {
         }
     }
 
-    /// The handler's work raced against a lost lease and bounded by the spec's timeout, then
-    /// its commit or the recorded end. Returns whether the log is worth archiving.
+    /// The handler's work, stopped when its lease is lost or the spec's timeout passes, then its
+    /// commit or the recorded end, with the heartbeat running throughout. Returns whether the
+    /// log is worth archiving.
     func run<Handler: JobHandler>(_ handler: Handler, _ attempt: AttemptContext, deadline: LeaseDeadline,
                                   shutdown: @escaping @Sendable () -> Bool) async -> Bool {
-        let flags = attempt.flags, recorder = attempt.recorder, interval = heartbeatInterval
-        let timesOutAt = ContinuousClock.now + attempt.job.spec.timeout
-        let ending: AttemptEnding<Handler.Output> = await withTaskGroup(of: AttemptEnding<Handler.Output>?.self) { group in
-            // Ends the work's wait as soon as the heartbeat finds the lease lost, or when the
-            // spec's timeout passes (the work is then told to stop at its next check). One
-            // watcher, waking at least every heartbeat interval: a sleep for the whole timeout
-            // would hold its timer (and memory) for that long after the job ended, an hour by
-            // default, for every job a busy worker ran.
-            group.addTask {
-                while !Task.isCancelled {
-                    let left = timesOutAt - .now
-                    if left <= .zero {
-                        // Flag first: the work may notice the cancellation and throw before this
-                        // task returns, and that attempt must still be recorded as timed out.
-                        flags.setTimedOut()
-                        recorder.cancel()
-                        return .timedOut
-                    }
-                    try? await Task.sleep(for: min(interval, left))
-                    if flags.leaseLost { return .leaseLost }
-                }
-                return nil
-            }
-            group.addTask {
-                let result: Result<Handler.Output?, any Error>
-                do {
-                    result = .success(try await handler.perform(attempt))
-                } catch {
-                    result = .failure(error)
-                }
-                return AttemptEnding.classify(result, timedOut: flags.timedOut, stopRequested: recorder.isCancelled,
-                                              leaseLost: flags.leaseLost, shuttingDown: shutdown())
-            }
-            var result: AttemptEnding<Handler.Output> = .leaseLost
-            for await value in group {
-                if let value { result = value; break }
-            }
-            group.cancelAll()
-            return result
+        let flags = attempt.flags
+        // A task of its own, so the heartbeat can cancel it; this task's cancellation reaches it too.
+        let work = Task { () -> Result<Handler.Output?, any Error> in
+            do { return .success(try await handler.perform(attempt)) } catch { return .failure(error) }
         }
+        let heartbeat = startHeartbeat(attempt, deadline: deadline, shutdown: shutdown, stopWork: { work.cancel() })
+        let result = await withTaskCancellationHandler { await work.value } onCancel: { work.cancel() }
+        flags.setWorkEnded()
+        // A lost lease ends the attempt whatever the work made of it.
+        let ending: AttemptEnding<Handler.Output> = flags.leaseLost && !flags.timedOut ? .leaseLost
+            : AttemptEnding.classify(result, timedOut: flags.timedOut, stopRequested: attempt.recorder.isCancelled,
+                                     leaseLost: flags.leaseLost, shuttingDown: shutdown())
+        let archive = await end(handler, attempt, ending, deadline: deadline, shutdown: shutdown)
+        heartbeat.cancel()
+        await heartbeat.value
+        return archive
+    }
+
+    /// Commits a success, or records another ending. Returns whether the log is worth archiving.
+    func end<Handler: JobHandler>(_ handler: Handler, _ attempt: AttemptContext, _ ending: AttemptEnding<Handler.Output>,
+                                  deadline: LeaseDeadline, shutdown: @escaping @Sendable () -> Bool) async -> Bool {
         guard case .succeeded(let output) = ending else { return await record(attempt, ending, deadline: deadline, shutdown: shutdown) }
         do {
             let archive = try await handler.commit(output, attempt)
@@ -161,6 +133,51 @@ public struct JobRunner: Sendable {
             return await record(attempt, AttemptEnding<Void>.failed(failure.reason, retryable: failure.retryable), deadline: deadline, shutdown: shutdown)
         } catch {
             return await record(attempt, AttemptEnding<Void>.failed(describe(error), retryable: true), deadline: deadline, shutdown: shutdown)
+        }
+    }
+
+    /// The attempt's heartbeat: every interval it flushes logs and progress and extends the
+    /// lease (`flush`). It runs for the whole attempt, commit included (copying a large model may
+    /// take longer than the lease), until cancelled once the attempt's end is recorded.
+    ///
+    /// While the work runs, it also watches it: when the lease is lost or the spec's timeout
+    /// passes, the work is told to stop (its recorder, and `stopWork`). The one task
+    /// and the one sleep at a time serve both: a sleep for the whole timeout would hold its
+    /// timer (and memory) for that long after the job ended, an hour by default, for every job
+    /// a busy worker ran.
+    func startHeartbeat(_ attempt: AttemptContext, deadline: LeaseDeadline, shutdown: @escaping @Sendable () -> Bool,
+                        stopWork: (@Sendable () -> Void)?) -> Task<Void, Never> {
+        let flags = attempt.flags, recorder = attempt.recorder, interval = heartbeatInterval
+        let timesOutAt = ContinuousClock.now + attempt.job.spec.timeout
+        return Task {
+            var lastFlush = ContinuousClock.now
+            while !Task.isCancelled && !flags.ended {
+                var pause = interval - (.now - lastFlush)
+                if let stopWork, !flags.workEnded, !flags.timedOut {
+                    let left = timesOutAt - .now
+                    if left <= .zero {
+                        // Flagged first: the work may notice and throw at once, and that attempt
+                        // must still be recorded as timed out.
+                        flags.setTimedOut()
+                        recorder.cancel()
+                        stopWork()
+                    } else {
+                        pause = min(pause, left)
+                    }
+                }
+                if pause > .zero {
+                    try? await Task.sleep(for: pause)
+                    if Task.isCancelled { break }
+                    if .now - lastFlush < interval { continue }  // woken for the timeout
+                }
+                lastFlush = .now
+                await flush(attempt, deadline: deadline)
+                if flags.leaseLost || flags.cancelRequested || shutdown() { recorder.cancel() }
+                if flags.leaseLost {
+                    stopWork?()
+                    break
+                }
+            }
         }
     }
 
