@@ -98,10 +98,18 @@ enum PostgresRows {
 
     /// A row starting with `candidateColumns`.
     static func candidate(_ row: PostgresRow) throws -> QueueCandidate {
-        let (id, kind, priority, rowVersion, state, attempt, maxAttempts, runAfter, leaseToken, leaseExpiresAt, workerID, cancelRequested,
-             failureReason, startedAt, finishedAt, resultVersion, progressText)
-            = try row.decode((Int64, String, Int, Int64, String, Int, Int, Double, String?, Double?, String?, Bool,
-                              String?, Double?, Double?, Int?, String?).self)
+        // Cell by cell, in order: a worker decodes several candidates per job, and decoding the
+        // row as one 17-tuple cost several times as much (generic metadata for the tuple).
+        var cells = row.makeIterator()
+        func next<Value: PostgresDecodable>(_: Value.Type = Value.self) throws -> Value {
+            guard let cell = cells.next() else { throw PostgresDecodingError.Code.missingData }
+            return try cell.decode(Value.self)
+        }
+        let id = try next(Int64.self), kind = try next(String.self), priority = try next(Int.self), rowVersion = try next(Int64.self)
+        let state = try next(String.self), attempt = try next(Int.self), maxAttempts = try next(Int.self), runAfter = try next(Double.self)
+        let leaseToken = try next(String?.self), leaseExpiresAt = try next(Double?.self), workerID = try next(String?.self)
+        let cancelRequested = try next(Bool.self), failureReason = try next(String?.self), startedAt = try next(Double?.self)
+        let finishedAt = try next(Double?.self), resultVersion = try next(Int?.self), progressText = try next(String?.self)
         let record = JobRecord(
             state: JobState(rawValue: state) ?? .failed, attempt: attempt, maxAttempts: maxAttempts, runAfter: Date(timeIntervalSince1970: runAfter),
             leaseToken: leaseToken, leaseExpiresAt: date(leaseExpiresAt), workerID: workerID, cancelRequested: cancelRequested,
