@@ -6,29 +6,28 @@ import Synchronization
 ///
 /// Between a worker's read and its lease, the other workers of the namespace take jobs from
 /// the same head of the queue, so the candidates needed grow with the workers competing. The
-/// depth follows what the leases show: a lease that had to pass over `n` taken candidates asks
-/// for at least `2 (n + 1)` next time, one that found every candidate taken doubles the depth at
-/// once, and once per `window` leases the depth comes back down to what that window needed.
+/// depth follows what the last `window` leases met: twice one more than the candidates passed
+/// over (taken or changed) by three in four of them, within `minimum...maximum`. A lease that
+/// found every candidate taken counts as passing over all of them. The quantile, not the most:
+/// a worker whose candidates aged (a long job, a pause) finds them all taken however many it
+/// read, and following those few doubled the depth for everyone, up to the maximum.
 final class CandidateDepth: Sendable {
     let minimum: Int
     let maximum: Int
-    /// Leases between two decreases.
-    let window: Int
 
     private struct State {
         var depth: Int
-        /// The most candidates passed over by one lease in the current window.
-        var passedOverMost = 0
-        var leases = 0
+        /// The candidates passed over by the last leases, oldest overwritten first.
+        var passedOver: [Int]
+        var next = 0
     }
     private let state: Mutex<State>
 
-    init(minimum: Int = 4, maximum: Int = 64, window: Int = 64) {
+    init(minimum: Int = 4, maximum: Int = 64, window: Int = 32) {
         precondition(0 < minimum && minimum <= maximum && window > 0)
         self.minimum = minimum
         self.maximum = maximum
-        self.window = window
-        state = Mutex(State(depth: minimum))
+        state = Mutex(State(depth: minimum, passedOver: Array(repeating: 0, count: window)))
     }
 
     /// The candidates to read now.
@@ -36,25 +35,20 @@ final class CandidateDepth: Sendable {
 
     /// A lease chose the candidate after `passedOver` others that were taken or had changed.
     func leased(passedOver: Int) {
-        state.withLock { s in
-            let needed = min(maximum, max(minimum, 2 * (max(0, passedOver) + 1)))
-            s.depth = max(s.depth, needed)
-            s.passedOverMost = max(s.passedOverMost, passedOver)
-            s.leases += 1
-            if s.leases >= window {
-                s.depth = min(maximum, max(minimum, 2 * (s.passedOverMost + 1)))
-                s.leases = 0
-                s.passedOverMost = 0
-            }
-        }
+        record(max(0, passedOver))
     }
 
-    /// Every candidate read was taken by the time the lease was written.
-    func exhausted() {
+    /// Every one of the `candidates` proposed was taken by the time the lease was written.
+    func exhausted(candidates: Int) {
+        record(max(0, candidates))
+    }
+
+    private func record(_ passed: Int) {
         state.withLock { s in
-            s.depth = min(maximum, s.depth * 2)
-            s.leases = 0
-            s.passedOverMost = 0
+            s.passedOver[s.next] = passed
+            s.next = (s.next + 1) % s.passedOver.count
+            let quantile = s.passedOver.sorted()[s.passedOver.count * 3 / 4]
+            s.depth = min(maximum, max(minimum, 2 * (quantile + 1)))
         }
     }
 }

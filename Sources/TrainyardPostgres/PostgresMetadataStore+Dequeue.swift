@@ -61,7 +61,7 @@ extension PostgresMetadataStore {
                              expiresAt: leased.job.leaseExpiresAt!)
             }
             // Every candidate was held by another dequeue or leased already: read again, deeper.
-            candidateDepth.exhausted()
+            candidateDepth.exhausted(candidates: proposals.count)
         }
         // Every candidate went to other dequeues several times over: the locking path decides.
         return try await dequeueCounted(kindNames, caps: nil, event: event, token: token, now: now)

@@ -104,9 +104,9 @@ extension PostgresMetadataStore {
                     } else {
                         plan.statementLeased(nil)
                     }
-                } else if plan != nil {
+                } else if let plan {
                     // Written, and none of the proposals was free (or the queue no longer allowed one).
-                    candidateDepth.exhausted()
+                    candidateDepth.exhausted(candidates: plan.candidateIDs.count)
                 }
                 prefetch.keep(candidates, kinds: kinds, for: worker)
             }

@@ -2,48 +2,40 @@ import Testing
 @testable import TrainyardPostgres
 
 /// How many candidates the PostgreSQL store reads for the next lease follows the competition
-/// its leases meet (no database needed).
+/// its last leases met (no database needed).
 @Suite("Candidate depth")
 struct CandidateDepthTests {
-    @Test func startsAtTheMinimumAndStaysThereWhileTheFirstCandidateIsFree() {
+    @Test func startsAtTheMinimumAndStaysThereWhileTheFirstOrSecondCandidateIsFree() {
         let depth = CandidateDepth(minimum: 4, maximum: 64, window: 8)
         #expect(depth.current == 4)
-        for _ in 0..<100 { depth.leased(passedOver: 0) }
-        #expect(depth.current == 4)
-        depth.leased(passedOver: 1)
+        for i in 0..<100 { depth.leased(passedOver: i % 2) }
         #expect(depth.current == 4)
     }
 
-    @Test func growsAtOnceWithTheCandidatesALeasePassedOver() {
+    @Test func followsWhatThreeInFourLeasesPassedOver() {
         let depth = CandidateDepth(minimum: 4, maximum: 64, window: 8)
+        // One lease in eight passing over many is an outlier (candidates that aged).
+        depth.leased(passedOver: 50)
+        for _ in 0..<7 { depth.leased(passedOver: 1) }
+        #expect(depth.current == 4)
+        // Two in eight passing over five: the quantile is five.
+        depth.leased(passedOver: 5)
         depth.leased(passedOver: 5)
         #expect(depth.current == 12)
-        // A smaller need does not shrink it before the window ends.
-        depth.leased(passedOver: 0)
-        #expect(depth.current == 12)
-        depth.leased(passedOver: 100)
-        #expect(depth.current == 64)
-    }
-
-    @Test func doublesWhenEveryCandidateWasTakenUpToTheMaximum() {
-        let depth = CandidateDepth(minimum: 4, maximum: 20, window: 8)
-        depth.exhausted()
-        #expect(depth.current == 8)
-        depth.exhausted()
-        depth.exhausted()
-        #expect(depth.current == 20)
-    }
-
-    @Test func comesBackDownToWhatAWindowOfLeasesNeeded() {
-        let depth = CandidateDepth(minimum: 4, maximum: 64, window: 8)
-        depth.exhausted()
-        depth.exhausted()
-        depth.exhausted()
-        #expect(depth.current == 32)
-        // A window in which no lease passed over more than two candidates: 2 × (2 + 1).
-        for i in 0..<8 { depth.leased(passedOver: i == 3 ? 2 : 0) }
-        #expect(depth.current == 6)
+        // Once those leave the window, back down.
         for _ in 0..<8 { depth.leased(passedOver: 0) }
         #expect(depth.current == 4)
+    }
+
+    @Test func leasesThatOftenFindEveryCandidateTakenDoubleItUpToTheMaximum() {
+        let depth = CandidateDepth(minimum: 4, maximum: 40, window: 4)
+        depth.exhausted(candidates: 4)
+        depth.exhausted(candidates: 4)
+        #expect(depth.current == 10)
+        depth.exhausted(candidates: 10)
+        depth.exhausted(candidates: 10)
+        #expect(depth.current == 22)
+        for _ in 0..<2 { depth.exhausted(candidates: 22) }
+        #expect(depth.current == 40)
     }
 }
