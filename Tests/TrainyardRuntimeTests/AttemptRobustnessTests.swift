@@ -178,6 +178,51 @@ struct AttemptRobustnessTests {
         #expect(try await h.store.versions(of: try ModelName("byom")).isEmpty)
     }
 
+    /// Work that never looks at its progress recorder, only at its task's cancellation (an
+    /// `await` on something slow), is still stopped: the heartbeat cancels its task when it
+    /// finds the lease lost, and at the spec's timeout. Each attempt would otherwise wait out the
+    /// work's ten minutes; the runs are bounded at 120 s so a regression fails, not hangs.
+    @Test(arguments: [true, false]) func workThatOnlyHonoursTaskCancellationIsStopped(leaseLost: Bool) async throws {
+        let store = Box<SQLiteMetadataStore?>(nil)
+        let cancelled = Box(false)
+        let trainer = FileWritingTrainer(bytes: 10, onStart: { run in
+            if leaseLost {
+                let sqlite = try #require(store.get)
+                try await sqlite.pool.write { db in
+                    try db.execute(sql: "UPDATE \(sqlite.t.jobs) SET lease_token = 'taken' WHERE id = ?", arguments: [run.jobID])
+                }
+            }
+            do {
+                try await Task.sleep(for: .seconds(600))
+            } catch {
+                cancelled.set(true)
+                throw error
+            }
+        })
+        let h = try await Harness(trainer: trainer)
+        store.set(h.store as? SQLiteMetadataStore)
+        let job = try await h.submit(h.spec(extra: leaseLost ? "retries: 0" : "retries: 0\ntimeout: 1s"), folder: try h.specFolder())
+        let lease = try #require(try await h.store.dequeue(workerID: "w", kinds: [.train], leaseDuration: .seconds(600)))
+        let returned = Box(false)
+        let services = h.services
+        let attempt = Task {
+            await JobRunner(services: services, workerID: "w", heartbeatInterval: .milliseconds(100)).run(lease)
+            returned.set(true)
+        }
+        for _ in 0..<1200 where !returned.get { try await Task.sleep(for: .milliseconds(100)) }
+        attempt.cancel()
+        #expect(returned.get, "the attempt did not end within 120 s")
+        #expect(cancelled.get)
+        let done = try #require(try await h.store.job(job.id))
+        if leaseLost {
+            #expect(try await h.logText(job.id).contains("attempt 1 on w lost its lease"))
+        } else {
+            #expect(done.state == .failed)
+            #expect(done.failureReason?.hasPrefix("timed out after 1") == true, "\(done.failureReason ?? "")")
+        }
+        #expect(try await h.store.versions(of: try ModelName("byom")).isEmpty)
+    }
+
     /// The data folder is private (0711, its contents 0700 / 0600), yet a program running as
     /// `runner.user` still reaches the job folder handed to it and registers its model.
     @Test(.enabled(if: geteuid() == 0, "switching users needs root"))
