@@ -47,7 +47,8 @@ extension PostgresMetadataStore {
             let json = LeaseProposal.json(proposals)
             let written = try await writing("leasing a job") { [self] in
                 try await run(Statements.LeaseFirstUnheld(proposals: json, now: now)).first.map { row in
-                    (try PostgresRows.job(row, specs: specs), try row.makeRandomAccess()[Statements.LeaseFirstUnheld.ordColumn].decode(Int.self))
+                    let cells = row.makeRandomAccess()
+                    return (try PostgresRows.job(cells, specs: specs), try cells[Statements.LeaseFirstUnheld.ordColumn].decode(Int.self))
                 }
             }
             if let (leased, chosen) = written, proposals.indices.contains(chosen), leased.leaseToken == token {

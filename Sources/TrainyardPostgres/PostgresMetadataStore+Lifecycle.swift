@@ -86,18 +86,19 @@ extension PostgresMetadataStore {
                 try await run(Statements.WriteTransitionReadingCandidates(write: write, kinds: kinds, now: now, expiredLimit: Self.reclaimBatch,
                                                                          candidates: candidateDepth.current))
             }
-            wrote = try rows.first?.makeRandomAccess()[Statements.WriteTransitionReadingCandidates.writtenColumn].decode(Int64?.self) != nil
+            // The first row carries the completion's and the lease's columns: indexed once.
+            let first = rows.first?.makeRandomAccess()
+            wrote = try first?[Statements.WriteTransitionReadingCandidates.writtenColumn].decode(Int64?.self) != nil
             if wrote {
                 var candidates = rows
-                if let plan, let first = rows.first,
-                   let leasedID = try first.makeRandomAccess()[Statements.WriteTransitionLeasingNext.leasedColumn].decode(Int64?.self) {
+                if let plan, let first, let leasedID = try first[Statements.WriteTransitionLeasingNext.leasedColumn].decode(Int64?.self) {
                     // Committed: a row that cannot be read back is left to the caller to give back
                     // (`releaseLeases(of:)`), and the completion stands.
                     let leased = try? PostgresRows.job(first, at: Statements.WriteTransitionLeasingNext.leasedColumn, specs: specs)
                     // The candidates were read before the lease: the leased job is among them.
                     candidates.removeAll { PostgresRows.candidateID($0) == leasedID }
                     if let leased, leased.leaseToken == plan.token {
-                        let ord = try? first.makeRandomAccess()[Statements.WriteTransitionLeasingNext.ordColumn].decode(Int.self)
+                        let ord = try? first[Statements.WriteTransitionLeasingNext.ordColumn].decode(Int.self)
                         candidateDepth.leased(passedOver: ord ?? 0)
                         keep(leased)
                         plan.statementLeased(leased)

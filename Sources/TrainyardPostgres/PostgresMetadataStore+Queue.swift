@@ -15,8 +15,9 @@ extension PostgresMetadataStore {
         let inserted = try await writing("enqueueing a job") { [self] in try await run(statement) }
         let job: Job
         if let row = inserted.first {
-            specs.remember(request.spec, for: try row.makeRandomAccess()[0].decode(Int64.self))
-            job = try PostgresRows.job(row, specs: specs).job
+            let cells = row.makeRandomAccess()
+            specs.remember(request.spec, for: try cells[0].decode(Int64.self))
+            job = try PostgresRows.job(cells, specs: specs).job
         } else if let key = request.idempotencyKey, let existing = try await self.job(idempotencyKey: key) {
             // ON CONFLICT waited for the insert that holds the key to commit, so it is visible now.
             job = existing

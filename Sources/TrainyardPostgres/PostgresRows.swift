@@ -83,7 +83,8 @@ enum PostgresRows {
     /// The id of the candidate a row starting with `candidateColumns` holds; nil when the read
     /// found no due job (its candidate columns are NULL).
     static func candidateID(_ row: PostgresRow) -> Int64? {
-        try? row.makeRandomAccess()[0].decode(Int64?.self)
+        var cells = row.makeIterator()
+        return (try? cells.next()?.decode(Int64?.self)) ?? nil
     }
 
     /// What a candidate read says besides its candidates (`Statements.DequeueCandidates.metaColumn`
@@ -121,7 +122,12 @@ enum PostgresRows {
 
     /// A row with `jobColumns` from column `offset` on. The spec is decoded only when the cache lacks it.
     static func job(_ row: PostgresRow, at offset: Int = 0, specs: DecodedSpecs) throws -> StoredJob {
-        let cells = row.makeRandomAccess()
+        try job(row.makeRandomAccess(), at: offset, specs: specs)
+    }
+
+    /// The same, from a row already indexed for random access (for a caller that reads other
+    /// columns of it too: indexing a row walks all its columns).
+    static func job(_ cells: PostgresRandomAccessRow, at offset: Int = 0, specs: DecodedSpecs) throws -> StoredJob {
         func column<Value: PostgresDecodable>(_ index: Int, _: Value.Type = Value.self) throws -> Value {
             try cells[offset + index].decode(Value.self)
         }
