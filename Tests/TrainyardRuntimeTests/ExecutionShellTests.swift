@@ -37,6 +37,13 @@ struct ExecutionShellTests {
         #expect(Self.classify(.failure(CancellationError()), leaseLost: true) == "leaseLost")
     }
 
+    /// A lost lease ends the attempt whatever the work made of it, unless the timeout came first.
+    @Test func aLostLeaseWinsOverWhatTheWorkReturned() {
+        #expect(Self.classify(.success(7), leaseLost: true) == "leaseLost")
+        #expect(Self.classify(.failure(TrainingFailure("bad rows", retryable: false)), leaseLost: true) == "leaseLost")
+        #expect(Self.classify(.success(7), timedOut: true, leaseLost: true) == "timedOut")
+    }
+
     /// A kind this build has no handler for fails at once, saying so, without retries.
     @Test func jobKindWithoutAHandlerFailsWithItsReason() async throws {
         let h = try await Harness(inMemory: true)

@@ -17,7 +17,8 @@ enum AttemptEnding<Output: Sendable>: Sendable {
     }
 
     /// The pure classification of how the work ended (no I/O): its result or error, read
-    /// against what the shell knew at that moment.
+    /// against what the shell knew at that moment. A lost lease ends the attempt whatever the
+    /// work made of it (another worker may hold the job), unless the timeout came first.
     /// - Parameters:
     ///   - result: nil output = the timeout fired first.
     ///   - timedOut: the timeout flag (the work may have thrown because the timeout cancelled it).
@@ -25,6 +26,7 @@ enum AttemptEnding<Output: Sendable>: Sendable {
     static func classify(_ result: Result<Output?, any Error>, timedOut: Bool, stopRequested: Bool,
                          leaseLost: Bool, shuttingDown: Bool) -> Self {
         let stopped = Self.stopped(leaseLost: leaseLost, shuttingDown: shuttingDown)
+        if leaseLost && !timedOut { return .leaseLost }
         switch result {
         case .success(let output):
             guard let output, !timedOut else { return .timedOut }

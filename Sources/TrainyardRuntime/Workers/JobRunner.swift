@@ -81,11 +81,10 @@ public struct JobRunner: Sendable {
         if let handler = handlers[job.kind] {
             archiveLog = await run(handler, attempt, deadline: deadline, shutdown: shutdown)
         } else {
-            let heartbeat = startHeartbeat(attempt, deadline: deadline, shutdown: shutdown, stopWork: nil)
-            archiveLog = await record(attempt, .failed("job kind \(job.kind.rawValue) has no handler in this build", retryable: false) as AttemptEnding<Void>,
-                                      deadline: deadline, shutdown: shutdown)
-            heartbeat.cancel()
-            await heartbeat.value
+            archiveLog = await withHeartbeat(attempt, deadline: deadline, shutdown: shutdown, stopWork: nil) {
+                await record(attempt, .failed("job kind \(job.kind.rawValue) has no handler in this build", retryable: false) as AttemptEnding<Void>,
+                             deadline: deadline, shutdown: shutdown)
+            }
         }
         // The log is archived beside what a job leaves behind (a version, a failure); every
         // job's log stays queryable in the metadata store either way.
@@ -105,17 +104,23 @@ public struct JobRunner: Sendable {
         let work = Task { () -> Result<Handler.Output?, any Error> in
             do { return .success(try await handler.perform(attempt)) } catch { return .failure(error) }
         }
-        let heartbeat = startHeartbeat(attempt, deadline: deadline, shutdown: shutdown, stopWork: { work.cancel() })
-        let result = await withTaskCancellationHandler { await work.value } onCancel: { work.cancel() }
-        flags.setWorkEnded()
-        // A lost lease ends the attempt whatever the work made of it.
-        let ending: AttemptEnding<Handler.Output> = flags.leaseLost && !flags.timedOut ? .leaseLost
-            : AttemptEnding.classify(result, timedOut: flags.timedOut, stopRequested: attempt.recorder.isCancelled,
-                                     leaseLost: flags.leaseLost, shuttingDown: shutdown())
-        let archive = await end(handler, attempt, ending, deadline: deadline, shutdown: shutdown)
+        return await withHeartbeat(attempt, deadline: deadline, shutdown: shutdown, stopWork: { work.cancel() }) {
+            let result = await withTaskCancellationHandler { await work.value } onCancel: { work.cancel() }
+            flags.setWorkEnded()
+            let ending = AttemptEnding.classify(result, timedOut: flags.timedOut, stopRequested: attempt.recorder.isCancelled,
+                                                leaseLost: flags.leaseLost, shuttingDown: shutdown())
+            return await end(handler, attempt, ending, deadline: deadline, shutdown: shutdown)
+        }
+    }
+
+    /// Runs `body` with the attempt's heartbeat beside it (`startHeartbeat`), stopped once `body` returns.
+    func withHeartbeat<Value: Sendable>(_ attempt: AttemptContext, deadline: LeaseDeadline, shutdown: @escaping @Sendable () -> Bool,
+                                         stopWork: (@Sendable () -> Void)?, _ body: () async -> Value) async -> Value {
+        let heartbeat = startHeartbeat(attempt, deadline: deadline, shutdown: shutdown, stopWork: stopWork)
+        let result = await body()
         heartbeat.cancel()
         await heartbeat.value
-        return archive
+        return result
     }
 
     /// Commits a success, or records another ending. Returns whether the log is worth archiving.
