@@ -118,8 +118,7 @@ public struct JobRunner: Sendable {
                                          stopWork: (@Sendable () -> Void)?, _ body: () async -> Value) async -> Value {
         let heartbeat = startHeartbeat(attempt, deadline: deadline, shutdown: shutdown, stopWork: stopWork)
         let result = await body()
-        heartbeat.cancel()
-        await heartbeat.value
+        await heartbeat.stop()
         return result
     }
 
@@ -149,13 +148,17 @@ public struct JobRunner: Sendable {
     /// passes, the work is told to stop (its recorder, and `stopWork`). The one task
     /// and the one sleep at a time serve both: a sleep for the whole timeout would hold its
     /// timer (and memory) for that long after the job ended, an hour by default, for every job
-    /// a busy worker ran.
+    /// a busy worker ran. The task starts at the first tick (`DeferredHeartbeat`), and sleeps on
+    /// the process's shared timer.
     func startHeartbeat(_ attempt: AttemptContext, deadline: LeaseDeadline, shutdown: @escaping @Sendable () -> Bool,
-                        stopWork: (@Sendable () -> Void)?) -> Task<Void, Never> {
+                        stopWork: (@Sendable () -> Void)?) -> DeferredHeartbeat {
         let flags = attempt.flags, recorder = attempt.recorder, interval = heartbeatInterval
-        let timesOutAt = ContinuousClock.now + attempt.job.spec.timeout
-        return Task {
-            var lastFlush = ContinuousClock.now
+        let startedAt = ContinuousClock.now
+        let timesOutAt = startedAt + attempt.job.spec.timeout
+        // Its task starts at the first tick: the first flush, or the timeout if that comes first.
+        let firstTick = stopWork == nil ? startedAt + interval : min(startedAt + interval, timesOutAt)
+        return DeferredHeartbeat(firstTick: firstTick) { [self] in
+            var lastFlush = startedAt
             while !Task.isCancelled && !flags.ended {
                 var pause = interval - (.now - lastFlush)
                 if let stopWork, !flags.workEnded, !flags.timedOut {
@@ -171,7 +174,8 @@ public struct JobRunner: Sendable {
                     }
                 }
                 if pause > .zero {
-                    try? await Task.sleep(for: pause)
+                    // One timer for every attempt's heartbeat (most short jobs end long before it).
+                    await SharedTimer.shared.sleep(for: pause)
                     if Task.isCancelled { break }
                     if .now - lastFlush < interval { continue }  // woken for the timeout
                 }
