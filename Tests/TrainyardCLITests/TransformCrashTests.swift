@@ -48,12 +48,17 @@ struct TransformCrashTests {
         for i in 0..<20_000 { text += "\(i),\(i % 7)\n" }
         let input = try cli.write("input/data.csv", text)
         let output = cli.workDirectory.appendingPathComponent("output")
-        let settings = ["TRAINYARD_QUEUE_LEASE_SECONDS": "2", "TRAINYARD_TRANSFORM_BLOCK_KB": "16", "TRAINYARD_TRANSFORM_MAX_CONCURRENT": "1"]
+        let settings = ["TRAINYARD_TRANSFORM_BLOCK_KB": "16", "TRAINYARD_TRANSFORM_MAX_CONCURRENT": "1"]
         let submitted = try await cli.run(["transform", "tripler", "--input", input.path, "--output", output.path, "--json"], environment: settings)
         #expect(submitted.status == 0, "\(submitted.stderr)")
         let id = try #require((try JSONSerialization.jsonObject(with: Data(submitted.stdout.utf8)) as? [String: Any])?["id"] as? Int)
 
-        let first = cli.start(["worker", "--workers", "1"], environment: settings)
+        // The first worker's lease is short, so the job returns soon after the kill; the second
+        // worker leases for 30 s: its heartbeats need not beat a 2 s lease on a loaded machine
+        // (a CI run lost attempt 2 that way, and the job had no attempt left).
+        var firstSettings = settings
+        firstSettings["TRAINYARD_QUEUE_LEASE_SECONDS"] = "3"
+        let first = cli.start(["worker", "--workers", "1"], environment: firstSettings)
         var midway = false
         for _ in 0..<600 {
             try await Task.sleep(for: .milliseconds(100))
@@ -70,7 +75,9 @@ struct TransformCrashTests {
         first.waitUntilExit()
         #expect(FileManager.default.createFile(atPath: go.path, contents: Data()))
 
-        let second = cli.start(["worker", "--workers", "1", "--exit-when-idle", "4s"], environment: settings)
+        var secondSettings = settings
+        secondSettings["TRAINYARD_QUEUE_LEASE_SECONDS"] = "30"
+        let second = cli.start(["worker", "--workers", "1", "--exit-when-idle", "8s"], environment: secondSettings)
         var state = ""
         for _ in 0..<1200 {
             try await Task.sleep(for: .milliseconds(100))
