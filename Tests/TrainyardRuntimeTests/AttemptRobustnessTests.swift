@@ -182,7 +182,10 @@ struct AttemptRobustnessTests {
     /// `await` on something slow), is still stopped: the heartbeat cancels its task when it
     /// finds the lease lost, and at the spec's timeout. Otherwise the work's ten-minute sleep
     /// would end by itself, uncancelled, and the test fails then (no wall-clock bound here).
-    @Test(arguments: [true, false]) func workThatOnlyHonoursTaskCancellationIsStopped(leaseLost: Bool) async throws {
+    /// With a heartbeat interval of an hour, the timeout is the heartbeat's first tick (its task
+    /// starts then, `DeferredHeartbeat`) and must still stop the work.
+    @Test(arguments: [(true, 100), (false, 100), (false, 3_600_000)])
+    func workThatOnlyHonoursTaskCancellationIsStopped(leaseLost: Bool, heartbeatMilliseconds: Int) async throws {
         let store = Box<SQLiteMetadataStore?>(nil)
         let cancelled = Box(false)
         let trainer = FileWritingTrainer(bytes: 10, onStart: { run in
@@ -203,7 +206,7 @@ struct AttemptRobustnessTests {
         store.set(h.store as? SQLiteMetadataStore)
         let job = try await h.submit(h.spec(extra: leaseLost ? "retries: 0" : "retries: 0\ntimeout: 1s"), folder: try h.specFolder())
         let lease = try #require(try await h.store.dequeue(workerID: "w", kinds: [.train], leaseDuration: .seconds(600)))
-        await JobRunner(services: h.services, workerID: "w", heartbeatInterval: .milliseconds(100)).run(lease)
+        await JobRunner(services: h.services, workerID: "w", heartbeatInterval: .milliseconds(heartbeatMilliseconds)).run(lease)
         #expect(cancelled.get, "the work's sleep ended without being cancelled")
         let done = try #require(try await h.store.job(job.id))
         if leaseLost {

@@ -16,8 +16,12 @@ struct SharedTimerTests {
         #expect(timer.waiting == 0)
     }
 
-    @Test func sleepersWithDifferentDeadlinesEachWakeAtTheirOwn() async {
+    /// With an hour-long sleeper among them, a timer re-armed for any but the earliest sleeper
+    /// left would leave someone sleeping for the hour (the suite's time limit fails it).
+    @Test func sleepersWithDifferentDeadlinesEachWakeAtTheirOwn() async throws {
         let timer = SharedTimer()
+        let long = Task { await timer.sleep(for: .seconds(3600)) }
+        while timer.waiting == 0 { try await Task.sleep(for: .milliseconds(5)) }
         let start = ContinuousClock.now
         let elapsed = await withTaskGroup(of: (Int, Duration).self) { group in
             for (index, ms) in [300, 60, 180, 60].enumerated() {
@@ -33,6 +37,9 @@ struct SharedTimerTests {
         for (index, ms) in [300, 60, 180, 60].enumerated() {
             #expect(elapsed[index]! >= .milliseconds(ms), "sleeper \(index) woke early")
         }
+        #expect(timer.waiting == 1)
+        long.cancel()
+        await long.value
         #expect(timer.waiting == 0)
     }
 
@@ -69,12 +76,13 @@ struct SharedTimerTests {
         #expect(timer.waiting == 0)
     }
 
-    /// Sleepers that come and go faster than the timer fires (a worker's short jobs) leave no
-    /// one behind, and the one still sleeping is woken by the timer armed for an earlier one.
+    /// Sleepers that come and go long before the timer fires (a worker's short jobs) leave no
+    /// one behind, and a later sleeper still wakes at its own deadline.
     @Test func manyCancelledSleepersLeaveTheLastOneWaking() async throws {
         let timer = SharedTimer()
-        for _ in 0..<200 {
-            let sleeper = Task { await timer.sleep(for: .milliseconds(100)) }
+        for _ in 0..<50 {
+            let sleeper = Task { await timer.sleep(for: .seconds(3600)) }
+            while timer.waiting == 0 { try await Task.sleep(for: .milliseconds(1)) }
             sleeper.cancel()
             await sleeper.value
         }
@@ -104,9 +112,9 @@ struct SharedTimerTests {
 struct DeferredHeartbeatTests {
     @Test func stoppedBeforeItsFirstTickItNeverRuns() async throws {
         let runs = Atomic<Int>(0)
-        let heartbeat = DeferredHeartbeat(firstTick: .now + .milliseconds(100)) { runs.add(1, ordering: .relaxed) }
+        let heartbeat = DeferredHeartbeat(firstTick: .now + .seconds(1)) { runs.add(1, ordering: .relaxed) }
         await heartbeat.stop()
-        try await Task.sleep(for: .milliseconds(300))
+        try await Task.sleep(for: .milliseconds(1500))
         #expect(runs.load(ordering: .relaxed) == 0)
     }
 

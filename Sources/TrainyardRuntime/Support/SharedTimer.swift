@@ -21,6 +21,8 @@ final class SharedTimer: Sendable {
     private struct Entry {
         let deadline: ContinuousClock.Instant
         let action: @Sendable () -> Void
+        /// A task waits on it (`sleep`): only its cancellation may remove it early.
+        var sleeper = false
     }
 
     private struct State {
@@ -53,7 +55,7 @@ final class SharedTimer: Sendable {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let resumeNow = state.withLock { s -> Bool in
                     if s.cancelledEarly.remove(id) != nil { return true }
-                    add(id, Entry(deadline: deadline, action: { continuation.resume() }), &s)
+                    add(id, Entry(deadline: deadline, action: { continuation.resume() }, sleeper: true), &s)
                     return false
                 }
                 if resumeNow { continuation.resume() }
@@ -68,6 +70,9 @@ final class SharedTimer: Sendable {
             }
             entry?.action()
         }
+        // Cancelled just after the timer resumed it: the handler found no entry and noted the
+        // id for a registration that will never come.
+        state.withLock { _ = $0.cancelledEarly.remove(id) }
     }
 
     /// Runs `action` once `deadline` has passed (on the timer's task: it must be quick), unless
@@ -80,10 +85,15 @@ final class SharedTimer: Sendable {
         }
     }
 
-    /// Forgets a scheduled action; false when it ran (or runs now) already.
+    /// Forgets a scheduled action; false when it ran (or runs now) already. A sleeper is
+    /// ended by cancelling its task, never here (its continuation would never be resumed).
     @discardableResult
     func cancel(_ id: UInt64) -> Bool {
-        state.withLock { $0.entries.removeValue(forKey: id) != nil }
+        state.withLock { s in
+            guard let entry = s.entries[id], !entry.sleeper else { return false }
+            s.entries[id] = nil
+            return true
+        }
     }
 
     /// Registers an entry (under the lock), arming the timer when it is the earliest.
@@ -109,16 +119,16 @@ final class SharedTimer: Sendable {
             guard let armed = s.armed, armed.at == deadline else { return [] }
             s.armed = nil
             let now = ContinuousClock.now
-            var due: [Entry] = []
+            var dueIDs: [UInt64] = []
             var earliest: ContinuousClock.Instant?
             for (id, entry) in s.entries {
                 if entry.deadline <= now {
-                    due.append(entry)
-                    s.entries[id] = nil
+                    dueIDs.append(id)
                 } else if earliest == nil || entry.deadline < earliest! {
                     earliest = entry.deadline
                 }
             }
+            let due = dueIDs.compactMap { s.entries.removeValue(forKey: $0) }
             if let earliest { arm(earliest, &s) }
             return due
         }

@@ -14,10 +14,13 @@ final class DeferredHeartbeat: Sendable {
 
     private let phase = Mutex<Phase>(.stopped)
     private let body: @Sendable () async -> Void
+    /// The attempt's priority: the task is created on the timer's, not the attempt's.
+    private let priority: TaskPriority?
 
     /// Runs `body` in a task of its own from `firstTick` on, unless stopped before.
     init(firstTick: ContinuousClock.Instant, _ body: @escaping @Sendable () async -> Void) {
         self.body = body
+        priority = Task.currentPriority
         // Scheduled under the phase's lock: a tick due at once waits for `.waiting` to be set.
         phase.withLock { p in
             p = .waiting(tick: SharedTimer.shared.schedule(at: firstTick) { [self] in start() })
@@ -28,7 +31,7 @@ final class DeferredHeartbeat: Sendable {
         phase.withLock { p in
             // Stopped meanwhile: the attempt ended as the tick came.
             guard case .waiting = p else { return }
-            p = .running(Task { [body] in await body() })
+            p = .running(Task(priority: priority) { [body] in await body() })
         }
     }
 
