@@ -53,11 +53,12 @@ struct TransformCrashTests {
         #expect(submitted.status == 0, "\(submitted.stderr)")
         let id = try #require((try JSONSerialization.jsonObject(with: Data(submitted.stdout.utf8)) as? [String: Any])?["id"] as? Int)
 
-        // The first worker's lease is short, so the job returns soon after the kill; the second
-        // worker leases for 30 s: its heartbeats need not beat a 2 s lease on a loaded machine
-        // (a CI run lost attempt 2 that way, and the job had no attempt left).
+        // The job returns to the queue when the killed worker's lease expires, so that lease is
+        // short, but not so short that a loaded machine's stalled heartbeat loses it before the
+        // kill (CI runs with 2 s and 3 s leases did: attempt 2 started on the first worker, was
+        // killed, and the job had no attempt left). The second worker leases for 30 s.
         var firstSettings = settings
-        firstSettings["TRAINYARD_QUEUE_LEASE_SECONDS"] = "3"
+        firstSettings["TRAINYARD_QUEUE_LEASE_SECONDS"] = "10"
         let first = cli.start(["worker", "--workers", "1"], environment: firstSettings)
         var midway = false
         for _ in 0..<600 {
@@ -77,7 +78,7 @@ struct TransformCrashTests {
 
         var secondSettings = settings
         secondSettings["TRAINYARD_QUEUE_LEASE_SECONDS"] = "30"
-        let second = cli.start(["worker", "--workers", "1", "--exit-when-idle", "8s"], environment: secondSettings)
+        let second = cli.start(["worker", "--workers", "1", "--exit-when-idle", "15s"], environment: secondSettings)
         var state = ""
         for _ in 0..<1200 {
             try await Task.sleep(for: .milliseconds(100))
