@@ -8,6 +8,15 @@ import Testing
 /// long as the latest sleeper before it). Each test has its own timer, so their sleepers do not mix.
 @Suite("SharedTimer", .timeLimit(.minutes(2)))
 struct SharedTimerTests {
+    /// A task sleeping for an hour on `timer`, returned once its sleep is registered (only its
+    /// cancellation, or a wrong timer, ends it within the suite's time limit).
+    func hourLongSleeper(on timer: SharedTimer) async throws -> Task<Void, Never> {
+        let waitingBefore = timer.waiting
+        let sleeper = Task { await timer.sleep(for: .seconds(3600)) }
+        while timer.waiting == waitingBefore { try await Task.sleep(for: .milliseconds(1)) }
+        return sleeper
+    }
+
     @Test func aSleeperWakesAtItsDeadlineNotBefore() async {
         let timer = SharedTimer()
         let start = ContinuousClock.now
@@ -20,8 +29,7 @@ struct SharedTimerTests {
     /// left would leave someone sleeping for the hour (the suite's time limit fails it).
     @Test func sleepersWithDifferentDeadlinesEachWakeAtTheirOwn() async throws {
         let timer = SharedTimer()
-        let long = Task { await timer.sleep(for: .seconds(3600)) }
-        while timer.waiting == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        let long = try await hourLongSleeper(on: timer)
         let start = ContinuousClock.now
         let elapsed = await withTaskGroup(of: (Int, Duration).self) { group in
             for (index, ms) in [300, 60, 180, 60].enumerated() {
@@ -47,8 +55,7 @@ struct SharedTimerTests {
     /// (the test's time limit fails a timer that is not re-armed for the earlier deadline).
     @Test func anEarlierSleeperReArmsTheTimer() async throws {
         let timer = SharedTimer()
-        let long = Task { await timer.sleep(for: .seconds(3600)) }
-        while timer.waiting == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        let long = try await hourLongSleeper(on: timer)
         let start = ContinuousClock.now
         await timer.sleep(for: .milliseconds(50))
         #expect(ContinuousClock.now - start >= .milliseconds(50))
@@ -62,8 +69,7 @@ struct SharedTimerTests {
     /// sleeping or before it started (the test's time limit fails one that waits).
     @Test func aCancelledSleeperWakesAtOnce() async throws {
         let timer = SharedTimer()
-        let sleeping = Task { await timer.sleep(for: .seconds(3600)) }
-        while timer.waiting == 0 { try await Task.sleep(for: .milliseconds(5)) }
+        let sleeping = try await hourLongSleeper(on: timer)
         sleeping.cancel()
         await sleeping.value
         #expect(timer.waiting == 0)
@@ -81,8 +87,7 @@ struct SharedTimerTests {
     @Test func manyCancelledSleepersLeaveTheLastOneWaking() async throws {
         let timer = SharedTimer()
         for _ in 0..<50 {
-            let sleeper = Task { await timer.sleep(for: .seconds(3600)) }
-            while timer.waiting == 0 { try await Task.sleep(for: .milliseconds(1)) }
+            let sleeper = try await hourLongSleeper(on: timer)
             sleeper.cancel()
             await sleeper.value
         }
